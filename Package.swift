@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "CNNZoo",
+  products: [
+    .executable(name: "zoo", targets: ["zoo"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+  ],
+  targets: [
+    // The layer graph: ops, nodes, module paths, and the per-op shape/count rules.
+    .target(name: "ZooGraph"),
+    // Declarative definitions (YAML) → Graph, and the built-in zoo embedded as text.
+    .target(name: "ZooFormat", dependencies: ["ZooGraph", "Yams"]),
+    // Whole-graph analyses: shapes at any input, per-module roll-ups, totals.
+    .target(name: "ZooAnalysis", dependencies: ["ZooGraph"]),
+    // The command-line tool: a thin layer of commands over the libraries.
+    .executableTarget(
+      name: "zoo",
+      dependencies: [
+        "ZooGraph", "ZooFormat", "ZooAnalysis",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(
+      name: "ZooTests",
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "zoo"]
+    ),
+  ]
+)

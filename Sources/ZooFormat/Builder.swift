@@ -1,0 +1,429 @@
+@preconcurrency import Yams
+import ZooGraph
+
+/// Expands a model of a definition file into a ``Graph``, inferring shapes as it goes so that
+/// input channels and input features are filled in and the running channel count (`channels`) is
+/// known to every layer.
+struct Builder {
+  let file: DefinitionFile
+  private var nodes: [ZooGraph.Node] = []
+  private var shapes: [[Int]] = []
+  private var modules: [Module] = []
+  private var sideOutputs: [Int] = []
+  private var paths: Set<String> = []
+
+  init(file: DefinitionFile) { self.file = file }
+
+  struct Tensor {
+    var id: Int
+    var shape: [Int]
+  }
+
+  /// A naming scope: the module whose children are being created.
+  final class Context {
+    let path: String
+    /// `seq` modules name unnamed children by position; blocks name them by op.
+    let indexed: Bool
+    var nextIndex = 0
+    var used: [String: Int] = [:]
+    init(path: String, indexed: Bool) {
+      self.path = path
+      self.indexed = indexed
+    }
+  }
+
+  typealias Scope = [String: Value]
+
+  // MARK: - Entry point
+
+  mutating func build(_ model: DefinitionFile.ModelEntry, input: [Int]?, overrides: [(String, Value)])
+    throws(DefinitionError) -> Graph
+  {
+    let inputShape: [Int]
+    if let input {
+      inputShape = input
+    } else if let node = model.input ?? file.defaultInput {
+      guard case .list(let items) = try value(node, [:]), items.count == 3,
+        case .int(let c) = items[0], case .int(let h) = items[1], case .int(let w) = items[2],
+        c > 0, h > 0, w > 0
+      else { throw error(node, "`input` must be [channels, height, width] with positive integers") }
+      inputShape = [c, h, w]
+    } else {
+      throw error(model.node, "model `\(model.name)` has no `input:` (give one in the file or with --input)")
+    }
+    nodes = [ZooGraph.Node(id: 0, name: "input", op: .input, inputs: [])]
+    shapes = [inputShape]
+    paths = ["input"]
+    let root = Context(path: "", indexed: false)
+    let x = Tensor(id: 0, shape: inputShape)
+    let out: Tensor
+    if let use = model.use, let def = file.blocks[use] {
+      var args = model.args
+      args.removeAll { a in overrides.contains { $0.0 == a.0 } }
+      let scope = try bindBlockArgs(def, head: nil, extras: args, callerScope: [:], at: model.node, overrides: overrides)
+      out = try body(def.body, scope, root, x)
+    } else {
+      var scope: Scope = [:]
+      var declared = Set<String>()
+      for (k, v) in file.args {
+        declared.insert(k)
+        if !v.isNull { scope[k] = try value(v, scope) }
+      }
+      for (k, v) in model.args {
+        guard declared.contains(k) else {
+          throw error(v, DefinitionFile.unknownKey(k, in: "model `\(model.name)`", known: file.args.map(\.0)))
+        }
+        scope[k] = try value(v, scope)
+      }
+      for (k, v) in overrides {
+        guard declared.contains(k) else {
+          throw error(model.node, DefinitionFile.unknown("argument", k, known: file.args.map(\.0)) + " (from --arg)")
+        }
+        scope[k] = v
+      }
+      for (k, v) in file.args where scope[k] == nil {
+        throw error(v, "model `\(model.name)` does not give the required argument `\(k)`")
+      }
+      guard let network = file.network else { throw error(model.node, "the file has no `network:`") }
+      out = try body(network, scope, root, x)
+    }
+    return Graph(
+      name: model.name, family: file.family, description: model.description ?? file.description,
+      inputShape: inputShape, nodes: nodes, outputs: [out.id] + sideOutputs, modules: modules)
+  }
+
+  // MARK: - Layers
+
+  /// A list of items (or a single item) applied in order.
+  mutating func body(_ node: Yams.Node, _ scope: Scope, _ ctx: Context, _ x: Tensor) throws(DefinitionError)
+    -> Tensor
+  {
+    guard case .sequence(let items) = node else { return try item(node, scope, ctx, x) }
+    var scope = scope
+    var x = x
+    for it in items {
+      // `let` items add names for the rest of the list.
+      if case .mapping = it, let (k, v) = try DefinitionFile.pairs(it, file.path).first, k == "let" {
+        for (name, e) in try DefinitionFile.pairs(v, file.path) {
+          scope[name] = try value(e, withShape(scope, x))
+        }
+        continue
+      }
+      x = try item(it, scope, ctx, x)
+    }
+    return x
+  }
+
+  private func withShape(_ scope: Scope, _ x: Tensor) -> Scope {
+    var s = scope
+    s["channels"] = .int(x.shape[0])
+    return s
+  }
+
+  mutating func item(_ node: Yams.Node, _ outerScope: Scope, _ ctx: Context, _ x: Tensor)
+    throws(DefinitionError) -> Tensor
+  {
+    let scope = withShape(outerScope, x)
+    let head: String
+    let headValue: Yams.Node?
+    var extras: [(String, Yams.Node)] = []
+    switch node {
+    case .scalar(let s):
+      guard !node.isNull else { throw error(node, "empty layer") }
+      head = s.string
+      headValue = nil
+    case .mapping:
+      let pairs = try DefinitionFile.pairs(node, file.path)
+      // The first key other than `name` says what the item is.
+      guard let at = pairs.firstIndex(where: { $0.0 != "name" }) else { throw error(node, "empty layer") }
+      head = pairs[at].0
+      headValue = pairs[at].1.isNull ? nil : pairs[at].1
+      extras = pairs.enumerated().filter { $0.offset != at }.map(\.element)
+    case .sequence:
+      return try body(node, outerScope, ctx, x)
+    default:
+      throw error(node, "expected a layer")
+    }
+    func extra(_ key: String) -> Yams.Node? { extras.first { $0.0 == key }?.1 }
+    func only(_ allowed: [String]) throws(DefinitionError) {
+      for (k, v) in extras where !allowed.contains(k) {
+        throw error(v, DefinitionFile.unknownKey(k, in: "`\(head)`", known: allowed))
+      }
+    }
+    func required(_ what: String) throws(DefinitionError) -> Yams.Node {
+      guard let headValue else { throw error(node, "`\(head)` needs \(what)") }
+      return headValue
+    }
+
+    switch head {
+    case "repeat":
+      try only(["as", "body"])
+      let count = try int(try required("a count"), scope, min: 0)
+      guard let b = extra("body") else { throw error(node, "`repeat` needs a `body:`") }
+      let variable = extra("as")?.scalarText
+      var x = x
+      for i in 0..<count {
+        var s = outerScope
+        if let variable { s[variable] = .int(i) }
+        x = try body(b, s, ctx, x)
+      }
+      return x
+    case "for":
+      try only(["in", "body"])
+      guard let variable = try required("a variable name").scalarText else {
+        throw error(node, "`for` takes a variable name")
+      }
+      guard let listNode = extra("in"), let b = extra("body") else {
+        throw error(node, "`for` needs `in:` and `body:`")
+      }
+      guard case .list(let values) = try value(listNode, scope) else {
+        throw error(listNode, "`in` must be a list")
+      }
+      var x = x
+      for v in values {
+        var s = outerScope
+        s[variable] = v
+        x = try body(b, s, ctx, x)
+      }
+      return x
+    case "if":
+      try only(["then", "else"])
+      let cond = try value(try required("a condition"), scope).truthy
+      guard let then = extra("then") else { throw error(node, "`if` needs `then:`") }
+      if cond { return try body(then, outerScope, ctx, x) }
+      if let other = extra("else") { return try body(other, outerScope, ctx, x) }
+      return x
+    case "seq":
+      try only(["name"])
+      let items = try required("a list of layers")
+      guard let nameNode = extra("name") else { return try body(items, outerScope, ctx, x) }
+      let path = try childPath(ctx, try name(nameNode, scope), kind: "seq", at: nameNode)
+      modules.append(Module(path: path, kind: "seq"))
+      return try body(items, outerScope, Context(path: path, indexed: true), x)
+    case "add", "concat":
+      try only(["name"])
+      guard case .sequence(let branches) = try required("a list of branches"), branches.count >= 2
+      else { throw error(node, "`\(head)` needs a list of at least two branches") }
+      var ins: [Tensor] = []
+      for b in branches {
+        if case .sequence(let s) = b, s.isEmpty {
+          ins.append(x)
+        } else {
+          ins.append(try body(b, outerScope, ctx, x))
+        }
+      }
+      let op: Op = head == "add" ? .add : .concat
+      let path = try childPath(ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: head, at: node)
+      return try addNode(path, op, ins, at: node)
+    case "side":
+      try only([])
+      let out = try body(try required("layers"), outerScope, ctx, x)
+      sideOutputs.append(out.id)
+      return x
+    default:
+      break
+    }
+
+    if let spec = opSpecs[head] {
+      var values = try bind(spec.args, head: headValue, extras: extras.filter { $0.0 != "name" }, scope, at: node, what: "`\(head)`")
+      values.removeValue(forKey: "name")
+      let op = try makeOp(head, Args(values: values, builder: self, at: node), x)
+      let path = try childPath(ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: op.kindName, at: node)
+      return try addNode(path, op, [x], at: node)
+    }
+
+    let blockName: String
+    if case .block(let b)? = outerScope[head] {
+      blockName = b
+    } else if file.blocks[head] != nil {
+      blockName = head
+    } else {
+      let known = Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "concat", "side", "let"]
+      throw error(node, DefinitionFile.unknown("op or block", head, known: known))
+    }
+    let def = file.blocks[blockName]!
+    let blockScope = try bindBlockArgs(
+      def, head: headValue, extras: extras.filter { $0.0 != "name" }, callerScope: scope, at: node, overrides: [])
+    let path = try childPath(ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: blockName, at: node)
+    modules.append(Module(path: path, kind: blockName))
+    return try body(def.body, blockScope, Context(path: path, indexed: false), x)
+  }
+
+  private mutating func addNode(_ path: String, _ op: Op, _ ins: [Tensor], at node: Yams.Node)
+    throws(DefinitionError) -> Tensor
+  {
+    let shape: [Int]
+    do {
+      shape = try op.outputShape(ins.map(\.shape))
+    } catch {
+      throw self.error(node, "layer `\(path)`: \(error.message)")
+    }
+    let n = ZooGraph.Node(id: nodes.count, name: path, op: op, inputs: ins.map(\.id))
+    do {
+      for t in n.tensors { _ = try checkedProduct(t.shape, "elements of \(t.name)") }
+    } catch {
+      throw self.error(node, "layer `\(path)`: \(error)")
+    }
+    nodes.append(n)
+    shapes.append(shape)
+    return Tensor(id: n.id, shape: shape)
+  }
+
+  /// The full path of a new child of `ctx`, named `given` or automatically.
+  private mutating func childPath(_ ctx: Context, _ given: String?, kind: String, at node: Yams.Node)
+    throws(DefinitionError) -> String
+  {
+    var local: String
+    if ctx.indexed {
+      local = given ?? String(ctx.nextIndex)
+      ctx.nextIndex += 1
+    } else if let given {
+      local = given
+    } else {
+      let n = ctx.used[kind, default: 0]
+      local = n == 0 ? kind : "\(kind)_\(n)"
+      ctx.used[kind] = n + 1
+      while paths.contains(ctx.path.isEmpty ? local : "\(ctx.path).\(local)") {
+        ctx.used[kind, default: 0] += 1
+        local = "\(kind)_\(ctx.used[kind]! - 1)"
+      }
+    }
+    let path = ctx.path.isEmpty ? local : "\(ctx.path).\(local)"
+    guard paths.insert(path).inserted else { throw error(node, "duplicate layer name `\(path)`") }
+    return path
+  }
+
+  // MARK: - Arguments
+
+  private func bindBlockArgs(
+    _ def: DefinitionFile.BlockDef, head: Yams.Node?, extras: [(String, Yams.Node)], callerScope: Scope,
+    at node: Yams.Node, overrides: [(String, Value)]
+  ) throws(DefinitionError) -> Scope {
+    var spec: [(String, Value?)] = []
+    for (k, v) in def.args { spec.append((k, v.isNull ? nil : try value(v, [:]))) }
+    var scope = try bind(
+      spec, head: head, extras: extras, callerScope, at: node, what: "block `\(def.name)`",
+      overrides: overrides, positional: true)
+    for (k, v) in def.lets { scope[k] = try value(v, scope) }
+    return scope
+  }
+
+  /// Binds argument values: the head value fills the first argument (or, when it is a mapping, gives
+  /// arguments by name), the other keys give arguments by name; defaults fill the rest.
+  private func bind(
+    _ spec: [(String, Value?)], head: Yams.Node?, extras: [(String, Yams.Node)], _ scope: Scope,
+    at node: Yams.Node, what: String, overrides: [(String, Value)] = [], positional: Bool = false
+  ) throws(DefinitionError) -> Scope {
+    var given = extras
+    if let head {
+      if case .sequence(let items) = head, positional {
+        guard items.count <= spec.count else {
+          throw error(head, "\(what) takes \(spec.count) arguments, got \(items.count)")
+        }
+        given = zip(spec, items).map { ($0.0, $1) } + given
+      } else if case .mapping = head {
+        given = try DefinitionFile.pairs(head, file.path) + given
+      } else if let first = spec.first {
+        given.insert((first.0, head), at: 0)
+      } else {
+        throw error(head, "\(what) takes no arguments")
+      }
+    }
+    var out: Scope = [:]
+    let names = spec.map(\.0)
+    for (k, v) in given {
+      guard names.contains(k) else {
+        throw error(v, DefinitionFile.unknown("argument", k, known: names) + " of \(what)")
+      }
+      out[k] = try value(v, scope)
+    }
+    for (k, v) in overrides {
+      guard names.contains(k) else {
+        throw error(node, DefinitionFile.unknown("argument", k, known: names) + " of \(what) (from --arg)")
+      }
+      out[k] = v
+    }
+    for (k, d) in spec where out[k] == nil {
+      guard let d else { throw error(node, "\(what) is missing the argument `\(k)`") }
+      out[k] = d
+    }
+    return out
+  }
+
+  /// Evaluates a YAML value: scalars are expressions, sequences are lists.
+  func value(_ node: Yams.Node, _ scope: Scope) throws(DefinitionError) -> Value {
+    switch node {
+    case .scalar(let s):
+      if node.isNull { return .null }
+      let text = s.string
+      if let i = Int(text) { return .int(i) }
+      if s.style == .plain || s.style == .any {
+        if text == "true" { return .bool(true) }
+        if text == "false" { return .bool(false) }
+      }
+      if let d = Double(text), text.contains(where: { $0 == "." || $0 == "e" }) { return .double(d) }
+      do {
+        let e = try ExpressionParser.parse(text)
+        let ev = Evaluator(
+          lookup: { n in scope[n] ?? (file.blocks[n] != nil ? .block(n) : nil) },
+          names: { Array(scope.keys) + file.blockOrder })
+        return try ev.eval(e)
+      } catch {
+        let quoted = s.style == .singleQuoted || s.style == .doubleQuoted ? 1 : 0
+        throw DefinitionError(
+          file: file.path, line: node.line, column: node.column + quoted + error.offset,
+          message: "in `\(text)`: \(error.message)")
+      }
+    case .sequence(let items):
+      var out: [Value] = []
+      for i in items { out.append(try value(i, scope)) }
+      return .list(out)
+    default:
+      throw error(node, "expected a value, found \(node.shortDescription)")
+    }
+  }
+
+  /// A name template: literal text with `{expression}` parts.
+  private func name(_ node: Yams.Node, _ scope: Scope) throws(DefinitionError) -> String {
+    guard let text = node.scalarText, !text.isEmpty else { throw error(node, "a name must be text") }
+    var out = ""
+    var rest = Substring(text)
+    while let open = rest.firstIndex(of: "{") {
+      out += rest[..<open]
+      guard let close = rest[open...].firstIndex(of: "}") else {
+        throw error(node, "unclosed `{` in the name `\(text)`")
+      }
+      let inner = String(rest[rest.index(after: open)..<close])
+      let v: Value
+      do {
+        v = try Evaluator(lookup: { scope[$0] }, names: { Array(scope.keys) }).eval(
+          try ExpressionParser.parse(inner))
+      } catch {
+        throw self.error(node, "in the name `\(text)`: \(error.message)")
+      }
+      switch v {
+      case .int(let i): out += String(i)
+      case .string(let s): out += s
+      default: out += v.description
+      }
+      rest = rest[rest.index(after: close)...]
+    }
+    out += rest
+    guard !out.contains("."), !out.isEmpty else {
+      throw error(node, "the name `\(out)` must be non-empty and without dots (dots separate module paths)")
+    }
+    return out
+  }
+
+  func int(_ node: Yams.Node, _ scope: Scope, min: Int) throws(DefinitionError) -> Int {
+    guard case .int(let i) = try value(node, scope) else {
+      throw error(node, "expected an integer, found \(node.shortDescription)")
+    }
+    guard i >= min else { throw error(node, "expected an integer ≥ \(min), got \(i)") }
+    return i
+  }
+
+  func error(_ node: Yams.Node, _ message: String) -> DefinitionError {
+    DefinitionError(file: file.path, line: node.line, column: node.column, message: message)
+  }
+}

@@ -1,0 +1,174 @@
+@preconcurrency import Yams
+import ZooGraph
+
+/// An op's arguments in order (the first is the one written as the op's value) with defaults;
+/// `nil` marks a required argument.
+struct OpSpec {
+  var args: [(String, Value?)]
+}
+
+let opSpecs: [String: OpSpec] = [
+  "conv": OpSpec(args: [
+    ("out", nil), ("kernel", nil), ("stride", .int(1)), ("padding", .int(0)), ("dilation", .int(1)),
+    ("groups", .int(1)), ("bias", .bool(true)), ("table", .null),
+  ]),
+  "linear": OpSpec(args: [("out", nil), ("bias", .bool(true))]),
+  "bn": OpSpec(args: [("eps", .double(1e-5))]),
+  "lrn": OpSpec(args: [("size", nil), ("alpha", .double(1e-4)), ("beta", .double(0.75)), ("k", .double(1))]),
+  "relu": OpSpec(args: []),
+  "leaky_relu": OpSpec(args: [("slope", .double(0.01))]),
+  "tanh": OpSpec(args: []),
+  "sigmoid": OpSpec(args: []),
+  "scaled_tanh": OpSpec(args: [("a", .double(1.7159)), ("s", .double(2.0 / 3.0))]),
+  "softmax": OpSpec(args: []),
+  "maxpool": OpSpec(args: [
+    ("kernel", nil), ("stride", .null), ("padding", .int(0)), ("dilation", .int(1)), ("ceil", .bool(false)),
+  ]),
+  "avgpool": OpSpec(args: [
+    ("kernel", nil), ("stride", .null), ("padding", .int(0)), ("ceil", .bool(false)),
+    ("count_include_pad", .bool(true)),
+  ]),
+  "adaptive_avgpool": OpSpec(args: [("size", nil)]),
+  "flatten": OpSpec(args: []),
+  "dropout": OpSpec(args: [("p", .double(0.5))]),
+  "identity": OpSpec(args: []),
+  "subsample": OpSpec(args: [("kernel", .int(2))]),
+  "rbf": OpSpec(args: [("classes", nil)]),
+]
+
+/// Typed access to bound argument values, with errors at the layer's position.
+struct Args {
+  var values: [String: Value]
+  var builder: Builder
+  var at: Yams.Node
+
+  func fail(_ message: String) -> DefinitionError { builder.error(at, message) }
+
+  func int(_ k: String, min: Int) throws(DefinitionError) -> Int {
+    guard case .int(let i)? = values[k] else {
+      throw fail("`\(k)` must be an integer, got \(values[k]?.description ?? "nothing")")
+    }
+    guard i >= min else { throw fail("`\(k)` must be ≥ \(min), got \(i)") }
+    return i
+  }
+
+  func double(_ k: String) throws(DefinitionError) -> Double {
+    switch values[k] {
+    case .int(let i)?: return Double(i)
+    case .double(let d)?: return d
+    default: throw fail("`\(k)` must be a number, got \(values[k]?.description ?? "nothing")")
+    }
+  }
+
+  func bool(_ k: String) throws(DefinitionError) -> Bool {
+    guard case .bool(let b)? = values[k] else {
+      throw fail("`\(k)` must be true or false, got \(values[k]?.description ?? "nothing")")
+    }
+    return b
+  }
+
+  /// An integer for both axes, or `[h, w]`.
+  func pair(_ k: String, min: Int) throws(DefinitionError) -> Pair {
+    switch values[k] {
+    case .int(let i)?:
+      guard i >= min else { throw fail("`\(k)` must be ≥ \(min), got \(i)") }
+      return Pair(i)
+    case .list(let l)? where l.count == 2:
+      if case .int(let h) = l[0], case .int(let w) = l[1], h >= min, w >= min { return Pair(h, w) }
+    default: break
+    }
+    throw fail(
+      "`\(k)` must be an integer ≥ \(min) or [height, width], got \(values[k]?.description ?? "nothing")")
+  }
+
+  func isNull(_ k: String) -> Bool { values[k] == nil || values[k] == .null }
+}
+
+extension Builder {
+  func makeOp(_ kind: String, _ a: Args, _ x: Tensor) throws(DefinitionError) -> Op {
+    func channels(_ what: String) throws(DefinitionError) -> Int {
+      guard x.shape.count == 3 else {
+        throw a.fail("`\(what)` needs a C×H×W feature map, but its input is \(format(x.shape))")
+      }
+      return x.shape[0]
+    }
+    func features(_ what: String) throws(DefinitionError) -> Int {
+      guard x.shape.count == 1 else {
+        throw a.fail("`\(what)` needs a flat vector, but its input is \(format(x.shape)) (add `flatten` before it)")
+      }
+      return x.shape[0]
+    }
+    switch kind {
+    case "conv":
+      let inC = try channels("conv")
+      var c = Conv2D(
+        inChannels: inC, outChannels: try a.int("out", min: 1), kernel: try a.pair("kernel", min: 1),
+        stride: try a.pair("stride", min: 1), padding: try a.pair("padding", min: 0),
+        dilation: try a.pair("dilation", min: 1), groups: try a.int("groups", min: 1), bias: try a.bool("bias"))
+      guard inC % c.groups == 0, c.outChannels % c.groups == 0 else {
+        throw a.fail(
+          "groups = \(c.groups) must divide both the input channels (\(inC)) and the output channels (\(c.outChannels))")
+      }
+      if !a.isNull("table") {
+        guard case .list(let rows)? = a.values["table"], rows.count == c.outChannels else {
+          throw a.fail("`table` must list the input channels of each of the \(c.outChannels) output channels")
+        }
+        var table: [[Int]] = []
+        for (j, row) in rows.enumerated() {
+          guard case .list(let items) = row, !items.isEmpty else {
+            throw a.fail("`table` row \(j) must be a non-empty list of input channels")
+          }
+          var r: [Int] = []
+          for item in items {
+            guard case .int(let i) = item, i >= 0, i < inC else {
+              throw a.fail("`table` row \(j): \(item) is not an input channel (0..<\(inC))")
+            }
+            r.append(i)
+          }
+          table.append(r)
+        }
+        guard c.groups == 1 else { throw a.fail("a connection `table` replaces `groups`; use one or the other") }
+        c.table = table
+      }
+      return .conv(c)
+    case "linear":
+      return .linear(inFeatures: try features("linear"), outFeatures: try a.int("out", min: 1), bias: try a.bool("bias"))
+    case "bn":
+      let eps = try a.double("eps")
+      guard eps > 0 else { throw a.fail("`eps` must be positive, got \(eps)") }
+      return .batchNorm(channels: x.shape[0], eps: eps)
+    case "lrn":
+      _ = try channels("lrn")
+      return .lrn(size: try a.int("size", min: 1), alpha: try a.double("alpha"), beta: try a.double("beta"), k: try a.double("k"))
+    case "relu": return .activation(.relu)
+    case "leaky_relu": return .activation(.leakyReLU(slope: try a.double("slope")))
+    case "tanh": return .activation(.tanh)
+    case "sigmoid": return .activation(.sigmoid)
+    case "scaled_tanh": return .activation(.scaledTanh(a: try a.double("a"), s: try a.double("s")))
+    case "softmax": return .softmax
+    case "maxpool", "avgpool":
+      _ = try channels(kind)
+      let kernel = try a.pair("kernel", min: 1)
+      let stride = a.isNull("stride") ? kernel : try a.pair("stride", min: 1)
+      return .pool(
+        Pool2D(
+          kind: kind == "maxpool" ? .max : .avg, kernel: kernel, stride: stride, padding: try a.pair("padding", min: 0),
+          dilation: kind == "maxpool" ? try a.pair("dilation", min: 1) : Pair(1), ceilMode: try a.bool("ceil"),
+          countIncludePad: kind == "avgpool" ? try a.bool("count_include_pad") : true))
+    case "adaptive_avgpool":
+      _ = try channels(kind)
+      let s = try a.pair("size", min: 1)
+      return .adaptiveAvgPool(outH: s.h, outW: s.w)
+    case "flatten": return .flatten
+    case "dropout":
+      let p = try a.double("p")
+      guard p >= 0, p <= 1 else { throw a.fail("`p` must be in [0, 1], got \(p)") }
+      return .dropout(p: p)
+    case "identity": return .identity
+    case "subsample": return .subsample(channels: try channels(kind), kernel: try a.int("kernel", min: 1))
+    case "rbf": return .rbf(inFeatures: try features("rbf"), classes: try a.int("classes", min: 1))
+    default:
+      preconditionFailure("op `\(kind)` has a spec but no constructor")
+    }
+  }
+}

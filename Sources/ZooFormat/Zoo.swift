@@ -1,0 +1,57 @@
+import ZooGraph
+
+/// The built-in definitions (embedded in the binary) and user files, and the models they define.
+public struct Zoo: @unchecked Sendable {
+  public var files: [DefinitionFile]
+
+  public init(files: [DefinitionFile]) { self.files = files }
+
+  /// The zoo embedded in the binary (generated from `zoo/*.yaml` by `scripts/embed-zoo.sh`).
+  public static func builtin() throws(DefinitionError) -> Zoo {
+    var files: [DefinitionFile] = []
+    for (name, text) in builtinSources { files.append(try DefinitionFile(path: "zoo/\(name)", text: text)) }
+    return Zoo(files: files)
+  }
+
+  /// Every model name, in file order.
+  public var modelNames: [String] { files.flatMap { $0.models.map(\.name) } }
+
+  /// The file and entry defining `name`.
+  public func find(_ name: String) -> (DefinitionFile, DefinitionFile.ModelEntry)? {
+    for f in files {
+      if let m = f.models.first(where: { $0.name == name }) { return (f, m) }
+    }
+    return nil
+  }
+}
+
+extension DefinitionFile {
+  /// Builds the graph of one model of this file.
+  ///
+  /// - Parameters:
+  ///   - input: the input shape `[C, H, W]` to build at; nil for the file's or model's `input:`.
+  ///   - overrides: argument values replacing the model's (`--arg aux_logits=true`), as expressions.
+  public func graph(_ model: ModelEntry, input: [Int]? = nil, overrides: [(String, String)] = [])
+    throws(DefinitionError) -> Graph
+  {
+    var values: [(String, Value)] = []
+    for (k, text) in overrides {
+      do {
+        let v = try Evaluator(lookup: { n in self.blocks[n] != nil ? .block(n) : nil }, names: { self.blockOrder })
+          .eval(try ExpressionParser.parse(text))
+        values.append((k, v))
+      } catch {
+        throw DefinitionError(
+          file: "--arg", line: 1, column: error.offset + 1, message: "in `\(k)=\(text)`: \(error.message)")
+      }
+    }
+    var b = Builder(file: self)
+    return try b.build(model, input: input, overrides: values)
+  }
+
+  /// The first model of the file, for `zoo describe my_net.yaml`.
+  public func graph(named name: String? = nil) throws(DefinitionError) -> Graph {
+    let m = name.flatMap { n in models.first { $0.name == n } } ?? models[0]
+    return try graph(m)
+  }
+}

@@ -1,0 +1,128 @@
+/// Per-op counts: parameters, multiply-accumulates, floating-point operations.
+///
+/// Conventions (docs/conventions.md):
+/// - MACs: multiply-accumulates of conv and linear layers (and LeNet's RBF): kernel elements ×
+///   input channels per group × output elements. Bias adds are not MACs.
+/// - FLOPs: every arithmetic operation, per op:
+///   conv/linear `2·MACs` plus one add per output element when there is a bias;
+///   batch norm 2 per element (scale and shift, statistics folded at inference);
+///   activations 1 per element (scaled tanh 3); softmax 3 per element (exp, sum, divide);
+///   max pool `k·k − 1` comparisons and average pool `k·k` (adds and a divide) per output element;
+///   adaptive average pool the bin size per output element; LRN `2·size + 4` per element;
+///   add `n − 1` per element for `n` inputs; LeNet subsampling `k·k + 1` per output element;
+///   RBF 3 per connection; flatten, concat, dropout and identity 0.
+public struct Counts: Sendable, Hashable {
+  public var params = 0
+  public var trainableParams = 0
+  public var bufferElements = 0
+  public var macs = 0
+  public var flops = 0
+  public var outputElements = 0
+
+  public init() {}
+
+  /// Field-wise sum; throws on overflow.
+  public mutating func add(_ o: Counts) throws(CountOverflow) {
+    params = try checkedAdd(params, o.params, "parameters")
+    trainableParams = try checkedAdd(trainableParams, o.trainableParams, "parameters")
+    bufferElements = try checkedAdd(bufferElements, o.bufferElements, "buffer elements")
+    macs = try checkedAdd(macs, o.macs, "MACs")
+    flops = try checkedAdd(flops, o.flops, "FLOPs")
+    outputElements = try checkedAdd(outputElements, o.outputElements, "output elements")
+  }
+}
+
+/// A count that does not fit in 64 bits.
+public struct CountOverflow: Error, Sendable, CustomStringConvertible {
+  public var what: String
+  public var description: String { "the number of \(what) overflows 64-bit integers" }
+}
+
+@inline(__always)
+func checkedAdd(_ a: Int, _ b: Int, _ what: String) throws(CountOverflow) -> Int {
+  let (r, o) = a.addingReportingOverflow(b)
+  if o { throw CountOverflow(what: what) }
+  return r
+}
+
+/// The product of `xs`, or an error naming `what` when it overflows.
+public func checkedProduct(_ xs: [Int], _ what: String) throws(CountOverflow) -> Int {
+  var r = 1
+  for x in xs {
+    let (p, o) = r.multipliedReportingOverflow(by: x)
+    if o { throw CountOverflow(what: what) }
+    r = p
+  }
+  return r
+}
+
+extension Node {
+  /// Counts for one sample with the given input and output shapes.
+  public func counts(inputs: [[Int]], output: [Int]) throws(CountOverflow) -> Counts {
+    var c = Counts()
+    for t in tensors {
+      if t.kind == .parameter {
+        c.params += t.elements
+        if t.trainable { c.trainableParams += t.elements }
+      } else {
+        c.bufferElements += t.elements
+      }
+    }
+    let out = try checkedProduct(output, "output elements")
+    c.outputElements = out
+    func times(_ xs: Int...) throws(CountOverflow) -> Int { try checkedProduct(xs, "FLOPs") }
+    switch op {
+    case .conv(let conv):
+      let perOutput = conv.table == nil ? conv.inChannels / conv.groups : 0
+      if let table = conv.table {
+        // Each output channel has its own fan-in: sum over channels.
+        let spatial = output[1] * output[2]
+        let fanIn = table.reduce(0) { $0 + $1.count }
+        c.macs = try checkedProduct([fanIn, conv.kernel.h, conv.kernel.w, spatial], "MACs")
+      } else {
+        c.macs = try checkedProduct([perOutput, conv.kernel.h, conv.kernel.w, out], "MACs")
+      }
+      c.flops = try checkedAdd(try times(2, c.macs), conv.bias ? out : 0, "FLOPs")
+    case .linear(let i, _, let bias):
+      c.macs = try checkedProduct([i, out], "MACs")
+      c.flops = try checkedAdd(try times(2, c.macs), bias ? out : 0, "FLOPs")
+    case .rbf(let i, let n):
+      c.macs = i * n
+      c.flops = 3 * i * n
+    case .batchNorm:
+      c.flops = try times(2, out)
+    case .activation(let a):
+      if case .scaledTanh = a { c.flops = try times(3, out) } else { c.flops = out }
+    case .softmax:
+      c.flops = try times(3, out)
+    case .lrn(let size, _, _, _):
+      c.flops = try times(2 * size + 4, out)
+    case .pool(let p):
+      let window = p.kernel.h * p.kernel.w
+      c.flops = try times(p.kind == .max ? window - 1 : window, out)
+    case .adaptiveAvgPool(let oh, let ow):
+      let x = inputs[0]
+      c.flops = try checkedProduct(
+        [x[0], adaptiveBinTotal(x[1], oh), adaptiveBinTotal(x[2], ow)], "FLOPs")
+    case .subsample(_, let k):
+      c.flops = try times(k * k + 1, out)
+    case .add:
+      c.flops = try times(max(inputs.count - 1, 0), out)
+    case .input, .flatten, .dropout, .identity, .concat:
+      break
+    }
+    return c
+  }
+}
+
+/// Sum of PyTorch's adaptive-pooling bin lengths along one axis of length `n` split into `o` bins:
+/// bin `i` spans `floor(i·n/o) ..< ceil((i+1)·n/o)`.
+public func adaptiveBinTotal(_ n: Int, _ o: Int) -> Int {
+  var total = 0
+  for i in 0..<o {
+    let start = (i * n) / o
+    let end = ((i + 1) * n + o - 1) / o
+    total += end - start
+  }
+  return total
+}

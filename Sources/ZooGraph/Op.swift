@@ -1,0 +1,215 @@
+/// The operations a CNN Zoo graph is made of.
+///
+/// Every op works on one sample (the batch dimension is never part of a shape): a feature map is
+/// `[C, H, W]`, a feature vector is `[F]`. Attributes that fix the size of a weight (input channels,
+/// input features) are stored in the op, so a graph is a fixed model whose input size may change.
+public enum Op: Hashable, Sendable {
+  /// The network's input. Its shape is the graph's input shape.
+  case input
+  /// 2-D convolution (cross-correlation), `nn.Conv2d` semantics. See ``Conv2D``.
+  case conv(Conv2D)
+  /// Fully connected layer `y = W x + b`, weight `[out, in]`.
+  case linear(inFeatures: Int, outFeatures: Int, bias: Bool)
+  /// Batch normalisation over the channel axis (`nn.BatchNorm2d`, affine, with running statistics).
+  case batchNorm(channels: Int, eps: Double)
+  /// Local response normalisation across channels (`nn.LocalResponseNorm`).
+  case lrn(size: Int, alpha: Double, beta: Double, k: Double)
+  /// Element-wise activation.
+  case activation(Activation)
+  /// Max or average pooling. See ``Pool2D``.
+  case pool(Pool2D)
+  /// Adaptive average pooling to a fixed output size (PyTorch's bin rule).
+  case adaptiveAvgPool(outH: Int, outW: Int)
+  /// Flatten `[C, H, W]` to `[C·H·W]`.
+  case flatten
+  /// Dropout: the identity at inference time.
+  case dropout(p: Double)
+  /// Pass-through.
+  case identity
+  /// Softmax over the feature axis.
+  case softmax
+  /// Channel concatenation of all inputs (spatial sizes must agree).
+  case concat
+  /// Element-wise sum of all inputs (shapes must agree).
+  case add
+  /// LeNet-5's trainable subsampling (LeCun 1998): per channel, the sum of a `kernel × kernel`
+  /// window (stride `kernel`) times a trainable coefficient plus a trainable bias.
+  case subsample(channels: Int, kernel: Int)
+  /// LeNet-5's radial-basis-function output layer: `y_j = Σ_i (x_i − w_ji)²`, with fixed
+  /// (non-trainable) weights `[classes, in]`.
+  case rbf(inFeatures: Int, classes: Int)
+}
+
+/// Element-wise activation functions.
+public enum Activation: Hashable, Sendable {
+  case relu
+  case leakyReLU(slope: Double)
+  case tanh
+  case sigmoid
+  /// LeCun's scaled hyperbolic tangent `A · tanh(S · x)` (A = 1.7159, S = 2/3 in the 1998 paper).
+  case scaledTanh(a: Double, s: Double)
+
+  public var name: String {
+    switch self {
+    case .relu: "relu"
+    case .leakyReLU: "leaky_relu"
+    case .tanh: "tanh"
+    case .sigmoid: "sigmoid"
+    case .scaledTanh: "scaled_tanh"
+    }
+  }
+}
+
+/// 2-D convolution attributes. Weight layout `[out, in / groups, kh, kw]` (PyTorch's).
+///
+/// Output size per axis: `floor((n + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`.
+/// A connection table (LeNet-5's C3) replaces `groups`: output channel `j` sees only the input
+/// channels `table[j]`, and its weight holds `table[j].count · kh · kw` values.
+public struct Conv2D: Hashable, Sendable {
+  public var inChannels: Int
+  public var outChannels: Int
+  public var kernel: Pair
+  public var stride: Pair
+  public var padding: Pair
+  public var dilation: Pair
+  public var groups: Int
+  public var bias: Bool
+  public var table: [[Int]]?
+
+  public init(
+    inChannels: Int, outChannels: Int, kernel: Pair, stride: Pair = Pair(1), padding: Pair = Pair(0),
+    dilation: Pair = Pair(1), groups: Int = 1, bias: Bool = true, table: [[Int]]? = nil
+  ) {
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.dilation = dilation
+    self.groups = groups
+    self.bias = bias
+    self.table = table
+  }
+
+  /// Input channels each output channel sees, summed over output channels.
+  public var connections: Int {
+    if let table { return table.reduce(0) { $0 + $1.count } }
+    return outChannels * (inChannels / groups)
+  }
+}
+
+/// Pooling attributes. Output size per axis:
+/// `floor` (or `ceil` with `ceilMode`) of `(n + 2·padding − dilation·(kernel − 1) − 1) / stride` plus 1;
+/// in ceil mode the last window must start inside the input or the left padding (PyTorch's rule).
+public struct Pool2D: Hashable, Sendable {
+  public enum Kind: String, Hashable, Sendable { case max, avg }
+  public var kind: Kind
+  public var kernel: Pair
+  public var stride: Pair
+  public var padding: Pair
+  public var dilation: Pair
+  public var ceilMode: Bool
+  /// Average pooling only: whether padded zeros count in the divisor.
+  public var countIncludePad: Bool
+
+  public init(
+    kind: Kind, kernel: Pair, stride: Pair, padding: Pair = Pair(0), dilation: Pair = Pair(1),
+    ceilMode: Bool = false, countIncludePad: Bool = true
+  ) {
+    self.kind = kind
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.dilation = dilation
+    self.ceilMode = ceilMode
+    self.countIncludePad = countIncludePad
+  }
+}
+
+/// A (height, width) pair of integers.
+public struct Pair: Hashable, Sendable, CustomStringConvertible {
+  public var h: Int
+  public var w: Int
+  public init(_ h: Int, _ w: Int) {
+    self.h = h
+    self.w = w
+  }
+  public init(_ both: Int) { self.init(both, both) }
+  public var isSquare: Bool { h == w }
+  public var description: String { isSquare ? "\(h)" : "\(h)×\(w)" }
+}
+
+extension Op {
+  /// Short op name as written in definition files and printed in tables.
+  public var kindName: String {
+    switch self {
+    case .input: "input"
+    case .conv(let c): c.table == nil ? "conv" : "conv_table"
+    case .linear: "linear"
+    case .batchNorm: "bn"
+    case .lrn: "lrn"
+    case .activation(let a): a.name
+    case .pool(let p): p.kind == .max ? "maxpool" : "avgpool"
+    case .adaptiveAvgPool: "adaptive_avgpool"
+    case .flatten: "flatten"
+    case .dropout: "dropout"
+    case .identity: "identity"
+    case .softmax: "softmax"
+    case .concat: "concat"
+    case .add: "add"
+    case .subsample: "subsample"
+    case .rbf: "rbf"
+    }
+  }
+
+  /// Coarse class used for colours and shares.
+  public var opClass: OpClass {
+    switch self {
+    case .conv: .convolution
+    case .linear, .rbf: .linear
+    case .batchNorm, .lrn: .normalization
+    case .activation, .softmax: .activation
+    case .pool, .adaptiveAvgPool, .subsample: .pooling
+    case .concat, .add: .merge
+    case .input, .flatten, .dropout, .identity: .other
+    }
+  }
+
+  /// A one-line human summary of the op's attributes, e.g. `conv 3×3/2, 64`.
+  public var summary: String {
+    switch self {
+    case .input: return "input"
+    case .conv(let c):
+      var s = "conv \(c.kernel.h)×\(c.kernel.w)"
+      if c.stride != Pair(1) { s += "/\(c.stride)" }
+      s += ", \(c.outChannels)"
+      if c.dilation != Pair(1) { s += ", dil \(c.dilation)" }
+      if c.groups != 1 { s += ", g\(c.groups)" }
+      if c.table != nil { s += ", table" }
+      return s
+    case .linear(_, let o, _): return "linear \(o)"
+    case .batchNorm: return "bn"
+    case .lrn(let n, _, _, _): return "lrn \(n)"
+    case .activation(let a): return a.name
+    case .pool(let p):
+      var s = "\(p.kind == .max ? "maxpool" : "avgpool") \(p.kernel.h)×\(p.kernel.w)"
+      if p.stride != Pair(1) { s += "/\(p.stride)" }
+      if p.ceilMode { s += " ceil" }
+      return s
+    case .adaptiveAvgPool(let h, let w): return "adaptive avgpool \(h)×\(w)"
+    case .flatten: return "flatten"
+    case .dropout(let p): return "dropout \(p)"
+    case .identity: return "identity"
+    case .softmax: return "softmax"
+    case .concat: return "concat"
+    case .add: return "add"
+    case .subsample(_, let k): return "subsample \(k)×\(k)"
+    case .rbf(_, let n): return "rbf \(n)"
+    }
+  }
+}
+
+/// Coarse op classes.
+public enum OpClass: String, CaseIterable, Sendable {
+  case convolution, normalization, activation, pooling, linear, merge, other
+}

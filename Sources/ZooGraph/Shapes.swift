@@ -1,0 +1,128 @@
+/// Output-shape rules. Shapes exclude the batch dimension: `[C, H, W]` or `[F]`.
+
+/// Why an op cannot take the shapes it was given. The message quotes the values involved.
+public struct ShapeError: Error, Sendable, CustomStringConvertible {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+/// Output length of a sliding window along one axis.
+///
+/// `floor((n + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`, or with `ceil` rounding when
+/// `ceilMode` is set; in ceil mode a last window that would start in the right padding is dropped
+/// (PyTorch's rule). Returns a value ≤ 0 when no window fits.
+public func windowOutputSize(
+  _ n: Int, kernel: Int, stride: Int, padding: Int, dilation: Int = 1, ceilMode: Bool = false
+) -> Int {
+  let span = n + 2 * padding - dilation * (kernel - 1) - 1
+  if span < 0 { return 0 }
+  var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+  if ceilMode && (out - 1) * stride >= n + padding { out -= 1 }
+  return out
+}
+
+extension Op {
+  /// The output shape for the given input shapes, or an error naming the offending values.
+  public func outputShape(_ inputs: [[Int]]) throws(ShapeError) -> [Int] {
+    func map(_ shape: [Int], _ what: String) throws(ShapeError) -> (Int, Int, Int) {
+      guard shape.count == 3 else {
+        throw ShapeError("\(what) needs a C×H×W feature map, got \(format(shape))")
+      }
+      return (shape[0], shape[1], shape[2])
+    }
+    guard let x = inputs.first else { throw ShapeError("\(kindName) has no input") }
+    switch self {
+    case .input, .dropout, .identity:
+      return x
+    case .activation, .softmax:
+      return x
+    case .conv(let c):
+      let (ch, h, w) = try map(x, "conv")
+      guard ch == c.inChannels else {
+        throw ShapeError("conv expects \(c.inChannels) input channels, got \(ch) (input \(format(x)))")
+      }
+      let oh = windowOutputSize(
+        h, kernel: c.kernel.h, stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h)
+      let ow = windowOutputSize(
+        w, kernel: c.kernel.w, stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w)
+      guard oh >= 1, ow >= 1 else {
+        throw ShapeError(
+          "conv \(c.kernel.h)×\(c.kernel.w) (stride \(c.stride), padding \(c.padding), dilation \(c.dilation)) "
+            + "on \(format(x)) gives an empty \(oh)×\(ow) output")
+      }
+      return [c.outChannels, oh, ow]
+    case .pool(let p):
+      let (ch, h, w) = try map(x, p.kind == .max ? "maxpool" : "avgpool")
+      for (k, pad, d) in [(p.kernel.h, p.padding.h, p.dilation.h), (p.kernel.w, p.padding.w, p.dilation.w)]
+      where 2 * pad > (k - 1) * d + 1 {
+        throw ShapeError("pool padding \(pad) is more than half the kernel \((k - 1) * d + 1)")
+      }
+      let oh = windowOutputSize(
+        h, kernel: p.kernel.h, stride: p.stride.h, padding: p.padding.h, dilation: p.dilation.h,
+        ceilMode: p.ceilMode)
+      let ow = windowOutputSize(
+        w, kernel: p.kernel.w, stride: p.stride.w, padding: p.padding.w, dilation: p.dilation.w,
+        ceilMode: p.ceilMode)
+      guard oh >= 1, ow >= 1 else {
+        throw ShapeError(
+          "pool \(p.kernel.h)×\(p.kernel.w) (stride \(p.stride), padding \(p.padding)) on \(format(x)) "
+            + "gives an empty \(oh)×\(ow) output")
+      }
+      return [ch, oh, ow]
+    case .subsample(let c, let k):
+      let (ch, h, w) = try map(x, "subsample")
+      guard ch == c else { throw ShapeError("subsample expects \(c) channels, got \(ch)") }
+      guard h >= k, w >= k else {
+        throw ShapeError("subsample \(k)×\(k) on \(format(x)) gives an empty \(h / k)×\(w / k) output")
+      }
+      return [ch, h / k, w / k]
+    case .adaptiveAvgPool(let oh, let ow):
+      let (ch, _, _) = try map(x, "adaptive_avgpool")
+      return [ch, oh, ow]
+    case .batchNorm(let c, _):
+      guard x.count >= 1, x[0] == c else {
+        throw ShapeError("bn expects \(c) channels, got \(format(x))")
+      }
+      return x
+    case .lrn:
+      _ = try map(x, "lrn")
+      return x
+    case .flatten:
+      return [x.reduce(1, *)]
+    case .linear(let i, let o, _):
+      guard x.count == 1 else {
+        throw ShapeError("linear needs a flat vector, got \(format(x)) (add a flatten before it)")
+      }
+      guard x[0] == i else {
+        throw ShapeError("linear expects \(i) input features, got \(x[0])")
+      }
+      return [o]
+    case .rbf(let i, let n):
+      guard x == [i] else { throw ShapeError("rbf expects [\(i)], got \(format(x))") }
+      return [n]
+    case .add:
+      for other in inputs.dropFirst() where other != x {
+        throw ShapeError("add needs equal shapes, got \(inputs.map(format).joined(separator: " and "))")
+      }
+      return x
+    case .concat:
+      let (_, h, w) = try map(x, "concat")
+      var channels = 0
+      for s in inputs {
+        let (c, sh, sw) = try map(s, "concat")
+        guard sh == h, sw == w else {
+          throw ShapeError(
+            "concat needs equal spatial sizes, got \(inputs.map(format).joined(separator: " and "))")
+        }
+        channels += c
+      }
+      return [channels, h, w]
+    }
+  }
+}
+
+/// `[64, 56, 56]` → `64×56×56`.
+public func format(_ shape: [Int]) -> String {
+  shape.isEmpty ? "scalar" : shape.map(String.init).joined(separator: "×")
+}

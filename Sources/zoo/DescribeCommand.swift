@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import ZooAnalysis
+import ZooGraph
+
+struct DescribeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "describe",
+    abstract: "Prints every module's output shape, parameters and MACs, and the totals.",
+    discussion: """
+      Conventions (docs/conventions.md):
+        Params   every parameter; BN running statistics are buffers, not parameters.
+        MACs     multiply-accumulates of conv and linear layers: kernel elements × input channels
+                 per group × output elements; bias adds are not counted (torchvision's and the
+                 papers' convention).
+        FLOPs    every arithmetic operation: 2 per MAC plus bias adds, BN 2 per element, ReLU 1,
+                 max pool k²−1 and average pool k² per output, add n−1 per element; concat,
+                 flatten and dropout 0.
+      How others differ: fvcore reports MACs as "flops" and adds BN (2 per element) and adaptive
+      pooling (1 per input element); ptflops reports MACs plus BN, ReLU, pooling and bias adds;
+      torchinfo's "mult-adds" include the bias adds and count BN weights.
+      """
+  )
+
+  @OptionGroup var options: ModelOptions
+
+  @Option(help: "The number of samples per batch; MACs, FLOPs and activations scale with it.")
+  var batch: Int = 1
+
+  @Option(help: "Shows modules down to this depth (1 = top-level stages). Totals always cover everything.")
+  var depth: Int = 3
+
+  @Flag(help: "Prints one JSON object (schema in docs/json.md) instead of the table.")
+  var json = false
+
+  func validate() throws {
+    guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
+    guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth).") }
+  }
+
+  func run() throws {
+    let graph = try options.graph()
+    let summary: Summary
+    do {
+      summary = try Summary(graph, input: try options.parsedInput(), batch: batch)
+    } catch {
+      throw ZooError("\(graph.name): \(error)")
+    }
+    print(json ? try describeJSON(summary) : describeTable(summary, depth: depth))
+  }
+}
+
+func describeTable(_ s: Summary, depth: Int) -> String {
+  var table = TextTable(headers: ["Layer", "Type", "Output", "Params", "MACs"], rightAligned: [3, 4])
+  for row in s.rows where row.depth <= depth {
+    let indent = String(repeating: "  ", count: row.depth - 1)
+    let type: String
+    if let n = row.node {
+      type = s.graph.nodes[n].op.summary
+    } else {
+      type = row.kind
+    }
+    let hidden = row.node == nil && row.depth == depth && row.nodes.count > 0
+    table.rows.append([
+      indent + row.path + (hidden ? " …" : ""), type, format(row.output),
+      row.counts.params == 0 ? "–" : grouped(row.counts.params),
+      row.counts.macs == 0 ? "–" : grouped(row.counts.macs),
+    ])
+  }
+  let t = s.totals
+  let g = s.graph
+  var lines = [
+    "\(g.name) (\(g.family)) · input \(format(s.input)) · batch \(s.batch)", "", table.render(), "",
+    "Output:         \(format(s.output))" + (g.outputs.count > 1 ? " (+\(g.outputs.count - 1) auxiliary)" : ""),
+    "Params:         \(grouped(t.params)) (\(compact(t.params)))"
+      + (t.params != t.trainableParams
+        ? " — trainable \(grouped(t.trainableParams)), fixed \(grouped(t.params - t.trainableParams))" : ""),
+    "Buffers:        \(grouped(t.bufferElements)) elements (BN running statistics)",
+    "MACs:           \(grouped(t.macs)) (\(compact(t.macs)))",
+    "FLOPs:          \(grouped(t.flops)) (\(compact(t.flops)))",
+    "Activations:    \(grouped(t.outputElements)) output elements in all",
+    "",
+    "MACs count conv and linear multiply-accumulates, no bias; see `zoo describe --help`.",
+  ]
+  if depth < (s.rows.map(\.depth).max() ?? 0) {
+    lines.append("Modules marked … hold more layers; use --depth to see them.")
+  }
+  return lines.joined(separator: "\n")
+}
+
+/// The `--json` document. Keys are stable; docs/json.md describes them.
+struct DescribeDocument: Encodable {
+  struct Totals: Encodable {
+    var params, trainable_params, non_trainable_params, buffer_elements, macs, flops, activation_elements: Int
+  }
+  struct Layer: Encodable {
+    var name: String
+    var op: String
+    var kind: String
+    var depth: Int
+    var output: [Int]
+    var params: Int
+    var macs: Int
+    var flops: Int
+  }
+  struct Tensor: Encodable {
+    var name: String
+    var shape: [Int]
+    var kind: String
+    var trainable: Bool
+  }
+  var model: String
+  var family: String
+  var input: [Int]
+  var batch: Int
+  var output: [Int]
+  var totals: Totals
+  var layers: [Layer]
+  var tensors: [Tensor]
+}
+
+func describeDocument(_ s: Summary) -> DescribeDocument {
+  let t = s.totals
+  return DescribeDocument(
+    model: s.graph.name, family: s.graph.family, input: s.input, batch: s.batch, output: s.output,
+    totals: .init(
+      params: t.params, trainable_params: t.trainableParams, non_trainable_params: t.params - t.trainableParams,
+      buffer_elements: t.bufferElements, macs: t.macs, flops: t.flops, activation_elements: t.outputElements),
+    layers: s.rows.map { r in
+      DescribeDocument.Layer(
+        name: r.path, op: r.node.map { s.graph.nodes[$0].op.kindName } ?? r.kind,
+        kind: r.node == nil ? "module" : "layer", depth: r.depth, output: r.output, params: r.counts.params,
+        macs: r.counts.macs, flops: r.counts.flops)
+    },
+    tensors: s.graph.nodes.flatMap(\.tensors).map {
+      DescribeDocument.Tensor(name: $0.name, shape: $0.shape, kind: $0.kind.rawValue, trainable: $0.trainable)
+    })
+}
+
+func describeJSON(_ s: Summary) throws -> String {
+  try jsonString(describeDocument(s))
+}
+
+func jsonString<T: Encodable>(_ value: T) throws -> String {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import ZooFormat
+import ZooGraph
+
+/// Options every command that analyses one model shares.
+struct ModelOptions: ParsableArguments {
+  @Argument(
+    help: ArgumentHelp(
+      "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
+      valueName: "model|file"))
+  var model: String
+
+  @Option(
+    help: ArgumentHelp(
+      "The input of one sample as CxHxW, for example 3x320x320. Defaults to the model's own input.",
+      valueName: "CxHxW"))
+  var input: String?
+
+  @Option(
+    name: .customLong("arg"),
+    help: ArgumentHelp(
+      "Overrides a model argument, for example `--arg aux_logits=true` or `--arg num_classes=10`. Repeatable.",
+      valueName: "name=value"))
+  var args: [String] = []
+
+  func validate() throws {
+    _ = try parsedInput()
+    _ = try parsedArgs()
+  }
+
+  func parsedInput() throws -> [Int]? {
+    guard let input else { return nil }
+    let parts = input.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+    let dims = parts.compactMap { Int($0) }
+    guard parts.count == 3, dims.count == 3, dims.allSatisfy({ $0 >= 1 }) else {
+      throw ValidationError(
+        "--input must be three positive integers CxHxW (for example 3x224x224), got `\(input)`.")
+    }
+    return dims
+  }
+
+  func parsedArgs() throws -> [(String, String)] {
+    try args.map { a in
+      guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
+        throw ValidationError("--arg takes name=value, got `\(a)`.")
+      }
+      return (String(a[..<eq]), String(a[a.index(after: eq)...]))
+    }
+  }
+
+  /// Builds the graph of the chosen model.
+  func graph() throws -> Graph {
+    try loadGraph(model, overrides: try parsedArgs())
+  }
+}
+
+/// A user-facing failure: printed as `Error: …` with a non-zero exit.
+struct ZooError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// Loads a built-in model by name or a definition file (`path.yaml` or `path.yaml:model`).
+func loadGraph(_ spec: String, overrides: [(String, String)] = []) throws -> Graph {
+  do {
+    if let (path, name) = fileSpec(spec) {
+      let text: String
+      do {
+        text = try String(contentsOfFile: path, encoding: .utf8)
+      } catch {
+        throw ZooError("cannot read the definition file `\(path)`: \(error.localizedDescription)")
+      }
+      let file = try DefinitionFile(path: path, text: text)
+      let model: DefinitionFile.ModelEntry
+      if let name {
+        guard let m = file.models.first(where: { $0.name == name }) else {
+          throw ZooError(
+            "`\(path)` has no model `\(name)`; it defines \(file.models.map(\.name).joined(separator: ", "))")
+        }
+        model = m
+      } else {
+        model = file.models[0]
+      }
+      return try file.graph(model, overrides: overrides)
+    }
+    let zoo = try Zoo.builtin()
+    guard let (file, model) = zoo.find(spec) else {
+      let near = closestNames(spec, among: zoo.modelNames, limit: 3)
+      throw ZooError(
+        "unknown model `\(spec)`; the closest built-in names are \(near.joined(separator: ", ")) "
+          + "(`zoo list` shows them all; a definition file needs a .yaml extension)")
+    }
+    return try file.graph(model, overrides: overrides)
+  } catch let e as DefinitionError {
+    throw ZooError(e.description)
+  }
+}
+
+import Foundation
+
+private func fileSpec(_ spec: String) -> (String, String?)? {
+  let fm = FileManager.default
+  if spec.hasSuffix(".yaml") || spec.hasSuffix(".yml") || fm.fileExists(atPath: spec) { return (spec, nil) }
+  if let colon = spec.lastIndex(of: ":") {
+    let path = String(spec[..<colon])
+    if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+      return (path, String(spec[spec.index(after: colon)...]))
+    }
+  }
+  return nil
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct ZooCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "zoo",
+    abstract: "Exact shapes, parameters, MACs and receptive fields of the classic convolutional networks.",
+    discussion: """
+      Models are the built-in zoo (`zoo list`) or your own definition files (docs/format.md).
+      Counting conventions are in docs/conventions.md and in `zoo describe --help`.
+      """,
+    subcommands: [ListCommand.self, DescribeCommand.self]
+  )
+}
