@@ -27,7 +27,7 @@ let package = Package(
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "zoo"]
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis"]
     ),
   ]
 )

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import ZooAnalysis
+import ZooFormat
+import ZooGraph
+
+/// The repository root (for reading zoo/ and ../shared/reference/).
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
+
+/// `../shared/reference/` beside the repository.
+let referenceDir = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+
+/// The built `zoo` executable, next to the test bundle in the build folder.
+let zooBinary: URL = {
+  let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+  var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+  if dir.lastPathComponent == "MacOS" || dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
+  return dir.appendingPathComponent("zoo")
+}()
+
+/// Runs the `zoo` binary with `args`; returns the exit status, standard output and standard error.
+func runZoo(_ args: [String], cwd: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+  let p = Process()
+  p.executableURL = zooBinary
+  p.arguments = args
+  if let cwd { p.currentDirectoryURL = cwd }
+  let out = Pipe()
+  let err = Pipe()
+  p.standardOutput = out
+  p.standardError = err
+  try p.run()
+  let o = out.fileHandleForReading.readDataToEndOfFile()
+  let e = err.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// A built-in model's graph.
+func builtin(_ name: String, overrides: [(String, String)] = []) throws -> Graph {
+  let zoo = try Zoo.builtin()
+  let (file, model) = try #require(zoo.find(name), "no built-in model \(name)")
+  return try file.graph(model, overrides: overrides)
+}
