@@ -17,17 +17,20 @@ let package = Package(
     .target(name: "ZooFormat", dependencies: ["ZooGraph", "Yams"]),
     // Whole-graph analyses: shapes at any input, per-module roll-ups, totals.
     .target(name: "ZooAnalysis", dependencies: ["ZooGraph"]),
+    // The lecture notes' lessons as worked answers: output sizes, a convolution by hand, weight sharing,
+    // receptive fields of a stack.
+    .target(name: "ZooTeach", dependencies: ["ZooGraph"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",
       dependencies: [
-        "ZooGraph", "ZooFormat", "ZooAnalysis",
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooTeach",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis"]
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooTeach"]
     ),
   ]
 )
