@@ -20,17 +20,19 @@ let package = Package(
     // The lecture notes' lessons as worked answers: output sizes, a convolution by hand, weight sharing,
     // receptive fields of a stack.
     .target(name: "ZooTeach", dependencies: ["ZooGraph"]),
+    // The committed gallery (reports/): a Markdown page per model, the index, and the staleness check.
+    .target(name: "ZooReport", dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",
       dependencies: [
-        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooTeach",
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooTeach", "ZooReport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooTeach"]
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooTeach", "ZooReport"]
     ),
   ]
 )

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import ZooFormat
+import ZooReport
+
+struct ReportCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "report",
+    abstract: "Writes the gallery: a Markdown page per model and an index comparing the whole zoo.",
+    discussion: """
+      The gallery is committed in reports/ and is a pure function of the definitions and the code: \
+      identical inputs give identical bytes. `zoo report --check` compares reports/ with what the current \
+      code writes and exits non-zero, naming the stale, missing and extra files, when they differ (docs/reports.md).
+      """)
+
+  @Argument(help: "The built-in models to write pages for (default: every model). The index is always written.")
+  var models: [String] = []
+
+  @Option(help: ArgumentHelp("The gallery folder.", valueName: "dir"))
+  var out = "reports"
+
+  @Flag(help: "Writes nothing; exits non-zero and names the files that differ from what would be written.")
+  var check = false
+
+  func validate() throws {
+    let known = try Zoo.builtin().modelNames
+    for m in models where !known.contains(m) {
+      let near = closestNames(m, among: known, limit: 3)
+      throw ValidationError(
+        "unknown model `\(m)`; the closest built-in names are \(near.joined(separator: ", ")) (`zoo list` shows them all)."
+      )
+    }
+  }
+
+  func run() throws {
+    let gallery = try Gallery(zoo: try Zoo.builtin())
+    let files = try gallery.files(models: models.isEmpty ? nil : models)
+    let dir = URL(fileURLWithPath: out, isDirectory: true)
+    let result = GalleryCheck(files: files, in: dir, reportExtra: models.isEmpty)
+    if check {
+      if result.isUpToDate {
+        print("\(out): \(files.count) files up to date.")
+        return
+      }
+      var lines = ["\(out) is not what `zoo report` would write:"]
+      lines += result.stale.map { "  stale:   \(out)/\($0)" }
+      lines += result.missing.map { "  missing: \(out)/\($0)" }
+      lines += result.extra.map { "  extra:   \(out)/\($0) (not written by zoo report; remove it)" }
+      lines.append("Run `zoo report\(out == "reports" ? "" : " --out \(out)")` and commit the result.")
+      FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+      throw ExitCode.failure
+    }
+    let fm = FileManager.default
+    var written = 0
+    for f in files where result.stale.contains(f.path) || result.missing.contains(f.path) {
+      let url = dir.appendingPathComponent(f.path)
+      do {
+        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(f.contents.utf8).write(to: url)
+      } catch {
+        throw ZooError("cannot write `\(out)/\(f.path)`: \(error.localizedDescription)")
+      }
+      written += 1
+    }
+    print("\(out): wrote \(written) of \(files.count) files (\(files.count - written) already up to date).")
+    if !result.extra.isEmpty {
+      print(
+        "Not written by zoo report (remove them, or --check fails): "
+          + result.extra.map { "\(out)/\($0)" }.joined(separator: ", "))
+    }
+  }
+}

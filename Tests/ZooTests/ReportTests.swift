@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import ZooFormat
+import ZooReport
+
+@Suite("Report")
+struct ReportTests {
+  /// A fresh empty folder under the temporary directory.
+  func scratch() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-report-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  @Test func aPageForEveryModelAndTheIndex() throws {
+    let zoo = try Zoo.builtin()
+    let files = try Gallery(zoo: zoo).files()
+    #expect(files.map(\.path) == ["README.md"] + zoo.modelNames.map { "\($0).md" })
+    let index = try #require(files.first).contents
+    for name in zoo.modelNames { #expect(index.contains("| [\(name)](\(name).md) |")) }
+    #expect(index.contains("| [resnet50](resnet50.md) | ResNet | 3×224×224 | 1000 | 25,557,032 | 4,089,184,256 |"))
+  }
+
+  @Test func resnet50PageFigures() throws {
+    let files = try Gallery(zoo: try Zoo.builtin()).files(models: ["resnet50"])
+    #expect(files.map(\.path) == ["README.md", "resnet50.md"])
+    let page = files[1].contents
+    #expect(page.hasPrefix("# resnet50\n\n**ResNet** · He, Zhang, Ren, Sun. Deep Residual Learning"))
+    #expect(page.contains("| Parameters | 25,557,032 (25.56 M) |"))
+    #expect(page.contains("| MACs | 4,089,184,256 (4.09 G) |"))
+    // layer4 holds 14,964,736 of the 25,557,032 parameters: 58.6 %.
+    #expect(
+      page.contains("| `layer4` | 3 × bottleneck · 32 layers | 2048×7×7 | 14,964,736 | 58.6 % | 809,238,528 | 19.8 % |")
+    )
+    #expect(page.contains("| `fc` | linear 1000 | 1000 | 2,049,000 | 8.0 % | 2,048,000 | 0.1 % |"))
+    #expect(page.contains("| `conv1` | conv 7×7/2, 64 | 64×112×112 | 9,408 | < 0.1 % | 118,013,952 | 2.9 % |"))
+  }
+
+  @Test func lenetOriginalShowsFixedParameters() throws {
+    let page = try Gallery(zoo: try Zoo.builtin()).files(models: ["lenet5_original"])[1].contents
+    #expect(page.contains("| Parameters | 60,840 (60.84 k) |"))
+    #expect(page.contains("| Trainable parameters | 60,000 (fixed: 840) |"))
+  }
+
+  @Test func reproducible() throws {
+    let a = try Gallery(zoo: try Zoo.builtin()).files()
+    let b = try Gallery(zoo: try Zoo.builtin()).files()
+    #expect(a == b)
+    for f in a {
+      #expect(!f.contents.contains(repoRoot.path), "\(f.path) holds a machine path")
+      #expect(!f.contents.contains("/tmp"), "\(f.path) holds a machine path")
+      #expect(f.contents.range(of: #"20\d\d-\d\d-\d\d"#, options: .regularExpression) == nil, "\(f.path) holds a date")
+    }
+  }
+
+  @Test func checkNamesStaleMissingAndExtraFiles() throws {
+    let dir = try scratch()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let files = try Gallery(zoo: try Zoo.builtin()).files()
+    #expect(GalleryCheck(files: files, in: dir, reportExtra: true).missing.count == files.count)
+    for f in files { try Data(f.contents.utf8).write(to: dir.appendingPathComponent(f.path)) }
+    #expect(GalleryCheck(files: files, in: dir, reportExtra: true).isUpToDate)
+    try Data("edited\n".utf8).write(to: dir.appendingPathComponent("vgg16.md"))
+    try FileManager.default.removeItem(at: dir.appendingPathComponent("lenet5.md"))
+    try FileManager.default.createDirectory(at: dir.appendingPathComponent("old"), withIntermediateDirectories: true)
+    try Data().write(to: dir.appendingPathComponent("old/diagram.svg"))
+    let check = GalleryCheck(files: files, in: dir, reportExtra: true)
+    #expect(check.stale == ["vgg16.md"])
+    #expect(check.missing == ["lenet5.md"])
+    #expect(check.extra == ["old/diagram.svg"])
+    #expect(GalleryCheck(files: files, in: dir, reportExtra: false).extra.isEmpty)
+  }
+
+  @Test func reportCommandWritesAndChecks() throws {
+    let dir = try scratch()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("reports").path
+    let w = try runZoo(["report", "--out", out])
+    #expect(w.status == 0)
+    #expect(try runZoo(["report", "--check", "--out", out]).status == 0)
+    try Data("stale\n".utf8).write(to: URL(fileURLWithPath: out).appendingPathComponent("alexnet.md"))
+    let c = try runZoo(["report", "--check", "--out", out])
+    #expect(c.status != 0)
+    #expect(c.err.contains("stale:   \(out)/alexnet.md"))
+    let bad = try runZoo(["report", "resnet5", "--out", out])
+    #expect(bad.status != 0)
+    #expect(bad.err.contains("unknown model `resnet5`"))
+  }
+
+  /// CI's guard: the committed gallery is what the current code writes (`zoo report` regenerates it).
+  @Test func committedGalleryIsUpToDate() throws {
+    let r = try runZoo(["report", "--check", "--out", repoRoot.appendingPathComponent("reports").path])
+    #expect(r.status == 0, "reports/ is stale; run `zoo report` and commit:\n\(r.err)")
+  }
+}
