@@ -65,7 +65,9 @@ public struct DefinitionFile: @unchecked Sendable {
       throw fail(root, "a definition file is a mapping with `models:` (and `blocks:`, `network:`)")
     }
     let known = ["family", "description", "paper", "input", "args", "blocks", "network", "models"]
-    var family = "", description = "", paper = ""
+    var family = ""
+    var description = ""
+    var paper = ""
     var args: [(String, Node)] = []
     var blocks: [String: BlockDef] = [:]
     var blockOrder: [String] = []

@@ -91,7 +91,7 @@ func describeTable(_ s: Summary, depth: Int) -> String {
 /// The `--json` document. Keys are stable; docs/json.md describes them.
 struct DescribeDocument: Encodable {
   struct Totals: Encodable {
-    var params, trainable_params, non_trainable_params, buffer_elements, macs, flops, activation_elements: Int
+    var params, trainableParams, nonTrainableParams, bufferElements, macs, flops, activationElements: Int
   }
   struct Layer: Encodable {
     var name: String
@@ -124,8 +124,8 @@ func describeDocument(_ s: Summary) -> DescribeDocument {
   return DescribeDocument(
     model: s.graph.name, family: s.graph.family, input: s.input, batch: s.batch, output: s.output,
     totals: .init(
-      params: t.params, trainable_params: t.trainableParams, non_trainable_params: t.params - t.trainableParams,
-      buffer_elements: t.bufferElements, macs: t.macs, flops: t.flops, activation_elements: t.outputElements),
+      params: t.params, trainableParams: t.trainableParams, nonTrainableParams: t.params - t.trainableParams,
+      bufferElements: t.bufferElements, macs: t.macs, flops: t.flops, activationElements: t.outputElements),
     layers: s.rows.map { r in
       DescribeDocument.Layer(
         name: r.path, op: r.node.map { s.graph.nodes[$0].op.kindName } ?? r.kind,
@@ -144,5 +144,6 @@ func describeJSON(_ s: Summary) throws -> String {
 func jsonString<T: Encodable>(_ value: T) throws -> String {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  encoder.keyEncodingStrategy = .convertToSnakeCase
   return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
