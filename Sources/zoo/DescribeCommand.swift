@@ -51,8 +51,9 @@ struct DescribeCommand: ParsableCommand {
 }
 
 func describeTable(_ s: Summary, depth: Int) -> String {
-  var table = TextTable(headers: ["Layer", "Type", "Output", "Params", "MACs"], rightAligned: [3, 4])
-  for row in s.rows where row.depth <= depth {
+  var table = TextTable(headers: ["Layer", "Type", "Output", "Params", "MACs", "RF"], rightAligned: [3, 4, 5])
+  let fields = try? ReceptiveFields(s)
+  for (i, row) in s.rows.enumerated() where row.depth <= depth {
     let indent = String(repeating: "  ", count: row.depth - 1)
     let type: String
     if let n = row.node {
@@ -65,6 +66,7 @@ func describeTable(_ s: Summary, depth: Int) -> String {
       indent + row.path + (hidden ? " …" : ""), type, format(row.output),
       row.counts.params == 0 ? "–" : grouped(row.counts.params),
       row.counts.macs == 0 ? "–" : grouped(row.counts.macs),
+      fields.map { fieldSize($0.rows[i].field) } ?? "?",
     ])
   }
   let t = s.totals
@@ -81,6 +83,7 @@ func describeTable(_ s: Summary, depth: Int) -> String {
     "Activations:    \(grouped(t.outputElements)) output elements in all",
     "",
     "MACs count conv and linear multiply-accumulates, no bias; see `zoo describe --help`.",
+    "RF is the receptive field in input pixels (H×W when they differ); `zoo rf` explains it.",
   ]
   if depth < (s.rows.map(\.depth).max() ?? 0) {
     lines.append("Modules marked … hold more layers; use --depth to see them.")
@@ -102,6 +105,8 @@ struct DescribeDocument: Encodable {
     var params: Int
     var macs: Int
     var flops: Int
+    /// Receptive-field size `[h, w]` in input pixels; absent when the field is the whole input.
+    var receptive_field: [Int]?
   }
   struct Tensor: Encodable {
     var name: String
@@ -121,16 +126,19 @@ struct DescribeDocument: Encodable {
 
 func describeDocument(_ s: Summary) -> DescribeDocument {
   let t = s.totals
+  let fields = try? ReceptiveFields(s)
   return DescribeDocument(
     model: s.graph.name, family: s.graph.family, input: s.input, batch: s.batch, output: s.output,
     totals: .init(
       params: t.params, trainableParams: t.trainableParams, nonTrainableParams: t.params - t.trainableParams,
       bufferElements: t.bufferElements, macs: t.macs, flops: t.flops, activationElements: t.outputElements),
-    layers: s.rows.map { r in
-      DescribeDocument.Layer(
+    layers: s.rows.enumerated().map { i, r in
+      let f = fields?.rows[i].field
+      return DescribeDocument.Layer(
         name: r.path, op: r.node.map { s.graph.nodes[$0].op.kindName } ?? r.kind,
         kind: r.node == nil ? "module" : "layer", depth: r.depth, output: r.output, params: r.counts.params,
-        macs: r.counts.macs, flops: r.counts.flops)
+        macs: r.counts.macs, flops: r.counts.flops,
+        receptiveField: f.flatMap { $0.global ? nil : [$0.h.size, $0.w.size] })
     },
     tensors: s.graph.nodes.flatMap(\.tensors).map {
       DescribeDocument.Tensor(name: $0.name, shape: $0.shape, kind: $0.kind.rawValue, trainable: $0.trainable)
