@@ -106,7 +106,7 @@ struct DescribeDocument: Encodable {
     var macs: Int
     var flops: Int
     /// Receptive-field size `[h, w]` in input pixels; absent when the field is the whole input.
-    var receptive_field: [Int]?
+    var receptiveField: [Int]?
   }
   struct Tensor: Encodable {
     var name: String

@@ -19,18 +19,6 @@ private struct Window1D: CustomStringConvertible {
   func window(_ x: Int) -> [Int] { (0..<kernel).map { x * stride - padding + dilation * $0 } }
 }
 
-/// Deterministic random numbers (SplitMix64), so a failing sweep can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 private func randomWindow(_ rng: inout SplitMix) -> Window1D {
   let pool = Bool.random(using: &rng)
   let k = Int.random(in: 1...5, using: &rng)
