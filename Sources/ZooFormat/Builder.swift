@@ -142,8 +142,6 @@ struct Builder {
       extras = pairs.enumerated().filter { $0.offset != at }.map(\.element)
     case .sequence:
       return try body(node, outerScope, ctx, x)
-    default:
-      throw error(node, "expected a layer")
     }
     func extra(_ key: String) -> Yams.Node? { extras.first { $0.0 == key }?.1 }
     func only(_ allowed: [String]) throws(DefinitionError) {
