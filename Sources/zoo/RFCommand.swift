@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ZooAnalysis
 import ZooGraph
+import ZooPlot
 
 struct RFCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -25,8 +26,25 @@ struct RFCommand: ParsableCommand {
   @Flag(help: "Prints one JSON object with a row for every module path instead of the table.")
   var json = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Also draws receptive-field size and effective stride against depth to this file (.svg or .png).",
+      valueName: "file"))
+  var chart: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Also draws which input pixels one unit of the first layers sees, layer by layer (.svg or .png).",
+      valueName: "file"))
+  var diagram: String?
+
   func validate() throws {
     guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth).") }
+    for (flag, path) in [("--chart", chart), ("--diagram", diagram)] {
+      if let path, !(path.lowercased().hasSuffix(".svg") || path.lowercased().hasSuffix(".png")) {
+        throw ValidationError("\(flag) needs a file ending in .svg or .png, got `\(path)`.")
+      }
+    }
   }
 
   func run() throws {
@@ -34,6 +52,12 @@ struct RFCommand: ParsableCommand {
     let rf: ReceptiveFields
     do {
       rf = try ReceptiveFields(graph, input: try options.parsedInput())
+    } catch {
+      throw ZooError("\(graph.name): \(error)")
+    }
+    do {
+      if let chart { try writeReceptiveFieldChart(rf, to: chart) }
+      if let diagram { try writeReceptiveFieldDiagram(rf, to: diagram) }
     } catch {
       throw ZooError("\(graph.name): \(error)")
     }
