@@ -63,6 +63,8 @@ public struct Chart: Sendable {
   public var xLabel: String
   public var yLabel: String
   public var xScale: Scale = .linear
+  /// Linear x axis only: ticks on whole numbers (for counts such as depth).
+  public var xWholeTicks = false
   public var yScale: Scale = .linear
   public var series: [Series] = []
   public var markers: [Marker] = []
@@ -98,7 +100,7 @@ public struct Chart: Sendable {
 
     let xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
     let ys = series.flatMap { $0.points.map(\.y) } + levels.map(\.y)
-    let xAxis = Axis(scale: xScale, values: xs)
+    let xAxis = Axis(scale: xScale, values: xs, whole: xWholeTicks)
     let yAxis = Axis(scale: yScale, values: ys)
     func px(_ x: Double) -> Double { plot.x + xAxis.fraction(x) * plot.w }
     func py(_ y: Double) -> Double { plot.y + plot.h - yAxis.fraction(y) * plot.h }
@@ -186,7 +188,7 @@ struct Axis {
   var high: Double
   var ticks: [Double]
 
-  init(scale: Chart.Scale, values: [Double]) {
+  init(scale: Chart.Scale, values: [Double], whole: Bool = false) {
     self.scale = scale
     let vs = scale == .linear ? values : values.filter { $0 > 0 }
     var lo = vs.min() ?? 0
@@ -195,7 +197,7 @@ struct Axis {
     case .linear:
       lo = min(lo, 0)
       if hi <= lo { hi = lo + 1 }
-      let step = Axis.niceStep((hi - lo) / 6)
+      let step = max(Axis.niceStep((hi - lo) / 6), whole ? 1 : 0)
       lo = (lo / step).rounded(.down) * step
       hi = (hi / step).rounded(.up) * step
       ticks = stride(from: lo, through: hi + step / 2, by: step).map { $0 }

@@ -60,22 +60,27 @@ public func receptiveFieldChart(_ rf: ReceptiveFields) -> Chart {
     xLabel: "depth (conv and pooling layers on the longest path)", yLabel: "input pixels (log scale)")
   chart.yScale = .log2
   chart.legend = .bottomRight
+  chart.xWholeTicks = true
   let square = ds.allSatisfy { sizes[$0]!.h == sizes[$0]!.w }
   chart.series.append(
     Chart.Series(
       square ? "receptive field" : "receptive field (height)",
-      points: ds.map { (Double($0), Double(sizes[$0]!.h)) }))
+      points: ds.map { (Double($0), Double(sizes[$0]!.h)) }, colour: Colour.palette[0]))
   if !square {
     chart.series.append(
-      Chart.Series("receptive field (width)", points: ds.map { (Double($0), Double(sizes[$0]!.w)) }, dashed: true))
+      Chart.Series(
+        "receptive field (width)", points: ds.map { (Double($0), Double(sizes[$0]!.w)) }, colour: Colour.palette[5],
+        dashed: true))
   }
   chart.series.append(
-    Chart.Series("effective stride", points: ds.map { (Double($0), Double(sizes[$0]!.stride)) }, style: .step))
+    Chart.Series(
+      "effective stride", points: ds.map { (Double($0), Double(sizes[$0]!.stride)) }, style: .step,
+      colour: Colour.palette[1]))
   chart.levels.append(
     Chart.Level(
       y: Double(input[1]), label: input[1] == input[2] ? "input \(input[1]) px" : "input height \(input[1]) px",
       colour: Colour.palette[2]))
-  if input[1] != input[2] {
+  if input[1] != input[2] && input[2] > 1 {
     chart.levels.append(
       Chart.Level(y: Double(input[2]), label: "input width \(input[2]) px", colour: Colour.palette[3]))
   }
