@@ -237,6 +237,13 @@ public struct ReceptiveFields: Sendable {
 
   /// The field of the graph's main output.
   public var output: ReceptiveField { nodes[summary.graph.outputs[0]] }
+
+  /// The first row from which on every row is global (`avgpool` in a ResNet), or nil. Side heads
+  /// that turn global early (GoogLeNet's auxiliary classifiers) do not count.
+  public var globalFrom: Row? {
+    guard let last = rows.lastIndex(where: { !$0.field.global }) else { return rows.first }
+    return last + 1 < rows.count ? rows[last + 1] : nil
+  }
 }
 
 /// Geometry of PyTorch's adaptive pooling of `n` cells into `o` bins along one axis, where bin `i`

@@ -85,10 +85,10 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
   var table = TextTable(
     headers: ["Layer", "Type", "Output", "RF", "Stride", "Padding", "Centre", "Coverage"],
     rightAligned: [3, 4, 5, 6, 7])
-  for row in rf.rows where row.depth <= depth {
+  for (i, row) in rf.rows.enumerated() where row.depth <= depth {
     let indent = String(repeating: "  ", count: row.depth - 1)
-    let summaryRow = s.rows.first { $0.path == row.path }
-    let type = summaryRow?.node.map { s.graph.nodes[$0].op.summary } ?? summaryRow?.kind ?? ""
+    let summaryRow = s.rows[i]
+    let type = summaryRow.node.map { s.graph.nodes[$0].op.summary } ?? summaryRow.kind
     let f = row.field
     let cells: [String] =
       f.global
@@ -107,7 +107,7 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
   if let first = rf.rows.first(where: { $0.outgrowsInput }) {
     lines.append("The field outgrows the \(s.input[1])×\(s.input[2]) input first at `\(first.path)`.")
   }
-  if let g = rf.rows.first(where: { $0.field.global }) {
+  if let g = rf.globalFrom {
     lines.append("From `\(g.path)` on, every output sees the whole input (global).")
   }
   for w in rf.warnings { lines.append("Warning: \(w)") }

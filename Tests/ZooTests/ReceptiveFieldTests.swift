@@ -259,6 +259,12 @@ struct ReceptiveFieldTests {
     #expect(resnet.rows.first { $0.path == "layer4" }!.outgrowsInput)
     #expect(!resnet.rows.first { $0.path == "layer1" }!.outgrowsInput)
     #expect(resnet.rows.first { $0.path == "layer4" }!.coverage == 1)
+    #expect(resnet.globalFrom?.path == "avgpool")
+    // GoogLeNet's auxiliary heads turn global early; the main line does so at its avgpool.
+    let aux = try ReceptiveFields(try builtin("googlenet", overrides: [("aux_logits", "true")]))
+    #expect(aux.rows.first { $0.path == "aux1" }!.field.global)
+    #expect(aux.globalFrom?.path == "avgpool")
+    #expect(aux.warnings.map(\.layer) == ["aux1.adaptive_avgpool", "aux2.adaptive_avgpool"], "14 → 4 bins are uneven")
   }
 
   @Test("LeNet-5's subsampling and rectangular kernels")
