@@ -101,7 +101,9 @@ public struct Chart: Sendable {
     let xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
     let ys = series.flatMap { $0.points.map(\.y) } + levels.map(\.y)
     let xAxis = Axis(scale: xScale, values: xs, whole: xWholeTicks)
-    let yAxis = Axis(scale: yScale, values: ys)
+    // Keep the top free for the marker labels, written downwards from the top of the plot.
+    let labelLength = markers.map { c.textWidth($0.label, size: 10.5) }.max().map { $0 + 16 } ?? 0
+    let yAxis = Axis(scale: yScale, values: ys, headroom: min(0.45, labelLength / plot.h))
     func px(_ x: Double) -> Double { plot.x + xAxis.fraction(x) * plot.w }
     func py(_ y: Double) -> Double { plot.y + plot.h - yAxis.fraction(y) * plot.h }
 
@@ -119,17 +121,21 @@ public struct Chart: Sendable {
       c.line([(x, plot.y + plot.h), (x, plot.y + plot.h + 5)], .black, width: 1)
       c.text(Axis.label(t), x: x, y: plot.y + plot.h + 19, size: 11, anchor: .middle)
     }
-    c.line([(plot.x, plot.y + plot.h), (plot.x + plot.w, plot.y + plot.h)], .black, width: 1.2)
-    c.line([(plot.x, plot.y), (plot.x, plot.y + plot.h)], .black, width: 1.2)
     c.text(xLabel, x: plot.x + plot.w / 2, y: height - 14, size: 13, anchor: .middle)
     c.text(yLabel, x: 22, y: plot.y + plot.h / 2, size: 13, anchor: .middle, angle: 90)
 
     // Vertical markers, labels written upwards just right of the line.
+    // Labels closer than a line's height move right so they never overlap.
+    var lastLabel = -Double.infinity
     for m in markers {
       let x = px(m.x)
       c.line([(x, plot.y), (x, plot.y + plot.h)], .grey, width: 1, dash: [4, 4])
-      c.text(m.label, x: x + 4, y: plot.y + 6, size: 10.5, colour: .grey, anchor: .end, angle: 90, background: .white)
+      let at = max(x + 4, lastLabel + 14, plot.x + 14)
+      lastLabel = at
+      c.text(m.label, x: at, y: plot.y + 6, size: 10.5, colour: .grey, anchor: .end, angle: 90, background: .white)
     }
+    c.line([(plot.x, plot.y + plot.h), (plot.x + plot.w, plot.y + plot.h)], .black, width: 1.2)
+    c.line([(plot.x, plot.y), (plot.x, plot.y + plot.h)], .black, width: 1.2)
     // Horizontal reference lines.
     for l in levels {
       let y = py(l.y)
@@ -143,7 +149,9 @@ public struct Chart: Sendable {
       switch s.style {
       case .line:
         c.line(pts, colour, width: 2.2, dash: s.dashed ? [6, 4] : [])
-        for p in pts { c.circle(x: p.0, y: p.1, radius: 3, fill: colour, stroke: .white, width: 1) }
+        if pts.count <= 40 {
+          for p in pts { c.circle(x: p.0, y: p.1, radius: 3, fill: colour, stroke: .white, width: 1) }
+        }
       case .step:
         var stairs: [(Double, Double)] = []
         for (j, p) in pts.enumerated() {
@@ -188,7 +196,8 @@ struct Axis {
   var high: Double
   var ticks: [Double]
 
-  init(scale: Chart.Scale, values: [Double], whole: Bool = false) {
+  /// `headroom`: the share of the axis (0…1) kept free above the largest value, for marker labels.
+  init(scale: Chart.Scale, values: [Double], whole: Bool = false, headroom: Double = 0) {
     self.scale = scale
     let vs = scale == .linear ? values : values.filter { $0 > 0 }
     var lo = vs.min() ?? 0
@@ -200,15 +209,20 @@ struct Axis {
       let step = max(Axis.niceStep((hi - lo) / 6), whole ? 1 : 0)
       lo = (lo / step).rounded(.down) * step
       hi = (hi / step).rounded(.up) * step
+      let top = hi
+      while (top - lo) / (hi - lo) > 1 - headroom { hi += step }
       ticks = stride(from: lo, through: hi + step / 2, by: step).map { $0 }
     case .log2, .log10:
       let base = scale == .log2 ? 2.0 : 10.0
       let a = (log(max(lo, 1e-300)) / log(base)).rounded(.down)
       var b = (log(max(hi, 1e-300)) / log(base)).rounded(.up)
       if b <= a { b = a + 1 }
+      let top = log(max(hi, 1e-300)) / log(base)
+      while (top - a) / (b - a) > 1 - headroom { b += 1 }
+      let every = max(1, Int(((b - a) / 10).rounded(.up)))
+      while Int(b - a) % every != 0 { b += 1 }  // the top of the axis carries a tick
       lo = pow(base, a)
       hi = pow(base, b)
-      let every = max(1, Int(((b - a) / 10).rounded(.up)))
       ticks = stride(from: Int(a), through: Int(b), by: every).map { pow(base, Double($0)) }
     }
     low = lo

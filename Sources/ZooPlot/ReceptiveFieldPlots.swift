@@ -20,11 +20,14 @@ private func windowGeometry(_ op: Op) -> (h: (k: Int, s: Int, p: Int, d: Int), w
   }
 }
 
-/// A short label for a node in a chart: its stage (`layer2`), or `features.4` when one module holds
-/// every layer.
+/// A short label for a node in a chart: its stage (`layer2`); when one module holds every layer, the
+/// part below it (`transition1`, or `features.4` for numbered layers).
 private func stageLabel(_ name: String, sharedRoot: String?) -> String {
   let parts = name.split(separator: ".").map(String.init)
-  if let sharedRoot, parts.first == sharedRoot, parts.count > 1 { return parts[0...1].joined(separator: ".") }
+  if let sharedRoot, parts.first == sharedRoot, parts.count > 1 {
+    // `features.transition1` → `transition1`, but `features.4` stays whole.
+    return Int(parts[1]) == nil ? parts[1] : parts[0...1].joined(separator: ".")
+  }
   return parts[0]
 }
 
