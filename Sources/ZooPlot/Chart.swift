@@ -224,6 +224,11 @@ struct Axis {
       lo = pow(base, a)
       hi = pow(base, b)
       ticks = stride(from: Int(a), through: Int(b), by: every).map { pow(base, Double($0)) }
+      if scale == .log10 && b - a <= 2 {  // few decades: 1, 2, 5 in each
+        ticks = stride(from: Int(a), through: Int(b), by: 1).flatMap { e in
+          [1.0, 2, 5].map { $0 * pow(10, Double(e)) }
+        }.filter { $0 <= hi * 1.000001 }
+      }
     }
     low = lo
     high = hi

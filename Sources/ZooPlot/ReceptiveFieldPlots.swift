@@ -112,7 +112,7 @@ private struct DiagramLayer {
 
 /// The first sliding-window layers of the graph while it is a plain chain (up to `maxLayers`, and
 /// while the field stays within `maxField` pixels so that every unit can be drawn).
-private func diagramChain(_ rf: ReceptiveFields, maxLayers: Int, maxField: Int) -> [DiagramLayer] {
+private func diagramChain(_ rf: ReceptiveFields, width: Bool, maxLayers: Int, maxField: Int) -> [DiagramLayer] {
   let g = rf.summary.graph
   let consumers = g.consumers()
   var chain: [DiagramLayer] = []
@@ -125,12 +125,13 @@ private func diagramChain(_ rf: ReceptiveFields, maxLayers: Int, maxField: Int) 
       if next.op.kindName == "adaptive_avgpool" { break }
       continue
     }
-    let f = rf.nodes[next.id].h
+    let f = width ? rf.nodes[next.id].w : rf.nodes[next.id].h
+    let g = width ? geo.w : geo.h
     if f.size > maxField && !chain.isEmpty { break }
     chain.append(
       DiagramLayer(
-        name: next.name, summary: next.op.summary, k: geo.h.k, s: geo.h.s, p: geo.h.p, d: geo.h.d, field: f,
-        length: rf.summary.shapes[next.id][1]))
+        name: next.name, summary: next.op.summary, k: g.k, s: g.s, p: g.p, d: g.d, field: f,
+        length: rf.summary.shapes[next.id][width ? 2 : 1]))
   }
   return chain
 }
@@ -138,16 +139,19 @@ private func diagramChain(_ rf: ReceptiveFields, maxLayers: Int, maxField: Int) 
 /// A drawing in the spirit of Goodfellow et al.'s figure 9.4: the input pixels at the bottom, the first
 /// conv and pooling layers above, each unit drawn over the centre of its field; one unit at the top and
 /// everything it depends on are highlighted, layer by layer, and a bracket under the input spans its
-/// receptive field. One axis (height) is drawn; the other behaves alike.
+/// receptive field. One axis is drawn (the height, or the width when the input is one pixel high); the
+/// other behaves alike.
 public func writeReceptiveFieldDiagram(
   _ rf: ReceptiveFields, to path: String, maxLayers: Int = 4, maxField: Int = 40
 ) throws(PlotError) {
   let g = rf.summary.graph
-  let chain = diagramChain(rf, maxLayers: maxLayers, maxField: maxField)
+  // The height axis, unless the input is one pixel high (a 1-D toy laid out along the width).
+  let alongWidth = rf.summary.input[1] == 1 && rf.summary.input[2] > 1
+  let chain = diagramChain(rf, width: alongWidth, maxLayers: maxLayers, maxField: maxField)
   guard let topLayer = chain.last else {
     throw PlotError("cannot draw `\(path)`: \(g.name) starts with no convolution or pooling layer")
   }
-  let inputLength = rf.summary.input[1]
+  let inputLength = rf.summary.input[alongWidth ? 2 : 1]
   // The top unit: the first whose field starts at least two pixels inside the input.
   let top = topLayer.field
   var u = max(0, (top.padding + 2 + top.stride - 1) / top.stride)
@@ -196,7 +200,8 @@ public func writeReceptiveFieldDiagram(
   let rowGap = 92.0
   let subtitle = [
     "The top unit (orange) depends on the blue units below it, layer by layer.",
-    "Height axis; each unit sits over the centre of its field." + (shownPadding ? " Dashed circles are padding." : ""),
+    (alongWidth ? "Width" : "Height") + " axis; each unit sits over the centre of its field."
+      + (shownPadding ? " Dashed circles are padding." : ""),
   ]
   let width = max(
     subtitle.map { Canvas.textWidth($0, size: 11.5) }.max()! + 48,
