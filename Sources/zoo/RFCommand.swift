@@ -8,14 +8,14 @@ struct RFCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rf",
     abstract: "Prints the receptive field of every module: size, effective stride, padding, centre and coverage.",
-    discussion: """
-      Output unit u of a layer sees the input pixels u*stride - padding ... u*stride - padding + size - 1
-      (0-based, unclipped). Sizes are per axis (H×W when they differ). Where several paths meet (add,
-      concat) the field spans all of them, and paths that disagree on the stride or centre are reported.
-      After flatten, linear layers and global pooling every output sees the whole input: such rows say
-      `global`. Coverage is the share of the input the centre unit's field covers; `RF > input` marks a
-      field larger than the input. `~` marks an approximate field (see the warnings). Details and a worked example: docs/receptive-fields.md.
-      """
+    discussion: "Output unit u of a layer sees the input pixels u*stride - padding ... u*stride - padding + size - 1 "
+      + "(0-based, unclipped). Sizes are per axis (H×W when they differ).\n\n"
+      + "Where several paths meet (add, concat) the field spans all of them; paths that disagree on the stride or "
+      + "the centre are reported as warnings. After flatten, linear layers and global pooling every output sees "
+      + "the whole input: such rows say `global`.\n\n"
+      + "Coverage is the share of the input the centre unit's field covers; `RF > input` marks a field larger than "
+      + "the input; `~` marks an approximate field (see the warnings). Details and a worked example: "
+      + "docs/receptive-fields.md."
   )
 
   @OptionGroup var options: ModelOptions
