@@ -193,15 +193,17 @@ public struct ReceptiveFields: Sendable {
           for axis in ["H", "W"] {
             let mine = axis == "H" ? h : w
             let theirs = axis == "H" ? other.h : other.w
-            let (merged, problem) = mergeAxis(mine, theirs)
+            // The warning compares the two inputs themselves; the value accumulates over all inputs.
+            let (_, problem) = mergeAxis(axis == "H" ? x.h : x.w, theirs)
+            let (merged, accumulated) = mergeAxis(mine, theirs)
             if let problem {
               warnings.append(
                 Warning(
                   layer: node.name,
                   message: "its inputs disagree on the \(problem.what) along \(axis): \(problem.mine) (via `\(a)`) "
-                    + "vs \(problem.theirs) (via `\(b)`); \(problem.consequence)"))
-              if problem.what == "effective stride" { approximate = true }
+                    + "vs \(problem.theirs) (via `\(b)`); \((accumulated ?? problem).consequence)"))
             }
+            if problem?.what == "effective stride" || accumulated?.what == "effective stride" { approximate = true }
             if axis == "H" { h = merged } else { w = merged }
           }
         }
@@ -237,6 +239,13 @@ public struct ReceptiveFields: Sendable {
 
   /// The field of the graph's main output.
   public var output: ReceptiveField { nodes[summary.graph.outputs[0]] }
+
+  /// The first row from which on every row is global (`avgpool` in a ResNet), or nil. Side heads
+  /// that turn global early (GoogLeNet's auxiliary classifiers) do not count.
+  public var globalFrom: Row? {
+    guard let last = rows.lastIndex(where: { !$0.field.global }) else { return rows.first }
+    return last + 1 < rows.count ? rows[last + 1] : nil
+  }
 }
 
 /// Geometry of PyTorch's adaptive pooling of `n` cells into `o` bins along one axis, where bin `i`

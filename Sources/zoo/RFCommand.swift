@@ -2,19 +2,20 @@ import ArgumentParser
 import Foundation
 import ZooAnalysis
 import ZooGraph
+import ZooPlot
 
 struct RFCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rf",
     abstract: "Prints the receptive field of every module: size, effective stride, padding, centre and coverage.",
-    discussion: """
-      Output unit u of a layer sees the input pixels u*stride - padding ... u*stride - padding + size - 1
-      (0-based, unclipped). Sizes are per axis (H×W when they differ). Where several paths meet (add,
-      concat) the field spans all of them, and paths that disagree on the stride or centre are reported.
-      After flatten, linear layers and global pooling every output sees the whole input: such rows say
-      `global`. Coverage is the share of the input the centre unit's field covers; `RF > input` marks a
-      field larger than the input. `~` marks an approximate field (see the warnings). Details and a worked example: docs/receptive-fields.md.
-      """
+    discussion: "Output unit u of a layer sees the input pixels u*stride - padding ... u*stride - padding + size - 1 "
+      + "(0-based, unclipped). Sizes are per axis (H×W when they differ).\n\n"
+      + "Where several paths meet (add, concat) the field spans all of them; paths that disagree on the stride or "
+      + "the centre are reported as warnings. After flatten, linear layers and global pooling every output sees "
+      + "the whole input: such rows say `global`.\n\n"
+      + "Coverage is the share of the input the centre unit's field covers; `RF > input` marks a field larger than "
+      + "the input; `~` marks an approximate field (see the warnings). Details and a worked example: "
+      + "docs/receptive-fields.md."
   )
 
   @OptionGroup var options: ModelOptions
@@ -25,8 +26,25 @@ struct RFCommand: ParsableCommand {
   @Flag(help: "Prints one JSON object with a row for every module path instead of the table.")
   var json = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Also draws receptive-field size and effective stride against depth to this file (.svg or .png).",
+      valueName: "file"))
+  var chart: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Also draws which input pixels one unit of the first layers sees, layer by layer (.svg or .png).",
+      valueName: "file"))
+  var diagram: String?
+
   func validate() throws {
     guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth).") }
+    for (flag, path) in [("--chart", chart), ("--diagram", diagram)] {
+      if let path, !(path.lowercased().hasSuffix(".svg") || path.lowercased().hasSuffix(".png")) {
+        throw ValidationError("\(flag) needs a file ending in .svg or .png, got `\(path)`.")
+      }
+    }
   }
 
   func run() throws {
@@ -34,6 +52,12 @@ struct RFCommand: ParsableCommand {
     let rf: ReceptiveFields
     do {
       rf = try ReceptiveFields(graph, input: try options.parsedInput())
+    } catch {
+      throw ZooError("\(graph.name): \(error)")
+    }
+    do {
+      if let chart { try writeReceptiveFieldChart(rf, to: chart) }
+      if let diagram { try writeReceptiveFieldDiagram(rf, to: diagram) }
     } catch {
       throw ZooError("\(graph.name): \(error)")
     }
@@ -61,10 +85,10 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
   var table = TextTable(
     headers: ["Layer", "Type", "Output", "RF", "Stride", "Padding", "Centre", "Coverage"],
     rightAligned: [3, 4, 5, 6, 7])
-  for row in rf.rows where row.depth <= depth {
+  for (i, row) in rf.rows.enumerated() where row.depth <= depth {
     let indent = String(repeating: "  ", count: row.depth - 1)
-    let summaryRow = s.rows.first { $0.path == row.path }
-    let type = summaryRow?.node.map { s.graph.nodes[$0].op.summary } ?? summaryRow?.kind ?? ""
+    let summaryRow = s.rows[i]
+    let type = summaryRow.node.map { s.graph.nodes[$0].op.summary } ?? summaryRow.kind
     let f = row.field
     let cells: [String] =
       f.global
@@ -83,7 +107,7 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
   if let first = rf.rows.first(where: { $0.outgrowsInput }) {
     lines.append("The field outgrows the \(s.input[1])×\(s.input[2]) input first at `\(first.path)`.")
   }
-  if let g = rf.rows.first(where: { $0.field.global }) {
+  if let g = rf.globalFrom {
     lines.append("From `\(g.path)` on, every output sees the whole input (global).")
   }
   for w in rf.warnings { lines.append("Warning: \(w)") }

@@ -218,6 +218,21 @@ struct ReceptiveFieldTests {
     #expect(w.message.contains("centre offset along H: 0.5 (via `short0`) vs 0 (via `padded0`)"), "\(w)")
     #expect(rf.warnings.count == 2, "one warning per axis: \(rf.warnings)")
 
+    // Three inputs: the warning compares the first input with each other one, the field spans all.
+    var t = GraphMaker()
+    let c = Window1D(pool: false, kernel: 4, stride: 2, padding: 1, dilation: 1, ceil: false)
+    let e1 = t.chain("short", [a], [a], from: 0)
+    let e2 = t.chain("padded", [b], [b], from: 0)
+    let e3 = t.chain("even", [c], [c], from: 0)
+    let three = t.add("join", .concat, [e1, e2, e3])
+    let rt = try ReceptiveFields(t.graph(input: [1, 8, 8], output: three))
+    #expect(rt.nodes[three].h == AxisField(size: 4, stride: 2, padding: 1), "[2u, 2u+1] ∪ [2u-1, 2u+1] ∪ [2u-1, 2u+2]")
+    let alongH = rt.warnings.filter { $0.message.contains("along H") }
+    #expect(alongH.count == 1, "short0 and even0 are both centred at 0.5; only padded0 differs: \(alongH)")
+    #expect(
+      alongH.first?.message.hasPrefix(
+        "its inputs disagree on the centre offset along H: 0.5 (via `short0`) vs 0 (via `padded0`)") == true)
+
     var s = GraphMaker()
     let five = Window1D(pool: false, kernel: 5, stride: 1, padding: 0, dilation: 1, ceil: false)
     let two = Window1D(pool: false, kernel: 2, stride: 2, padding: 0, dilation: 1, ceil: false)
@@ -247,6 +262,12 @@ struct ReceptiveFieldTests {
     #expect(resnet.rows.first { $0.path == "layer4" }!.outgrowsInput)
     #expect(!resnet.rows.first { $0.path == "layer1" }!.outgrowsInput)
     #expect(resnet.rows.first { $0.path == "layer4" }!.coverage == 1)
+    #expect(resnet.globalFrom?.path == "avgpool")
+    // GoogLeNet's auxiliary heads turn global early; the main line does so at its avgpool.
+    let aux = try ReceptiveFields(try builtin("googlenet", overrides: [("aux_logits", "true")]))
+    #expect(aux.rows.first { $0.path == "aux1" }!.field.global)
+    #expect(aux.globalFrom?.path == "avgpool")
+    #expect(aux.warnings.map(\.layer) == ["aux1.adaptive_avgpool", "aux2.adaptive_avgpool"], "14 → 4 bins are uneven")
   }
 
   @Test("LeNet-5's subsampling and rectangular kernels")
