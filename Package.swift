@@ -17,22 +17,28 @@ let package = Package(
     .target(name: "ZooFormat", dependencies: ["ZooGraph", "Yams"]),
     // Whole-graph analyses: shapes at any input, per-module roll-ups, totals.
     .target(name: "ZooAnalysis", dependencies: ["ZooGraph"]),
+    // cairo (C library, libcairo2-dev): vector and raster drawing for the charts.
+    .systemLibrary(
+      name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+    // Charts and diagrams drawn with cairo to SVG or PNG: a general line/scatter chart, and the
+    // receptive-field chart and diagram.
+    .target(name: "ZooPlot", dependencies: ["CCairo", "ZooGraph", "ZooAnalysis"]),
     // The lecture notes' lessons as worked answers: output sizes, a convolution by hand, weight sharing,
     // receptive fields of a stack.
     .target(name: "ZooTeach", dependencies: ["ZooGraph"]),
     // The committed gallery (reports/): a Markdown page per model, the index, and the staleness check.
-    .target(name: "ZooReport", dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis"]),
+    .target(name: "ZooReport", dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",
       dependencies: [
-        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooTeach", "ZooReport",
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooTeach", "ZooReport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooTeach", "ZooReport"]
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooTeach", "ZooReport"]
     ),
   ]
 )

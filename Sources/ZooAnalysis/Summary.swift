@@ -13,6 +13,7 @@ public struct Summary: Sendable {
   public var shapes: [[Int]]
   /// Counts of every node for the whole batch (parameters are per model).
   public var nodeCounts: [Counts]
+  /// Sums over every layer (the input node's elements are not an activation of the network).
   public var totals: Counts
   /// Every module path with its counts, in pre-order (a module before its contents).
   public var rows: [Row]
@@ -62,7 +63,7 @@ public struct Summary: Sendable {
         c.macs = try checkedProduct([c.macs, batch], "MACs")
         c.flops = try checkedProduct([c.flops, batch], "FLOPs")
         c.outputElements = try checkedProduct([c.outputElements, batch], "output elements")
-        try totals.add(c)
+        if node.op != .input { try totals.add(c) }
         counts.append(c)
       } catch {
         throw AnalysisError(layer: node.name, message: "\(error)")

@@ -45,7 +45,7 @@ struct Builder {
     } else if let node = model.input ?? file.defaultInput {
       guard case .list(let items) = try value(node, [:]), items.count == 3,
         case .int(let c) = items[0], case .int(let h) = items[1], case .int(let w) = items[2],
-        c > 0, h > 0, w > 0
+        c > 0, h > 0, w > 0, c <= maxSize, h <= maxSize, w <= maxSize
       else { throw error(node, "`input` must be [channels, height, width] with positive integers") }
       inputShape = [c, h, w]
     } else {
@@ -60,7 +60,8 @@ struct Builder {
     if let use = model.use, let def = file.blocks[use] {
       var args = model.args
       args.removeAll { a in overrides.contains { $0.0 == a.0 } }
-      let scope = try bindBlockArgs(def, head: nil, extras: args, callerScope: [:], at: model.node, overrides: overrides)
+      let scope = try bindBlockArgs(
+        def, head: nil, extras: args, callerScope: [:], at: model.node, overrides: overrides)
       out = try body(def.body, scope, root, x)
     } else {
       var scope: Scope = [:]
@@ -141,8 +142,6 @@ struct Builder {
       extras = pairs.enumerated().filter { $0.offset != at }.map(\.element)
     case .sequence:
       return try body(node, outerScope, ctx, x)
-    default:
-      throw error(node, "expected a layer")
     }
     func extra(_ key: String) -> Yams.Node? { extras.first { $0.0 == key }?.1 }
     func only(_ allowed: [String]) throws(DefinitionError) {
@@ -213,7 +212,8 @@ struct Builder {
         }
       }
       let op: Op = head == "add" ? .add : .concat
-      let path = try childPath(ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: head, at: node)
+      let path = try childPath(
+        ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: head, at: node)
       return try addNode(path, op, ins, at: node)
     case "side":
       try only([])
@@ -225,10 +225,12 @@ struct Builder {
     }
 
     if let spec = opSpecs[head] {
-      var values = try bind(spec.args, head: headValue, extras: extras.filter { $0.0 != "name" }, scope, at: node, what: "`\(head)`")
+      var values = try bind(
+        spec.args, head: headValue, extras: extras.filter { $0.0 != "name" }, scope, at: node, what: "`\(head)`")
       values.removeValue(forKey: "name")
       let op = try makeOp(head, Args(values: values, builder: self, at: node), x)
-      let path = try childPath(ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: op.kindName, at: node)
+      let path = try childPath(
+        ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: op.kindName, at: node)
       return try addNode(path, op, [x], at: node)
     }
 
@@ -238,13 +240,15 @@ struct Builder {
     } else if file.blocks[head] != nil {
       blockName = head
     } else {
-      let known = Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "concat", "side", "let"]
+      let known =
+        Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "concat", "side", "let"]
       throw error(node, DefinitionFile.unknown("op or block", head, known: known))
     }
     let def = file.blocks[blockName]!
     let blockScope = try bindBlockArgs(
       def, head: headValue, extras: extras.filter { $0.0 != "name" }, callerScope: scope, at: node, overrides: [])
-    let path = try childPath(ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: blockName, at: node)
+    let path = try childPath(
+      ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: blockName, at: node)
     modules.append(Module(path: path, kind: blockName))
     return try body(def.body, blockScope, Context(path: path, indexed: false), x)
   }

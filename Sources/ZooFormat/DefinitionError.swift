@@ -39,7 +39,6 @@ extension Node {
     case .scalar(let s): return "`\(s.string)`"
     case .mapping: return "a mapping"
     case .sequence: return "a list"
-    default: return "this value"
     }
   }
 }

@@ -61,11 +61,13 @@ public struct DefinitionFile: @unchecked Sendable {
     func fail(_ n: Node, _ m: String) -> DefinitionError {
       DefinitionError(file: path, line: n.line, column: n.column, message: m)
     }
-    guard case .mapping(let top) = root else {
+    guard case .mapping = root else {
       throw fail(root, "a definition file is a mapping with `models:` (and `blocks:`, `network:`)")
     }
     let known = ["family", "description", "paper", "input", "args", "blocks", "network", "models"]
-    var family = "", description = "", paper = ""
+    var family = ""
+    var description = ""
+    var paper = ""
     var args: [(String, Node)] = []
     var blocks: [String: BlockDef] = [:]
     var blockOrder: [String] = []

@@ -42,8 +42,9 @@ private func tokenize(_ s: String) throws(ExpressionError) -> [Token] {
     }
     let start = i
     if c.isNumber {
-      while i < chars.count, chars[i].isNumber || chars[i] == "." || chars[i] == "_" || chars[i] == "e"
-        || (chars[i] == "-" && chars[i - 1] == "e")
+      while i < chars.count,
+        chars[i].isNumber || chars[i] == "." || chars[i] == "_" || chars[i] == "e"
+          || (chars[i] == "-" && chars[i - 1] == "e")
       {
         i += 1
       }

@@ -36,6 +36,10 @@ let opSpecs: [String: OpSpec] = [
   "rbf": OpSpec(args: [("classes", nil)]),
 ]
 
+/// The largest size, channel count or kernel a definition may use (sizes multiply: keeping each below
+/// 2³¹ keeps every intermediate of the output-size formula inside 64 bits).
+public let maxSize = Int(Int32.max)
+
 /// Typed access to bound argument values, with errors at the layer's position.
 struct Args {
   var values: [String: Value]
@@ -49,6 +53,7 @@ struct Args {
       throw fail("`\(k)` must be an integer, got \(values[k]?.description ?? "nothing")")
     }
     guard i >= min else { throw fail("`\(k)` must be ≥ \(min), got \(i)") }
+    guard i <= maxSize else { throw fail("`\(k)` must be ≤ \(maxSize), got \(i)") }
     return i
   }
 
@@ -71,10 +76,12 @@ struct Args {
   func pair(_ k: String, min: Int) throws(DefinitionError) -> Pair {
     switch values[k] {
     case .int(let i)?:
-      guard i >= min else { throw fail("`\(k)` must be ≥ \(min), got \(i)") }
+      guard i >= min, i <= maxSize else { throw fail("`\(k)` must be in \(min)...\(maxSize), got \(i)") }
       return Pair(i)
     case .list(let l)? where l.count == 2:
-      if case .int(let h) = l[0], case .int(let w) = l[1], h >= min, w >= min { return Pair(h, w) }
+      if case .int(let h) = l[0], case .int(let w) = l[1], h >= min, w >= min, h <= maxSize, w <= maxSize {
+        return Pair(h, w)
+      }
     default: break
     }
     throw fail(
@@ -107,7 +114,8 @@ extension Builder {
         dilation: try a.pair("dilation", min: 1), groups: try a.int("groups", min: 1), bias: try a.bool("bias"))
       guard inC % c.groups == 0, c.outChannels % c.groups == 0 else {
         throw a.fail(
-          "groups = \(c.groups) must divide both the input channels (\(inC)) and the output channels (\(c.outChannels))")
+          "groups = \(c.groups) must divide both the input channels (\(inC)) and the output channels (\(c.outChannels))"
+        )
       }
       if !a.isNull("table") {
         guard case .list(let rows)? = a.values["table"], rows.count == c.outChannels else {
@@ -132,14 +140,16 @@ extension Builder {
       }
       return .conv(c)
     case "linear":
-      return .linear(inFeatures: try features("linear"), outFeatures: try a.int("out", min: 1), bias: try a.bool("bias"))
+      return .linear(
+        inFeatures: try features("linear"), outFeatures: try a.int("out", min: 1), bias: try a.bool("bias"))
     case "bn":
       let eps = try a.double("eps")
       guard eps > 0 else { throw a.fail("`eps` must be positive, got \(eps)") }
       return .batchNorm(channels: x.shape[0], eps: eps)
     case "lrn":
       _ = try channels("lrn")
-      return .lrn(size: try a.int("size", min: 1), alpha: try a.double("alpha"), beta: try a.double("beta"), k: try a.double("k"))
+      return .lrn(
+        size: try a.int("size", min: 1), alpha: try a.double("alpha"), beta: try a.double("beta"), k: try a.double("k"))
     case "relu": return .activation(.relu)
     case "leaky_relu": return .activation(.leakyReLU(slope: try a.double("slope")))
     case "tanh": return .activation(.tanh)

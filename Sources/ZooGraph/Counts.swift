@@ -61,11 +61,12 @@ extension Node {
   public func counts(inputs: [[Int]], output: [Int]) throws(CountOverflow) -> Counts {
     var c = Counts()
     for t in tensors {
+      let n = try checkedProduct(t.shape, "elements of \(t.name)")
       if t.kind == .parameter {
-        c.params += t.elements
-        if t.trainable { c.trainableParams += t.elements }
+        c.params = try checkedAdd(c.params, n, "parameters")
+        if t.trainable { c.trainableParams = try checkedAdd(c.trainableParams, n, "parameters") }
       } else {
-        c.bufferElements += t.elements
+        c.bufferElements = try checkedAdd(c.bufferElements, n, "buffer elements")
       }
     }
     let out = try checkedProduct(output, "output elements")
@@ -76,9 +77,7 @@ extension Node {
       let perOutput = conv.table == nil ? conv.inChannels / conv.groups : 0
       if let table = conv.table {
         // Each output channel has its own fan-in: sum over channels.
-        let spatial = output[1] * output[2]
-        let fanIn = table.reduce(0) { $0 + $1.count }
-        c.macs = try checkedProduct([fanIn, conv.kernel.h, conv.kernel.w, spatial], "MACs")
+        c.macs = try checkedProduct([conv.connections, conv.kernel.h, conv.kernel.w, output[1], output[2]], "MACs")
       } else {
         c.macs = try checkedProduct([perOutput, conv.kernel.h, conv.kernel.w, out], "MACs")
       }
@@ -87,8 +86,8 @@ extension Node {
       c.macs = try checkedProduct([i, out], "MACs")
       c.flops = try checkedAdd(try times(2, c.macs), bias ? out : 0, "FLOPs")
     case .rbf(let i, let n):
-      c.macs = i * n
-      c.flops = 3 * i * n
+      c.macs = try checkedProduct([i, n], "MACs")
+      c.flops = try times(3, c.macs)
     case .batchNorm:
       c.flops = try times(2, out)
     case .activation(let a):

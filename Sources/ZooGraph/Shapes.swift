@@ -7,17 +7,16 @@ public struct ShapeError: Error, Sendable, CustomStringConvertible {
   public var description: String { message }
 }
 
-/// Output length of a sliding window along one axis.
+/// Output length of a sliding window along one axis (PyTorch's `pooling_output_shape`).
 ///
-/// `floor((n + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`, or with `ceil` rounding when
-/// `ceilMode` is set; in ceil mode a last window that would start in the right padding is dropped
-/// (PyTorch's rule). Returns a value ≤ 0 when no window fits.
+/// `floor((n + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`, rounding toward −∞; with
+/// `ceilMode` the division rounds up instead, and a last window that would start in the right padding
+/// is dropped. Returns a value ≤ 0 when no window fits.
 public func windowOutputSize(
   _ n: Int, kernel: Int, stride: Int, padding: Int, dilation: Int = 1, ceilMode: Bool = false
 ) -> Int {
-  let span = n + 2 * padding - dilation * (kernel - 1) - 1
-  if span < 0 { return 0 }
-  var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+  let numerator = n + 2 * padding - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0)
+  var out = (numerator >= 0 ? numerator / stride : -((-numerator + stride - 1) / stride)) + 1
   if ceilMode && (out - 1) * stride >= n + padding { out -= 1 }
   return out
 }

@@ -51,8 +51,9 @@ struct DescribeCommand: ParsableCommand {
 }
 
 func describeTable(_ s: Summary, depth: Int) -> String {
-  var table = TextTable(headers: ["Layer", "Type", "Output", "Params", "MACs"], rightAligned: [3, 4])
-  for row in s.rows where row.depth <= depth {
+  var table = TextTable(headers: ["Layer", "Type", "Output", "Params", "MACs", "RF"], rightAligned: [3, 4, 5])
+  let fields = try? ReceptiveFields(s)
+  for (i, row) in s.rows.enumerated() where row.depth <= depth {
     let indent = String(repeating: "  ", count: row.depth - 1)
     let type: String
     if let n = row.node {
@@ -65,6 +66,7 @@ func describeTable(_ s: Summary, depth: Int) -> String {
       indent + row.path + (hidden ? " …" : ""), type, format(row.output),
       row.counts.params == 0 ? "–" : grouped(row.counts.params),
       row.counts.macs == 0 ? "–" : grouped(row.counts.macs),
+      fields.map { fieldSize($0.rows[i].field) } ?? "?",
     ])
   }
   let t = s.totals
@@ -81,6 +83,7 @@ func describeTable(_ s: Summary, depth: Int) -> String {
     "Activations:    \(grouped(t.outputElements)) output elements in all",
     "",
     "MACs count conv and linear multiply-accumulates, no bias; see `zoo describe --help`.",
+    "RF is the receptive field in input pixels (H×W when they differ); `zoo rf` explains it.",
   ]
   if depth < (s.rows.map(\.depth).max() ?? 0) {
     lines.append("Modules marked … hold more layers; use --depth to see them.")
@@ -91,7 +94,7 @@ func describeTable(_ s: Summary, depth: Int) -> String {
 /// The `--json` document. Keys are stable; docs/json.md describes them.
 struct DescribeDocument: Encodable {
   struct Totals: Encodable {
-    var params, trainable_params, non_trainable_params, buffer_elements, macs, flops, activation_elements: Int
+    var params, trainableParams, nonTrainableParams, bufferElements, macs, flops, activationElements: Int
   }
   struct Layer: Encodable {
     var name: String
@@ -102,6 +105,8 @@ struct DescribeDocument: Encodable {
     var params: Int
     var macs: Int
     var flops: Int
+    /// Receptive-field size `[h, w]` in input pixels; absent when the field is the whole input.
+    var receptiveField: [Int]?
   }
   struct Tensor: Encodable {
     var name: String
@@ -121,16 +126,19 @@ struct DescribeDocument: Encodable {
 
 func describeDocument(_ s: Summary) -> DescribeDocument {
   let t = s.totals
+  let fields = try? ReceptiveFields(s)
   return DescribeDocument(
     model: s.graph.name, family: s.graph.family, input: s.input, batch: s.batch, output: s.output,
     totals: .init(
-      params: t.params, trainable_params: t.trainableParams, non_trainable_params: t.params - t.trainableParams,
-      buffer_elements: t.bufferElements, macs: t.macs, flops: t.flops, activation_elements: t.outputElements),
-    layers: s.rows.map { r in
-      DescribeDocument.Layer(
+      params: t.params, trainableParams: t.trainableParams, nonTrainableParams: t.params - t.trainableParams,
+      bufferElements: t.bufferElements, macs: t.macs, flops: t.flops, activationElements: t.outputElements),
+    layers: s.rows.enumerated().map { i, r in
+      let f = fields?.rows[i].field
+      return DescribeDocument.Layer(
         name: r.path, op: r.node.map { s.graph.nodes[$0].op.kindName } ?? r.kind,
         kind: r.node == nil ? "module" : "layer", depth: r.depth, output: r.output, params: r.counts.params,
-        macs: r.counts.macs, flops: r.counts.flops)
+        macs: r.counts.macs, flops: r.counts.flops,
+        receptiveField: f.flatMap { $0.global ? nil : [$0.h.size, $0.w.size] })
     },
     tensors: s.graph.nodes.flatMap(\.tensors).map {
       DescribeDocument.Tensor(name: $0.name, shape: $0.shape, kind: $0.kind.rawValue, trainable: $0.trainable)
@@ -144,5 +152,6 @@ func describeJSON(_ s: Summary) throws -> String {
 func jsonString<T: Encodable>(_ value: T) throws -> String {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  encoder.keyEncodingStrategy = .convertToSnakeCase
   return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ZooGraph
 
 /// `1234567` → `1,234,567`.
@@ -51,5 +52,3 @@ extension String {
     return s
   }
 }
-
-import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ZooFormat
 import ZooGraph
 
@@ -32,9 +33,9 @@ struct ModelOptions: ParsableArguments {
     guard let input else { return nil }
     let parts = input.lowercased().split(separator: "x", omittingEmptySubsequences: false)
     let dims = parts.compactMap { Int($0) }
-    guard parts.count == 3, dims.count == 3, dims.allSatisfy({ $0 >= 1 }) else {
+    guard parts.count == 3, dims.count == 3, dims.allSatisfy({ $0 >= 1 && $0 <= maxSize }) else {
       throw ValidationError(
-        "--input must be three positive integers CxHxW (for example 3x224x224), got `\(input)`.")
+        "--input must be three integers CxHxW between 1 and \(maxSize) (for example 3x224x224), got `\(input)`.")
     }
     return dims
   }
@@ -95,8 +96,6 @@ func loadGraph(_ spec: String, overrides: [(String, String)] = []) throws -> Gra
     throw ZooError(e.description)
   }
 }
-
-import Foundation
 
 private func fileSpec(_ spec: String) -> (String, String?)? {
   let fm = FileManager.default

@@ -42,3 +42,15 @@ func builtin(_ name: String, overrides: [(String, String)] = []) throws -> Graph
   let (file, model) = try #require(zoo.find(name), "no built-in model \(name)")
   return try file.graph(model, overrides: overrides)
 }
+
+/// Deterministic random numbers (SplitMix64), so a failing random sweep can be replayed from its seed.
+struct SplitMix: RandomNumberGenerator {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

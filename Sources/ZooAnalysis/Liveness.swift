@@ -1,0 +1,129 @@
+import ZooGraph
+
+/// Inference memory: which buffers hold the activations, how long each lives, and the peak.
+///
+/// This is the contract the forward-pass engine's planner follows (docs/memory.md):
+/// - Execution order is the graph's node order; step `s` runs node `s`.
+/// - Views: the outputs of `flatten`, `dropout` and `identity` alias their input's buffer.
+/// - In place: an activation or batch norm writes into its input's buffer when that input has
+///   exactly one consumer (this node), the buffer is not the graph input's, and no node aliasing the
+///   buffer is a graph output or is read after this step.
+/// - Every other node's output (the graph input included) is a new buffer of
+///   `elements × batch × dtype bytes`.
+/// - A buffer is live from its producer's step through the last step that reads it (through the
+///   aliases too); a buffer holding a graph output lives to the last step.
+/// - `liveBytes[s]` is the sum of the buffers live at step `s`: the inputs being read and the output
+///   being written both count. The peak is the maximum over steps, at the first step reaching it.
+///   Scratch space (im2col, workspace) is not included.
+public struct Liveness: Sendable {
+  /// One allocation and the nodes whose outputs live in it.
+  public struct Buffer: Sendable, Hashable {
+    /// The node that allocates it; its step is the buffer's first live step.
+    public var producer: Int
+    /// The last step at which it is live: its last reader's step, or the last step for a graph output.
+    public var lastUse: Int
+    /// `elements × batch × dtype bytes` of the producer's output.
+    public var bytes: Int
+    /// Nodes whose output is this buffer: the producer first, then views and in-place ops in order.
+    public var nodes: [Int]
+  }
+
+  /// Node ids in execution order (the graph's node order).
+  public var order: [Int]
+  public var buffers: [Buffer]
+  /// For every node, the index in `buffers` of the buffer holding its output.
+  public var bufferOf: [Int]
+  /// Bytes live at every step.
+  public var liveBytes: [Int]
+  /// `max(liveBytes)`.
+  public var peakBytes: Int
+  /// The first step whose live bytes equal the peak.
+  public var peakStep: Int
+  /// The node running at the peak step.
+  public var peakNode: Int { order[peakStep] }
+
+  /// Whether a node's output aliases its input by the rules above.
+  public func aliasesInput(_ node: Int) -> Bool { buffers[bufferOf[node]].producer != node }
+
+  /// Plans the buffers of `graph` with per-sample output `shapes` (one per node, as in ``Summary``).
+  public init(_ graph: Graph, shapes: [[Int]], batch: Int, dtype: DType) throws(AnalysisError) {
+    precondition(shapes.count == graph.nodes.count, "one shape per node")
+    let n = graph.nodes.count
+    let consumers = graph.consumers()
+    let isOutput = Set(graph.outputs)
+    order = Array(0..<n)
+    var buffers: [Buffer] = []
+    var bufferOf = Array(repeating: -1, count: n)
+    // The last step reading each buffer, through all its aliases, and whether it holds an output.
+    // Both are computed from the final alias sets, so a first pass assigns buffers.
+    func lastReader(_ nodes: [Int]) -> Int {
+      nodes.reduce(0) { m, v in max(m, v, consumers[v].max() ?? v) }
+    }
+    var inputBuffer = -1
+    for node in graph.nodes {
+      let id = node.id
+      var alias: Int? = nil
+      switch node.op {
+      case .flatten, .dropout, .identity:
+        alias = bufferOf[node.inputs[0]]
+      case .activation, .batchNorm:
+        let i = node.inputs[0]
+        let b = bufferOf[i]
+        // The buffer's readers so far are final for nodes before `id`; later aliases can only be
+        // created by `id`'s own consumers, which run after it and are ruled out below.
+        let members = buffers[b].nodes
+        let readLater = members.contains { m in consumers[m].contains { $0 > id } }
+        if consumers[i].count == 1, b != inputBuffer, !readLater, !members.contains(where: isOutput.contains) {
+          alias = b
+        }
+      default:
+        break
+      }
+      if let b = alias {
+        buffers[b].nodes.append(id)
+        bufferOf[id] = b
+      } else {
+        let elements: Int
+        do { elements = try checkedProduct(shapes[id] + [batch, dtype.bytes], "activation bytes") } catch {
+          throw AnalysisError(layer: node.name, message: "\(error)")
+        }
+        bufferOf[id] = buffers.count
+        if node.op == .input { inputBuffer = buffers.count }
+        buffers.append(Buffer(producer: id, lastUse: id, bytes: elements, nodes: [id]))
+      }
+    }
+    for b in buffers.indices {
+      let members = buffers[b].nodes
+      buffers[b].lastUse = members.contains(where: isOutput.contains) ? n - 1 : lastReader(members)
+    }
+    var live = Array(repeating: 0, count: n)
+    for b in buffers {
+      for s in b.producer...b.lastUse {
+        live[s] = try addBytes(live[s], b.bytes, "live activation bytes")
+      }
+    }
+    let peak = live.max() ?? 0
+    self.buffers = buffers
+    self.bufferOf = bufferOf
+    self.liveBytes = live
+    self.peakBytes = peak
+    self.peakStep = live.firstIndex(of: peak) ?? 0
+  }
+
+  /// Plans the buffers for a summary's graph, input and batch.
+  public init(_ summary: Summary, dtype: DType = .fp32) throws(AnalysisError) {
+    try self.init(summary.graph, shapes: summary.shapes, batch: summary.batch, dtype: dtype)
+  }
+
+  /// Indices of the buffers live at `step`.
+  public func live(at step: Int) -> [Int] {
+    buffers.indices.filter { buffers[$0].producer <= step && step <= buffers[$0].lastUse }
+  }
+}
+
+/// `a + b`, or an error saying that `what` overflows 64-bit integers.
+func addBytes(_ a: Int, _ b: Int, _ what: String) throws(AnalysisError) -> Int {
+  let (r, o) = a.addingReportingOverflow(b)
+  if o { throw AnalysisError(layer: nil, message: "the number of \(what) overflows 64-bit integers") }
+  return r
+}

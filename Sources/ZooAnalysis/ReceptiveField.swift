@@ -1,0 +1,302 @@
+import ZooGraph
+
+/// The receptive field of a layer along one axis.
+///
+/// Output unit `u` (0-based) sees the input pixels `u·stride − padding … u·stride − padding + size − 1`,
+/// counted in input pixels with no clipping at the border (pixels below 0 or past the end are padding).
+///
+/// Recurrences, from the input (`size 1, stride 1, padding 0`) through a window op with kernel `k`,
+/// stride `s`, padding `p` and dilation `d` (effective kernel `d·(k − 1) + 1`):
+///
+///     size'    = size + d·(k − 1)·stride
+///     padding' = padding + p·stride
+///     stride'  = stride·s
+///
+/// Ceil-mode pools use the same recurrences (ceil mode only adds a last window; every window
+/// follows the same rule). Element-wise and 1×1 ops leave the field unchanged.
+public struct AxisField: Sendable, Hashable {
+  /// Input pixels one output unit sees, from its first to its last (holes of dilated kernels included).
+  public var size: Int
+  /// Effective stride (jump): how far the field moves, in input pixels, from one unit to the next.
+  public var stride: Int
+  /// Effective padding `P`: the first pixel unit 0 sees is `−P`.
+  public var padding: Int
+
+  public init(size: Int, stride: Int, padding: Int) {
+    self.size = size
+    self.stride = stride
+    self.padding = padding
+  }
+
+  /// The input itself: every pixel sees itself.
+  public static let unit = AxisField(size: 1, stride: 1, padding: 0)
+
+  /// The centre of unit 0's field in input pixels: `(size − 1)/2 − padding` (a half when `size` is even).
+  /// Unit `u`'s centre is `u·stride + centreOffset`.
+  public var centreOffset: Double { Double(size - 1) / 2 - Double(padding) }
+
+  /// Twice the centre offset, an exact integer for comparisons.
+  var doubledCentre: Int { size - 1 - 2 * padding }
+
+  /// First and last input pixel that output unit `u` sees (unclipped).
+  public func span(of u: Int) -> ClosedRange<Int> {
+    let first = u * stride - padding
+    return first...(first + size - 1)
+  }
+
+  /// The field after a sliding window with kernel `k`, stride `s`, padding `p`, dilation `d`.
+  /// Returns nil when the numbers overflow 64-bit integers.
+  public func through(kernel k: Int, stride s: Int, padding p: Int, dilation d: Int = 1) -> AxisField? {
+    let (grow, o1) = (d * (k - 1)).multipliedReportingOverflow(by: stride)
+    let (size2, o2) = size.addingReportingOverflow(grow)
+    let (shift, o3) = p.multipliedReportingOverflow(by: stride)
+    let (pad2, o4) = padding.addingReportingOverflow(shift)
+    let (stride2, o5) = stride.multipliedReportingOverflow(by: s)
+    if o1 || o2 || o3 || o4 || o5 { return nil }
+    return AxisField(size: size2, stride: stride2, padding: pad2)
+  }
+}
+
+/// The receptive field of one layer: per axis, or the whole input.
+public struct ReceptiveField: Sendable, Hashable {
+  /// Height axis.
+  public var h: AxisField
+  /// Width axis.
+  public var w: AxisField
+  /// True after flatten, linear layers and global pooling: every output depends on the whole input,
+  /// and `h`/`w` carry no meaning.
+  public var global: Bool
+  /// True when the numbers are an envelope rather than exact (an adaptive pool whose bins are
+  /// uneven, or paths whose strides disagree); a warning explains each case.
+  public var approximate: Bool
+
+  public init(h: AxisField, w: AxisField, global: Bool = false, approximate: Bool = false) {
+    self.h = h
+    self.w = w
+    self.global = global
+    self.approximate = approximate
+  }
+
+  public static let input = ReceptiveField(h: .unit, w: .unit)
+  static let whole = ReceptiveField(h: .unit, w: .unit, global: true)
+}
+
+/// Receptive fields of every node and every module path of a graph at one input size.
+///
+/// Multi-path nodes (add, concat) take, per axis, the smallest interval that holds the fields of all
+/// their inputs: with equal effective strides this is exact, and when the inputs are also centred
+/// alike (the usual case) it is simply the largest field. When the inputs disagree on the stride or
+/// on the centre offset, a ``Warning`` names the node and the two values.
+public struct ReceptiveFields: Sendable {
+  public var summary: Summary
+  /// The field of every node, indexed like `graph.nodes`.
+  public var nodes: [ReceptiveField]
+  /// One row per module path, in the order of `summary.rows`.
+  public var rows: [Row]
+  public var warnings: [Warning]
+
+  public struct Row: Sendable {
+    public var path: String
+    public var depth: Int
+    /// The node whose output the row describes (a module's last node).
+    public var node: Int
+    public var field: ReceptiveField
+    /// Fraction of the input area (0…1) covered by the field of the centre output unit, clipped at the
+    /// border; 1 for global rows.
+    public var coverage: Double
+    /// True when the field is larger than the input along either axis.
+    public var outgrowsInput: Bool
+  }
+
+  /// A multi-path node whose paths disagree, or a field that is only approximate.
+  public struct Warning: Sendable, CustomStringConvertible {
+    /// The node's path.
+    public var layer: String
+    public var message: String
+    public var description: String { "`\(layer)`: \(message)" }
+  }
+
+  /// Computes the fields of every node of `summary.graph` at `summary.input`.
+  public init(_ summary: Summary) throws(AnalysisError) {
+    self.summary = summary
+    let graph = summary.graph
+    var fields: [ReceptiveField] = []
+    var warnings: [Warning] = []
+    fields.reserveCapacity(graph.nodes.count)
+    for node in graph.nodes {
+      let ins = node.inputs.map { fields[$0] }
+      func overflow() -> AnalysisError {
+        AnalysisError(layer: node.name, message: "the receptive field overflows 64-bit integers")
+      }
+      if node.op == .input {
+        fields.append(.input)
+        continue
+      }
+      if ins.contains(where: \.global) {
+        fields.append(.whole)
+        continue
+      }
+      let x = ins[0]
+      var f = x
+      switch node.op {
+      case .input, .batchNorm, .lrn, .activation, .dropout, .identity, .softmax:
+        break
+      case .flatten, .linear, .rbf:
+        f = .whole
+      case .conv(let c):
+        guard let h = x.h.through(kernel: c.kernel.h, stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h),
+          let w = x.w.through(kernel: c.kernel.w, stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w)
+        else { throw overflow() }
+        f.h = h
+        f.w = w
+      case .pool(let p):
+        guard let h = x.h.through(kernel: p.kernel.h, stride: p.stride.h, padding: p.padding.h, dilation: p.dilation.h),
+          let w = x.w.through(kernel: p.kernel.w, stride: p.stride.w, padding: p.padding.w, dilation: p.dilation.w)
+        else { throw overflow() }
+        f.h = h
+        f.w = w
+      case .subsample(_, let k):
+        guard let h = x.h.through(kernel: k, stride: k, padding: 0),
+          let w = x.w.through(kernel: k, stride: k, padding: 0)
+        else { throw overflow() }
+        f.h = h
+        f.w = w
+      case .adaptiveAvgPool(let oh, let ow):
+        let shape = summary.shapes[node.inputs[0]]
+        if oh == 1 && ow == 1 {
+          f = .whole
+          break
+        }
+        var uneven: [String] = []
+        for (axis, n, o) in [("H", shape[1], oh), ("W", shape[2], ow)] {
+          let geometry = adaptiveGeometry(n, o)
+          guard let g = (axis == "H" ? x.h : x.w).through(kernel: geometry.kernel, stride: geometry.stride, padding: 0)
+          else { throw overflow() }
+          if axis == "H" { f.h = g } else { f.w = g }
+          if !geometry.exact { uneven.append("\(axis) \(n) → \(o)") }
+        }
+        if !uneven.isEmpty {
+          f.approximate = true
+          warnings.append(
+            Warning(
+              layer: node.name,
+              message: "adaptive pooling \(uneven.joined(separator: ", ")) has uneven bins; the field given uses the "
+                + "largest bin and the mean step, so it is approximate"))
+        }
+      case .add, .concat:
+        var h = x.h
+        var w = x.w
+        var approximate = ins.contains(where: \.approximate)
+        for (i, other) in ins.enumerated().dropFirst() {
+          let a = graph.nodes[node.inputs[0]].name
+          let b = graph.nodes[node.inputs[i]].name
+          for axis in ["H", "W"] {
+            let mine = axis == "H" ? h : w
+            let theirs = axis == "H" ? other.h : other.w
+            // The warning compares the two inputs themselves; the value accumulates over all inputs.
+            let (_, problem) = mergeAxis(axis == "H" ? x.h : x.w, theirs)
+            let (merged, accumulated) = mergeAxis(mine, theirs)
+            if let problem {
+              warnings.append(
+                Warning(
+                  layer: node.name,
+                  message: "its inputs disagree on the \(problem.what) along \(axis): \(problem.mine) (via `\(a)`) "
+                    + "vs \(problem.theirs) (via `\(b)`); \((accumulated ?? problem).consequence)"))
+            }
+            if problem?.what == "effective stride" || accumulated?.what == "effective stride" { approximate = true }
+            if axis == "H" { h = merged } else { w = merged }
+          }
+        }
+        f = ReceptiveField(h: h, w: w, approximate: approximate)
+      }
+      fields.append(f)
+    }
+    self.nodes = fields
+    self.warnings = warnings
+    let input = summary.input
+    self.rows = summary.rows.map { r in
+      let n = r.node ?? r.nodes.last ?? 0
+      let f = fields[n]
+      let out = summary.shapes[n]
+      var coverage = 1.0
+      var outgrows = false
+      if !f.global && out.count == 3 {
+        for (axis, dim, len) in [(f.h, input[1], out[1]), (f.w, input[2], out[2])] {
+          let span = axis.span(of: (len - 1) / 2)
+          let covered = max(0, min(span.upperBound, dim - 1) - max(span.lowerBound, 0) + 1)
+          coverage *= Double(covered) / Double(dim)
+          if axis.size > dim { outgrows = true }
+        }
+      }
+      return Row(path: r.path, depth: r.depth, node: n, field: f, coverage: coverage, outgrowsInput: outgrows)
+    }
+  }
+
+  /// Builds the summary at `input` (nil: the graph's own input) and computes the fields.
+  public init(_ graph: Graph, input: [Int]? = nil) throws(AnalysisError) {
+    try self.init(try Summary(graph, input: input))
+  }
+
+  /// The field of the graph's main output.
+  public var output: ReceptiveField { nodes[summary.graph.outputs[0]] }
+
+  /// The first row from which on every row is global (`avgpool` in a ResNet), or nil. Side heads
+  /// that turn global early (GoogLeNet's auxiliary classifiers) do not count.
+  public var globalFrom: Row? {
+    guard let last = rows.lastIndex(where: { !$0.field.global }) else { return rows.first }
+    return last + 1 < rows.count ? rows[last + 1] : nil
+  }
+}
+
+/// Geometry of PyTorch's adaptive pooling of `n` cells into `o` bins along one axis, where bin `i`
+/// spans `floor(i·n/o) ..< ceil((i+1)·n/o)`. Exact (`kernel = stride = n/o`) when `o` divides `n`;
+/// otherwise the largest bin and the rounded mean step, flagged inexact.
+func adaptiveGeometry(_ n: Int, _ o: Int) -> (kernel: Int, stride: Int, exact: Bool) {
+  if n % o == 0 { return (n / o, n / o, true) }
+  var largest = 0
+  for i in 0..<o {
+    largest = max(largest, ((i + 1) * n + o - 1) / o - (i * n) / o)
+  }
+  return (largest, max(1, (n + o / 2) / o), false)
+}
+
+/// What two paths into a merge disagree on, for the warning.
+struct MergeProblem {
+  var what: String
+  var mine: String
+  var theirs: String
+  var consequence: String
+}
+
+/// Merges two paths' fields along one axis: the smallest interval holding both (exact when the
+/// strides agree). With different strides the larger field is kept.
+func mergeAxis(_ a: AxisField, _ b: AxisField) -> (AxisField, MergeProblem?) {
+  guard a.stride == b.stride else {
+    let keep = (b.size, b.stride) > (a.size, a.stride) ? b : a
+    return (
+      keep,
+      MergeProblem(
+        what: "effective stride", mine: "\(a.stride)", theirs: "\(b.stride)",
+        consequence: "no single stride describes the node, so the larger field (size \(keep.size), stride "
+          + "\(keep.stride)) is given and it is approximate")
+    )
+  }
+  let padding = max(a.padding, b.padding)
+  let last = max(a.size - 1 - a.padding, b.size - 1 - b.padding)
+  let merged = AxisField(size: last + padding + 1, stride: a.stride, padding: padding)
+  guard a.doubledCentre == b.doubledCentre else {
+    return (
+      merged,
+      MergeProblem(
+        what: "centre offset", mine: formatHalf(a.doubledCentre), theirs: formatHalf(b.doubledCentre),
+        consequence: "the field given (size \(merged.size), padding \(merged.padding)) spans both, so it is "
+          + "larger than either path's")
+    )
+  }
+  return (merged, nil)
+}
+
+/// `2·x` → `x` printed with at most one decimal: 3 → `1.5`, -4 → `-2`.
+func formatHalf(_ doubled: Int) -> String {
+  doubled % 2 == 0 ? "\(doubled / 2)" : String(Double(doubled) / 2)
+}

@@ -1,0 +1,262 @@
+import Foundation
+
+/// A line or scatter chart: title, axes with ticks and labels, a legend, series, vertical markers
+/// and horizontal reference lines. Drawn to SVG or PNG by ``write(to:)``.
+public struct Chart: Sendable {
+  /// How values map to an axis. Log axes need positive values and put ticks on powers of the base.
+  public enum Scale: Sendable { case linear, log2, log10 }
+
+  public struct Series: Sendable {
+    public enum Style: Sendable {
+      /// Points joined by straight lines, each point marked.
+      case line
+      /// Points only, each with its label (if any) beside it.
+      case scatter
+      /// A staircase: the value holds until the next point (for effective strides).
+      case step
+    }
+    public var name: String
+    public var points: [(x: Double, y: Double)]
+    public var style: Style
+    public var colour: Colour?
+    public var dashed: Bool
+    /// Labels for scatter points (same order as `points`); empty for none.
+    public var labels: [String]
+
+    public init(
+      _ name: String, points: [(x: Double, y: Double)], style: Style = .line, colour: Colour? = nil,
+      dashed: Bool = false, labels: [String] = []
+    ) {
+      self.name = name
+      self.points = points
+      self.style = style
+      self.colour = colour
+      self.dashed = dashed
+      self.labels = labels
+    }
+  }
+
+  /// A vertical line at `x` with a label written along it (a stage boundary).
+  public struct Marker: Sendable {
+    public var x: Double
+    public var label: String
+    public init(x: Double, label: String) {
+      self.x = x
+      self.label = label
+    }
+  }
+
+  /// A horizontal reference line at `y` with a label at its right end (the input size).
+  public struct Level: Sendable {
+    public var y: Double
+    public var label: String
+    public var colour: Colour
+    public init(y: Double, label: String, colour: Colour = .grey) {
+      self.y = y
+      self.label = label
+      self.colour = colour
+    }
+  }
+
+  public var title: String
+  public var subtitle: String
+  public var xLabel: String
+  public var yLabel: String
+  public var xScale: Scale = .linear
+  /// Linear x axis only: ticks on whole numbers (for counts such as depth).
+  public var xWholeTicks = false
+  public var yScale: Scale = .linear
+  public var series: [Series] = []
+  public var markers: [Marker] = []
+  public var levels: [Level] = []
+  /// Where the legend sits inside the plot area.
+  public var legend: LegendCorner = .topLeft
+  public enum LegendCorner: Sendable { case topLeft, topRight, bottomLeft, bottomRight }
+  /// Size in points (pixels of the SVG; the PNG has twice as many).
+  public var width = 820.0
+  public var height = 500.0
+
+  public init(title: String, subtitle: String = "", xLabel: String, yLabel: String) {
+    self.title = title
+    self.subtitle = subtitle
+    self.xLabel = xLabel
+    self.yLabel = yLabel
+  }
+
+  /// Draws the chart to `path` (`.svg` or `.png`).
+  public func write(to path: String) throws(PlotError) {
+    let canvas = try Canvas(path: path, width: width, height: height)
+    draw(on: canvas)
+    try canvas.finish()
+  }
+
+  /// Draws the chart on a canvas of the chart's size.
+  public func draw(on c: Canvas) {
+    let left = 78.0
+    let right = 36.0
+    let top = subtitle.isEmpty ? 52.0 : 70.0
+    let bottom = 58.0
+    let plot = (x: left, y: top, w: width - left - right, h: height - top - bottom)
+
+    let xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
+    let ys = series.flatMap { $0.points.map(\.y) } + levels.map(\.y)
+    let xAxis = Axis(scale: xScale, values: xs, whole: xWholeTicks)
+    // Keep the top free for the marker labels, written downwards from the top of the plot.
+    let labelLength = markers.map { c.textWidth($0.label, size: 10.5) }.max().map { $0 + 16 } ?? 0
+    let yAxis = Axis(scale: yScale, values: ys, headroom: min(0.45, labelLength / plot.h))
+    func px(_ x: Double) -> Double { plot.x + xAxis.fraction(x) * plot.w }
+    func py(_ y: Double) -> Double { plot.y + plot.h - yAxis.fraction(y) * plot.h }
+
+    c.text(title, x: left, y: 30, size: 18, bold: true)
+    if !subtitle.isEmpty { c.text(subtitle, x: left, y: 50, size: 12, colour: .grey) }
+
+    // Grid and ticks.
+    for t in yAxis.ticks {
+      let y = py(t)
+      c.line([(plot.x, y), (plot.x + plot.w, y)], .lightGrey, width: 0.8)
+      c.text(Axis.label(t), x: plot.x - 8, y: y + 4, size: 11, colour: .black, anchor: .end)
+    }
+    for t in xAxis.ticks {
+      let x = px(t)
+      c.line([(x, plot.y + plot.h), (x, plot.y + plot.h + 5)], .black, width: 1)
+      c.text(Axis.label(t), x: x, y: plot.y + plot.h + 19, size: 11, anchor: .middle)
+    }
+    c.text(xLabel, x: plot.x + plot.w / 2, y: height - 14, size: 13, anchor: .middle)
+    c.text(yLabel, x: 22, y: plot.y + plot.h / 2, size: 13, anchor: .middle, angle: 90)
+
+    // Vertical markers, labels written upwards just right of the line.
+    // Labels closer than a line's height move right so they never overlap.
+    var lastLabel = -Double.infinity
+    for m in markers {
+      let x = px(m.x)
+      c.line([(x, plot.y), (x, plot.y + plot.h)], .grey, width: 1, dash: [4, 4])
+      let at = max(x + 4, lastLabel + 14, plot.x + 14)
+      lastLabel = at
+      c.text(m.label, x: at, y: plot.y + 6, size: 10.5, colour: .grey, anchor: .end, angle: 90, background: .white)
+    }
+    c.line([(plot.x, plot.y + plot.h), (plot.x + plot.w, plot.y + plot.h)], .black, width: 1.2)
+    c.line([(plot.x, plot.y), (plot.x, plot.y + plot.h)], .black, width: 1.2)
+    // Horizontal reference lines.
+    for l in levels {
+      let y = py(l.y)
+      c.line([(plot.x, y), (plot.x + plot.w, y)], l.colour, width: 1.6, dash: [8, 5])
+      c.text(l.label, x: plot.x + plot.w - 4, y: y - 6, size: 11, colour: l.colour, anchor: .end)
+    }
+    // Series.
+    for (i, s) in series.enumerated() {
+      let colour = s.colour ?? Colour.palette[i % Colour.palette.count]
+      let pts = s.points.map { (px($0.x), py($0.y)) }
+      switch s.style {
+      case .line:
+        c.line(pts, colour, width: 2.2, dash: s.dashed ? [6, 4] : [])
+        if pts.count <= 40 {
+          for p in pts { c.circle(x: p.0, y: p.1, radius: 3, fill: colour, stroke: .white, width: 1) }
+        }
+      case .step:
+        var stairs: [(Double, Double)] = []
+        for (j, p) in pts.enumerated() {
+          if j > 0 { stairs.append((p.0, stairs.last!.1)) }
+          stairs.append(p)
+        }
+        c.line(stairs, colour, width: 2.2, dash: s.dashed ? [6, 4] : [])
+      case .scatter:
+        for (j, p) in pts.enumerated() {
+          c.circle(x: p.0, y: p.1, radius: 4.5, fill: colour, stroke: .white, width: 1)
+          if j < s.labels.count { c.text(s.labels[j], x: p.0 + 7, y: p.1 - 6, size: 10, colour: .black) }
+        }
+      }
+    }
+    // Legend inside the plot, in the chosen corner.
+    if !series.isEmpty {
+      let boxW = series.map { c.textWidth($0.name, size: 12) }.max()! + 50
+      let boxH = Double(series.count) * 20 + 10
+      let left = legend == .topLeft || legend == .bottomLeft
+      let upper = legend == .topLeft || legend == .topRight
+      let bx = left ? plot.x + 10 : plot.x + plot.w - 10 - boxW
+      let by = upper ? plot.y + 10 : plot.y + plot.h - 10 - boxH
+      c.fill(x: bx, y: by, width: boxW, height: boxH, .white, alpha: 0.92)
+      for (i, s) in series.enumerated() {
+        let colour = s.colour ?? Colour.palette[i % Colour.palette.count]
+        let y = by + 20 + Double(i) * 20
+        if s.style == .scatter {
+          c.circle(x: bx + 19, y: y - 4, radius: 4.5, fill: colour, stroke: nil)
+        } else {
+          c.line([(bx + 8, y - 4), (bx + 30, y - 4)], colour, width: 2.2, dash: s.dashed ? [6, 4] : [])
+        }
+        c.text(s.name, x: bx + 38, y: y, size: 12)
+      }
+    }
+  }
+}
+
+/// Maps values to 0…1 along an axis and picks its ticks.
+struct Axis {
+  var scale: Chart.Scale
+  var low: Double
+  var high: Double
+  var ticks: [Double]
+
+  /// `headroom`: the share of the axis (0…1) kept free above the largest value, for marker labels.
+  init(scale: Chart.Scale, values: [Double], whole: Bool = false, headroom: Double = 0) {
+    self.scale = scale
+    let vs = scale == .linear ? values : values.filter { $0 > 0 }
+    var lo = vs.min() ?? 0
+    var hi = vs.max() ?? 1
+    switch scale {
+    case .linear:
+      lo = min(lo, 0)
+      if hi <= lo { hi = lo + 1 }
+      let step = max(Axis.niceStep((hi - lo) / 6), whole ? 1 : 0)
+      lo = (lo / step).rounded(.down) * step
+      hi = (hi / step).rounded(.up) * step
+      let top = hi
+      while (top - lo) / (hi - lo) > 1 - headroom { hi += step }
+      ticks = stride(from: lo, through: hi + step / 2, by: step).map { $0 }
+    case .log2, .log10:
+      let base = scale == .log2 ? 2.0 : 10.0
+      let a = (log(max(lo, 1e-300)) / log(base)).rounded(.down)
+      var b = (log(max(hi, 1e-300)) / log(base)).rounded(.up)
+      if b <= a { b = a + 1 }
+      let top = log(max(hi, 1e-300)) / log(base)
+      while (top - a) / (b - a) > 1 - headroom { b += 1 }
+      let every = max(1, Int(((b - a) / 10).rounded(.up)))
+      while Int(b - a) % every != 0 { b += 1 }  // the top of the axis carries a tick
+      lo = pow(base, a)
+      hi = pow(base, b)
+      ticks = stride(from: Int(a), through: Int(b), by: every).map { pow(base, Double($0)) }
+      if scale == .log10 && b - a <= 2 {  // few decades: 1, 2, 5 in each
+        ticks = stride(from: Int(a), through: Int(b), by: 1).flatMap { e in
+          [1.0, 2, 5].map { $0 * pow(10, Double(e)) }
+        }.filter { $0 <= hi * 1.000001 }
+      }
+    }
+    low = lo
+    high = hi
+  }
+
+  func fraction(_ v: Double) -> Double {
+    switch scale {
+    case .linear: return (v - low) / (high - low)
+    case .log2, .log10:
+      return (log(max(v, 1e-300)) - log(low)) / (log(high) - log(low))
+    }
+  }
+
+  /// 1, 2 or 5 times a power of ten, at least `raw`.
+  static func niceStep(_ raw: Double) -> Double {
+    let p = pow(10, (log10(max(raw, 1e-12))).rounded(.down))
+    for m in [1.0, 2, 5, 10] where m * p >= raw { return m * p }
+    return 10 * p
+  }
+
+  /// `2048` → `2048`, `1.5e6` → `1.5M`, `0.25` → `0.25`.
+  static func label(_ v: Double) -> String {
+    let units: [(Double, String)] = [(1e12, "T"), (1e9, "G"), (1e6, "M")]
+    for (scale, unit) in units where abs(v) >= scale {
+      let x = v / scale
+      return (x == x.rounded() ? String(Int(x)) : String(format: "%.1f", x)) + unit
+    }
+    if v == v.rounded() { return String(Int(v)) }
+    return String(format: "%g", v)
+  }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import ZooAnalysis
+import ZooFormat
+import ZooGraph
+
+/// torchvision's figures from ../shared/reference/torchvision.json.
+struct ReferenceModel: Decodable, Sendable {
+  var input: [Int]
+  var output: [Int]
+  var params: Int
+  var macs: Int
+  var fvcoreFlops: Int
+  var bnElements: Int
+  var stateDict: [String: [Int]]
+
+  enum CodingKeys: String, CodingKey {
+    case input, output, params, macs
+    case fvcoreFlops = "fvcore_flops"
+    case bnElements = "bn_elements"
+    case stateDict = "state_dict"
+  }
+}
+
+let referenceModels: [String: ReferenceModel] = {
+  struct File: Decodable { var models: [String: ReferenceModel] }
+  let url = referenceDir.appendingPathComponent("torchvision.json")
+  let decoder = JSONDecoder()
+  guard let data = try? Data(contentsOf: url), let file = try? decoder.decode(File.self, from: data) else {
+    return [:]
+  }
+  return file.models
+}()
+
+@Suite("torchvision reference figures")
+struct ReferenceTests {
+  @Test func referenceFileIsReadable() {
+    #expect(referenceModels.count >= 21, "expected the 21 torchvision models in \(referenceDir.path)")
+  }
+
+  @Test(arguments: referenceModels.keys.sorted())
+  func paramsMacsAndOutputAreExact(_ name: String) throws {
+    let ref = try #require(referenceModels[name])
+    let s = try Summary(try builtin(name), input: Array(ref.input.dropFirst()))
+    #expect(s.totals.params == ref.params, "params of \(name)")
+    #expect(s.totals.macs == ref.macs, "MACs of \(name)")
+    #expect([1] + s.output == ref.output, "output shape of \(name)")
+  }
+
+  @Test(arguments: referenceModels.keys.sorted())
+  func everyStateDictKeyAndShape(_ name: String) throws {
+    let ref = try #require(referenceModels[name])
+    let tensors = try builtin(name).nodes.flatMap(\.tensors)
+    let ours = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.shape) })
+    let missing = ref.stateDict.keys.filter { ours[$0] == nil }.sorted()
+    let extra = ours.keys.filter { ref.stateDict[$0] == nil }.sorted()
+    #expect(missing.isEmpty, "\(name) lacks torchvision keys \(missing.prefix(5))")
+    #expect(extra.isEmpty, "\(name) has keys torchvision does not: \(extra.prefix(5))")
+    for (key, shape) in ref.stateDict where ours[key] != nil {
+      #expect(ours[key] == shape, "\(name): \(key) is \(ours[key]!) but torchvision has \(shape)")
+    }
+  }
+
+  /// fvcore's total = our MACs + our BN FLOPs (2 per element) + our adaptive-pool FLOPs (1 per input element).
+  @Test(arguments: referenceModels.keys.sorted())
+  func fvcoreFigureFromOurPerOpCounts(_ name: String) throws {
+    let ref = try #require(referenceModels[name])
+    let s = try Summary(try builtin(name))
+    var bnFlops = 0
+    var bnElements = 0
+    var poolFlops = 0
+    for node in s.graph.nodes {
+      switch node.op {
+      case .batchNorm:
+        bnFlops += s.nodeCounts[node.id].flops
+        bnElements += s.nodeCounts[node.id].outputElements
+      case .adaptiveAvgPool: poolFlops += s.nodeCounts[node.id].flops
+      default: break
+      }
+    }
+    #expect(bnElements == ref.bnElements, "BN output elements of \(name)")
+    #expect(s.totals.macs + bnFlops + poolFlops == ref.fvcoreFlops, "fvcore figure of \(name)")
+  }
+}
+
+@Suite("paper and lecture-note figures")
+struct PaperFigureTests {
+  @Test func lenet5Modern() throws {
+    let s = try Summary(try builtin("lenet5"))
+    #expect(s.totals.params == 61_706)
+    #expect(s.totals.macs == 416_520)
+    #expect(s.output == [10])
+  }
+
+  @Test func lenet5OriginalHasSixtyThousandTrainableParameters() throws {
+    let s = try Summary(try builtin("lenet5_original"))
+    #expect(s.totals.trainableParams == 60_000)
+    #expect(s.totals.params - s.totals.trainableParams == 840, "the RBF's fixed 84×10 weights")
+    let c3 = try #require(s.rows.first { $0.path == "C3" })
+    #expect(c3.counts.params == 1_516, "C3 with LeCun's connection table")
+    let s2 = try #require(s.rows.first { $0.path == "S2" })
+    #expect(s2.counts.params == 12, "a coefficient and a bias per map")
+  }
+
+  @Test func alexnetOriginal() throws {
+    let s = try Summary(try builtin("alexnet_original"))
+    #expect(s.totals.params == 60_965_224)
+    #expect(s.totals.macs == 724_406_816)
+    #expect(s.shapes[s.graph.nodes.first { $0.name == "pool5" }!.id] == [256, 6, 6])
+  }
+
+  @Test func bottleneckSavesParameters() throws {
+    #expect(try Summary(try builtin("plain3x3_256")).totals.params == 589_824)
+    #expect(try Summary(try builtin("bottleneck_256")).totals.params == 69_632)
+    #expect(try Summary(try builtin("depthwise_separable_256")).totals.params == 256 * 9 + 256 * 256)
+  }
+
+  @Test func googlenetAuxiliaryClassifiersAreAnOption() throws {
+    let plain = try Summary(try builtin("googlenet"))
+    let aux = try Summary(try builtin("googlenet", overrides: [("aux_logits", "true")]))
+    #expect(plain.graph.outputs.count == 1)
+    #expect(aux.graph.outputs.count == 3)
+    // torchvision's InceptionAux: conv 1×1 (512 or 528 → 128, BN), fc1 2048→1024, fc2 1024→1000.
+    let aux1 = (512 * 128 + 2 * 128) + (2048 * 1024 + 1024) + (1024 * 1000 + 1000)
+    let aux2 = (528 * 128 + 2 * 128) + (2048 * 1024 + 1024) + (1024 * 1000 + 1000)
+    #expect(aux.totals.params - plain.totals.params == aux1 + aux2)
+    let names = Set(aux.graph.nodes.flatMap(\.tensors).map(\.name))
+    #expect(names.contains("aux1.conv.conv.weight") && names.contains("aux2.fc2.bias"))
+  }
+}
