@@ -2,6 +2,7 @@ import Foundation
 import ZooAnalysis
 import ZooFormat
 import ZooGraph
+import ZooPlot
 
 /// A generated file of the gallery: its path inside the gallery folder and its exact contents.
 public struct ReportFile: Sendable, Hashable {
@@ -27,16 +28,24 @@ public struct Gallery: Sendable {
     for file in zoo.files {
       for m in file.models {
         let graph = try file.graph(m)
-        let summary: Summary
-        do { summary = try Summary(graph) } catch { throw GalleryError("\(m.name): \(error)") }
-        pages.append(ModelPage(summary: summary, paper: file.paper, definitionPath: file.path))
+        do {
+          pages.append(try ModelPage(summary: try Summary(graph), paper: file.paper, definitionPath: file.path))
+        } catch {
+          throw GalleryError("\(m.name): \(error)")
+        }
       }
     }
     self.pages = pages
   }
 
-  /// The index page, `README.md`.
-  public var index: ReportFile { ReportFile(path: "README.md", contents: IndexPage(pages: pages).markdown) }
+  /// The index page, `README.md`, and its scatter plot.
+  public func index() throws -> [ReportFile] {
+    let page = IndexPage(pages: pages)
+    return [
+      ReportFile(path: "README.md", contents: page.markdown),
+      ReportFile(path: IndexPage.scatterPath, contents: try svgText(page.scatter)),
+    ]
+  }
 
   /// Every file of the gallery, or only the pages of `models` (and the index) when given.
   public func files(models: [String]? = nil) throws -> [ReportFile] {
@@ -50,7 +59,12 @@ public struct Gallery: Sendable {
         chosen.append(p)
       }
     }
-    return [index] + chosen.map { ReportFile(path: $0.fileName, contents: $0.markdown) }
+    var files = try index()
+    for p in chosen {
+      files.append(ReportFile(path: p.fileName, contents: p.markdown))
+      files += try p.figures()
+    }
+    return files
   }
 }
 

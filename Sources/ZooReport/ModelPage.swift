@@ -1,5 +1,6 @@
 import ZooAnalysis
 import ZooGraph
+import ZooPlot
 
 /// One model's Markdown page in the gallery.
 ///
@@ -9,19 +10,30 @@ import ZooGraph
 /// dates, no paths outside the repository.
 public struct ModelPage: Sendable {
   public var summary: Summary
+  /// The receptive fields of every layer at the model's input.
+  public var receptiveFields: ReceptiveFields
   /// The paper reference from the definition file (may be empty).
   public var paper: String
   /// The definition file, relative to the repository root (`zoo/resnet.yaml`).
   public var definitionPath: String
 
-  public init(summary: Summary, paper: String, definitionPath: String) {
+  public init(summary: Summary, paper: String, definitionPath: String) throws(AnalysisError) {
     self.summary = summary
+    receptiveFields = try ReceptiveFields(summary)
     self.paper = paper
     self.definitionPath = definitionPath
   }
 
   /// The page's file name inside the gallery folder.
   public var fileName: String { "\(summary.graph.name).md" }
+
+  /// The receptive-field chart's path inside the gallery folder.
+  public var chartPath: String { "figures/\(summary.graph.name)-rf.svg" }
+
+  /// The figures the page shows, as files of the gallery.
+  public func figures() throws -> [ReportFile] {
+    [ReportFile(path: chartPath, contents: try svgText(receptiveFieldChart(receptiveFields)))]
+  }
 
   /// A titled part of the page.
   public struct Section: Sendable {
@@ -31,7 +43,10 @@ public struct ModelPage: Sendable {
 
   /// The sections after the title block.
   public var sections: [Section] {
-    [Section(title: "Summary", body: figures), Section(title: "Stages", body: stageTable)]
+    [
+      Section(title: "Summary", body: summaryTable), Section(title: "Stages", body: stageTable),
+      Section(title: "Receptive field", body: receptiveFieldSection),
+    ]
   }
 
   /// The whole page.
@@ -67,7 +82,7 @@ public struct ModelPage: Sendable {
   }
 
   /// The summary figures as a two-column table.
-  var figures: String {
+  var summaryTable: String {
     let t = summary.totals
     let g = summary.graph
     var rows: [(String, String)] = [
@@ -113,19 +128,56 @@ public struct ModelPage: Sendable {
   var stageTable: String {
     let t = summary.totals
     var lines = [
-      "| Stage | Type | Output | Params | % params | MACs | % MACs |",
-      "|---|---|---|---:|---:|---:|---:|",
+      "| Stage | Type | Output | Params | % params | MACs | % MACs | Receptive field | Stride |",
+      "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+    let fields = Dictionary(receptiveFields.rows.map { ($0.path, $0.field) }, uniquingKeysWith: { a, _ in a })
     for row in summary.rows where row.depth == 1 {
       let c = row.counts
       lines.append(
         "| `\(row.path)` | \(typeCell(row)) | \(shape(row.output)) | "
           + (c.params == 0 ? "– | – | " : "\(grouped(c.params)) | \(percent(c.params, of: t.params)) | ")
-          + (c.macs == 0 ? "– | – |" : "\(grouped(c.macs)) | \(percent(c.macs, of: t.macs)) |"))
+          + (c.macs == 0 ? "– | – | " : "\(grouped(c.macs)) | \(percent(c.macs, of: t.macs)) | ")
+          + (fields[row.path].map(fieldCells) ?? "– | – |"))
     }
     lines.append(
-      "| **Total** | | \(shape(summary.output)) | \(grouped(t.params)) | \(percent(t.params, of: t.params)) | \(grouped(t.macs)) | \(percent(t.macs, of: t.macs)) |"
-    )
+      "| **Total** | | \(shape(summary.output)) | \(grouped(t.params)) | \(percent(t.params, of: t.params)) | "
+        + "\(grouped(t.macs)) | \(percent(t.macs, of: t.macs)) | | |")
+    return lines.joined(separator: "\n")
+  }
+
+  /// `7 | 2 |`, `~227 | 8 |` (approximate), `global | – |`; `7×1` when the axes differ.
+  func fieldCells(_ f: ReceptiveField) -> String {
+    if f.global { return "whole input | – |" }
+    let size = f.h.size == f.w.size ? grouped(f.h.size) : "\(grouped(f.h.size))×\(grouped(f.w.size))"
+    let stride = f.h.stride == f.w.stride ? grouped(f.h.stride) : "\(grouped(f.h.stride))×\(grouped(f.w.stride))"
+    return "\(f.approximate ? "~" : "")\(size) | \(stride) |"
+  }
+
+  /// The receptive-field chart and what it shows in words.
+  var receptiveFieldSection: String {
+    let rf = receptiveFields
+    let name = summary.graph.name
+    var lines = [
+      "![Receptive field and effective stride of \(name) by depth](\(chartPath))", "",
+    ]
+    var facts: [String] = []
+    let input = summary.input
+    if let first = rf.rows.first(where: { $0.outgrowsInput && !$0.field.global }) {
+      facts.append("The field outgrows the \(input[1])×\(input[2]) input first at `\(first.path)`.")
+    }
+    if let g = rf.globalFrom {
+      facts.append("From `\(g.path)` on, every output sees the whole input.")
+    } else {
+      let f = rf.output
+      facts.append(
+        "An output unit sees \(fieldCells(f).split(separator: "|")[0].trimmingCharacters(in: .whitespaces)) "
+          + "input pixels; neighbouring units are \(max(f.h.stride, f.w.stride)) pixels apart.")
+    }
+    lines.append(facts.joined(separator: " ") + " `zoo rf \(name)` lists every layer (docs/receptive-fields.md).")
+    if !rf.warnings.isEmpty {
+      lines += [""] + rf.warnings.map { "- \($0)" }
+    }
     return lines.joined(separator: "\n")
   }
 }

@@ -15,16 +15,20 @@ struct ReportTests {
   @Test func aPageForEveryModelAndTheIndex() throws {
     let zoo = try Zoo.builtin()
     let files = try Gallery(zoo: zoo).files()
-    #expect(files.map(\.path) == ["README.md"] + zoo.modelNames.map { "\($0).md" })
+    #expect(
+      files.map(\.path)
+        == ["README.md", "figures/params-vs-macs.svg"]
+        + zoo.modelNames.flatMap { ["\($0).md", "figures/\($0)-rf.svg"] })
     let index = try #require(files.first).contents
+    #expect(index.contains("![Parameters against multiply-accumulates of every zoo model](figures/params-vs-macs.svg)"))
     for name in zoo.modelNames { #expect(index.contains("| [\(name)](\(name).md) |")) }
     #expect(index.contains("| [resnet50](resnet50.md) | ResNet | 3×224×224 | 1000 | 25,557,032 | 4,089,184,256 |"))
   }
 
   @Test func resnet50PageFigures() throws {
     let files = try Gallery(zoo: try Zoo.builtin()).files(models: ["resnet50"])
-    #expect(files.map(\.path) == ["README.md", "resnet50.md"])
-    let page = files[1].contents
+    #expect(files.map(\.path) == ["README.md", "figures/params-vs-macs.svg", "resnet50.md", "figures/resnet50-rf.svg"])
+    let page = files[2].contents
     #expect(page.hasPrefix("# resnet50\n\n**ResNet** · He, Zhang, Ren, Sun. Deep Residual Learning"))
     #expect(page.contains("| Parameters | 25,557,032 (25.56 M) |"))
     #expect(page.contains("| MACs | 4,089,184,256 (4.09 G) |"))
@@ -37,7 +41,7 @@ struct ReportTests {
   }
 
   @Test func lenetOriginalShowsFixedParameters() throws {
-    let page = try Gallery(zoo: try Zoo.builtin()).files(models: ["lenet5_original"])[1].contents
+    let page = try Gallery(zoo: try Zoo.builtin()).files(models: ["lenet5_original"])[2].contents
     #expect(page.contains("| Parameters | 60,840 (60.84 k) |"))
     #expect(page.contains("| Trainable parameters | 60,000 (fixed: 840) |"))
   }
@@ -46,6 +50,9 @@ struct ReportTests {
     let a = try Gallery(zoo: try Zoo.builtin()).files()
     let b = try Gallery(zoo: try Zoo.builtin()).files()
     #expect(a == b)
+    // A page written alone is the same bytes as in the whole gallery (cairo's surface counter aside).
+    let alone = try Gallery(zoo: try Zoo.builtin()).files(models: ["vgg16"])
+    for f in alone { #expect(a.first { $0.path == f.path } == f, "\(f.path) differs when written alone") }
     for f in a {
       #expect(!f.contents.contains(repoRoot.path), "\(f.path) holds a machine path")
       #expect(!f.contents.contains("/tmp"), "\(f.path) holds a machine path")
@@ -58,6 +65,8 @@ struct ReportTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     let files = try Gallery(zoo: try Zoo.builtin()).files()
     #expect(GalleryCheck(files: files, in: dir, reportExtra: true).missing.count == files.count)
+    try FileManager.default.createDirectory(
+      at: dir.appendingPathComponent("figures"), withIntermediateDirectories: true)
     for f in files { try Data(f.contents.utf8).write(to: dir.appendingPathComponent(f.path)) }
     #expect(GalleryCheck(files: files, in: dir, reportExtra: true).isUpToDate)
     try Data("edited\n".utf8).write(to: dir.appendingPathComponent("vgg16.md"))
