@@ -17,17 +17,23 @@ let package = Package(
     .target(name: "ZooFormat", dependencies: ["ZooGraph", "Yams"]),
     // Whole-graph analyses: shapes at any input, per-module roll-ups, totals.
     .target(name: "ZooAnalysis", dependencies: ["ZooGraph"]),
+    // Graphviz's C library (libgvc, libcgraph), laid out and rendered in-process.
+    .systemLibrary(
+      name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"]), .brew(["graphviz"])]),
+    // Layer-graph diagrams: Graph + Summary → DOT with folded repeats → SVG/PNG/PDF through Graphviz.
+    .target(name: "ZooRender", dependencies: ["ZooGraph", "ZooAnalysis", "CGraphviz"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",
       dependencies: [
-        "ZooGraph", "ZooFormat", "ZooAnalysis",
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooRender",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis"]
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooRender"],
+      exclude: ["Snapshots"]
     ),
   ]
 )
