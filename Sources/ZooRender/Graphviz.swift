@@ -61,7 +61,7 @@ private final class GraphvizContext: @unchecked Sendable {
       return RenderError(what + (said.isEmpty ? "" : ": " + said.joined(separator: "; ")))
     }
     guard let gvc = context() else { throw RenderError(setUpError ?? "Graphviz could not start") }
-    guard let graph = dot.withCString({ agmemread($0) }) else {
+    guard let graph = dot.withCString({ zoo_read_dot($0) }) else {
       throw failure("Graphviz could not read the generated DOT text")
     }
     defer { agclose(graph) }
@@ -81,18 +81,25 @@ private final class GraphvizContext: @unchecked Sendable {
   /// Creates the context on first use.
   ///
   /// libgvc normally finds its plugins through `config6a` in its plugin folder (written by
-  /// `dot -c` when the package is installed). To work without that file, the layout (`dot`), core
-  /// (SVG, DOT) and pango/cairo (PNG, PDF, text measurement) plugins are loaded from the folder
-  /// beside `libgvc` and handed to `gvContextPlugins` as built-ins; the config file, when present,
-  /// only adds to them.
+  /// `dot -c` when the package is installed); without that file, Graphviz 2.42 crashes on the
+  /// first HTML label (its font table is never set up). So the layout (`dot`), core (SVG) and
+  /// pango/cairo (PNG, PDF, text measurement) plugins are loaded from the folder beside `libgvc`
+  /// and handed to `gvContextPlugins` as built-ins with demand loading off: the config file is not
+  /// read, and the plugin set, hence the output, does not depend on it. When the plugins are not
+  /// where Debian puts them, the ordinary `gvContext()` (config file) is used.
   private func context() -> OpaquePointer? {
     if let gvc { return gvc }
     if setUpError != nil { return nil }
-    // libgvc keeps the table for the life of the context: it is never freed.
     let list = pluginLibraries()
-    let builtins = UnsafeMutableBufferPointer<lt_symlist_t>.allocate(capacity: list.count)
-    _ = builtins.initialize(from: list)
-    let created = gvContextPlugins(builtins.baseAddress, 1)
+    let created: OpaquePointer?
+    if list.count == 4 {
+      // libgvc keeps the table for the life of the context: it is never freed.
+      let builtins = UnsafeMutableBufferPointer<lt_symlist_t>.allocate(capacity: list.count)
+      _ = builtins.initialize(from: list)
+      created = gvContextPlugins(builtins.baseAddress, 0)
+    } else {
+      created = gvContext()
+    }
     guard let created else {
       setUpError = "Graphviz could not create a context"
       return nil
