@@ -70,13 +70,31 @@ private struct DOTWriter {
   var usedClasses = Set<OpClass>()
   var hasSkip = false
   var hasFold = false
+  var hasFused = false
+  var hasBox = false
+  /// For a layer drawn inside another's node (a bn or activation right after it): that node.
+  var head: [Int?]
+  /// For a layer whose node also shows the layers right after it: those layers, in order.
+  var tails: [[Int]]
 
   init(summary: Summary, options: DiagramOptions) {
     self.summary = summary
     self.options = options
-    drawn = summary.graph.nodes.map { "n\($0.id)" }
-    member = Array(repeating: nil, count: summary.graph.nodes.count)
+    let graph = summary.graph
+    (head, tails) = options.expand ? (Array(repeating: nil, count: graph.nodes.count), []) : fusedChains(graph)
+    drawn = graph.nodes.map { "n\($0.id)" }
+    member = Array(repeating: nil, count: graph.nodes.count)
   }
+
+  /// The layer whose node shows every layer of `m`, if there is one.
+  func singleNode(_ m: ModuleTree) -> Int? {
+    guard let first = m.nodes.first else { return nil }
+    let h = head[first] ?? first
+    return m.nodes.allSatisfy { (head[$0] ?? $0) == h } ? h : nil
+  }
+
+  /// The id of the drawn node that shows layer `n` (ignoring boxes).
+  func layerID(_ n: Int) -> String { "n\(head[n] ?? n)" }
 
   mutating func write() -> String {
     let tree = ModuleTree.build(graph)
@@ -93,7 +111,7 @@ private struct DOTWriter {
     let view =
       hasFold
       ? "depth \(depth) of \(deepest), repeats folded"
-      : depth >= deepest ? "every layer" : "depth \(depth) of \(deepest)"
+      : hasBox ? "depth \(depth) of \(deepest)" : "every layer"
     let subtitle =
       "input \(format(summary.input)) → \(format(summary.output)) · \(grouped(t.params)) params · "
       + "\(compact(t.macs)) MACs · \(view)"
@@ -120,8 +138,13 @@ private struct DOTWriter {
   mutating func emit(_ item: Item, indent: String) {
     switch item {
     case .layer(let n):
-      lines.append(indent + layerNode(n))
+      if head[n] == nil { lines.append(indent + layerNode(n)) }
+    case .box(let members) where members.count == 1 && singleNode(members[0]) != nil,
+      .cluster(let members, _) where members.count == 1 && singleNode(members[0]) != nil:
+      // A module that draws as one node (conv + bn + relu) is that node, not a box or cluster.
+      lines.append(indent + layerNode(singleNode(members[0])!))
     case .box(let members):
+      hasBox = true
       boxCount += 1
       let id = "m\(boxCount)"
       for m in members { for n in m.nodes { drawn[n] = id } }
@@ -134,7 +157,7 @@ private struct DOTWriter {
         for (k, m) in members.enumerated() {
           for (i, n) in m.nodes.enumerated() {
             member[n] = (clusterCount, k)
-            drawn[n] = "n\(rep[i])"
+            drawn[n] = layerID(rep[i])
           }
         }
       }
@@ -158,22 +181,32 @@ private struct DOTWriter {
     let node = graph.nodes[n]
     let op = node.op
     usedClasses.insert(op.opClass)
-    let shape = format(summary.shapes[n])
-    var attrs = "fillcolor=\"\(color(op.opClass))\", tooltip=\(quoted(node.name.isEmpty ? op.kindName : node.name))"
-    var label: String
+    let fused = n < tails.count ? tails[n] : []
+    let layers = [n] + fused
+    let shape = format(summary.shapes[layers.last!])
+    let names = layers.map { graph.nodes[$0].name }.filter { !$0.isEmpty }
+    var attrs =
+      "fillcolor=\"\(color(op.opClass))\", tooltip=\(quoted(names.isEmpty ? op.kindName : names.joined(separator: ", ")))"
+    var rows: [String]
     switch op {
     case .input:
-      label = "<b>input</b><br/>\(html(shape))"
+      rows = ["<b>input</b>", html(shape)]
     case .add, .concat:
       attrs += ", shape=ellipse, margin=\"0.04,0.02\""
-      label = "<b>\(op == .add ? "+ add" : "concat")</b><br/><font point-size=\"10\">\(html(shape))</font>"
+      rows = ["<b>\(op == .add ? "+ add" : "concat")</b>"]
     default:
-      label = "<b>\(html(op.summary))</b><br/><font point-size=\"10\">\(html(shape))"
-      let p = summary.nodeCounts[n].params
-      if p > 0 { label += " · \(grouped(p)) params" }
-      label += "</font>"
+      rows = ["<b>\(html(op.summary))</b>"]
     }
-    return "n\(n) [\(attrs), label=<\(label)>];"
+    if !fused.isEmpty {
+      hasFused = true
+      rows.append(html(fused.map { "+ " + graph.nodes[$0].op.summary }.joined(separator: " ")))
+    }
+    if op != .input {
+      let params = layers.reduce(0) { $0 + summary.nodeCounts[$1].params }
+      rows.append(
+        "<font point-size=\"10\">\(html(shape))\(params > 0 ? " · \(grouped(params)) params" : "")</font>")
+    }
+    return "n\(n) [\(attrs), label=<\(rows.joined(separator: "<br/>"))>];"
   }
 
   mutating func boxNode(_ id: String, _ members: [ModuleTree]) -> String {
@@ -231,8 +264,8 @@ private struct DOTWriter {
     for node in graph.nodes {
       for (k, u) in node.inputs.enumerated() {
         if let a = member[u], let b = member[node.id], a.run == b.run, a.index != b.index { continue }
-        let from = drawn[u]
-        let to = drawn[node.id]
+        let from = drawn[u] == "n\(u)" ? layerID(u) : drawn[u]
+        let to = drawn[node.id] == "n\(node.id)" ? layerID(node.id) : drawn[node.id]
         if from == to { continue }
         let key = from + ">" + to
         guard seen.insert(key).inserted else { continue }
@@ -256,7 +289,7 @@ private struct DOTWriter {
       out.append(
         "  \(id) [shape=ellipse, fillcolor=\"#ffffff\", label=<<b>\(name)</b><br/>\(html(format(summary.shapes[o])))>];"
       )
-      out.append("  \(drawn[o]) -> \(id);")
+      out.append("  \(drawn[o] == "n\(o)" ? layerID(o) : drawn[o]) -> \(id);")
     }
     return out
   }
@@ -275,15 +308,46 @@ private struct DOTWriter {
     func cell(_ text: String, _ attrs: String = "") -> String {
       "<td\(attrs)><font point-size=\"11\">\(text)</font></td>"
     }
-    var cells: [String] = []
+    var colours: [String] = []
     for (c, fill, name) in classColors where usedClasses.contains(c) {
-      cells.append(cell(html(name), " bgcolor=\"\(fill)\" border=\"1\" color=\"#868e96\""))
+      colours.append(cell(html(name), " bgcolor=\"\(fill)\" border=\"1\" color=\"#868e96\""))
     }
-    if hasSkip { cells.append(cell("<font color=\"\(skipColor)\">- - → skip connection</font>")) }
-    if hasFold { cells.append(cell("<b>× N</b> identical blocks folded into one")) }
-    cells.append(cell("edge labels: tensor shape per sample"))
-    return "<table border=\"0\" cellborder=\"0\" cellspacing=\"4\" cellpadding=\"3\"><tr>\(cells.joined())</tr></table>"
+    var notes = [cell("edge labels: tensor shape of one sample")]
+    if hasSkip { notes.append(cell("<font color=\"\(skipColor)\">- - →</font> skip connection")) }
+    if hasFold { notes.append(cell("<b>× N</b> identical blocks folded into one box")) }
+    if hasFused { notes.append(cell("+ bn + relu: layers drawn in the node before them")) }
+    func row(_ cells: [String]) -> String {
+      "<table border=\"0\" cellborder=\"0\" cellspacing=\"4\" cellpadding=\"3\"><tr>\(cells.joined())</tr></table>"
+    }
+    return row(colours) + "</td></tr><tr><td align=\"left\">" + row(notes)
   }
+}
+
+/// Chains a bn, activation or dropout into the node of the layer before it when it is that
+/// layer's only reader and both sit in the same module (`conv → bn → relu` is one node).
+/// Returns each layer's head (nil when drawn on its own) and each head's absorbed layers.
+private func fusedChains(_ graph: Graph) -> (head: [Int?], tails: [[Int]]) {
+  var head = [Int?](repeating: nil, count: graph.nodes.count)
+  var tails = [[Int]](repeating: [], count: graph.nodes.count)
+  let consumers = graph.consumers()
+  func parent(_ name: String) -> Substring { name.lastIndex(of: ".").map { name[..<$0] } ?? "" }
+  for node in graph.nodes {
+    switch node.op {
+    case .batchNorm, .activation, .dropout: break
+    default: continue
+    }
+    guard node.inputs.count == 1, let u = node.inputs.first, consumers[u] == [node.id],
+      !graph.outputs.contains(u), parent(graph.nodes[u].name) == parent(node.name)
+    else { continue }
+    switch graph.nodes[u].op {
+    case .input, .flatten: continue
+    default: break
+    }
+    let h = head[u] ?? u
+    head[node.id] = h
+    tails[h].append(node.id)
+  }
+  return (head, tails)
 }
 
 /// `layer1.1` or `layer1.1 – layer1.5`.

@@ -71,8 +71,8 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     let dot = diagramDOT(try Summary(try file.graph(file.models[0])))
     try assertSnapshot(dot, named: "resnet_basic_block.dot")
     // The shortcut (downsample) enters the add as a dashed skip edge; the main path does not.
-    #expect(dot.contains("n7 -> n8 [label=\" 128×28×28 \", style=dashed"))
-    #expect(dot.contains("n5 -> n8 [label=\" 128×28×28 \"];"))
+    #expect(dot.contains("n6 -> n8 [label=\" 128×28×28 \", style=dashed"))
+    #expect(dot.contains("n4 -> n8 [label=\" 128×28×28 \"];"))
   }
 
   @Test(arguments: try Zoo.builtin().modelNames)
@@ -91,6 +91,8 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
   @Test func resnet152FoldsToStemAndFourStages() throws {
     let summary = try Summary(builtin("resnet152"))
     let dot = diagramDOT(summary)
+    // Input, stem (2), per stage 5 nodes of the first block (conv + bn + relu drawn as one node)
+    // and one box, head (3), output: 31 nodes.
     // Each stage: its first block expanded, then the identical repeats as one box with totals.
     #expect(dot.contains("<b>layer1.1 – layer1.2</b><br/><b>bottleneck × 2</b>"))
     #expect(dot.contains("<b>layer2.1 – layer2.7</b><br/><b>bottleneck × 7</b>"))
@@ -103,7 +105,7 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     #expect(params == 35 * 1_117_184)
     #expect(
       dot.contains("\(params.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) params"))
-    #expect(try parseSVG(try renderDiagram(summary, format: .svg)).nodes == 61)
+    #expect(try parseSVG(try renderDiagram(summary, format: .svg)).nodes == 31)
   }
 
   @Test func densenetFoldsItsDenseLayers() throws {
@@ -119,8 +121,8 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
   @Test func depthAndExpandChooseWhatIsDrawn() throws {
     let summary = try Summary(builtin("resnet50"))
     let top = diagramDOT(summary, options: DiagramOptions(depth: 1))
-    // Depth 1: stem layers, four stage boxes, head layers, input and output.
-    #expect(dotNodeCount(top) == 4 + 4 + 3 + 1 + 1)
+    // Depth 1: input, stem (conv + bn + relu, maxpool), four stage boxes, head layers, output.
+    #expect(dotNodeCount(top) == 1 + 2 + 4 + 3 + 1)
     let all = diagramDOT(summary, options: DiagramOptions(expand: true))
     #expect(dotNodeCount(all) == summary.graph.nodes.count + 1)
     #expect(!all.contains("×  "))
