@@ -248,7 +248,8 @@ private struct DOTWriter {
     }
     label += "<br/><font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs"
     if members.count > 1 {
-      label += " in all; layers shown for \(html(members[0].path))"
+      let name = members[0].path.split(separator: ".").last.map(String.init) ?? members[0].path
+      label += " in all; layers shown for \(html(name))"
     }
     return label + "</font>"
   }
@@ -315,7 +316,7 @@ private struct DOTWriter {
     var notes = [cell("edge labels: tensor shape of one sample")]
     if hasSkip { notes.append(cell("<font color=\"\(skipColor)\">- - →</font> skip connection")) }
     if hasFold { notes.append(cell("<b>× N</b> identical blocks folded into one box")) }
-    if hasFused { notes.append(cell("+ bn + relu: layers drawn in the node before them")) }
+    if hasFused { notes.append(cell("+ bn, + relu: a layer drawn in the node of the layer it follows")) }
     func row(_ cells: [String]) -> String {
       "<table border=\"0\" cellborder=\"0\" cellspacing=\"4\" cellpadding=\"3\"><tr>\(cells.joined())</tr></table>"
     }
@@ -350,9 +351,14 @@ private func fusedChains(_ graph: Graph) -> (head: [Int?], tails: [[Int]]) {
   return (head, tails)
 }
 
-/// `layer1.1` or `layer1.1 – layer1.5`.
+/// `layer1.1`, `layer1.1 – layer1.5`, or `features.denseblock1.denselayer1 – denselayer6` (a
+/// named last member is shortened to its own name).
 private func span(_ members: [ModuleTree]) -> String {
-  members.count == 1 ? members[0].path : "\(members[0].path) – \(members[members.count - 1].path)"
+  let first = members[0].path
+  guard members.count > 1 else { return first }
+  let last = members[members.count - 1].path
+  let name = last.split(separator: ".").last.map(String.init) ?? last
+  return "\(first) – \(name.allSatisfy(\.isNumber) ? last : name)"
 }
 
 /// A DOT double-quoted string.

@@ -65,6 +65,16 @@ private final class GraphvizContext: @unchecked Sendable {
       throw failure("Graphviz could not read the generated DOT text")
     }
     defer { agclose(graph) }
+    if format == .png {
+      // cairo bitmaps are at most 32,767 pixels a side; beyond that the pango plugin rescales and
+      // prints a warning straight to stderr. Let Graphviz scale the drawing to fit instead
+      // (340 in at 96 dpi = 32,640 px).
+      "size".withCString { name in
+        "340,340".withCString { value in
+          _ = agattr(graph, Int32(AGRAPH), UnsafeMutablePointer(mutating: name), UnsafeMutablePointer(mutating: value))
+        }
+      }
+    }
     guard gvLayout(gvc, graph, "dot") == 0 else { throw failure("Graphviz could not lay out the diagram") }
     defer { gvFreeLayout(gvc, graph) }
     var data: UnsafeMutablePointer<CChar>?
