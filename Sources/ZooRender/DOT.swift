@@ -13,7 +13,7 @@ public struct DiagramOptions: Sendable, Equatable {
 
   /// Modules whose depth (path components: `layer1` is 1) is below this are expanded into
   /// clusters; the others are drawn as single boxes. nil chooses the deepest depth whose folded
-  /// diagram has at most 70 nodes.
+  /// diagram has at most 60 nodes.
   public var depth: Int?
   /// Draws every layer: every module expanded, nothing folded.
   public var expand: Bool
@@ -99,7 +99,8 @@ private struct DOTWriter {
   mutating func write() -> String {
     let tree = ModuleTree.build(graph)
     let deepest = tree.maxDepth
-    let depth = options.expand ? deepest : (options.depth ?? defaultDepth(tree, graph: graph))
+    let depth =
+      options.expand ? deepest : (options.depth ?? defaultDepth(tree, graph: graph, isDrawn: { head[$0] == nil }))
     let items = plan(tree, graph: graph, depth: depth, fold: !options.expand)
     for item in items { emit(item, indent: "  ") }
     let body = lines

@@ -144,21 +144,23 @@ func plan(_ tree: ModuleTree, graph: Graph, depth: Int, fold: Bool) -> [Item] {
   return items
 }
 
-/// Number of drawn nodes (layers and boxes) of a plan.
-func drawnNodeCount(_ items: [Item]) -> Int {
+/// Number of drawn nodes (layers and boxes) of a plan; `isDrawn` tells whether a layer gets a
+/// node of its own (false for a bn or relu drawn in the node before it).
+func drawnNodeCount(_ items: [Item], isDrawn: (Int) -> Bool) -> Int {
   items.reduce(0) { n, item in
     switch item {
-    case .layer, .box: n + 1
-    case .cluster(_, let inner): n + drawnNodeCount(inner)
+    case .layer(let l): n + (isDrawn(l) ? 1 : 0)
+    case .box: n + 1
+    case .cluster(_, let inner): n + drawnNodeCount(inner, isDrawn: isDrawn)
     }
   }
 }
 
 /// The deepest depth whose folded diagram has at most `budget` nodes (at least 1).
-func defaultDepth(_ tree: ModuleTree, graph: Graph, budget: Int = 70) -> Int {
+func defaultDepth(_ tree: ModuleTree, graph: Graph, budget: Int = 60, isDrawn: (Int) -> Bool) -> Int {
   let deepest = tree.maxDepth
   for d in stride(from: deepest, through: 2, by: -1)
-  where drawnNodeCount(plan(tree, graph: graph, depth: d, fold: true)) <= budget {
+  where drawnNodeCount(plan(tree, graph: graph, depth: d, fold: true), isDrawn: isDrawn) <= budget {
     return d
   }
   return 1
