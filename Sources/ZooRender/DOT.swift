@@ -59,8 +59,10 @@ private struct DOTWriter {
   let summary: Summary
   let options: DiagramOptions
   var graph: Graph { summary.graph }
-  /// The drawn node id of every graph node.
+  /// The drawn node id of every graph node: `n<index>`, or its box's `m<k>`.
   var drawn: [String]
+  /// For a layer of a folded member after the first: the first member's corresponding layer.
+  var alias: [Int?]
   /// For nodes of an expanded repeat (`× N`) cluster: (run id, member index), to drop the edges
   /// between members, which the single drawn copy cannot show.
   var member: [(run: Int, index: Int)?]
@@ -84,6 +86,7 @@ private struct DOTWriter {
     (head, tails) = options.expand ? (Array(repeating: nil, count: graph.nodes.count), []) : fusedChains(graph)
     drawn = graph.nodes.map { "n\($0.id)" }
     member = Array(repeating: nil, count: graph.nodes.count)
+    alias = Array(repeating: nil, count: graph.nodes.count)
   }
 
   /// The layer whose node shows every layer of `m`, if there is one.
@@ -95,6 +98,13 @@ private struct DOTWriter {
 
   /// The id of the drawn node that shows layer `n` (ignoring boxes).
   func layerID(_ n: Int) -> String { "n\(head[n] ?? n)" }
+
+  /// The id of the drawn node that shows layer `n`: its box, or the node of the layer it is
+  /// drawn in (after mapping a folded member's layer to the first member's).
+  func resolve(_ n: Int) -> String {
+    let r = alias[n] ?? n
+    return drawn[r] == "n\(r)" ? layerID(r) : drawn[r]
+  }
 
   mutating func write() -> String {
     let tree = ModuleTree.build(graph)
@@ -158,7 +168,7 @@ private struct DOTWriter {
         for (k, m) in members.enumerated() {
           for (i, n) in m.nodes.enumerated() {
             member[n] = (clusterCount, k)
-            drawn[n] = layerID(rep[i])
+            if k > 0 { alias[n] = rep[i] }
           }
         }
       }
@@ -266,8 +276,8 @@ private struct DOTWriter {
     for node in graph.nodes {
       for (k, u) in node.inputs.enumerated() {
         if let a = member[u], let b = member[node.id], a.run == b.run, a.index != b.index { continue }
-        let from = drawn[u] == "n\(u)" ? layerID(u) : drawn[u]
-        let to = drawn[node.id] == "n\(node.id)" ? layerID(node.id) : drawn[node.id]
+        let from = resolve(u)
+        let to = resolve(node.id)
         if from == to { continue }
         let key = from + ">" + to
         guard seen.insert(key).inserted else { continue }
@@ -291,7 +301,7 @@ private struct DOTWriter {
       out.append(
         "  \(id) [shape=ellipse, fillcolor=\"#ffffff\", label=<<b>\(name)</b><br/>\(html(format(summary.shapes[o])))>];"
       )
-      out.append("  \(drawn[o] == "n\(o)" ? layerID(o) : drawn[o]) -> \(id);")
+      out.append("  \(resolve(o)) -> \(id);")
     }
     return out
   }

@@ -88,6 +88,30 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     #expect(w >= 300 && w <= 6000 && h >= 300 && h <= 12000, "\(name) PNG is \(w)×\(h)")
   }
 
+  /// Every edge joins two declared nodes, at every depth: no node is drawn by accident.
+  @Test(arguments: try Zoo.builtin().modelNames)
+  func edgesJoinDeclaredNodes(_ name: String) throws {
+    let summary = try Summary(builtin(name))
+    for options in (1...5).map({ DiagramOptions(depth: $0) }) + [DiagramOptions(expand: true)] {
+      let dot = diagramDOT(summary, options: options)
+      var declared = Set<Substring>()
+      var used = Set<Substring>()
+      for line in dot.split(separator: "\n") {
+        let t = line.drop { $0 == " " }
+        let words = t.split(separator: " ", maxSplits: 3)
+        if words.count >= 3, words[1] == "->" {
+          used.insert(words[0])
+          used.insert(words[2].hasSuffix(";") ? words[2].dropLast() : words[2])
+        } else if let first = words.first, words.count > 1, words[1].hasPrefix("["), first != "node", first != "edge",
+          first != "graph"
+        {
+          declared.insert(first)
+        }
+      }
+      #expect(used.subtracting(declared).isEmpty, "\(name) \(options): undeclared \(used.subtracting(declared))")
+    }
+  }
+
   @Test func resnet152FoldsToStemAndFourStages() throws {
     let summary = try Summary(builtin("resnet152"))
     let dot = diagramDOT(summary)
