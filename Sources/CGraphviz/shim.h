@@ -3,6 +3,7 @@
 #include <graphviz/cgraph.h>
 #include <dlfcn.h>
 
+#ifdef __linux__
 // glibc's dladdr and Dl_info are declared only under _GNU_SOURCE; the same layout under another name.
 typedef struct {
   const char *dli_fname;
@@ -11,6 +12,10 @@ typedef struct {
   void *dli_saddr;
 } zoo_dl_info;
 extern int zoo_dladdr(const void *address, zoo_dl_info *info) __asm__("dladdr");
+#else
+typedef Dl_info zoo_dl_info;
+#define zoo_dladdr dladdr
+#endif
 
 /// The path of the loaded libgvc shared library, or NULL.
 static inline const char *zoo_gvc_library_path(void) {

@@ -49,6 +49,10 @@ public func writeDiagram(
 public func writeAtomically(_ bytes: [UInt8], to path: String) throws(RenderError) {
   let url = URL(fileURLWithPath: path)
   let dir = url.deletingLastPathComponent()
+  var isFolder: ObjCBool = false
+  guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isFolder), isFolder.boolValue else {
+    throw RenderError("cannot write `\(path)`: the folder `\(dir.path)` does not exist")
+  }
   let temp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
   do {
     try Data(bytes).write(to: temp)
