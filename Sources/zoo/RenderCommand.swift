@@ -7,10 +7,10 @@ struct RenderCommand: ParsableCommand {
     commandName: "render",
     abstract: "Draws a model's layer graph as SVG, PNG, PDF or Graphviz DOT.",
     discussion: """
-      Nodes show each layer's op, output shape and parameters, coloured by op class; modules are
-      labelled boxes; edges carry tensor shapes and skip connections are dashed. Deep networks are
-      folded: identical consecutive blocks become one "× N" box with their summed parameters and
-      MACs, and the depth is chosen so the diagram fits (--depth or --expand to change it).
+      Nodes show each layer's op, output shape and parameters, coloured by op class; a bn or activation right after a layer is drawn in that layer's node. Modules are labelled boxes; edges carry tensor shapes, and skip connections are dashed.
+
+      Deep networks are folded: identical consecutive blocks become one "× N" box with their summed parameters and MACs, and the depth is chosen so the diagram fits. --depth or --expand changes that.
+
       Graphviz runs inside zoo (libgvc); no `dot` program is needed. See docs/rendering.md.
       """
   )
@@ -44,11 +44,11 @@ struct RenderOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Expands modules above this depth (1 = only top-level modules, as boxes). Defaults to the deepest depth that fits.",
+      "Opens modules whose depth is below N (layer1 has depth 1, layer1.0 depth 2) and draws deeper ones as boxes. Defaults to the deepest depth whose diagram fits in about 60 nodes.",
       valueName: "N"))
   var depth: Int?
 
-  @Flag(help: "Draws every layer: all modules expanded and no repeats folded.")
+  @Flag(help: "Draws every layer on its own: all modules open, no repeats folded, no layers merged.")
   var expand = false
 
   @Option(help: ArgumentHelp("The layout direction: TB (top to bottom) or LR (left to right).", valueName: "TB|LR"))
