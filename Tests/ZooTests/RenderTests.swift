@@ -75,6 +75,18 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     #expect(dot.contains("n4 -> n8 [label=\" 128×28×28 \"];"))
   }
 
+  /// Nodes drawn by default (input and output included). VGG-11: input, 8 conv (+ bn) + relu,
+  /// 5 max pools, avgpool, flatten, 3 linear (+ relu + dropout), output = 20. ResNet-18: input,
+  /// conv + bn + relu, maxpool; layer1 one cluster "× 2" of conv1, conv2, add; layers 2–4 the
+  /// first block (conv1, conv2, downsample, add) and a box; avgpool, flatten, fc, output = 25.
+  static let expectedNodes: [String: Int] = [
+    "lenet5": 10, "lenet5_original": 10, "alexnet": 16, "alexnet_original": 16, "vgg11": 20, "vgg13": 22,
+    "vgg16": 25, "vgg19": 28, "vgg11_bn": 20, "vgg13_bn": 22, "vgg16_bn": 25, "vgg19_bn": 28, "googlenet": 43,
+    "resnet18": 25, "resnet34": 25, "resnet50": 31, "resnet101": 31, "resnet152": 31, "resnext50_32x4d": 31,
+    "wide_resnet50_2": 31, "densenet121": 34, "densenet161": 34, "densenet169": 34, "densenet201": 34,
+    "plain3x3_256": 3, "bottleneck_256": 5, "depthwise_separable_256": 4,
+  ]
+
   @Test(arguments: try Zoo.builtin().modelNames)
   func rendersEveryModel(_ name: String) throws {
     let summary = try Summary(builtin(name))
@@ -82,7 +94,7 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     let svg = try renderDiagram(summary, format: .svg)
     let parsed = try parseSVG(svg)
     #expect(parsed.nodes == dotNodeCount(dot))
-    #expect(parsed.nodes >= 3 && parsed.nodes <= 75, "\(name) draws \(parsed.nodes) nodes by default")
+    #expect(parsed.nodes == Self.expectedNodes[name], "\(name) draws \(parsed.nodes) nodes by default")
     let png = try renderDiagram(summary, format: .png)
     let (w, h) = try pngSize(png)
     #expect(w >= 300 && w <= 6000 && h >= 300 && h <= 12000, "\(name) PNG is \(w)×\(h)")
