@@ -1,3 +1,4 @@
+import Foundation
 import ZooAnalysis
 import ZooGraph
 
@@ -161,31 +162,48 @@ private struct DOTWriter {
       for m in members { for n in m.nodes { drawn[n] = id } }
       lines.append(indent + boxNode(id, members))
     case .cluster(let members, let items):
-      clusterCount += 1
-      if members.count > 1 {
-        hasFold = true
-        let rep = members[0].nodes
-        for (k, m) in members.enumerated() {
-          for (i, n) in m.nodes.enumerated() {
-            member[n] = (clusterCount, k)
-            if k > 0 { alias[n] = rep[i] }
-          }
+      // A module holding nothing but one run of identical blocks is drawn as that run, with the
+      // module named in the label (a dense block and its dense layers × N).
+      if members.count == 1, items.count == 1, case .cluster(let run, let inner) = items[0], run.count > 1 {
+        emitCluster(run, items: inner, outer: members[0], indent: indent)
+      } else {
+        emitCluster(members, items: items, outer: nil, indent: indent)
+      }
+    }
+  }
+
+  mutating func emitCluster(_ members: [ModuleTree], items: [Item], outer: ModuleTree?, indent: String) {
+    clusterCount += 1
+    if members.count > 1 {
+      hasFold = true
+      let rep = members[0].nodes
+      for (k, m) in members.enumerated() {
+        for (i, n) in m.nodes.enumerated() {
+          member[n] = (clusterCount, k)
+          if k > 0 { alias[n] = rep[i] }
         }
       }
-      let first = members[0]
-      let fold = members.count > 1
-      lines.append(indent + "subgraph cluster_\(clusterCount) {")
-      let inner = indent + "  "
-      let label = clusterLabel(members)
-      let style =
-        fold
-        ? "style=\"rounded,filled,bold\", color=\"\(skipColor)\", penwidth=2, fillcolor=\"#e7f5ff\""
-        : "style=\"rounded,filled\", color=\"#868e96\", fillcolor=\"\(first.depth % 2 == 1 ? "#f8f9fa" : "#ffffff")\""
-      lines.append(inner + "graph [\(style), fontsize=12, labeljust=l, margin=10, tooltip=\(quoted(first.path)),")
-      lines.append(inner + "       label=<\(label)>];")
-      for i in items { emit(i, indent: inner) }
-      lines.append(indent + "}")
     }
+    let first = outer ?? members[0]
+    let fold = members.count > 1
+    lines.append(indent + "subgraph cluster_\(clusterCount) {")
+    let inner = indent + "  "
+    var label = clusterLabel(members)
+    if let outer {
+      label = "<b>\(html(outer.path))</b> · \(html(outer.kind))<br/>" + label
+    }
+    let style =
+      fold
+      ? "style=\"rounded,filled,bold\", color=\"\(skipColor)\", penwidth=2, fillcolor=\"#e7f5ff\""
+      : "style=\"rounded,filled\", color=\"#868e96\", fillcolor=\"\(first.depth % 2 == 1 ? "#f8f9fa" : "#ffffff")\""
+    lines.append(inner + "graph [\(style), fontsize=12, labeljust=l, margin=10, tooltip=\(quoted(first.path)),")
+    // One left-aligned table row per label line.
+    let rows = label.components(separatedBy: "<br/>").map { "<tr><td align=\"left\">\($0)</td></tr>" }
+    lines.append(
+      inner + "       label=<<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\">"
+        + rows.joined() + "</table>>];")
+    for i in items { emit(i, indent: inner) }
+    lines.append(indent + "}")
   }
 
   mutating func layerNode(_ n: Int) -> String {
@@ -259,8 +277,7 @@ private struct DOTWriter {
     }
     label += "<br/><font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs"
     if members.count > 1 {
-      let name = members[0].path.split(separator: ".").last.map(String.init) ?? members[0].path
-      label += " in all; layers shown for \(html(name))"
+      label += " in all; layers shown for \(html(shortName(members[0].path)))"
     }
     return label + "</font>"
   }
@@ -367,9 +384,13 @@ private func fusedChains(_ graph: Graph) -> (head: [Int?], tails: [[Int]]) {
 private func span(_ members: [ModuleTree]) -> String {
   let first = members[0].path
   guard members.count > 1 else { return first }
-  let last = members[members.count - 1].path
-  let name = last.split(separator: ".").last.map(String.init) ?? last
-  return "\(first) – \(name.allSatisfy(\.isNumber) ? last : name)"
+  return "\(first) – \(shortName(members[members.count - 1].path))"
+}
+
+/// A module's own name (`denselayer6`), or its whole path when the name is a number (`layer1.2`).
+private func shortName(_ path: String) -> String {
+  let name = path.split(separator: ".").last.map(String.init) ?? path
+  return name.allSatisfy(\.isNumber) ? path : name
 }
 
 /// A DOT double-quoted string.
