@@ -149,7 +149,7 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     for (block, n) in [(1, 6), (2, 12), (3, 48), (4, 32)] {
       #expect(
         dot.contains(
-          "<b>features.denseblock\(block)</b> · dense_block<br/>"
+          "<b>features.denseblock\(block)</b> · dense_block</td></tr><tr><td align=\"left\">"
             + "<b>features.denseblock\(block).denselayer1 – denselayer\(n)</b> · dense_layer <b>× \(n)</b>"
         ))
     }
