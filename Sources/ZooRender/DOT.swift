@@ -47,10 +47,11 @@ private let moduleFill = "#f1f3f5"
 
 /// The DOT text of a diagram of `summary`'s graph.
 ///
-/// Layout of the text: graph attributes and a title (model, input, totals); a legend node; then
-/// the plan's layers, boxes and clusters in graph order; then the edges, each labelled with the
-/// tensor shape it carries (the source's output shape, one sample). Node ids are `n<node index>`
-/// for layers and `m<k>` for boxes, so the text is the same on every run.
+/// Layout of the text: graph attributes with the title (model, input, totals, view) and the
+/// legend as the graph's label; then the layers, boxes and clusters in graph order; then the
+/// edges, each labelled with the tensor shape it carries (the source's output shape, one sample),
+/// and the output nodes. Node ids are `n<node index>` for layers, `m<k>` for boxes and `out<i>`
+/// for outputs, so the text is the same on every run.
 public func diagramDOT(_ summary: Summary, options: DiagramOptions = DiagramOptions()) -> String {
   var writer = DOTWriter(summary: summary, options: options)
   return writer.write()
