@@ -342,15 +342,16 @@ private struct DOTWriter {
     for (c, fill, name) in classColors where usedClasses.contains(c) {
       colours.append(cell(html(name), " bgcolor=\"\(fill)\" border=\"1\" color=\"#868e96\""))
     }
-    var notes = [cell("edge labels: tensor shape of one sample")]
-    if hasSkip { notes.append(cell("<font color=\"\(skipColor)\">- - →</font> skip connection")) }
-    if hasFold { notes.append(cell("<b>× N</b> identical blocks folded into one box")) }
-    if hasFused { notes.append(cell("+ bn, + relu: a layer drawn in the node of the layer it follows")) }
-    func row(_ cells: [String]) -> String {
-      "<table border=\"0\" cellborder=\"0\" cellspacing=\"4\" cellpadding=\"3\"><tr>\(cells.joined())</tr></table>"
-    }
-    return row(colours) + "</td></tr><tr><td align=\"left\">" + row(notes)
+    var notes = ["edge labels: the tensor shape of one sample"]
+    if hasSkip { notes.append("<font color=\"\(skipColor)\">- - →</font> skip connection") }
+    if hasFold { notes.append("<b>× N</b>: N identical blocks folded into one") }
+    if hasFused { notes.append("+ bn, + relu: layers drawn in the node of the layer they follow") }
+    // Colours in one row; the notes below them, one per line.
+    let row =
+      "<table border=\"0\" cellborder=\"0\" cellspacing=\"4\" cellpadding=\"2\"><tr>\(colours.joined())</tr></table>"
+    return row + notes.map { "</td></tr><tr><td align=\"left\"><font point-size=\"11\">\($0)</font>" }.joined()
   }
+
 }
 
 /// Chains a bn, activation or dropout into the node of the layer before it when it is that
