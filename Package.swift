@@ -23,17 +23,23 @@ let package = Package(
     // Charts and diagrams drawn with cairo to SVG or PNG: a general line/scatter chart, and the
     // receptive-field chart and diagram.
     .target(name: "ZooPlot", dependencies: ["CCairo", "ZooGraph", "ZooAnalysis"]),
+    // Graphviz's C library (libgvc, libcgraph), laid out and rendered in-process.
+    .systemLibrary(
+      name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"]), .brew(["graphviz"])]),
+    // Layer-graph diagrams: Graph + Summary → DOT with folded repeats → SVG/PNG/PDF through Graphviz.
+    .target(name: "ZooRender", dependencies: ["ZooGraph", "ZooAnalysis", "CGraphviz"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",
       dependencies: [
-        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot",
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot"]
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender"],
+      exclude: ["Snapshots"]
     ),
   ]
 )
