@@ -5,7 +5,7 @@ import ZooGraph
 /// A layer's activation bytes are the bytes of the buffers it allocates in the inference plan
 /// (``Liveness``): views (flatten, dropout, identity) and in-place activations and batch norms
 /// allocate nothing, and the graph input's buffer is an entry of its own (`input`, class `other`).
-/// Stages are the top-level rows of ``Summary`` (top-level modules and top-level layers).
+/// Stages are ``Summary/stageRows``.
 /// Every breakdown sums to the totals.
 public struct Shares: Sendable {
   public enum Metric: String, CaseIterable, Sendable {
@@ -55,7 +55,7 @@ public struct Shares: Sendable {
     var stages: [Entry] = []
     let inputs = g.nodes.filter { $0.op == .input }.map(\.id)
     if !inputs.isEmpty { stages.append(try sum("input", inputs)) }
-    for row in summary.rows where row.depth == 1 { stages.append(try sum(row.path, row.nodes)) }
+    for row in summary.stageRows { stages.append(try sum(row.path, row.nodes)) }
     var classes: [Entry] = []
     for k in OpClass.allCases {
       let nodes = g.nodes.filter { $0.op.opClass == k }.map(\.id)
@@ -95,5 +95,23 @@ extension Graph {
       depth[node.id] = (node.inputs.map { depth[$0] }.max() ?? 0) + (own ? 1 : 0)
     }
     return outputs.map { depth[$0] }.max() ?? 0
+  }
+}
+
+extension Summary {
+  /// The stages of the network: the top-level rows (modules and layers) in order, except that when
+  /// exactly one top-level module holds sub-modules (torchvision's `features` wrapper, as in
+  /// DenseNet) its children take its place. ResNet: conv1, bn1, relu, maxpool, layer1…layer4,
+  /// avgpool, flatten, fc. DenseNet: features.conv0 … features.denseblock1, features.transition1, …
+  public var stageRows: [Row] {
+    let top = rows.filter { $0.depth == 1 }
+    func hasSubmodules(_ r: Row) -> Bool {
+      r.node == nil && rows.contains { $0.depth == 2 && $0.node == nil && $0.path.hasPrefix(r.path + ".") }
+    }
+    let wrappers = top.filter(hasSubmodules)
+    guard wrappers.count == 1, let w = wrappers.first else { return top }
+    return top.flatMap { r in
+      r.path == w.path ? rows.filter { $0.depth == 2 && $0.path.hasPrefix(w.path + ".") } : [r]
+    }
   }
 }
