@@ -60,12 +60,12 @@ struct DescribeCommand: ParsableCommand {
     } else if shares {
       print(sharesText(try Shares(summary, liveness: figures.liveness), summary, figures))
     } else {
-      print(describeTable(summary, depth: depth, memory: memoryFooter(summary, figures)))
+      print(describeTable(summary, depth: depth) + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n"))
     }
   }
 }
 
-func describeTable(_ s: Summary, depth: Int, memory: [String] = []) -> String {
+func describeTable(_ s: Summary, depth: Int) -> String {
   var table = TextTable(headers: ["Layer", "Type", "Output", "Params", "MACs"], rightAligned: [3, 4])
   for row in s.rows where row.depth <= depth {
     let indent = String(repeating: "  ", count: row.depth - 1)
@@ -94,9 +94,6 @@ func describeTable(_ s: Summary, depth: Int, memory: [String] = []) -> String {
     "MACs:           \(grouped(t.macs)) (\(compact(t.macs)))",
     "FLOPs:          \(grouped(t.flops)) (\(compact(t.flops)))",
     "Activations:    \(grouped(t.outputElements)) output elements in all",
-  ]
-  lines += memory
-  lines += [
     "",
     "MACs count conv and linear multiply-accumulates, no bias; see `zoo describe --help`.",
   ]

@@ -43,19 +43,19 @@ func byteText(_ n: Int) -> String {
   return "\(n) B"
 }
 
-/// Footer lines of `zoo describe`: parameter bytes, the inference peak, the training figure.
+/// The memory block of `zoo describe`: parameter bytes, the inference peak, the training figure.
 func memoryFooter(_ s: Summary, _ m: MemoryFigures) -> [String] {
   let l = m.liveness
   let t = m.training
-  let dtype = t.dtype.rawValue
-  let opt = t.optimizer == .sgd ? "no optimiser state (sgd)" : "\(t.optimizer.rawValue) \(byteText(t.optimizerBytes))"
+  let opt =
+    t.optimizer == .sgd ? "no optimiser state (sgd)" : "\(t.optimizer.rawValue) state \(byteText(t.optimizerBytes))"
   return [
-    "Param bytes:    \(grouped(t.paramBytes)) bytes (\(byteText(t.paramBytes)), \(dtype))",
-    "Inference peak: \(grouped(l.peakBytes)) bytes (\(byteText(l.peakBytes))) at `\(s.graph.nodes[l.peakNode].name)` "
-      + "(step \(l.peakStep) of 0…\(l.order.count - 1) in graph order; batch \(s.batch), \(dtype))",
-    "Training:       \(grouped(t.totalBytes)) bytes (\(byteText(t.totalBytes))) = params \(byteText(t.paramBytes)) "
-      + "+ gradients \(byteText(t.gradientBytes)) + \(opt) + saved activations \(byteText(t.savedActivationBytes)) "
-      + "(batch \(s.batch), \(dtype))",
+    "Memory at \(t.dtype.rawValue), batch \(s.batch) (docs/memory.md):",
+    "  Parameters:     \(grouped(t.paramBytes)) bytes (\(byteText(t.paramBytes)))",
+    "  Inference peak: \(grouped(l.peakBytes)) bytes (\(byteText(l.peakBytes))) at `\(s.graph.nodes[l.peakNode].name)` "
+      + "(step \(l.peakStep) of 0…\(l.order.count - 1) in graph order)",
+    "  Training:       \(grouped(t.totalBytes)) bytes (\(byteText(t.totalBytes))) = weights \(byteText(t.paramBytes)) "
+      + "+ gradients \(byteText(t.gradientBytes)) + \(opt) + saved activations \(byteText(t.savedActivationBytes))",
   ]
 }
 

@@ -76,7 +76,8 @@ private func object(_ text: String) throws -> [String: Any] {
   @Test func describeMemoryFooterAndJSON() throws {
     let r = try runZoo(["describe", "lenet5", "--optimizer", "adam"])
     #expect(r.status == 0, "\(r.err)")
-    #expect(r.out.contains("Param bytes:    246,824 bytes"))
+    #expect(r.out.contains("Parameters:     246,824 bytes"))
+    #expect(r.out.contains("Inference peak: 23,520 bytes (23.52 kB) at `pool1`"))
     #expect(r.out.contains("Training:       1,036,336 bytes"))
     let j = try object(try runZoo(["describe", "lenet5", "--json", "--shares"]).out)
     let memory = try #require(j["memory"] as? [String: Any])
