@@ -8,10 +8,10 @@ struct CompareCommand: ParsableCommand {
     commandName: "compare",
     abstract: "Puts models, definition files or snippets side by side, with ratios to the first.",
     discussion: """
-      Rows: input and output shapes, parameters, MACs, FLOPs, parameter bytes, the inference peak of
-      activation memory, the training figure (weights, gradients, optimiser state and the activations
-      kept for the backward pass), and the depth in weight layers (conv and linear layers on the
-      longest path; batch norm excluded). Ratios: ×r means r times the first column's value, ÷r means
+      Rows: input and output shapes, parameters, MACs, FLOPs, parameter bytes, the inference peak of \
+      activation memory, the training figure (weights, gradients, optimiser state and the activations \
+      kept for the backward pass), and the depth in weight layers (conv and linear layers on the \
+      longest path; batch norm excluded). Ratios: ×r means r times the first column's value, ÷r means \
       r times less. Memory model: docs/memory.md.
 
       Examples:
@@ -42,7 +42,10 @@ struct CompareCommand: ParsableCommand {
 
   @OptionGroup var memory: MemoryOptions
 
-  @Option(help: "Prints per-stage rows (top-level modules and layers) aligned by name across the models: stage.")
+  @Option(
+    help: ArgumentHelp(
+      "Groups the rows: `stage` prints one row per stage (top-level module or layer), aligned by name across the models.",
+      valueName: "grouping"))
   var by: Grouping?
 
   @Flag(help: "Prints one JSON object (schema in docs/memory.md) instead of the table.")
