@@ -91,10 +91,19 @@ extension Graph {
   public var weightDepth: Int {
     var depth = Array(repeating: 0, count: nodes.count)
     for node in nodes {
-      let own = !node.tensors.filter { $0.kind == .parameter }.isEmpty && node.op.opClass != .normalization
-      depth[node.id] = (node.inputs.map { depth[$0] }.max() ?? 0) + (own ? 1 : 0)
+      depth[node.id] = (node.inputs.map { depth[$0] }.max() ?? 0) + (node.isWeightLayer ? 1 : 0)
     }
     return outputs.map { depth[$0] }.max() ?? 0
+  }
+
+  /// The number of weight layers in the whole graph (on every path, downsample shortcuts included).
+  public var weightLayerCount: Int { nodes.filter(\.isWeightLayer).count }
+}
+
+extension Node {
+  /// Whether the node is a weight layer: it has parameters and is not a normalisation.
+  public var isWeightLayer: Bool {
+    op.opClass != .normalization && tensors.contains { $0.kind == .parameter }
   }
 }
 

@@ -100,6 +100,10 @@ struct ComparedModel {
 
   var name: String { summary.graph.name }
   var depth: Int { summary.graph.weightDepth }
+  /// Parameters of the fully connected (and RBF) layers.
+  var linearParams: Int {
+    summary.graph.nodes.filter { $0.op.opClass == .linear }.reduce(0) { $0 + summary.nodeCounts[$1.id].params }
+  }
 }
 
 /// `v / base` as `×r` (more) or `÷r` (less), with three significant figures at most.
@@ -128,6 +132,13 @@ func compareTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int) -> 
   t.rows.append(["Input"] + ms.map { format($0.summary.input) })
   t.rows.append(["Output"] + ms.map { format($0.summary.output) })
   row("Params") { $0.summary.totals.params }
+  t.rows.append(
+    ["  in linear layers"]
+      + ms.map { m in
+        let linear = m.linearParams
+        let total = m.summary.totals.params
+        return "\(grouped(linear)) (\(percent(total == 0 ? 0 : Double(linear) / Double(total))))"
+      })
   row("MACs") { $0.summary.totals.macs }
   row("FLOPs") { $0.summary.totals.flops }
   row("Param bytes") { $0.memory.training.paramBytes }
@@ -150,10 +161,7 @@ func compareTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int) -> 
 /// A model's top-level rows: name, weight layers, parameters, MACs.
 private func stageRows(_ s: Summary) -> [(name: String, layers: Int, params: Int, macs: Int)] {
   s.stageRows.map { r in
-    let layers = r.nodes.filter { n in
-      let node = s.graph.nodes[n]
-      return node.op.opClass != .normalization && node.tensors.contains { $0.kind == .parameter }
-    }.count
+    let layers = r.nodes.filter { s.graph.nodes[$0].isWeightLayer }.count
     return (r.path, layers, r.counts.params, r.counts.macs)
   }
 }
@@ -199,6 +207,16 @@ func compareStagesTable(_ ms: [ComparedModel]) -> String {
     }
     t.rows.append(row)
   }
+  var total = ["total"]
+  for (i, m) in ms.enumerated() {
+    let b = ms[0]
+    let cells = [
+      (m.summary.graph.weightLayerCount, b.summary.graph.weightLayerCount),
+      (m.summary.totals.params, b.summary.totals.params), (m.summary.totals.macs, b.summary.totals.macs),
+    ]
+    total += cells.map { v, base in i == 0 ? grouped(v) : "\(grouped(v)) (\(ratioText(v, base)))" }
+  }
+  t.rows.append(total)
   return [
     t.render(), "",
     "Stages are the top-level modules and layers (a lone `features` wrapper is opened), matched by name;",

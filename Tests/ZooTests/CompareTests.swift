@@ -21,6 +21,19 @@ private func object(_ text: String) throws -> [String: Any] {
     #expect(depth.contains("3 (×3.00)") && depth.contains("2 (×2.00)"))
   }
 
+  @Test func vggAgainstGoogLeNet() throws {
+    // 138,357,544 / 6,624,904 = 20.88 times the parameters at 15,470,264,320 / 1,498,376,192 = 10.32
+    // times the MACs; VGG-16's three FC layers hold 25,088·4,096 + 4,096 + 4,096·4,096 + 4,096
+    // + 4,096·1,000 + 1,000 = 123,642,856 of them.
+    let r = try runZoo(["compare", "vgg16", "googlenet"])
+    #expect(r.status == 0, "\(r.err)")
+    let lines = r.out.split(separator: "\n")
+    #expect(lines.contains { $0.hasPrefix("Params") && $0.hasSuffix("6,624,904 (÷20.9)") })
+    #expect(lines.contains { $0.hasPrefix("MACs") && $0.hasSuffix("1,498,376,192 (÷10.3)") })
+    #expect(lines.contains { $0.contains("in linear layers") && $0.contains("123,642,856 (89.4%)") })
+    #expect(lines.contains { $0.hasPrefix("Depth (weight layers)") && $0.hasSuffix("22 (×1.38)") })
+  }
+
   @Test func compareJSONSchema() throws {
     let r = try runZoo([
       "compare", "plain3x3_256", "bottleneck_256", "--json", "--dtype", "fp16", "--optimizer", "adam",
@@ -64,7 +77,8 @@ private func object(_ text: String) throws -> [String: Any] {
     // resnet18: 2 basic blocks × 2 convs + the downsample conv; resnet34: 6 × 2 + 1.
     #expect(layer3.map { $0["weight_layers"] as? Int } == [5, 13])
     let text = try runZoo(["compare", "resnet18", "resnet34", "--by", "stage"])
-    #expect(text.out.contains("layer3"))
+    // Totals: 21 weight layers (16 convs in blocks, 3 downsample convs, conv1, fc) against 37.
+    #expect(text.out.split(separator: "\n").contains { $0.hasPrefix("total") && $0.contains("37 (×1.76)") })
   }
 
   @Test func needsTwoModels() throws {
