@@ -23,22 +23,28 @@ let package = Package(
     // Charts and diagrams drawn with cairo to SVG or PNG: a general line/scatter chart, and the
     // receptive-field chart and diagram.
     .target(name: "ZooPlot", dependencies: ["CCairo", "ZooGraph", "ZooAnalysis"]),
+    // Graphviz's C library (libgvc, libcgraph), laid out and rendered in-process.
+    .systemLibrary(
+      name: "CGraphviz", pkgConfig: "libgvc", providers: [.apt(["libgraphviz-dev"]), .brew(["graphviz"])]),
+    // Layer-graph diagrams: Graph + Summary → DOT with folded repeats → SVG/PNG/PDF through Graphviz.
+    .target(name: "ZooRender", dependencies: ["ZooGraph", "ZooAnalysis", "CGraphviz"]),
     // The lecture notes' lessons as worked answers: output sizes, a convolution by hand, weight sharing,
     // receptive fields of a stack.
     .target(name: "ZooTeach", dependencies: ["ZooGraph"]),
     // The committed gallery (reports/): a Markdown page per model, the index, and the staleness check.
-    .target(name: "ZooReport", dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot"]),
+    .target(name: "ZooReport", dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",
       dependencies: [
-        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooTeach", "ZooReport",
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooTeach", "ZooReport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooTeach", "ZooReport"]
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooTeach", "ZooReport"],
+      exclude: ["Snapshots"]
     ),
   ]
 )

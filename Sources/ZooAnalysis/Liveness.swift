@@ -54,8 +54,7 @@ public struct Liveness: Sendable {
     order = Array(0..<n)
     var buffers: [Buffer] = []
     var bufferOf = Array(repeating: -1, count: n)
-    // The last step reading each buffer, through all its aliases, and whether it holds an output.
-    // Both are computed from the final alias sets, so a first pass assigns buffers.
+    // Buffers are assigned in one pass; lifetimes come after, from the final sets of aliases.
     func lastReader(_ nodes: [Int]) -> Int {
       nodes.reduce(0) { m, v in max(m, v, consumers[v].max() ?? v) }
     }
@@ -83,13 +82,13 @@ public struct Liveness: Sendable {
         buffers[b].nodes.append(id)
         bufferOf[id] = b
       } else {
-        let elements: Int
-        do { elements = try checkedProduct(shapes[id] + [batch, dtype.bytes], "activation bytes") } catch {
+        let bytes: Int
+        do { bytes = try checkedProduct(shapes[id] + [batch, dtype.bytes], "activation bytes") } catch {
           throw AnalysisError(layer: node.name, message: "\(error)")
         }
         bufferOf[id] = buffers.count
         if node.op == .input { inputBuffer = buffers.count }
-        buffers.append(Buffer(producer: id, lastUse: id, bytes: elements, nodes: [id]))
+        buffers.append(Buffer(producer: id, lastUse: id, bytes: bytes, nodes: [id]))
       }
     }
     for b in buffers.indices {

@@ -170,7 +170,9 @@ public struct ReceptiveFields: Sendable {
         var uneven: [String] = []
         for (axis, n, o) in [("H", shape[1], oh), ("W", shape[2], ow)] {
           let geometry = adaptiveGeometry(n, o)
-          guard let g = (axis == "H" ? x.h : x.w).through(kernel: geometry.kernel, stride: geometry.stride, padding: 0)
+          guard
+            let g = (axis == "H" ? x.h : x.w).through(
+              kernel: geometry.kernel, stride: geometry.stride, padding: geometry.padding)
           else { throw overflow() }
           if axis == "H" { f.h = g } else { f.w = g }
           if !geometry.exact { uneven.append("\(axis) \(n) → \(o)") }
@@ -180,8 +182,8 @@ public struct ReceptiveFields: Sendable {
           warnings.append(
             Warning(
               layer: node.name,
-              message: "adaptive pooling \(uneven.joined(separator: ", ")) has uneven bins; the field given uses the "
-                + "largest bin and the mean step, so it is approximate"))
+              message: "adaptive pooling \(uneven.joined(separator: ", ")) has uneven bins; the field given is the "
+                + "smallest window that contains every bin (an upper bound)"))
         }
       case .add, .concat:
         var h = x.h
@@ -249,15 +251,25 @@ public struct ReceptiveFields: Sendable {
 }
 
 /// Geometry of PyTorch's adaptive pooling of `n` cells into `o` bins along one axis, where bin `i`
-/// spans `floor(i·n/o) ..< ceil((i+1)·n/o)`. Exact (`kernel = stride = n/o`) when `o` divides `n`;
-/// otherwise the largest bin and the rounded mean step, flagged inexact.
-func adaptiveGeometry(_ n: Int, _ o: Int) -> (kernel: Int, stride: Int, exact: Bool) {
-  if n % o == 0 { return (n / o, n / o, true) }
-  var largest = 0
-  for i in 0..<o {
-    largest = max(largest, ((i + 1) * n + o - 1) / o - (i * n) / o)
+/// spans `floor(i·n/o) ... ceil((i+1)·n/o) − 1`. Exact (`kernel = stride = n/o`, no padding) when `o`
+/// divides `n`; otherwise the smallest sliding window (over the two candidate strides `⌊n/o⌋`, `⌈n/o⌉`)
+/// whose unit `i` contains bin `i` for every `i`, flagged inexact: an envelope that never understates.
+func adaptiveGeometry(_ n: Int, _ o: Int) -> (kernel: Int, stride: Int, padding: Int, exact: Bool) {
+  if n % o == 0 { return (n / o, n / o, 0, true) }
+  var best: (kernel: Int, stride: Int, padding: Int, exact: Bool)? = nil
+  for s in Set([max(1, n / o), max(1, (n + o - 1) / o)]).sorted() {
+    var padding = Int.min
+    var reach = Int.min
+    for i in 0..<o {
+      let first = (i * n) / o
+      let last = ((i + 1) * n + o - 1) / o - 1
+      padding = max(padding, i * s - first)
+      reach = max(reach, last - i * s)
+    }
+    let kernel = reach + padding + 1
+    if best == nil || kernel < best!.kernel { best = (kernel, s, padding, false) }
   }
-  return (largest, max(1, (n + o / 2) / o), false)
+  return best!
 }
 
 /// What two paths into a merge disagree on, for the warning.

@@ -22,22 +22,23 @@ public struct IndexPage: Sendable {
       "",
       "![Parameters against multiply-accumulates of every zoo model](\(Self.scatterPath))",
       "",
-      "| Model | Family | Input | Output | Params | MACs | FLOPs | Conv | Linear |",
+      "| Model | Family | Input | Output | Params | MACs | FLOPs | Depth | Peak memory |",
       "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for p in pages {
       let s = p.summary
       let t = s.totals
-      let (conv, linear) = p.weightLayers
       out.append(
-        "| [\(s.graph.name)](\(p.fileName)) | \(s.graph.family) | \(shape(s.input)) | \(shape(s.output)) | "
-          + "\(grouped(t.params)) | \(grouped(t.macs)) | \(grouped(t.flops)) | \(conv) | \(linear) |")
+        "| [\(s.graph.name)](\(p.fileName)) | \(s.graph.family) | \(format(s.input)) | \(format(s.output)) | "
+          + "\(grouped(t.params)) | \(grouped(t.macs)) | \(grouped(t.flops)) | \(s.graph.weightDepth) | \(bytes(p.liveness.peakBytes)) |"
+      )
     }
     out += [
       "",
       "MACs: multiply-accumulates of conv and linear layers, no bias (torchvision's and the papers' "
-        + "convention); FLOPs: every arithmetic operation (docs/conventions.md). Conv and Linear count the "
-        + "layers with weights.",
+        + "convention); FLOPs: every arithmetic operation (docs/conventions.md). Depth: weight layers "
+        + "on the longest path. Peak memory: activation bytes live at once at inference, fp32, batch 1 "
+        + "(docs/memory.md).",
       "",
       "## Families",
       "",

@@ -1,13 +1,15 @@
 import ZooAnalysis
 import ZooGraph
 import ZooPlot
+import ZooRender
 
 /// One model's Markdown page in the gallery.
 ///
 /// Sections, in order: the title with family and paper, the description, the summary figures, the
-/// per-stage table (`Summary.rows` at depth 1), then the sections other analyses add (diagram,
-/// receptive field, concentrations) when they are available. Pure function of its inputs: no
-/// dates, no paths outside the repository.
+/// per-stage table (`Summary.stageRows`, with receptive fields), the layer diagram (ZooRender,
+/// folded), the receptive-field chart (ZooPlot), and the concentrations (``Shares``: where the
+/// parameters, MACs and activation memory are). Pure function of its inputs: no dates, no paths
+/// outside the repository.
 public struct ModelPage: Sendable {
   public var summary: Summary
   /// The receptive fields of every layer at the model's input.
@@ -17,9 +19,16 @@ public struct ModelPage: Sendable {
   /// The definition file, relative to the repository root (`zoo/resnet.yaml`).
   public var definitionPath: String
 
+  /// The inference memory plan at fp32 (activation buffers, peak).
+  public var liveness: Liveness
+  /// Parameters, MACs and activation bytes per stage, op class and layer.
+  public var shares: Shares
+
   public init(summary: Summary, paper: String, definitionPath: String) throws(AnalysisError) {
     self.summary = summary
     receptiveFields = try ReceptiveFields(summary)
+    liveness = try Liveness(summary)
+    shares = try Shares(summary, liveness: liveness)
     self.paper = paper
     self.definitionPath = definitionPath
   }
@@ -30,9 +39,20 @@ public struct ModelPage: Sendable {
   /// The receptive-field chart's path inside the gallery folder.
   public var chartPath: String { "figures/\(summary.graph.name)-rf.svg" }
 
-  /// The figures the page shows, as files of the gallery.
+  /// The layer diagram's path inside the gallery folder.
+  public var diagramPath: String { "figures/\(summary.graph.name)-diagram.svg" }
+
+  /// The figures the page shows, as files of the gallery: the layer diagram (folded, at the depth
+  /// that fits, as `zoo render` draws it) and the receptive-field chart.
   public func figures() throws -> [ReportFile] {
-    [ReportFile(path: chartPath, contents: try svgText(receptiveFieldChart(receptiveFields)))]
+    let diagram: [UInt8]
+    do { diagram = try renderDiagram(summary, format: .svg) } catch {
+      throw GalleryError("\(summary.graph.name): cannot draw the diagram: \(error)")
+    }
+    return [
+      ReportFile(path: diagramPath, contents: String(decoding: diagram, as: UTF8.self)),
+      ReportFile(path: chartPath, contents: try svgText(receptiveFieldChart(receptiveFields))),
+    ]
   }
 
   /// A titled part of the page.
@@ -45,7 +65,9 @@ public struct ModelPage: Sendable {
   public var sections: [Section] {
     [
       Section(title: "Summary", body: summaryTable), Section(title: "Stages", body: stageTable),
+      Section(title: "Layer diagram", body: diagramSection),
       Section(title: "Receptive field", body: receptiveFieldSection),
+      Section(title: "Where the parameters, MACs and memory are", body: concentrationSection),
     ]
   }
 
@@ -67,27 +89,13 @@ public struct ModelPage: Sendable {
     return out.joined(separator: "\n") + "\n"
   }
 
-  /// Conv and linear layers: the layers with weights that the usual depth counts.
-  var weightLayers: (conv: Int, linear: Int) {
-    var conv = 0
-    var linear = 0
-    for n in summary.graph.nodes {
-      switch n.op {
-      case .conv: conv += 1
-      case .linear, .rbf: linear += 1
-      default: break
-      }
-    }
-    return (conv, linear)
-  }
-
   /// The summary figures as a two-column table.
   var summaryTable: String {
     let t = summary.totals
     let g = summary.graph
     var rows: [(String, String)] = [
-      ("Input", shape(summary.input)),
-      ("Output", shape(summary.output) + (g.outputs.count > 1 ? " (+\(g.outputs.count - 1) auxiliary)" : "")),
+      ("Input", format(summary.input)),
+      ("Output", format(summary.output) + (g.outputs.count > 1 ? " (+\(g.outputs.count - 1) auxiliary)" : "")),
       ("Parameters", "\(grouped(t.params)) (\(compact(t.params)))"),
     ]
     if t.params != t.trainableParams {
@@ -95,12 +103,12 @@ public struct ModelPage: Sendable {
         ("Trainable parameters", "\(grouped(t.trainableParams)) (fixed: \(grouped(t.params - t.trainableParams)))"))
     }
     if t.bufferElements > 0 { rows.append(("Buffers", "\(grouped(t.bufferElements)) (BN running statistics)")) }
-    let (conv, linear) = weightLayers
     rows += [
       ("MACs", "\(grouped(t.macs)) (\(compact(t.macs)))"),
       ("FLOPs", "\(grouped(t.flops)) (\(compact(t.flops)))"),
       ("Activations", "\(grouped(t.outputElements)) output elements"),
-      ("Weight layers", "\(conv) conv, \(linear) linear"),
+      ("Depth", "\(g.weightDepth) weight layers on the longest path (\(g.weightLayerCount) in all)"),
+      ("Peak activation memory", "\(bytes(liveness.peakBytes)) at inference (fp32, batch 1)"),
     ]
     var lines = ["| Figure | Value |", "|---|---:|"]
     lines += rows.map { "| \($0.0) | \($0.1) |" }
@@ -132,16 +140,16 @@ public struct ModelPage: Sendable {
       "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     let fields = Dictionary(receptiveFields.rows.map { ($0.path, $0.field) }, uniquingKeysWith: { a, _ in a })
-    for row in summary.rows where row.depth == 1 {
+    for row in summary.stageRows {
       let c = row.counts
       lines.append(
-        "| `\(row.path)` | \(typeCell(row)) | \(shape(row.output)) | "
+        "| `\(row.path)` | \(typeCell(row)) | \(format(row.output)) | "
           + (c.params == 0 ? "– | – | " : "\(grouped(c.params)) | \(percent(c.params, of: t.params)) | ")
           + (c.macs == 0 ? "– | – | " : "\(grouped(c.macs)) | \(percent(c.macs, of: t.macs)) | ")
           + (fields[row.path].map(fieldCells) ?? "– | – |"))
     }
     lines.append(
-      "| **Total** | | \(shape(summary.output)) | \(grouped(t.params)) | \(percent(t.params, of: t.params)) | "
+      "| **Total** | | \(format(summary.output)) | \(grouped(t.params)) | \(percent(t.params, of: t.params)) | "
         + "\(grouped(t.macs)) | \(percent(t.macs, of: t.macs)) | | |")
     return lines.joined(separator: "\n")
   }
@@ -180,4 +188,59 @@ public struct ModelPage: Sendable {
     }
     return lines.joined(separator: "\n")
   }
+
+  /// The folded layer diagram.
+  var diagramSection: String {
+    let name = summary.graph.name
+    return [
+      "![Layer diagram of \(name)](\(diagramPath))", "",
+      "Identical consecutive blocks are folded into one box marked × N; "
+        + "`zoo render \(name) --expand` draws every layer (docs/rendering.md).",
+    ].joined(separator: "\n")
+  }
+
+  /// Where the parameters, MACs and activation bytes concentrate: by stage, by op class, by layer.
+  var concentrationSection: String {
+    let sh = shares
+    var lines = [
+      "| | Total | Largest stage | Largest op class | Largest layers |",
+      "|---|---:|---|---|---|",
+    ]
+    for metric in Shares.Metric.allCases {
+      let name: String
+      let total: String
+      switch metric {
+      case .params:
+        name = "Parameters"
+        total = grouped(sh.total.params)
+      case .macs:
+        name = "MACs"
+        total = grouped(sh.total.macs)
+      case .activations:
+        name = "Activation memory"
+        total = bytes(sh.total.activationBytes)
+      }
+      func cell(_ e: Shares.Entry?, code: Bool) -> String {
+        guard let e, e.value(metric) > 0 else { return "–" }
+        return (code ? "`\(e.name)`" : e.name) + " \(percent(sh.fraction(e, metric)))"
+      }
+      let stage = sh.stages.max { $0.value(metric) < $1.value(metric) }
+      let opClass = sh.classes.max { $0.value(metric) < $1.value(metric) }
+      let top = sh.top(metric, count: 3).map { cell($0, code: true) }.joined(separator: ", ")
+      lines.append(
+        "| \(name) | \(total) | \(cell(stage, code: true)) | \(cell(opClass, code: false)) | \(top.isEmpty ? "–" : top) |"
+      )
+    }
+    lines += [
+      "",
+      "Activation memory: the bytes of the buffers each layer allocates at inference (fp32, batch 1; views and "
+        + "in-place layers allocate none). The peak, \(bytes(liveness.peakBytes)), is reached at "
+        + "`\(summary.graph.nodes[liveness.peakNode].name)`. `zoo describe \(summary.graph.name) --shares` "
+        + "has the full breakdown (docs/memory.md).",
+    ]
+    return lines.joined(separator: "\n")
+  }
 }
+
+/// `102760448` → `102.76 MB` (decimal units, as `compact`).
+func bytes(_ n: Int) -> String { n < 1000 ? "\(n) B" : "\(compact(n))B" }

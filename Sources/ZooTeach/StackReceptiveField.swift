@@ -1,3 +1,5 @@
+import ZooGraph
+
 /// The receptive field of a chain of sliding-window layers (convolutions or pools), worked step by step.
 ///
 /// With `r₀ = 1` and `j₀ = 1` (one input pixel; neighbouring inputs 1 apart), layer `l` with kernel

@@ -26,14 +26,3 @@ func checkedTimes(_ xs: [Int], _ what: String) throws(TeachError) -> Int {
   }
   return r
 }
-
-/// `1234567` → `1,234,567`.
-func grouped(_ n: Int) -> String {
-  let digits = String(n.magnitude)
-  var out = ""
-  for (i, c) in digits.enumerated() {
-    if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-    out.append(c)
-  }
-  return n < 0 ? "-" + out : out
-}

@@ -1,4 +1,3 @@
-import Foundation
 import ZooGraph
 
 /// Parameters, connections and arithmetic of one convolution layer, compared with a locally connected
@@ -122,11 +121,13 @@ public struct WeightSharing: Sendable, Encodable {
       operations: try checkedSum([denseCounts.macs, denseAdds], "number of dense operations"))
   }
 
-  /// How many times `a` is `b`, to three significant figures or as a whole number.
+  /// How many times `a` is `b`: a whole number from 100 on, else with one decimal.
   static func times(_ a: Int, _ b: Int) -> String {
     guard b > 0 else { return "∞" }
     let r = Double(a) / Double(b)
-    return r >= 100 ? grouped(Int(r.rounded())) : String(format: "%.3g", r)
+    if r >= 100 { return grouped(Int(r.rounded())) }
+    let tenths = Int((r * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
   }
 
   /// The lines of the worked answer.

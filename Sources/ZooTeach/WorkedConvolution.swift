@@ -1,3 +1,5 @@
+import ZooGraph
+
 /// A small matrix of numbers, row-major.
 public struct Matrix: Sendable, Hashable, Encodable {
   public var rows: Int

@@ -33,6 +33,11 @@ struct DescribeCommand: ParsableCommand {
   @Flag(help: "Prints one JSON object (schema in docs/json.md) instead of the table.")
   var json = false
 
+  @OptionGroup var memory: MemoryOptions
+
+  @Flag(help: "Prints the shares of parameters, MACs and activation memory per stage, per op class and the top layers.")
+  var shares = false
+
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
     guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth).") }
@@ -46,7 +51,17 @@ struct DescribeCommand: ParsableCommand {
     } catch {
       throw ZooError("\(graph.name): \(error)")
     }
-    print(json ? try describeJSON(summary) : describeTable(summary, depth: depth))
+    let figures = try MemoryFigures(summary, memory)
+    if json {
+      var doc = describeDocument(summary)
+      doc.memory = MemoryDocument(summary, figures)
+      if shares { doc.shares = SharesDocument(try Shares(summary, liveness: figures.liveness)) }
+      print(try jsonString(doc))
+    } else if shares {
+      print(sharesText(try Shares(summary, liveness: figures.liveness), summary, figures))
+    } else {
+      print(describeTable(summary, depth: depth) + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n"))
+    }
   }
 }
 
@@ -122,6 +137,10 @@ struct DescribeDocument: Encodable {
   var totals: Totals
   var layers: [Layer]
   var tensors: [Tensor]
+  /// Memory figures (docs/memory.md); set by `describe`.
+  var memory: MemoryDocument? = nil
+  /// Present with `--shares`.
+  var shares: SharesDocument? = nil
 }
 
 func describeDocument(_ s: Summary) -> DescribeDocument {

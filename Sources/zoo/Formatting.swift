@@ -1,27 +1,6 @@
 import Foundation
 import ZooGraph
 
-/// `1234567` → `1,234,567`.
-func grouped(_ n: Int) -> String {
-  let digits = String(n.magnitude)
-  var out = ""
-  for (i, c) in digits.enumerated() {
-    if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-    out.append(c)
-  }
-  return n < 0 ? "-" + out : out
-}
-
-/// `1814083944` → `1.81 G`.
-func compact(_ n: Int) -> String {
-  let units: [(Double, String)] = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
-  let d = Double(n)
-  for (scale, unit) in units where d >= scale {
-    return String(format: "%.2f %@", d / scale, unit)
-  }
-  return String(n)
-}
-
 /// A plain-text table with aligned columns; numeric columns are right-aligned.
 struct TextTable {
   var headers: [String]

@@ -29,16 +29,7 @@ struct ModelOptions: ParsableArguments {
     _ = try parsedArgs()
   }
 
-  func parsedInput() throws -> [Int]? {
-    guard let input else { return nil }
-    let parts = input.lowercased().split(separator: "x", omittingEmptySubsequences: false)
-    let dims = parts.compactMap { Int($0) }
-    guard parts.count == 3, dims.count == 3, dims.allSatisfy({ $0 >= 1 && $0 <= maxSize }) else {
-      throw ValidationError(
-        "--input must be three integers CxHxW between 1 and \(maxSize) (for example 3x224x224), got `\(input)`.")
-    }
-    return dims
-  }
+  func parsedInput() throws -> [Int]? { try input.map(parseInputShape) }
 
   func parsedArgs() throws -> [(String, String)] {
     try args.map { a in
@@ -53,6 +44,17 @@ struct ModelOptions: ParsableArguments {
   func graph() throws -> Graph {
     try loadGraph(model, overrides: try parsedArgs())
   }
+}
+
+/// Parses `--input CxHxW` (for example `3x224x224`).
+func parseInputShape(_ text: String) throws -> [Int] {
+  let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+  let dims = parts.compactMap { Int($0) }
+  guard parts.count == 3, dims.count == 3, dims.allSatisfy({ $0 >= 1 && $0 <= maxSize }) else {
+    throw ValidationError(
+      "--input must be three integers CxHxW between 1 and \(maxSize) (for example 3x224x224), got `\(text)`.")
+  }
+  return dims
 }
 
 /// A user-facing failure: printed as `Error: …` with a non-zero exit.

@@ -9,6 +9,9 @@ struct ZooCommand: ParsableCommand {
       Models are the built-in zoo (`zoo list`) or your own definition files (docs/format.md).
       Counting conventions are in docs/conventions.md and in `zoo describe --help`.
       """,
-    subcommands: [ListCommand.self, DescribeCommand.self, RFCommand.self, ExplainCommand.self, ReportCommand.self]
+    subcommands: [
+      ListCommand.self, DescribeCommand.self, CompareCommand.self, RFCommand.self, RenderCommand.self,
+      ExplainCommand.self, ReportCommand.self,
+    ]
   )
 }

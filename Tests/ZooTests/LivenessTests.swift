@@ -126,6 +126,17 @@ private func bruteForceLive(_ g: Graph, shapes: [[Int]], batch: Int, bytes: Int)
     #expect(half.liveBytes == [24, 48, 48, 72, 72, 24])
   }
 
+  @Test func hugeBuffersThrowInsteadOfTrapping() throws {
+    // 3,000,000² elements × 1,000,000 samples fits in 64 bits (9·10¹⁸); × 4 bytes does not.
+    let g = graph([1, 3_000_000, 3_000_000], [])
+    #expect(throws: AnalysisError.self) {
+      try Liveness(g, shapes: [[1, 3_000_000, 3_000_000]], batch: 1_000_000, dtype: .fp32)
+    }
+    #expect(
+      try Liveness(g, shapes: [[1, 3_000_000, 3_000_000]], batch: 1_000_000, dtype: .int8).peakBytes == 9
+        * 1_000_000_000_000_000_000)
+  }
+
   @Test func inputIsNeverOverwritten() throws {
     let g = graph([1, 2, 2], [(.activation(.relu), [0])])
     let l = try Liveness(try Summary(g))

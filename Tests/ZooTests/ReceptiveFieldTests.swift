@@ -368,3 +368,27 @@ struct ReceptiveFieldTests {
     }
   }
 }
+
+@Suite("adaptive pooling envelope")
+struct AdaptivePoolEnvelopeTests {
+  /// With uneven bins, unit `i`'s reported field must contain PyTorch's bin `i` for every `i`.
+  @Test func everyBinLiesInsideItsUnitsField() throws {
+    for n in 1...40 {
+      for o in 1...min(n, 12) where o > 1 {
+        let nodes = [
+          Node(id: 0, name: "input", op: .input, inputs: []),
+          Node(id: 1, name: "pool", op: .adaptiveAvgPool(outH: o, outW: 1), inputs: [0]),
+        ]
+        let g = Graph(name: "t", inputShape: [1, n, 1], nodes: nodes, outputs: [1], modules: [])
+        let f = try ReceptiveFields(g).nodes[1].h
+        for i in 0..<o {
+          let bin = (i * n) / o...(((i + 1) * n + o - 1) / o - 1)
+          let span = f.span(of: i)
+          #expect(
+            span.lowerBound <= bin.lowerBound && bin.upperBound <= span.upperBound,
+            "n=\(n) o=\(o): unit \(i) sees \(span) but its bin is \(bin)")
+        }
+      }
+    }
+  }
+}

@@ -18,7 +18,7 @@ struct ReportTests {
     #expect(
       files.map(\.path)
         == ["README.md", "figures/params-vs-macs.svg"]
-        + zoo.modelNames.flatMap { ["\($0).md", "figures/\($0)-rf.svg"] })
+        + zoo.modelNames.flatMap { ["\($0).md", "figures/\($0)-diagram.svg", "figures/\($0)-rf.svg"] })
     let index = try #require(files.first).contents
     #expect(index.contains("![Parameters against multiply-accumulates of every zoo model](figures/params-vs-macs.svg)"))
     for name in zoo.modelNames { #expect(index.contains("| [\(name)](\(name).md) |")) }
@@ -27,7 +27,11 @@ struct ReportTests {
 
   @Test func resnet50PageFigures() throws {
     let files = try Gallery(zoo: try Zoo.builtin()).files(models: ["resnet50"])
-    #expect(files.map(\.path) == ["README.md", "figures/params-vs-macs.svg", "resnet50.md", "figures/resnet50-rf.svg"])
+    #expect(
+      files.map(\.path) == [
+        "README.md", "figures/params-vs-macs.svg", "resnet50.md", "figures/resnet50-diagram.svg",
+        "figures/resnet50-rf.svg",
+      ])
     let page = files[2].contents
     #expect(page.hasPrefix("# resnet50\n\n**ResNet** · He, Zhang, Ren, Sun. Deep Residual Learning"))
     #expect(page.contains("| Parameters | 25,557,032 (25.56 M) |"))

@@ -1,0 +1,417 @@
+import Foundation
+import ZooAnalysis
+import ZooGraph
+
+/// How a diagram is drawn.
+public struct DiagramOptions: Sendable, Equatable {
+  /// Rank direction of the layout.
+  public enum Direction: String, Sendable, CaseIterable {
+    /// Top to bottom (Graphviz `rankdir=TB`).
+    case topToBottom = "TB"
+    /// Left to right (Graphviz `rankdir=LR`).
+    case leftToRight = "LR"
+  }
+
+  /// Modules whose depth (path components: `layer1` is 1) is below this are expanded into
+  /// clusters; the others are drawn as single boxes. nil chooses the deepest depth whose folded
+  /// diagram has at most 60 nodes.
+  public var depth: Int?
+  /// Draws every layer: every module expanded, nothing folded.
+  public var expand: Bool
+  public var direction: Direction
+
+  public init(depth: Int? = nil, expand: Bool = false, direction: Direction = .topToBottom) {
+    precondition(depth.map { $0 >= 1 } ?? true, "depth must be at least 1")
+    self.depth = depth
+    self.expand = expand
+    self.direction = direction
+  }
+}
+
+/// Fill colours of the op classes (also the legend's).
+let classColors: [(OpClass, String, String)] = [
+  (.convolution, "#a5d8ff", "convolution"),
+  (.normalization, "#ffec99", "normalisation"),
+  (.activation, "#b2f2bb", "activation"),
+  (.pooling, "#ffc078", "pooling"),
+  (.linear, "#d0bfff", "linear"),
+  (.merge, "#ffa8a8", "merge (add, concat)"),
+  (.other, "#e9ecef", "input, flatten, dropout"),
+]
+
+private func color(_ c: OpClass) -> String { classColors.first { $0.0 == c }!.1 }
+
+private let edgeColor = "#495057"
+private let skipColor = "#1c7ed6"
+private let moduleFill = "#f1f3f5"
+
+/// The DOT text of a diagram of `summary`'s graph.
+///
+/// Layout of the text: graph attributes with the title (model, input, totals, view) and the
+/// legend as the graph's label; then the layers, boxes and clusters in graph order; then the
+/// edges, each labelled with the tensor shape it carries (the source's output shape, one sample),
+/// and the output nodes. Node ids are `n<node index>` for layers, `m<k>` for boxes and `out<i>`
+/// for outputs, so the text is the same on every run.
+public func diagramDOT(_ summary: Summary, options: DiagramOptions = DiagramOptions()) -> String {
+  var writer = DOTWriter(summary: summary, options: options)
+  return writer.write()
+}
+
+private struct DOTWriter {
+  let summary: Summary
+  let options: DiagramOptions
+  var graph: Graph { summary.graph }
+  /// The drawn node id of every graph node: `n<index>`, or its box's `m<k>`.
+  var drawn: [String]
+  /// For a layer of a folded member after the first: the first member's corresponding layer.
+  var alias: [Int?]
+  /// For nodes of an expanded repeat (`× N`) cluster: (run id, member index), to drop the edges
+  /// between members, which the single drawn copy cannot show.
+  var member: [(run: Int, index: Int)?]
+  var lines: [String] = []
+  var boxCount = 0
+  var clusterCount = 0
+  var usedClasses = Set<OpClass>()
+  var hasSkip = false
+  var hasFold = false
+  var hasFused = false
+  var hasBox = false
+  /// For a layer drawn inside another's node (a bn or activation right after it): that node.
+  var head: [Int?]
+  /// For a layer whose node also shows the layers right after it: those layers, in order.
+  var tails: [[Int]]
+
+  init(summary: Summary, options: DiagramOptions) {
+    self.summary = summary
+    self.options = options
+    let graph = summary.graph
+    (head, tails) = options.expand ? (Array(repeating: nil, count: graph.nodes.count), []) : fusedChains(graph)
+    drawn = graph.nodes.map { "n\($0.id)" }
+    member = Array(repeating: nil, count: graph.nodes.count)
+    alias = Array(repeating: nil, count: graph.nodes.count)
+  }
+
+  /// The layer whose node shows every layer of `m`, if there is one.
+  func singleNode(_ m: ModuleTree) -> Int? {
+    guard let first = m.nodes.first else { return nil }
+    let h = head[first] ?? first
+    return m.nodes.allSatisfy { (head[$0] ?? $0) == h } ? h : nil
+  }
+
+  /// The id of the drawn node that shows layer `n` (ignoring boxes).
+  func layerID(_ n: Int) -> String { "n\(head[n] ?? n)" }
+
+  /// The id of the drawn node that shows layer `n`: its box, or the node of the layer it is
+  /// drawn in (after mapping a folded member's layer to the first member's).
+  func resolve(_ n: Int) -> String {
+    let r = alias[n] ?? n
+    return drawn[r] == "n\(r)" ? layerID(r) : drawn[r]
+  }
+
+  mutating func write() -> String {
+    let tree = ModuleTree.build(graph)
+    let deepest = tree.maxDepth
+    let depth =
+      options.expand ? deepest : (options.depth ?? defaultDepth(tree, graph: graph, isDrawn: { head[$0] == nil }))
+    let items = plan(tree, graph: graph, depth: depth, fold: !options.expand)
+    for item in items { emit(item, indent: "  ") }
+    let body = lines
+    lines = []
+    let edges = edgeLines()
+    let t = summary.totals
+    var title = "\(graph.name)"
+    if !graph.family.isEmpty { title += " (\(graph.family))" }
+    let view =
+      hasFold
+      ? "depth \(depth) of \(deepest), repeats folded"
+      : hasBox ? "depth \(depth) of \(deepest)" : "every layer"
+    let subtitle =
+      "input \(format(summary.input)) → \(format(summary.output)) · \(grouped(t.params)) params · "
+      + "\(compact(t.macs)) MACs · \(view)"
+    var out = [
+      "digraph \(quoted(graph.name)) {",
+      "  graph [rankdir=\(options.direction.rawValue), fontname=\"Helvetica\", fontsize=13, labelloc=t, "
+        + "labeljust=l, nodesep=0.22, ranksep=0.32, newrank=true, pad=0.25, bgcolor=white,",
+      "         label=<<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"1\">"
+        + "<tr><td align=\"left\"><b><font point-size=\"20\">\(html(title))</font></b></td></tr>"
+        + "<tr><td align=\"left\"><font point-size=\"13\">\(html(subtitle))</font></td></tr>"
+        + "<tr><td align=\"left\">\(legend())</td></tr></table>>];",
+      "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12, margin=\"0.12,0.05\", "
+        + "penwidth=1, color=\"#495057\"];",
+      "  edge [fontname=\"Helvetica\", fontsize=10, fontcolor=\"#495057\", color=\"\(edgeColor)\", arrowsize=0.7];",
+    ]
+    out += body
+    out += edges
+    out.append("}")
+    return out.joined(separator: "\n") + "\n"
+  }
+
+  // MARK: Items
+
+  mutating func emit(_ item: Item, indent: String) {
+    switch item {
+    case .layer(let n):
+      if head[n] == nil { lines.append(indent + layerNode(n)) }
+    case .box(let members) where members.count == 1 && singleNode(members[0]) != nil,
+      .cluster(let members, _) where members.count == 1 && singleNode(members[0]) != nil:
+      // A module that draws as one node (conv + bn + relu) is that node, not a box or cluster.
+      lines.append(indent + layerNode(singleNode(members[0])!))
+    case .box(let members):
+      hasBox = true
+      boxCount += 1
+      let id = "m\(boxCount)"
+      for m in members { for n in m.nodes { drawn[n] = id } }
+      lines.append(indent + boxNode(id, members))
+    case .cluster(let members, let items):
+      // A module holding nothing but one run of identical blocks is drawn as that run, with the
+      // module named in the label (a dense block and its dense layers × N).
+      if members.count == 1, items.count == 1, case .cluster(let run, let inner) = items[0], run.count > 1 {
+        emitCluster(run, items: inner, outer: members[0], indent: indent)
+      } else {
+        emitCluster(members, items: items, outer: nil, indent: indent)
+      }
+    }
+  }
+
+  mutating func emitCluster(_ members: [ModuleTree], items: [Item], outer: ModuleTree?, indent: String) {
+    clusterCount += 1
+    if members.count > 1 {
+      hasFold = true
+      let rep = members[0].nodes
+      for (k, m) in members.enumerated() {
+        for (i, n) in m.nodes.enumerated() {
+          member[n] = (clusterCount, k)
+          if k > 0 { alias[n] = rep[i] }
+        }
+      }
+    }
+    let first = outer ?? members[0]
+    let fold = members.count > 1
+    lines.append(indent + "subgraph cluster_\(clusterCount) {")
+    let inner = indent + "  "
+    var label = clusterLabel(members)
+    if let outer {
+      label = "<b>\(html(outer.path))</b> · \(html(outer.kind))<br/>" + label
+    }
+    let style =
+      fold
+      ? "style=\"rounded,filled,bold\", color=\"\(skipColor)\", penwidth=2, fillcolor=\"#e7f5ff\""
+      : "style=\"rounded,filled\", color=\"#868e96\", fillcolor=\"\(first.depth % 2 == 1 ? "#f8f9fa" : "#ffffff")\""
+    lines.append(inner + "graph [\(style), fontsize=12, labeljust=l, margin=10, tooltip=\(quoted(first.path)),")
+    // One left-aligned table row per label line.
+    let rows = label.components(separatedBy: "<br/>").map { "<tr><td align=\"left\">\($0)</td></tr>" }
+    lines.append(
+      inner + "       label=<<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\">"
+        + rows.joined() + "</table>>];")
+    for i in items { emit(i, indent: inner) }
+    lines.append(indent + "}")
+  }
+
+  mutating func layerNode(_ n: Int) -> String {
+    let node = graph.nodes[n]
+    let op = node.op
+    usedClasses.insert(op.opClass)
+    let fused = n < tails.count ? tails[n] : []
+    let layers = [n] + fused
+    let shape = format(summary.shapes[layers.last!])
+    let names = layers.map { graph.nodes[$0].name }.filter { !$0.isEmpty }
+    var attrs =
+      "fillcolor=\"\(color(op.opClass))\", tooltip=\(quoted(names.isEmpty ? op.kindName : names.joined(separator: ", ")))"
+    var rows: [String]
+    switch op {
+    case .input:
+      rows = ["<b>input</b>", html(shape)]
+    case .add, .concat:
+      attrs += ", shape=ellipse, margin=\"0.04,0.02\""
+      rows = ["<b>\(op == .add ? "+ add" : "concat")</b>"]
+    default:
+      rows = ["<b>\(html(op.summary))</b>"]
+    }
+    if !fused.isEmpty {
+      hasFused = true
+      rows.append(html(fused.map { "+ " + graph.nodes[$0].op.summary }.joined(separator: " ")))
+    }
+    if op != .input {
+      let params = layers.reduce(0) { $0 + summary.nodeCounts[$1].params }
+      rows.append(
+        "<font point-size=\"10\">\(html(shape))\(params > 0 ? " · \(grouped(params)) params" : "")</font>")
+    }
+    return "n\(n) [\(attrs), label=<\(rows.joined(separator: "<br/>"))>];"
+  }
+
+  mutating func boxNode(_ id: String, _ members: [ModuleTree]) -> String {
+    let first = members[0]
+    var counts = Counts()
+    for m in members { for n in m.nodes { try? counts.add(summary.nodeCounts[n]) } }
+    let last = members[members.count - 1]
+    let output = format(summary.shapes[last.nodes.last!])
+    var rows = ["<b>\(html(span(members)))</b>"]
+    if members.count > 1 {
+      hasFold = true
+      rows.append("<b>\(html(first.kind)) × \(members.count)</b>")
+    } else {
+      rows.append(html(first.kind))
+    }
+    let ops = first.nodes.map { graph.nodes[$0].op }.filter { $0.opClass != .activation }
+    if ops.count <= 3 {
+      rows.append("<font point-size=\"10\">\(html(ops.map(\.summary).joined(separator: " → ")))</font>")
+    } else {
+      let conv = first.nodes.filter { if case .conv = graph.nodes[$0].op { true } else { false } }.count
+      rows.append("<font point-size=\"10\">\(first.nodes.count) layers, \(conv) conv</font>")
+    }
+    rows.append("<font point-size=\"10\">→ \(html(output))</font>")
+    let each = members.count > 1 ? " in all" : ""
+    rows.append(
+      "<font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs\(each)</font>")
+    let shape = members.count > 1 ? "box3d, style=filled" : "box, style=\"rounded,filled\""
+    return
+      "\(id) [shape=\(shape), fillcolor=\"\(moduleFill)\", tooltip=\(quoted(span(members))), "
+      + "label=<\(rows.joined(separator: "<br/>"))>];"
+  }
+
+  func clusterLabel(_ members: [ModuleTree]) -> String {
+    var counts = Counts()
+    for m in members { for n in m.nodes { try? counts.add(summary.nodeCounts[n]) } }
+    var label = "<b>\(html(span(members)))</b> · \(html(members[0].kind))"
+    if members.count > 1 {
+      label += " <b>× \(members.count)</b>"
+    }
+    label += "<br/><font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs"
+    if members.count > 1 {
+      label += " in all; layers shown for \(html(shortName(members[0].path)))"
+    }
+    return label + "</font>"
+  }
+
+  // MARK: Edges
+
+  /// One edge per distinct (drawn source, drawn target), in graph order. An edge into `add`
+  /// other than its first input, or into `concat` from outside the concat's module, is a skip
+  /// connection: dashed and blue.
+  mutating func edgeLines() -> [String] {
+    var seen = Set<String>()
+    var out: [String] = []
+    for node in graph.nodes {
+      for (k, u) in node.inputs.enumerated() {
+        if let a = member[u], let b = member[node.id], a.run == b.run, a.index != b.index { continue }
+        let from = resolve(u)
+        let to = resolve(node.id)
+        if from == to { continue }
+        let key = from + ">" + to
+        guard seen.insert(key).inserted else { continue }
+        var attrs = "label=\(quoted(" " + format(summary.shapes[u]) + " "))"
+        let skip: Bool
+        switch node.op {
+        case .add: skip = k > 0
+        case .concat: skip = !sameModule(u, node.id)
+        default: skip = false
+        }
+        if skip && to.hasPrefix("n") {
+          hasSkip = true
+          attrs += ", style=dashed, color=\"\(skipColor)\", fontcolor=\"\(skipColor)\", penwidth=1.4"
+        }
+        out.append("  \(from) -> \(to) [\(attrs)];")
+      }
+    }
+    for (i, o) in graph.outputs.enumerated() {
+      let id = "out\(i)"
+      let name = i == 0 ? "output" : "auxiliary output \(i)"
+      out.append(
+        "  \(id) [shape=ellipse, fillcolor=\"#ffffff\", label=<<b>\(name)</b><br/>\(html(format(summary.shapes[o])))>];"
+      )
+      out.append("  \(resolve(o)) -> \(id);")
+    }
+    return out
+  }
+
+  /// Whether `u` lies in the innermost module of `v` (by name prefix).
+  func sameModule(_ u: Int, _ v: Int) -> Bool {
+    let name = graph.nodes[v].name
+    guard let dot = name.lastIndex(of: ".") else { return true }
+    return graph.nodes[u].name.hasPrefix(name[..<dot] + ".")
+  }
+
+  // MARK: Legend
+
+  /// One row of legend cells: the op classes drawn, then the edge and fold conventions.
+  func legend() -> String {
+    func cell(_ text: String, _ attrs: String = "") -> String {
+      "<td\(attrs)><font point-size=\"11\">\(text)</font></td>"
+    }
+    var colours: [String] = []
+    for (c, fill, name) in classColors where usedClasses.contains(c) {
+      colours.append(cell(html(name), " bgcolor=\"\(fill)\" border=\"1\" color=\"#868e96\""))
+    }
+    var notes = ["edge labels: the tensor shape of one sample"]
+    if hasSkip { notes.append("<font color=\"\(skipColor)\">- - →</font> skip connection") }
+    if hasFold { notes.append("<b>× N</b>: N identical blocks folded into one") }
+    if hasFused { notes.append("+ bn, + relu: layers drawn in the node of the layer they follow") }
+    // Colours in one row; the notes below them, one per line.
+    let row =
+      "<table border=\"0\" cellborder=\"0\" cellspacing=\"4\" cellpadding=\"2\"><tr>\(colours.joined())</tr></table>"
+    return row + notes.map { "</td></tr><tr><td align=\"left\"><font point-size=\"11\">\($0)</font>" }.joined()
+  }
+
+}
+
+/// Chains a bn, activation or dropout into the node of the layer before it when it is that
+/// layer's only reader and both sit in the same module (`conv → bn → relu` is one node).
+/// Returns each layer's head (nil when drawn on its own) and each head's absorbed layers.
+private func fusedChains(_ graph: Graph) -> (head: [Int?], tails: [[Int]]) {
+  var head = [Int?](repeating: nil, count: graph.nodes.count)
+  var tails = [[Int]](repeating: [], count: graph.nodes.count)
+  let consumers = graph.consumers()
+  func parent(_ name: String) -> Substring { name.lastIndex(of: ".").map { name[..<$0] } ?? "" }
+  for node in graph.nodes {
+    switch node.op {
+    case .batchNorm, .activation, .dropout: break
+    default: continue
+    }
+    guard node.inputs.count == 1, let u = node.inputs.first, consumers[u] == [node.id],
+      !graph.outputs.contains(u), parent(graph.nodes[u].name) == parent(node.name)
+    else { continue }
+    switch graph.nodes[u].op {
+    case .input, .flatten: continue
+    default: break
+    }
+    let h = head[u] ?? u
+    head[node.id] = h
+    tails[h].append(node.id)
+  }
+  return (head, tails)
+}
+
+/// `layer1.1`, `layer1.1 – layer1.5`, or `features.denseblock1.denselayer1 – denselayer6` (a
+/// named last member is shortened to its own name).
+private func span(_ members: [ModuleTree]) -> String {
+  let first = members[0].path
+  guard members.count > 1 else { return first }
+  return "\(first) – \(shortName(members[members.count - 1].path))"
+}
+
+/// A module's own name (`denselayer6`), or its whole path when the name is a number (`layer1.2`).
+private func shortName(_ path: String) -> String {
+  let name = path.split(separator: ".").last.map(String.init) ?? path
+  return name.allSatisfy(\.isNumber) ? path : name
+}
+
+/// A DOT double-quoted string.
+func quoted(_ s: String) -> String {
+  "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+/// Text escaped for a DOT HTML-like label.
+func html(_ s: String) -> String {
+  var out = ""
+  for c in s {
+    switch c {
+    case "&": out += "&amp;"
+    case "<": out += "&lt;"
+    case ">": out += "&gt;"
+    case "\"": out += "&quot;"
+    default: out.append(c)
+    }
+  }
+  return out
+}
+

@@ -1,0 +1,73 @@
+import ArgumentParser
+import ZooAnalysis
+import ZooRender
+
+struct RenderCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "render",
+    abstract: "Draws a model's layer graph as SVG, PNG, PDF or Graphviz DOT.",
+    discussion: """
+      Nodes show each layer's op, output shape and parameters, coloured by op class; a bn or activation right after a layer is drawn in that layer's node. Modules are labelled boxes; edges carry tensor shapes, and skip connections are dashed.
+
+      Deep networks are folded: identical consecutive blocks become one "× N" box with their summed parameters and MACs, and the depth is chosen so the diagram fits. --depth or --expand changes that.
+
+      Graphviz runs inside zoo (libgvc); no `dot` program is needed. See docs/rendering.md.
+      """
+  )
+
+  @OptionGroup var model: ModelOptions
+  @OptionGroup var drawing: RenderOptions
+
+  func run() throws {
+    let graph = try model.graph()
+    let summary: Summary
+    do {
+      summary = try Summary(graph, input: try model.parsedInput())
+    } catch {
+      throw ZooError("\(graph.name): \(error)")
+    }
+    do {
+      try writeDiagram(summary, to: drawing.output, options: drawing.diagramOptions)
+    } catch {
+      throw ZooError("\(graph.name): \(error)")
+    }
+  }
+}
+
+/// Options that choose what a diagram shows and where it goes.
+struct RenderOptions: ParsableArguments {
+  @Option(
+    name: .shortAndLong,
+    help: ArgumentHelp(
+      "The file to write; its extension (.svg, .png, .pdf or .dot) chooses the format.", valueName: "path"))
+  var output: String
+
+  @Option(
+    help: ArgumentHelp(
+      "Opens modules whose depth is below N (layer1 has depth 1, layer1.0 depth 2) and draws deeper ones as boxes. Defaults to the deepest depth whose diagram fits in about 60 nodes.",
+      valueName: "N"))
+  var depth: Int?
+
+  @Flag(help: "Draws every layer on its own: all modules open, no repeats folded, no layers merged.")
+  var expand = false
+
+  @Option(help: ArgumentHelp("The layout direction: TB (top to bottom) or LR (left to right).", valueName: "TB|LR"))
+  var direction: String = "TB"
+
+  func validate() throws {
+    if let depth, depth < 1 { throw ValidationError("--depth must be at least 1, got \(depth).") }
+    if depth != nil && expand { throw ValidationError("--depth and --expand exclude each other; give one.") }
+    guard DiagramFormat(path: output) != nil else {
+      throw ValidationError("-o needs a .svg, .png, .pdf or .dot file name, got `\(output)`.")
+    }
+    guard DiagramOptions.Direction(rawValue: direction.uppercased()) != nil else {
+      throw ValidationError("--direction must be TB or LR, got `\(direction)`.")
+    }
+  }
+
+  var diagramOptions: DiagramOptions {
+    DiagramOptions(
+      depth: depth, expand: expand,
+      direction: DiagramOptions.Direction(rawValue: direction.uppercased()) ?? .topToBottom)
+  }
+}
