@@ -209,14 +209,6 @@ struct ExplainParamsCommand: ParsableCommand {
 
   @OptionGroup var output: ExplainOutputOptions
 
-  func parsedInput() throws -> [Int] {
-    let parts = input.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-    guard parts.count == 3, let dims = parts as? [Int], dims.allSatisfy({ $0 >= 1 }) else {
-      throw ValidationError("--input must be three positive integers CxHxW (for example 3x32x32), got `\(input)`.")
-    }
-    return dims
-  }
-
   func parsedKernel() throws -> Pair {
     let parts = kernel.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
     guard (1...2).contains(parts.count), let dims = parts as? [Int], dims.allSatisfy({ $0 >= 1 }) else {
@@ -226,7 +218,7 @@ struct ExplainParamsCommand: ParsableCommand {
   }
 
   func validate() throws {
-    _ = try parsedInput()
+    _ = try parseInputShape(input)
     _ = try parsedKernel()
     guard filters >= 1 else { throw ValidationError("--filters must be at least 1, got \(filters).") }
     guard stride >= 1 else { throw ValidationError("--stride must be at least 1, got \(stride).") }
@@ -235,7 +227,7 @@ struct ExplainParamsCommand: ParsableCommand {
   }
 
   func run() throws {
-    let (dims, k) = (try parsedInput(), try parsedKernel())
+    let (dims, k) = (try parseInputShape(input), try parsedKernel())
     let w = try teach { () throws(TeachError) in
       try WeightSharing(
         input: dims, filters: filters, kernel: k, stride: stride, padding: padding, groups: groups, bias: bias)
