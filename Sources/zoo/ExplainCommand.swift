@@ -10,7 +10,8 @@ struct ExplainCommand: ParsableCommand {
     discussion: """
       Examples:
         zoo explain size --input 5 --kernel 3 --padding 1 --stride 2
-        zoo explain conv --image "1 2 3 4 5; 6 7 8 2 3; 2 5 9 9 5; 4 8 8 2 1" --kernel "1 1 1; 2 1 2; 3 2 1"
+        zoo explain conv --image "1 2 3 4 5; 6 7 8 2 3; 2 5 9 9 5; 4 8 8 2 1" \\
+                         --kernel "1 1 1; 2 1 2; 3 2 1"
         zoo explain params --input 3x32x32 --filters 6 --kernel 5
         zoo explain rf --kernels 3,3,3
       Every subcommand takes --json for a machine-readable answer (docs/explain.md).
@@ -181,8 +182,10 @@ struct ExplainParamsCommand: ParsableCommand {
       Convolution weights = filters · in-channels/groups · kh · kw (+ one bias per filter); a locally connected \
       layer has one weight set per output; a dense layer has inputs · outputs weights (docs/explain.md).
       Lecture examples:
-        zoo explain params --input 3x32x32 --filters 6 --kernel 5                  (456 vs 14,455,392)
-        zoo explain params --input 1x320x280 --filters 1 --kernel 2x1 --no-bias    (Goodfellow's edge detector)
+        zoo explain params --input 3x32x32 --filters 6 --kernel 5
+            (the notes: 456 parameters against 14,455,392 for a dense layer)
+        zoo explain params --input 1x320x280 --filters 1 --kernel 2x1 --no-bias
+            (Goodfellow's edge detector: 2 weights against 8,003,072,000)
       """)
 
   @Option(help: ArgumentHelp("The input of the layer as CxHxW, for example 3x32x32.", valueName: "CxHxW"))
