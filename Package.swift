@@ -30,7 +30,7 @@ let package = Package(
     .target(name: "ZooRender", dependencies: ["ZooGraph", "ZooAnalysis", "CGraphviz"]),
     // The lecture notes' lessons as worked answers: output sizes, a convolution by hand, weight sharing,
     // receptive fields of a stack.
-    .target(name: "ZooTeach", dependencies: ["ZooGraph"]),
+    .target(name: "ZooTeach", dependencies: ["ZooGraph", "ZooAnalysis"]),
     // The committed gallery (reports/): a Markdown page per model, the index, and the staleness check.
     .target(name: "ZooReport", dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender"]),
     // The command-line tool: a thin layer of commands over the libraries.

@@ -1,3 +1,4 @@
+import ZooAnalysis
 import ZooGraph
 
 /// The receptive field of a chain of sliding-window layers (convolutions or pools), worked step by step.
@@ -6,7 +7,8 @@ import ZooGraph
 /// `k_l`, stride `s_l` and dilation `d_l` gives
 /// `r_l = r_{l−1} + d_l·(k_l − 1)·j_{l−1}` and `j_l = j_{l−1}·s_l`:
 /// `r` is the side of the input square one output sees, `j` (the jump) the input distance between
-/// neighbouring outputs. Padding moves the field but does not change its size.
+/// neighbouring outputs. Padding moves the field but does not change its size. Each step is
+/// ZooAnalysis's `AxisField.through`, the rule `zoo rf` applies to whole models.
 public struct StackReceptiveField: Sendable, Encodable {
   /// One layer and the field after it.
   public struct Step: Sendable, Encodable {
@@ -41,16 +43,19 @@ public struct StackReceptiveField: Sendable, Encodable {
       throw TeachError(
         "there are \(kernels.count) kernels but \(dilations.count) dilations; give one dilation per layer")
     }
-    var r = 1
-    var j = 1
     steps = []
+    var field = AxisField.unit
     for (i, (k, (s, d))) in zip(kernels, zip(strides, dilations)).enumerated() {
       guard k >= 1 else { throw TeachError("kernel \(i + 1) must be at least 1, got \(k)") }
       guard s >= 1 else { throw TeachError("stride \(i + 1) must be at least 1, got \(s)") }
       guard d >= 1 else { throw TeachError("dilation \(i + 1) must be at least 1, got \(d)") }
-      r = try checkedSum([r, try checkedTimes([d, k - 1, j], "receptive field")], "receptive field")
-      j = try checkedTimes([j, s], "jump (product of the strides)")
-      steps.append(Step(kernel: k, stride: s, dilation: d, size: r, jump: j))
+      // `through` multiplies d·(k − 1) unchecked; the rest of its arithmetic is checked.
+      _ = try checkedTimes([d, k - 1], "span of kernel \(i + 1)")
+      guard let next = field.through(kernel: k, stride: s, padding: 0, dilation: d) else {
+        throw TeachError("the receptive field overflows 64-bit integers at layer \(i + 1)")
+      }
+      field = next
+      steps.append(Step(kernel: k, stride: s, dilation: d, size: field.size, jump: field.stride))
     }
   }
 
