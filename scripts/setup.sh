@@ -2,7 +2,8 @@
 # Installs the Debian packages CNN Zoo links against when they are missing, then builds `zoo` (release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(pkg-config libgraphviz-dev libopenblas-dev libpng-dev libjpeg62-turbo-dev libcairo2-dev)
+# Fonts are pinned too: the committed reports embed glyph outlines, so `zoo report --check` needs the same faces.
+packages=(pkg-config libgraphviz-dev libopenblas-dev libpng-dev libjpeg62-turbo-dev libcairo2-dev fonts-dejavu-core fonts-dejavu-extra)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
