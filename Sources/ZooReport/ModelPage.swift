@@ -39,11 +39,14 @@ public struct ModelPage: Sendable {
   /// The receptive-field chart's path inside the gallery folder.
   public var chartPath: String { "figures/\(summary.graph.name)-rf.svg" }
 
+  /// The receptive-field diagram's path (Goodfellow's fig. 9.4 for the first layers).
+  public var fieldDiagramPath: String { "figures/\(summary.graph.name)-rf-diagram.svg" }
+
   /// The layer diagram's path inside the gallery folder.
   public var diagramPath: String { "figures/\(summary.graph.name)-diagram.svg" }
 
   /// The figures the page shows, as files of the gallery: the layer diagram (folded, at the depth
-  /// that fits, as `zoo render` draws it) and the receptive-field chart.
+  /// that fits, as `zoo render` draws it), the receptive-field chart and the receptive-field diagram.
   public func figures() throws -> [ReportFile] {
     let diagram: [UInt8]
     do { diagram = try renderDiagram(summary, format: .svg) } catch {
@@ -52,6 +55,11 @@ public struct ModelPage: Sendable {
     return [
       ReportFile(path: diagramPath, contents: String(decoding: diagram, as: UTF8.self)),
       ReportFile(path: chartPath, contents: try svgText(receptiveFieldChart(receptiveFields))),
+      ReportFile(
+        path: fieldDiagramPath,
+        contents: try svgText(named: "\(summary.graph.name) receptive-field diagram") {
+          try writeReceptiveFieldDiagram(receptiveFields, to: $0)
+        }),
     ]
   }
 
@@ -168,6 +176,7 @@ public struct ModelPage: Sendable {
     let name = summary.graph.name
     var lines = [
       "![Receptive field and effective stride of \(name) by depth](\(chartPath))", "",
+      "![Which input pixels the first layers of \(name) see](\(fieldDiagramPath))", "",
     ]
     var facts: [String] = []
     let input = summary.input

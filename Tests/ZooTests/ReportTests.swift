@@ -18,7 +18,11 @@ struct ReportTests {
     #expect(
       files.map(\.path)
         == ["README.md", "figures/params-vs-macs.svg"]
-        + zoo.modelNames.flatMap { ["\($0).md", "figures/\($0)-diagram.svg", "figures/\($0)-rf.svg"] })
+        + zoo.modelNames.flatMap {
+          [
+            "\($0).md", "figures/\($0)-diagram.svg", "figures/\($0)-rf.svg", "figures/\($0)-rf-diagram.svg",
+          ]
+        })
     let index = try #require(files.first).contents
     #expect(index.contains("![Parameters against multiply-accumulates of every zoo model](figures/params-vs-macs.svg)"))
     for name in zoo.modelNames { #expect(index.contains("| [\(name)](\(name).md) |")) }
@@ -30,7 +34,7 @@ struct ReportTests {
     #expect(
       files.map(\.path) == [
         "README.md", "figures/params-vs-macs.svg", "resnet50.md", "figures/resnet50-diagram.svg",
-        "figures/resnet50-rf.svg",
+        "figures/resnet50-rf.svg", "figures/resnet50-rf-diagram.svg",
       ])
     let page = files[2].contents
     #expect(page.hasPrefix("# resnet50\n\n**ResNet** · He, Zhang, Ren, Sun. Deep Residual Learning"))
