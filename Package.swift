@@ -17,17 +17,22 @@ let package = Package(
     .target(name: "ZooFormat", dependencies: ["ZooGraph", "Yams"]),
     // Whole-graph analyses: shapes at any input, per-module roll-ups, totals.
     .target(name: "ZooAnalysis", dependencies: ["ZooGraph"]),
+    // C libraries: a BLAS for the convolution and linear GEMMs, libpng and libjpeg for images.
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CImage", pkgConfig: "libpng", providers: [.apt(["libpng-dev", "libjpeg62-turbo-dev"])]),
+    // The forward pass: plan compilation, memory planner, kernels by layer family, weights, I/O.
+    .target(name: "ZooEngine", dependencies: ["ZooGraph", "ZooAnalysis", "CBLAS", "CImage"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",
       dependencies: [
-        "ZooGraph", "ZooFormat", "ZooAnalysis",
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooEngine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis"]
+      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooEngine"]
     ),
   ]
 )

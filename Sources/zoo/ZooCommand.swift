@@ -9,6 +9,6 @@ struct ZooCommand: ParsableCommand {
       Models are the built-in zoo (`zoo list`) or your own definition files (docs/format.md).
       Counting conventions are in docs/conventions.md and in `zoo describe --help`.
       """,
-    subcommands: [ListCommand.self, DescribeCommand.self]
+    subcommands: [ListCommand.self, DescribeCommand.self, RunCommand.self, BenchCommand.self]
   )
 }
