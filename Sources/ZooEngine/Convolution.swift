@@ -48,8 +48,10 @@ final class ConvolutionKernel {
 
   func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
     (
-      windowOutputSize(h, kernel: conv.kernel.h, stride: conv.stride.h, padding: conv.padding.h, dilation: conv.dilation.h),
-      windowOutputSize(w, kernel: conv.kernel.w, stride: conv.stride.w, padding: conv.padding.w, dilation: conv.dilation.w)
+      windowOutputSize(
+        h, kernel: conv.kernel.h, stride: conv.stride.h, padding: conv.padding.h, dilation: conv.dilation.h),
+      windowOutputSize(
+        w, kernel: conv.kernel.w, stride: conv.stride.w, padding: conv.padding.w, dilation: conv.dilation.w)
     )
   }
 

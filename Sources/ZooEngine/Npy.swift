@@ -42,7 +42,8 @@ public enum Npy {
     guard let descr = value(of: "descr", in: header), let order = value(of: "fortran_order", in: header),
       let shapeText = value(of: "shape", in: header)
     else {
-      throw EngineError("`\(path)`: cannot parse the .npy header \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+      throw EngineError(
+        "`\(path)`: cannot parse the .npy header \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
     let dtype = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
     guard dtype == "<f4" || dtype == "|f4" else {
@@ -90,7 +91,8 @@ public enum Npy {
   /// Writes `tensor` as a version 1.0 `.npy` file.
   public static func write(_ tensor: Tensor, to path: String) throws {
     let shape =
-      tensor.shape.count == 1 ? "(\(tensor.shape[0]),)" : "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
+      tensor.shape.count == 1
+      ? "(\(tensor.shape[0]),)" : "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
     var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
     while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
     header += "\n"

@@ -11,8 +11,10 @@ func runPool(
   _ p: Pool2D, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int,
   threads: Int
 ) {
-  let oh = windowOutputSize(h, kernel: p.kernel.h, stride: p.stride.h, padding: p.padding.h, dilation: p.dilation.h, ceilMode: p.ceilMode)
-  let ow = windowOutputSize(w, kernel: p.kernel.w, stride: p.stride.w, padding: p.padding.w, dilation: p.dilation.w, ceilMode: p.ceilMode)
+  let oh = windowOutputSize(
+    h, kernel: p.kernel.h, stride: p.stride.h, padding: p.padding.h, dilation: p.dilation.h, ceilMode: p.ceilMode)
+  let ow = windowOutputSize(
+    w, kernel: p.kernel.w, stride: p.stride.w, padding: p.padding.w, dilation: p.dilation.w, ceilMode: p.ceilMode)
   let s = SharedPointer(input)
   let d = SharedPointer(output)
   parallelFor(planes, threads: threads, grain: max(1, 4096 / max(oh * ow, 1))) { range in

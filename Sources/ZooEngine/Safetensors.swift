@@ -32,7 +32,8 @@ public enum Safetensors {
     guard fstat(fd, &st) == 0 else { throw EngineError("cannot read `\(path)`: \(String(cString: strerror(errno)))") }
     let fileSize = Int(st.st_size)
     guard fileSize >= 8 else {
-      throw EngineError("`\(path)` is not a safetensors file: it has \(fileSize) bytes, fewer than the 8-byte header length")
+      throw EngineError(
+        "`\(path)` is not a safetensors file: it has \(fileSize) bytes, fewer than the 8-byte header length")
     }
     var lengthBytes = [UInt8](repeating: 0, count: 8)
     try readExactly(fd, into: &lengthBytes, count: 8, at: 0, path: path)
@@ -133,7 +134,9 @@ public enum Safetensors {
     try bytes.withUnsafeMutableBytes { try readExactly(fd, $0.baseAddress!, count: count, at: offset, path: path) }
   }
 
-  private static func readExactly(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, count: Int, at offset: Int, path: String)
+  private static func readExactly(
+    _ fd: Int32, _ buffer: UnsafeMutableRawPointer, count: Int, at offset: Int, path: String
+  )
     throws
   {
     var done = 0
@@ -155,7 +158,9 @@ public enum Safetensors {
     for (i, k) in keys.enumerated() {
       let t = tensors[k]!
       let bytes = t.data.count * 4
-      header += (i > 0 ? "," : "") + "\"\(k)\":{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+      header +=
+        (i > 0 ? "," : "")
+        + "\"\(k)\":{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
       offset += bytes
     }
     header += "}"

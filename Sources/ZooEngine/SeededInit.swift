@@ -57,7 +57,9 @@ public enum SeededInit {
         let data: [Float]
         switch (node.op, t.name.split(separator: ".").last ?? "") {
         case (.batchNorm, "weight"), (.batchNorm, "running_var"):
-          data = randomStatistics ? uniform(key: t.name, count: n, seed: seed).map { 0.5 + $0 } : Array(repeating: 1, count: n)
+          data =
+            randomStatistics
+            ? uniform(key: t.name, count: n, seed: seed).map { 0.5 + $0 } : Array(repeating: 1, count: n)
         case (.batchNorm, _):
           data = randomStatistics ? symmetric(t.name, n, bound: 0.1) : Array(repeating: 0, count: n)
         case (.rbf, _):

@@ -80,7 +80,8 @@ struct BenchCommand: ParsableCommand {
     }
     if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     times.sort()
-    let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    let median =
+      times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     let gflops = 2 * Double(net.macs) / median / 1e9
     let r = Report(
       model: graph.name, batch: batch, threads: threads, iterations: iterations, median_ms: median * 1e3,
