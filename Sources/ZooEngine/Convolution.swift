@@ -6,7 +6,7 @@ import ZooGraph
 /// Weight `[O, C/groups, kh, kw]` is, per group, the row-major GEMM matrix `A = [O/g, K]` with
 /// `K = C/g · kh · kw`. The input of one sample and group is unfolded (im2col) into
 /// `B = [K, OH·OW]`, row `(c, i, j)`, column `(y, x)` holding `in[c, y·sh − ph + i·dh, x·sw − pw + j·dw]`
-/// (zero outside), and `out = A · B` is one sgemm. A 1×1 convolution with stride 1 and no padding
+/// (zero outside), and `out = A · B` is one sgemm per band of output rows (see ``scratchBudget``). A 1×1 convolution with stride 1 and no padding
 /// reads the input directly as `B`. The epilogue adds the bias (with batch norm folded in at load
 /// time) and applies the fused activation, in parallel over channels.
 ///
@@ -39,11 +39,24 @@ final class ConvolutionKernel {
     conv.kernel == Pair(1) && conv.stride == Pair(1) && conv.padding == Pair(0)
   }
 
+  /// im2col works on bands of output rows whose columns fit in this many floats (1 MB), so the
+  /// scratch stays small (ResNet's 7×7 stem would otherwise need 7.4 MB); a band is never narrower
+  /// than 256 output positions, which keeps the GEMMs wide enough to run at full speed.
+  static let scratchBudget = 1 << 18
+
+  /// Output rows per im2col band.
+  func bandRows(inH: Int, inW: Int) -> Int {
+    let (oh, ow) = outputSize(inH, inW)
+    let k = conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w
+    let columns = max(256, Self.scratchBudget / max(k, 1))
+    return max(1, min(oh, columns / ow))
+  }
+
   /// Floats of im2col scratch one call needs for an input of `inH × inW`.
   func scratchElements(inH: Int, inW: Int) -> Int {
     if isPointwise { return 0 }
-    let (oh, ow) = outputSize(inH, inW)
-    return conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * oh * ow
+    let (_, ow) = outputSize(inH, inW)
+    return conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * bandRows(inH: inH, inW: inW) * ow
   }
 
   func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
@@ -65,21 +78,27 @@ final class ConvolutionKernel {
     let og = c.outChannels / c.groups
     let k = cg * c.kernel.h * c.kernel.w
     let spatial = oh * ow
+    let band = bandRows(inH: inH, inW: inW)
     weight.withUnsafeBufferPointer { w in
       for n in 0..<batch {
         for g in 0..<c.groups {
           let src = input + (n * c.inChannels + g * cg) * inH * inW
           let dst = output + (n * c.outChannels + g * og) * spatial
-          let b: UnsafePointer<Float>
+          let a = w.baseAddress! + g * og * k
           if isPointwise {
-            b = src
-          } else {
-            im2col(src, channels: cg, h: inH, w: inW, oh: oh, ow: ow, into: scratch, threads: threads)
-            b = UnsafePointer(scratch)
+            cblas_sgemm(
+              CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(og), Int32(spatial), Int32(k), 1, a, Int32(k), src,
+              Int32(spatial), 0, dst, Int32(spatial))
+            continue
           }
-          cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(og), Int32(spatial), Int32(k), 1,
-            w.baseAddress! + g * og * k, Int32(k), b, Int32(spatial), 0, dst, Int32(spatial))
+          for y0 in stride(from: 0, to: oh, by: band) {
+            let rows = min(band, oh - y0)
+            let columns = rows * ow
+            im2col(src, channels: cg, h: inH, w: inW, rows: y0..<(y0 + rows), ow: ow, into: scratch, threads: threads)
+            cblas_sgemm(
+              CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(og), Int32(columns), Int32(k), 1, a, Int32(k),
+              scratch, Int32(columns), 0, dst + y0 * ow, Int32(spatial))
+          }
         }
       }
     }
@@ -88,13 +107,15 @@ final class ConvolutionKernel {
       threads: threads)
   }
 
+  /// Unfolds output rows `rows` into `col`, `[K, rows.count · ow]`.
   private func im2col(
-    _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, oh: Int, ow: Int,
+    _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, rows outRows: Range<Int>, ow: Int,
     into col: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let c = conv
     let (kh, kw) = (c.kernel.h, c.kernel.w)
     let rows = channels * kh * kw
+    let columns = outRows.count * ow
     let s = SharedPointer(src)
     let d = SharedPointer(col)
     parallelFor(rows, threads: threads, grain: 4) { range in
@@ -103,8 +124,8 @@ final class ConvolutionKernel {
         let i = (r / kw) % kh
         let j = r % kw
         let plane = s.p + ch * h * w
-        var out = d.p + r * oh * ow
-        for y in 0..<oh {
+        var out = d.p + r * columns
+        for y in outRows {
           let iy = y * c.stride.h - c.padding.h + i * c.dilation.h
           if iy < 0 || iy >= h {
             out.update(repeating: 0, count: ow)

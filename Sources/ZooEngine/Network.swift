@@ -263,6 +263,18 @@ public final class Network: @unchecked Sendable {
     for step in steps { execute(step) }
   }
 
+  /// One forward pass timing every kernel: the name of the step's first node, its op summary
+  /// (with the ops fused into it), and seconds.
+  public func forwardTimed() -> [(name: String, kernel: String, seconds: Double)] {
+    steps.map { step in
+      let t0 = Benchmark.now()
+      execute(step)
+      let t = Benchmark.now() - t0
+      let kernel = step.nodes.map { graph.nodes[$0].op.summary }.joined(separator: " + ")
+      return (graph.nodes[step.node].name, kernel, t)
+    }
+  }
+
   private func execute(_ step: Step) {
     let node = graph.nodes[step.node]
     let out = pointer(step.node)

@@ -16,6 +16,11 @@ import ZooGraph
 public enum SeededInit {
   /// `n` uniform values in `[0, 1)` of the stream for `key`.
   public static func uniform(key: String, count n: Int, seed: UInt64 = 0) -> [Float] {
+    uniform(key: key, count: n, seed: seed) { $0 }
+  }
+
+  /// `n` values `transform(u)` of the stream for `key`, computed in place (no second array).
+  static func uniform(key: String, count n: Int, seed: UInt64, _ transform: (Float) -> Float) -> [Float] {
     var h: UInt64 = 0xcbf2_9ce4_8422_2325
     for b in key.utf8 {
       h ^= UInt64(b)
@@ -28,7 +33,7 @@ public enum SeededInit {
       z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
       z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
       z ^= z >> 31
-      out[i] = Float(z >> 40) * 0x1p-24
+      out[i] = transform(Float(z >> 40) * 0x1p-24)
     }
     return out
   }
@@ -37,7 +42,7 @@ public enum SeededInit {
   public static func weights(for graph: Graph, seed: UInt64 = 0, randomStatistics: Bool = false) -> [String: Tensor] {
     var table: [String: Tensor] = [:]
     func symmetric(_ key: String, _ n: Int, bound: Float) -> [Float] {
-      uniform(key: key, count: n, seed: seed).map { (2 * $0 - 1) * bound }
+      uniform(key: key, count: n, seed: seed) { (2 * $0 - 1) * bound }
     }
     for node in graph.nodes {
       let fanIn: Int
@@ -59,11 +64,11 @@ public enum SeededInit {
         case (.batchNorm, "weight"), (.batchNorm, "running_var"):
           data =
             randomStatistics
-            ? uniform(key: t.name, count: n, seed: seed).map { 0.5 + $0 } : Array(repeating: 1, count: n)
+            ? uniform(key: t.name, count: n, seed: seed) { 0.5 + $0 } : Array(repeating: 1, count: n)
         case (.batchNorm, _):
           data = randomStatistics ? symmetric(t.name, n, bound: 0.1) : Array(repeating: 0, count: n)
         case (.rbf, _):
-          data = uniform(key: t.name, count: n, seed: seed).map { $0 < 0.5 ? -1 : 1 }
+          data = uniform(key: t.name, count: n, seed: seed) { $0 < 0.5 ? -1 : 1 }
         default:
           data = symmetric(t.name, n, bound: bound)
         }

@@ -36,6 +36,9 @@ struct BenchCommand: ParsableCommand {
   @Flag(help: "Prints one JSON object instead of the report.")
   var json = false
 
+  @Option(help: "Also lists the N slowest kernels (median time per kernel over the timed passes).")
+  var layers: Int = 0
+
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
@@ -57,9 +60,11 @@ struct BenchCommand: ParsableCommand {
     var arena_bytes: Int
     var predicted_peak_activation_bytes: Int
     var scratch_bytes: Int
+    var blas_core: String
   }
 
   func run() throws {
+    BLASSetup.preferAVX512Kernels()
     let graph = try loadGraph(model)
     let peak = Benchmark.sgemmPeak(threads: threads)
     let net: Network
@@ -89,10 +94,33 @@ struct BenchCommand: ParsableCommand {
       macs: net.macs, gflops: gflops, sgemm_peak_gflops: peak, peak_share: gflops / peak,
       peak_rss_bytes: Benchmark.peakResidentBytes(), weight_bytes: net.weightBytes,
       arena_bytes: net.memory.arenaBytes, predicted_peak_activation_bytes: net.memory.peakBytes,
-      scratch_bytes: net.scratchBytes)
+      scratch_bytes: net.scratchBytes, blas_core: BLASSetup.coreName)
     if json {
       print(try jsonString(r))
       return
+    }
+    if layers > 0 {
+      var perKernel: [[Double]] = []
+      var names: [(String, String)] = []
+      for _ in 0..<iterations {
+        let t = net.forwardTimed()
+        if perKernel.isEmpty {
+          perKernel = Array(repeating: [], count: t.count)
+          names = t.map { ($0.name, $0.kernel) }
+        }
+        for (i, s) in t.enumerated() { perKernel[i].append(s.seconds) }
+      }
+      let medians = perKernel.map { $0.sorted()[$0.count / 2] }
+      let total = medians.reduce(0, +)
+      var table = TextTable(headers: ["Layer", "Kernel", "ms", "Share"], rightAligned: [2, 3])
+      for i in medians.indices.sorted(by: { medians[$0] > medians[$1] }).prefix(layers) {
+        table.rows.append([
+          names[i].0, names[i].1, String(format: "%.2f", medians[i] * 1e3),
+          String(format: "%.1f%%", 100 * medians[i] / total),
+        ])
+      }
+      print(table.render())
+      print("")
     }
     func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
     print(
@@ -100,7 +128,7 @@ struct BenchCommand: ParsableCommand {
       \(r.model) · batch \(batch) · \(threads) thread(s) · \(iterations) iterations after \(warmup) warm-up
       Latency:     median \(String(format: "%.2f", r.median_ms)) ms, min \(String(format: "%.2f", r.min_ms)) ms, max \(String(format: "%.2f", r.max_ms)) ms
       Throughput:  \(String(format: "%.1f", r.throughput_per_s)) samples/s
-      Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peak_share))% of the sgemm peak (\(String(format: "%.1f", peak)) GFLOP/s)
+      Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peak_share))% of the sgemm peak (\(String(format: "%.1f", peak)) GFLOP/s, OpenBLAS \(r.blas_core) kernels)
       Memory:      peak RSS \(mb(r.peak_rss_bytes)); weights \(mb(r.weight_bytes)), activation arena \(mb(r.arena_bytes)) (liveness peak \(mb(r.predicted_peak_activation_bytes))), im2col scratch \(mb(r.scratch_bytes))
       """)
   }

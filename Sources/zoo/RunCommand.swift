@@ -52,6 +52,7 @@ struct RunCommand: ParsableCommand {
   }
 
   func run() throws {
+    BLASSetup.preferAVX512Kernels()
     let overrides = try args.map { a in
       guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
         throw ValidationError("--arg takes name=value, got `\(a)`.")
