@@ -32,10 +32,23 @@ public enum Benchmark {
     return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
   }
 
-  /// The process's peak resident set size in bytes (`VmHWM`).
+  /// The process's peak resident set size in bytes: `VmHWM` of /proc/self/status.
+  ///
+  /// Not `getrusage`'s `ru_maxrss`: that one survives `fork` and `execve`, so a zoo started from a
+  /// large process (a Python benchmark script with torch loaded) would report its parent's peak.
   public static func peakResidentBytes() -> Int {
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return usage.ru_maxrss * 1024
+    guard let f = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(f) }
+    var line: UnsafeMutablePointer<CChar>? = nil
+    var capacity = 0
+    defer { free(line) }
+    while getline(&line, &capacity, f) > 0 {
+      let text = String(cString: line!)
+      if text.hasPrefix("VmHWM:") {
+        let kb = text.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+      }
+    }
+    return 0
   }
 }

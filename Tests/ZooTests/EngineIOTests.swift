@@ -158,3 +158,54 @@ struct EngineCommandTests {
     #expect((doc["gflops"] as? Double ?? 0) > 0)
   }
 }
+
+@Suite("Engine images")
+struct EngineImageTests {
+  @Test func pngDecodesExactly() throws {
+    // gradient.png (scripts: PIL) holds R = 12x, G = 15y, B = 100 at column x, row y of 20 × 16.
+    let image = try ImageInput.decode(fixturesDir.appendingPathComponent("gradient.png").path)
+    #expect(image.width == 20)
+    #expect(image.height == 16)
+    for (x, y) in [(0, 0), (19, 0), (7, 11), (19, 15)] {
+      let p = (y * 20 + x) * 3
+      #expect(Array(image.pixels[p..<p + 3]) == [UInt8(12 * x), UInt8(15 * y), 100])
+    }
+  }
+
+  @Test func jpegIsPreprocessedWithImageNetStatistics() throws {
+    // A uniform (200, 100, 50) JPEG stays uniform through resize and crop, so every value is
+    // (v / 255 − mean) / std, up to the JPEG's ±2 levels.
+    let t = try ImageInput.load(
+      fixturesDir.appendingPathComponent("orange.jpg").path, channels: 3, height: 224, width: 224)
+    #expect(t.shape == [1, 3, 224, 224])
+    let rgb: [Float] = [200, 100, 50]
+    for c in 0..<3 {
+      let expected = (rgb[c] / 255 - ImageInput.mean[c]) / ImageInput.std[c]
+      let plane = t.data[(c * 224 * 224)..<((c + 1) * 224 * 224)]
+      #expect(plane.allSatisfy { abs($0 - expected) < 2.5 / 255 / ImageInput.std[c] }, "channel \(c)")
+    }
+  }
+
+  @Test func notAnImageIsACleanError() throws {
+    let path = temporaryPath("fake.jpg")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).write(to: URL(fileURLWithPath: path))
+    let r = try runZoo(["run", "resnet18", "--input", path])
+    #expect(r.status != 0)
+    #expect(r.err.contains("cannot decode the JPEG image"))
+    try Data("hello".utf8).write(to: URL(fileURLWithPath: path))
+    let r2 = try runZoo(["run", "resnet18", "--input", path])
+    #expect(r2.err.contains("neither a PNG nor a JPEG"))
+  }
+
+  @Test func runPrintsImageNetNames() throws {
+    let r = try runZoo([
+      "run", "resnet18", "--input", fixturesDir.appendingPathComponent("orange.jpg").path, "--top", "3",
+    ])
+    #expect(r.status == 0, "\(r.err)")
+    #expect(r.out.contains("seeded weights"))
+    #expect(r.out.split(separator: "\n").count == 6)
+    #expect(ImageNet.classNames.count == 1000)
+    #expect(ImageNet.classNames[281] == "tabby")
+  }
+}
