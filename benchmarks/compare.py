@@ -77,15 +77,18 @@ def main():
         z = zoo_bench(a.zoo, m, a.threads, a.iterations)
         p = peers(m, a.threads, a.iterations)
         rows.append((m, z, p))
-        line = f"{m:12} zoo {z['median_ms']:8.1f} ms (min {z['min_ms']:.1f}) {z['gflops']:6.1f} GFLOP/s " \
-               f"{100 * z['peak_share']:3.0f}% of sgemm {z['sgemm_peak_gflops']:.0f}  RSS {z['peak_rss_bytes'] / 1e6:.0f} MB"
+        line = f"{m:12} zoo {z['median_ms']:7.1f} ms (best {z['min_ms']:6.1f}) {z['gflops']:6.1f} GFLOP/s " \
+               f"{100 * z['peak_share']:3.0f}% of sgemm {z['sgemm_peak_gflops']:.0f}  RSS {z['peak_rss_bytes'] / 1e6:4.0f} MB"
         if p:
-            line += f" | ORT {p['onnxruntime'][0]:8.1f} ms  PyTorch {p['pytorch'][0]:8.1f} ms" \
-                    f" | zoo/ORT {z['median_ms'] / p['onnxruntime'][0]:.2f}  zoo/PyTorch {z['median_ms'] / p['pytorch'][0]:.2f}"
+            (om, ob), (pm, pb) = p["onnxruntime"], p["pytorch"]
+            line += f" | ORT {om:7.1f} (best {ob:6.1f})  PyTorch {pm:7.1f} (best {pb:6.1f})" \
+                    f" | zoo/ORT {z['median_ms'] / om:.2f} (best {z['min_ms'] / ob:.2f})" \
+                    f"  zoo/PyTorch {z['median_ms'] / pm:.2f} (best {z['min_ms'] / pb:.2f})"
         print(line, flush=True)
     if rows and rows[0][2]:
         print(rows[0][2]["versions"])
-    print("ratios < 1 mean zoo is faster; medians of", a.iterations, "iterations,", a.threads, "threads, batch 1")
+    print("ms: median (best) of", a.iterations, "iterations after 3 warm-up,", a.threads, "threads, batch 1;",
+          "ratios < 1 mean zoo is faster; OPENBLAS_CORETYPE =", os.environ.get("OPENBLAS_CORETYPE", "(auto)"))
 
 
 if __name__ == "__main__":

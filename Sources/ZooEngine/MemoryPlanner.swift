@@ -12,8 +12,10 @@ import ZooGraph
 /// - a buffer is live from its producer's step through its last reader's step (graph outputs to
 ///   the end); the peak is the largest sum of live bytes over the steps.
 ///
-/// Offsets come from a greedy best-fit placement, largest buffers first: a buffer takes the lowest
-/// offset that does not overlap any already placed buffer whose lifetime intersects its own.
+/// Offsets come from greedy placement: taking buffers in some order, each takes the lowest offset
+/// that overlaps no already placed buffer whose lifetime intersects its own. Four orders are tried
+/// (largest first, largest bytes × lifetime first, longest-lived first, execution order) and the
+/// smallest arena is kept; the result is at least the liveness peak, and usually equal to it.
 /// Scratch space (im2col columns) is not part of the arena; the engine reports it separately.
 public struct MemoryPlan: Sendable {
   /// For every node, the node that owns the buffer its output lives in (itself for a new buffer).
@@ -82,19 +84,47 @@ public struct MemoryPlan: Sendable {
         peakStep = s
       }
     }
-    // Greedy placement, largest first.
-    var offsets = Array(repeating: 0, count: n)
+    // Greedy placement under a few orders; the smallest arena wins.
+    let owned = (0..<n).filter { owner[$0] == $0 && bytes[$0] > 0 }
+    let orders: [[Int]] = [
+      owned.sorted { bytes[$0] != bytes[$1] ? bytes[$0] > bytes[$1] : $0 < $1 },
+      owned.sorted {
+        let (a, b) = (bytes[$0] * (last[$0] - first[$0] + 1), bytes[$1] * (last[$1] - first[$1] + 1))
+        return a != b ? a > b : $0 < $1
+      },
+      owned.sorted { (last[$0] - first[$0], bytes[$0], -$0) > (last[$1] - first[$1], bytes[$1], -$1) },
+      owned,
+    ]
+    var best: (offsets: [Int], arena: Int)? = nil
+    for order in orders {
+      let r = Self.place(order, bytes: bytes, first: first, last: last)
+      if best == nil || r.arena < best!.arena { best = r }
+    }
+    let offsets = best?.offsets ?? Array(repeating: 0, count: n)
+    let arena = best?.arena ?? 0
+    self.owner = owner
+    self.bytes = bytes
+    self.firstStep = first
+    self.lastStep = last
+    self.offsets = offsets
+    self.arenaBytes = arena
+    self.peakBytes = peak
+    self.peakStep = peakStep
+  }
+
+  /// Places buffers in `order`: each takes the lowest aligned offset that overlaps no placed buffer
+  /// whose lifetime intersects its own.
+  private static func place(_ order: [Int], bytes: [Int], first: [Int], last: [Int]) -> (offsets: [Int], arena: Int) {
+    func aligned(_ b: Int) -> Int { (bytes[b] + alignment - 1) / alignment * alignment }
+    var offsets = Array(repeating: 0, count: bytes.count)
     var placed: [Int] = []
     var arena = 0
-    let order = (0..<n).filter { owner[$0] == $0 && bytes[$0] > 0 }.sorted {
-      bytes[$0] != bytes[$1] ? bytes[$0] > bytes[$1] : $0 < $1
-    }
     for b in order {
-      let size = (bytes[b] + Self.alignment - 1) / Self.alignment * Self.alignment
+      let size = aligned(b)
       let conflicts =
         placed
         .filter { first[$0] <= last[b] && first[b] <= last[$0] }
-        .map { (offsets[$0], offsets[$0] + (bytes[$0] + Self.alignment - 1) / Self.alignment * Self.alignment) }
+        .map { (offsets[$0], offsets[$0] + aligned($0)) }
         .sorted { $0.0 < $1.0 }
       var offset = 0
       for (start, end) in conflicts {
@@ -105,14 +135,7 @@ public struct MemoryPlan: Sendable {
       arena = max(arena, offset + size)
       placed.append(b)
     }
-    self.owner = owner
-    self.bytes = bytes
-    self.firstStep = first
-    self.lastStep = last
-    self.offsets = offsets
-    self.arenaBytes = arena
-    self.peakBytes = peak
-    self.peakStep = peakStep
+    return (offsets, arena)
   }
 
   /// Whether overwriting `buffer` at step `step` is safe: no node reads it (directly or through a
