@@ -61,6 +61,8 @@ struct BenchCommand: ParsableCommand {
     var predicted_peak_activation_bytes: Int
     var scratch_bytes: Int
     var blas_core: String
+    var nodes: Int
+    var kernels: Int
   }
 
   func run() throws {
@@ -94,7 +96,8 @@ struct BenchCommand: ParsableCommand {
       macs: net.macs, gflops: gflops, sgemm_peak_gflops: peak, peak_share: gflops / peak,
       peak_rss_bytes: Benchmark.peakResidentBytes(), weight_bytes: net.weightBytes,
       arena_bytes: net.memory.arenaBytes, predicted_peak_activation_bytes: net.memory.peakBytes,
-      scratch_bytes: net.scratchBytes, blas_core: BLASSetup.coreName)
+      scratch_bytes: net.scratchBytes, blas_core: BLASSetup.coreName,
+      nodes: graph.nodes.count, kernels: net.stepCount)
     if json {
       print(try jsonString(r))
       return
@@ -125,7 +128,7 @@ struct BenchCommand: ParsableCommand {
     func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
     print(
       """
-      \(r.model) · batch \(batch) · \(threads) thread(s) · \(iterations) iterations after \(warmup) warm-up
+      \(r.model) · batch \(batch) · \(threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
       Latency:     median \(String(format: "%.2f", r.median_ms)) ms, min \(String(format: "%.2f", r.min_ms)) ms, max \(String(format: "%.2f", r.max_ms)) ms
       Throughput:  \(String(format: "%.1f", r.throughput_per_s)) samples/s
       Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peak_share))% of the sgemm peak (\(String(format: "%.1f", peak)) GFLOP/s, OpenBLAS \(r.blas_core) kernels)
