@@ -33,18 +33,25 @@ let package = Package(
     .target(name: "ZooTeach", dependencies: ["ZooGraph", "ZooAnalysis"]),
     // The committed gallery (reports/): a Markdown page per model, the index, and the staleness check.
     .target(name: "ZooReport", dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender"]),
+    // C libraries: a BLAS for the convolution and linear GEMMs, libpng and libjpeg for images.
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CImage", pkgConfig: "libpng", providers: [.apt(["libpng-dev", "libjpeg62-turbo-dev"])]),
+    // The forward pass: plan compilation, memory planner, kernels by layer family, weights, I/O.
+    .target(name: "ZooEngine", dependencies: ["ZooGraph", "ZooAnalysis", "CBLAS", "CImage"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",
       dependencies: [
-        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooTeach", "ZooReport",
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooEngine", "ZooTeach", "ZooReport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
-      dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooTeach", "ZooReport"],
-      exclude: ["Snapshots"]
+      dependencies: [
+        "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooEngine", "ZooTeach", "ZooReport",
+      ],
+      exclude: ["Snapshots", "Fixtures"]
     ),
   ]
 )

@@ -10,7 +10,8 @@ struct ZooCommand: ParsableCommand {
       Counting conventions are in docs/conventions.md and in `zoo describe --help`.
       """,
     subcommands: [
-      ListCommand.self, DescribeCommand.self, CompareCommand.self, RFCommand.self, RenderCommand.self,
+      ListCommand.self, DescribeCommand.self, CompareCommand.self, RFCommand.self, RenderCommand.self, RunCommand.self,
+      BenchCommand.self,
       ExplainCommand.self, ReportCommand.self,
     ]
   )

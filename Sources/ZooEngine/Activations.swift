@@ -1,0 +1,65 @@
+import Foundation
+import ZooGraph
+
+/// Element-wise activations, `dst[i] = f(src[i] + add)`; `src` may equal `dst` (in place).
+///
+/// relu `max(x, 0)`; leaky relu `x < 0 ? s·x : x`; tanh; sigmoid `1 / (1 + e^−x)`;
+/// scaled tanh `A · tanh(S · x)` (LeCun 1998).
+func applyActivation(
+  _ activation: Activation?, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int,
+  add: Float = 0
+) {
+  switch activation {
+  case nil:
+    if add == 0 && src == UnsafePointer(dst) { return }
+    for i in 0..<count { dst[i] = src[i] + add }
+  case .relu:
+    for i in 0..<count { dst[i] = max(src[i] + add, 0) }
+  case .leakyReLU(let slope):
+    let s = Float(slope)
+    for i in 0..<count {
+      let v = src[i] + add
+      dst[i] = v < 0 ? s * v : v
+    }
+  case .tanh:
+    for i in 0..<count { dst[i] = Foundation.tanh(src[i] + add) }
+  case .sigmoid:
+    for i in 0..<count { dst[i] = 1 / (1 + Foundation.exp(-(src[i] + add))) }
+  case .scaledTanh(let a, let s):
+    let (fa, fs) = (Float(a), Float(s))
+    for i in 0..<count { dst[i] = fa * Foundation.tanh(fs * (src[i] + add)) }
+  }
+}
+
+/// An activation as its own step, in parallel over chunks of elements.
+func runActivation(
+  _ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
+  threads: Int
+) {
+  let s = SharedPointer(input)
+  let d = SharedPointer(output)
+  let blocks = (count + 4095) / 4096
+  parallelFor(blocks, threads: threads, grain: 8) { range in
+    let start = range.lowerBound * 4096
+    let end = min(count, range.upperBound * 4096)
+    applyActivation(activation, s.p + start, d.p + start, count: end - start)
+  }
+}
+
+/// Softmax over the `features` of each sample: `exp(x − max) / Σ exp(x − max)`.
+func runSoftmax(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, features: Int) {
+  for n in 0..<batch {
+    let x = input + n * features
+    let y = output + n * features
+    var m = -Float.infinity
+    for i in 0..<features { m = max(m, x[i]) }
+    var sum: Double = 0
+    for i in 0..<features {
+      let e = Foundation.exp(x[i] - m)
+      y[i] = e
+      sum += Double(e)
+    }
+    let inv = Float(1 / sum)
+    for i in 0..<features { y[i] *= inv }
+  }
+}

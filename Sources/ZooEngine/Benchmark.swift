@@ -1,0 +1,54 @@
+import CBLAS
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Measurement helpers for `zoo bench`.
+public enum Benchmark {
+  /// Seconds of a monotonic clock.
+  public static func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+  }
+
+  /// The best sgemm rate of the BLAS on this machine with `threads` threads, in GFLOP/s:
+  /// `C = A · B` with square `n × n` float32 matrices, `2n³` flops per call, best of `repeats`.
+  public static func sgemmPeak(threads: Int, n: Int = 1536, repeats: Int = 5) -> Double {
+    openblas_set_num_threads(Int32(threads))
+    let a = [Float](repeating: 0.5, count: n * n)
+    let b = [Float](repeating: 0.25, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    var best = Double.infinity
+    for _ in 0..<repeats {
+      let t0 = now()
+      cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c,
+        Int32(n))
+      best = min(best, now() - t0)
+    }
+    return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+  }
+
+  /// The process's peak resident set size in bytes: `VmHWM` of /proc/self/status.
+  ///
+  /// Not `getrusage`'s `ru_maxrss`: that one survives `fork` and `execve`, so a zoo started from a
+  /// large process (a Python benchmark script with torch loaded) would report its parent's peak.
+  public static func peakResidentBytes() -> Int {
+    guard let f = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(f) }
+    var line: UnsafeMutablePointer<CChar>? = nil
+    var capacity = 0
+    defer { free(line) }
+    while getline(&line, &capacity, f) > 0 {
+      let text = String(cString: line!)
+      if text.hasPrefix("VmHWM:") {
+        let kb = text.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+      }
+    }
+    return 0
+  }
+}

@@ -1,0 +1,234 @@
+import CBLAS
+import ZooGraph
+
+/// 2-D convolution (cross-correlation, `nn.Conv2d`), NCHW float32.
+///
+/// Weight `[O, C/groups, kh, kw]` is, per group, the row-major GEMM matrix `A = [O/g, K]` with
+/// `K = C/g · kh · kw`. The input of one sample and group is unfolded (im2col) into
+/// `B = [K, OH·OW]`, row `(c, i, j)`, column `(y, x)` holding `in[c, y·sh − ph + i·dh, x·sw − pw + j·dw]`
+/// (zero outside), and `out = A · B` is one sgemm per band of output rows (see ``scratchBudget``). A 1×1 convolution with stride 1 and no padding
+/// reads the input directly as `B`. The epilogue adds the bias (with batch norm folded in at load
+/// time) and applies the fused activation, in parallel over channels.
+///
+/// Output size per axis: `floor((n + 2·p − d·(k − 1) − 1) / s) + 1`.
+final class ConvolutionKernel {
+  let conv: Conv2D
+  /// `[O, C/g, kh, kw]`, batch norm folded in.
+  var weight: [Float]
+  /// `[O]`, zero when the layer has none; batch norm's shift folded in.
+  var bias: [Float]
+  var activation: Activation?
+
+  init(_ conv: Conv2D, weight: [Float], bias: [Float]) {
+    self.conv = conv
+    self.weight = weight
+    self.bias = bias
+  }
+
+  /// Folds `y = γ (x − μ) / √(σ² + ε) + β` into the weights and bias.
+  func foldBatchNorm(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], eps: Double) {
+    let k = weight.count / conv.outChannels
+    for o in 0..<conv.outChannels {
+      let scale = Double(gamma[o]) / (Double(variance[o]) + eps).squareRoot()
+      for i in 0..<k { weight[o * k + i] = Float(Double(weight[o * k + i]) * scale) }
+      bias[o] = Float((Double(bias[o]) - Double(mean[o])) * scale + Double(beta[o]))
+    }
+  }
+
+  var isPointwise: Bool {
+    conv.kernel == Pair(1) && conv.stride == Pair(1) && conv.padding == Pair(0)
+  }
+
+  /// im2col works on bands of output rows whose columns fit in this many floats (1 MB), so the
+  /// scratch stays small (ResNet's 7×7 stem would otherwise need 7.4 MB); a band is never narrower
+  /// than 256 output positions, which keeps the GEMMs wide enough to run at full speed.
+  static let scratchBudget = 1 << 18
+
+  /// Output rows per im2col band.
+  func bandRows(inH: Int, inW: Int) -> Int {
+    let (oh, ow) = outputSize(inH, inW)
+    let k = conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w
+    let columns = max(256, Self.scratchBudget / max(k, 1))
+    return max(1, min(oh, columns / ow))
+  }
+
+  /// Floats of im2col scratch one call needs for an input of `inH × inW`.
+  func scratchElements(inH: Int, inW: Int) -> Int {
+    if isPointwise { return 0 }
+    let (_, ow) = outputSize(inH, inW)
+    return conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * bandRows(inH: inH, inW: inW) * ow
+  }
+
+  func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
+    (
+      windowOutputSize(
+        h, kernel: conv.kernel.h, stride: conv.stride.h, padding: conv.padding.h, dilation: conv.dilation.h),
+      windowOutputSize(
+        w, kernel: conv.kernel.w, stride: conv.stride.w, padding: conv.padding.w, dilation: conv.dilation.w)
+    )
+  }
+
+  func run(
+    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, inH: Int, inW: Int,
+    scratch: UnsafeMutablePointer<Float>, threads: Int
+  ) {
+    let c = conv
+    let (oh, ow) = outputSize(inH, inW)
+    let cg = c.inChannels / c.groups
+    let og = c.outChannels / c.groups
+    let k = cg * c.kernel.h * c.kernel.w
+    let spatial = oh * ow
+    let band = bandRows(inH: inH, inW: inW)
+    weight.withUnsafeBufferPointer { w in
+      for n in 0..<batch {
+        for g in 0..<c.groups {
+          let src = input + (n * c.inChannels + g * cg) * inH * inW
+          let dst = output + (n * c.outChannels + g * og) * spatial
+          let a = w.baseAddress! + g * og * k
+          if isPointwise {
+            cblas_sgemm(
+              CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(og), Int32(spatial), Int32(k), 1, a, Int32(k), src,
+              Int32(spatial), 0, dst, Int32(spatial))
+            continue
+          }
+          for y0 in stride(from: 0, to: oh, by: band) {
+            let rows = min(band, oh - y0)
+            let columns = rows * ow
+            im2col(src, channels: cg, h: inH, w: inW, rows: y0..<(y0 + rows), ow: ow, into: scratch, threads: threads)
+            cblas_sgemm(
+              CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(og), Int32(columns), Int32(k), 1, a, Int32(k),
+              scratch, Int32(columns), 0, dst + y0 * ow, Int32(spatial))
+          }
+        }
+      }
+    }
+    applyBiasAndActivation(
+      output, channels: c.outChannels, batch: batch, spatial: spatial, bias: bias, activation: activation,
+      threads: threads)
+  }
+
+  /// Unfolds output rows `rows` into `col`, `[K, rows.count · ow]`.
+  private func im2col(
+    _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, rows outRows: Range<Int>, ow: Int,
+    into col: UnsafeMutablePointer<Float>, threads: Int
+  ) {
+    let c = conv
+    let (kh, kw) = (c.kernel.h, c.kernel.w)
+    let rows = channels * kh * kw
+    let columns = outRows.count * ow
+    let s = SharedPointer(src)
+    let d = SharedPointer(col)
+    parallelFor(rows, threads: threads, grain: 4) { range in
+      for r in range {
+        let ch = r / (kh * kw)
+        let i = (r / kw) % kh
+        let j = r % kw
+        let plane = s.p + ch * h * w
+        var out = d.p + r * columns
+        for y in outRows {
+          let iy = y * c.stride.h - c.padding.h + i * c.dilation.h
+          if iy < 0 || iy >= h {
+            out.update(repeating: 0, count: ow)
+            out += ow
+            continue
+          }
+          let line = plane + iy * w
+          let x0 = j * c.dilation.w - c.padding.w
+          if c.stride.w == 1 {
+            // Valid columns x with 0 ≤ x + x0 < w.
+            let lo = min(ow, max(0, -x0))
+            let hi = max(lo, min(ow, w - x0))
+            if lo > 0 { out.update(repeating: 0, count: lo) }
+            if hi > lo { (out + lo).update(from: line + lo + x0, count: hi - lo) }
+            if hi < ow { (out + hi).update(repeating: 0, count: ow - hi) }
+          } else {
+            for x in 0..<ow {
+              let ix = x * c.stride.w + x0
+              out[x] = ix >= 0 && ix < w ? line[ix] : 0
+            }
+          }
+          out += ow
+        }
+      }
+    }
+  }
+}
+
+/// `x[n, c, :] = act(x[n, c, :] + bias[c])`, in parallel over `batch × channels`.
+func applyBiasAndActivation(
+  _ x: UnsafeMutablePointer<Float>, channels: Int, batch: Int, spatial: Int, bias: [Float]?,
+  activation: Activation?, threads: Int
+) {
+  if bias == nil && activation == nil { return }
+  let p = SharedPointer(x)
+  bias.withOptionalBuffer { b in
+    let bp = b.map { SharedPointer($0) }
+    parallelFor(batch * channels, threads: threads, grain: max(1, 16384 / max(spatial, 1))) { range in
+      for nc in range {
+        let row = p.p + nc * spatial
+        let add = bp.map { $0.p[nc % channels] } ?? 0
+        applyActivation(activation, row, row, count: spatial, add: add)
+      }
+    }
+  }
+}
+
+extension Optional where Wrapped == [Float] {
+  func withOptionalBuffer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+    switch self {
+    case .none: return body(nil)
+    case .some(let a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+  }
+}
+
+/// LeNet-5's C3: a convolution with a connection table. Output channel `j` sees the input channels
+/// `table[j]`; its weights are the next `table[j].count · kh · kw` values of `[connections, kh, kw]`.
+/// Stride 1, no padding (the only form the zoo uses; the definition format allows no other).
+final class TableConvolutionKernel {
+  let conv: Conv2D
+  let weight: [Float]
+  let bias: [Float]
+  var activation: Activation?
+
+  init(_ conv: Conv2D, weight: [Float], bias: [Float]) {
+    self.conv = conv
+    self.weight = weight
+    self.bias = bias
+  }
+
+  func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, inH: Int, inW: Int) {
+    let c = conv
+    let table = c.table ?? []
+    let oh = windowOutputSize(inH, kernel: c.kernel.h, stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h)
+    let ow = windowOutputSize(inW, kernel: c.kernel.w, stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w)
+    let (kh, kw) = (c.kernel.h, c.kernel.w)
+    for n in 0..<batch {
+      var wOffset = 0
+      for (j, sources) in table.enumerated() {
+        let dst = output + (n * c.outChannels + j) * oh * ow
+        for y in 0..<oh {
+          for x in 0..<ow {
+            var acc = bias[j]
+            for (t, ch) in sources.enumerated() {
+              let plane = input + (n * c.inChannels + ch) * inH * inW
+              let wk = wOffset + t * kh * kw
+              for i in 0..<kh {
+                let iy = y * c.stride.h - c.padding.h + i * c.dilation.h
+                if iy < 0 || iy >= inH { continue }
+                for jj in 0..<kw {
+                  let ix = x * c.stride.w - c.padding.w + jj * c.dilation.w
+                  if ix < 0 || ix >= inW { continue }
+                  acc += weight[wk + i * kw + jj] * plane[iy * inW + ix]
+                }
+              }
+            }
+            dst[y * ow + x] = acc
+          }
+        }
+        wOffset += sources.count * kh * kw
+        if let a = activation { applyActivation(a, dst, dst, count: oh * ow) }
+      }
+    }
+  }
+}

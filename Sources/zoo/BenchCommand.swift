@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import ZooEngine
+import ZooGraph
+
+struct BenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Times a model's forward pass and reports latency, throughput, GFLOP/s and peak memory.",
+    discussion: """
+      The model runs with seeded weights on a seeded input after a few warm-up passes. GFLOP/s is
+      2 × MACs / latency (MACs as in `zoo describe`), and its share is taken of this machine's BLAS
+      sgemm peak, measured first with the same number of threads (square 1536 × 1536 matrices).
+      Peak memory is the process's peak resident set size.
+      """
+  )
+
+  @Argument(
+    help: ArgumentHelp(
+      "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
+      valueName: "model|file"))
+  var model: String
+
+  @Option(help: "The number of samples per forward pass.")
+  var batch: Int = 1
+
+  @Option(help: "The number of threads for the BLAS and the engine's parallel loops.")
+  var threads: Int = 2
+
+  @Option(help: "The number of timed forward passes.")
+  var iterations: Int = 20
+
+  @Option(help: "The number of untimed forward passes before timing.")
+  var warmup: Int = 3
+
+  @Flag(help: "Prints one JSON object instead of the report.")
+  var json = false
+
+  @Option(help: "Also lists the N slowest kernels (median time per kernel over the timed passes).")
+  var layers: Int = 0
+
+  func validate() throws {
+    guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+    guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations).") }
+    guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup).") }
+  }
+
+  struct Report: Encodable {
+    var model: String
+    var batch, threads, iterations: Int
+    var median_ms, min_ms, max_ms: Double
+    var throughput_per_s: Double
+    var macs: Int
+    var gflops: Double
+    var sgemm_peak_gflops: Double
+    var peak_share: Double
+    var peak_rss_bytes: Int
+    var weight_bytes: Int
+    var arena_bytes: Int
+    var predicted_peak_activation_bytes: Int
+    var scratch_bytes: Int
+    var blas_core: String
+    var nodes: Int
+    var kernels: Int
+  }
+
+  func run() throws {
+    BLASSetup.preferAVX512Kernels()
+    let graph = try loadGraph(model)
+    let peak = Benchmark.sgemmPeak(threads: threads)
+    let net: Network
+    do {
+      net = try Network(graph: graph, batch: batch, weights: SeededInit.weights(for: graph), threads: threads)
+      _ = try net.run(SeededInit.uniform(key: "input", count: net.inputCount).map { 2 * $0 - 1 })
+    } catch let e as EngineError {
+      throw ZooError(e.description)
+    }
+    let progress = isatty(STDERR_FILENO) != 0 && !json
+    for _ in 0..<warmup { net.forward() }
+    var times: [Double] = []
+    for i in 0..<iterations {
+      let t0 = Benchmark.now()
+      net.forward()
+      times.append(Benchmark.now() - t0)
+      if progress { drawProgress(i + 1, of: iterations, last: times.last!) }
+    }
+    if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    times.sort()
+    let median =
+      times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    let gflops = 2 * Double(net.macs) / median / 1e9
+    let r = Report(
+      model: graph.name, batch: batch, threads: threads, iterations: iterations, median_ms: median * 1e3,
+      min_ms: times.first! * 1e3, max_ms: times.last! * 1e3, throughput_per_s: Double(batch) / median,
+      macs: net.macs, gflops: gflops, sgemm_peak_gflops: peak, peak_share: gflops / peak,
+      peak_rss_bytes: Benchmark.peakResidentBytes(), weight_bytes: net.weightBytes,
+      arena_bytes: net.memory.arenaBytes, predicted_peak_activation_bytes: net.memory.peakBytes,
+      scratch_bytes: net.scratchBytes, blas_core: BLASSetup.coreName,
+      nodes: graph.nodes.count, kernels: net.stepCount)
+    if json {
+      print(try jsonString(r))
+      return
+    }
+    if layers > 0 {
+      var perKernel: [[Double]] = []
+      var names: [(String, String)] = []
+      for _ in 0..<iterations {
+        let t = net.forwardTimed()
+        if perKernel.isEmpty {
+          perKernel = Array(repeating: [], count: t.count)
+          names = t.map { ($0.name, $0.kernel) }
+        }
+        for (i, s) in t.enumerated() { perKernel[i].append(s.seconds) }
+      }
+      let medians = perKernel.map { $0.sorted()[$0.count / 2] }
+      let total = medians.reduce(0, +)
+      var table = TextTable(headers: ["Layer", "Kernel", "ms", "Share"], rightAligned: [2, 3])
+      for i in medians.indices.sorted(by: { medians[$0] > medians[$1] }).prefix(layers) {
+        table.rows.append([
+          names[i].0, names[i].1, String(format: "%.2f", medians[i] * 1e3),
+          String(format: "%.1f%%", 100 * medians[i] / total),
+        ])
+      }
+      print(table.render())
+      print("")
+    }
+    func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
+    print(
+      """
+      \(r.model) · batch \(batch) · \(threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
+      Latency:     median \(String(format: "%.2f", r.median_ms)) ms, min \(String(format: "%.2f", r.min_ms)) ms, max \(String(format: "%.2f", r.max_ms)) ms
+      Throughput:  \(String(format: "%.1f", r.throughput_per_s)) samples/s
+      Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peak_share))% of the sgemm peak (\(String(format: "%.1f", peak)) GFLOP/s, OpenBLAS \(r.blas_core) kernels)
+      Memory:      peak RSS \(mb(r.peak_rss_bytes)); weights \(mb(r.weight_bytes)), activation arena \(mb(r.arena_bytes)) (liveness peak \(mb(r.predicted_peak_activation_bytes))), im2col scratch \(mb(r.scratch_bytes))
+      """)
+  }
+
+  private func drawProgress(_ done: Int, of total: Int, last: Double) {
+    let width = 30
+    let filled = width * done / total
+    let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+    FileHandle.standardError.write(
+      Data("\r\(bar) \(done)/\(total)  \(String(format: "%.1f", last * 1e3)) ms".utf8))
+  }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import ZooEngine
+import ZooGraph
+
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Runs a model's forward pass on a .npy array or an image and prints its top classes.",
+    discussion: """
+      Weights come from a safetensors file saved from a torchvision state dict (docs/engine.md shows
+      the two-line export); without --weights the model gets deterministic seeded weights (PyTorch's
+      default initialisation), so every model runs out of the box.
+      Inputs: a float32 .npy of shape CxHxW or NxCxHxW, or a PNG/JPEG image, which gets the standard
+      ImageNet preprocessing (shorter side resized to 256, centre crop 224, mean/std normalisation).
+      """
+  )
+
+  @Argument(
+    help: ArgumentHelp(
+      "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
+      valueName: "model|file"))
+  var model: String
+
+  @Option(help: ArgumentHelp("A safetensors file with the model's state dict.", valueName: "file.safetensors"))
+  var weights: String?
+
+  @Option(help: ArgumentHelp("The input: a float32 .npy array or a PNG or JPEG image.", valueName: "x.npy|image"))
+  var input: String
+
+  @Option(help: ArgumentHelp("Writes the model's main output to this .npy file.", valueName: "y.npy"))
+  var output: String?
+
+  @Option(help: "Prints the K highest-scoring classes of every sample (with ImageNet names for 1000-class models).")
+  var top: Int = 5
+
+  @Option(help: "The number of threads for the BLAS and the engine's parallel loops.")
+  var threads: Int = 2
+
+  @Option(help: "The seed of the initialisation used when no --weights are given.")
+  var seed: UInt64 = 0
+
+  @Option(
+    name: .customLong("arg"),
+    help: ArgumentHelp(
+      "Overrides a model argument, for example `--arg num_classes=10`. Repeatable.", valueName: "name=value"))
+  var args: [String] = []
+
+  func validate() throws {
+    guard top >= 0 else { throw ValidationError("--top must be at least 0, got \(top).") }
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+  }
+
+  func run() throws {
+    BLASSetup.preferAVX512Kernels()
+    let overrides = try args.map { a in
+      guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
+        throw ValidationError("--arg takes name=value, got `\(a)`.")
+      }
+      return (String(a[..<eq]), String(a[a.index(after: eq)...]))
+    }
+    let graph = try loadGraph(model, overrides: overrides)
+    do {
+      let x = try loadInput(input, graph: graph)
+      let batch = x.shape.count == 4 ? x.shape[0] : 1
+      let sample = Array(x.shape.suffix(3))
+      let table =
+        try weights.map { try Safetensors.load($0) }
+        ?? SeededInit.weights(for: graph, seed: seed)
+      let net = try Network(
+        graph: graph, input: sample, batch: batch, weights: table,
+        source: weights.map { "`\($0)`" } ?? "the seeded weights", threads: threads)
+      let y = try net.run(x.data)[0]
+      let outShape = net.shapes[graph.outputs[0]]
+      if let output {
+        try Npy.write(Tensor(shape: [batch] + outShape, data: y), to: output)
+      }
+      print(
+        "\(graph.name) · input \(batch)×\(format(sample)) · output \(batch)×\(format(outShape))"
+          + (weights == nil ? " · seeded weights (seed \(seed))" : ""))
+      if top > 0 && outShape.count == 1 {
+        let classes = outShape[0]
+        for n in 0..<batch {
+          if batch > 1 { print("sample \(n):") }
+          print(topTable(Array(y[n * classes..<(n + 1) * classes]), k: top))
+        }
+      }
+      if let output { print("Wrote \(output)") }
+    } catch let e as EngineError {
+      throw ZooError(e.description)
+    }
+  }
+}
+
+/// Reads a .npy (CxHxW or NxCxHxW) or an image, checked against the model's input channels.
+func loadInput(_ path: String, graph: Graph) throws -> Tensor {
+  let channels = graph.inputShape[0]
+  if path.lowercased().hasSuffix(".npy") {
+    let t = try Npy.read(path)
+    guard t.shape.count == 3 || t.shape.count == 4, t.shape[t.shape.count - 3] == channels else {
+      throw ZooError(
+        "`\(path)` has shape \(format(t.shape)); \(graph.name) takes \(format(graph.inputShape)) "
+          + "(or N×\(format(graph.inputShape)) for a batch)")
+    }
+    return t
+  }
+  let size = Array(graph.inputShape.suffix(2))
+  return try ImageInput.load(path, channels: channels, height: size[0], width: size[1])
+}
+
+/// The top `k` entries of `scores` with their softmax probabilities and ImageNet names.
+func topTable(_ scores: [Float], k: Int) -> String {
+  let m = scores.max() ?? 0
+  let exps = scores.map { Foundation.exp(Double($0 - m)) }
+  let sum = exps.reduce(0, +)
+  let order = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(k)
+  let names = scores.count == ImageNet.classNames.count ? ImageNet.classNames : nil
+  var t = TextTable(headers: ["Rank", "Class", "Score", "Probability", "Name"], rightAligned: [0, 1, 2, 3])
+  for (rank, i) in order.enumerated() {
+    t.rows.append([
+      "\(rank + 1)", "\(i)", String(format: "%.4f", scores[i]), String(format: "%.2f%%", 100 * exps[i] / sum),
+      names?[i] ?? "–",
+    ])
+  }
+  return t.render()
+}

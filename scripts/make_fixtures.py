@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""PyTorch fixtures for the CNN Zoo engine (run in a virtualenv with torch, torchvision, numpy, safetensors;
+none of them is a dependency of the project).
+
+Weights and inputs are not stored: both sides compute them from the same counter-based PRNG
+(ZooEngine/SeededInit.swift documents the stream), so a fixture is only the model's output.
+
+  python scripts/make_fixtures.py                 # writes Tests/ZooTests/Fixtures/*.npy (committed)
+  python scripts/make_fixtures.py --check-all ZOO # every torchvision-compatible model: exports the seeded
+                                                  # state dict to safetensors, runs `ZOO run` on it and
+                                                  # compares with PyTorch (nothing is written to the repo)
+  python scripts/make_fixtures.py --classes       # regenerates Sources/ZooEngine/ImageNetClasses.swift
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torchvision
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "Tests", "ZooTests", "Fixtures")
+
+M64 = (1 << 64) - 1
+
+
+def fnv1a64(key: str) -> int:
+    h = 0xCBF29CE484222325
+    for b in key.encode():
+        h ^= b
+        h = (h * 0x100000001B3) & M64
+    return h
+
+
+def uniform(key: str, n: int, seed: int = 0) -> np.ndarray:
+    """Value i: (splitmix64(base + (i+1)·golden) >> 40) · 2^-24, base = fnv1a64(key) ^ seed (float32)."""
+    base = np.uint64(fnv1a64(key) ^ seed)
+    i = np.arange(1, n + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = base + i * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)).astype(np.float32) * np.float32(2.0**-24)
+
+
+def symmetric(key, n, bound):
+    return (np.float32(2) * uniform(key, n) - np.float32(1)) * np.float32(bound)
+
+
+def seeded_state_dict(model: nn.Module):
+    """The state dict SeededInit.weights(for:randomStatistics: true) builds on the Swift side."""
+    sd = {}
+    for name, m in model.named_modules():
+        p = name + "." if name else ""
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            w = m.weight
+            fan_in = int(np.prod(w.shape[1:]))
+            bound = np.float32(1 / math.sqrt(fan_in))
+            sd[p + "weight"] = symmetric(p + "weight", w.numel(), bound).reshape(w.shape)
+            if m.bias is not None:
+                sd[p + "bias"] = symmetric(p + "bias", m.bias.numel(), bound)
+        elif isinstance(m, nn.BatchNorm2d):
+            c = m.num_features
+            sd[p + "weight"] = np.float32(0.5) + uniform(p + "weight", c)
+            sd[p + "bias"] = symmetric(p + "bias", c, 0.1)
+            sd[p + "running_mean"] = symmetric(p + "running_mean", c, 0.1)
+            sd[p + "running_var"] = np.float32(0.5) + uniform(p + "running_var", c)
+    return sd
+
+
+def load_seeded(model):
+    sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in seeded_state_dict(model).items()}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    assert not missing and not unexpected, (missing, unexpected)
+    return model.eval()
+
+
+class LeNet5(nn.Module):
+    """zoo/lenet.yaml's `modern` LeNet-5, with the same module names."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.pool1 = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.pool2 = nn.MaxPool2d(2)
+        self.fc1 = nn.Linear(400, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool1(torch.relu(self.conv1(x)))
+        x = self.pool2(torch.relu(self.conv2(x)))
+        x = torch.flatten(x, 1)
+        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+
+
+def build(name):
+    tv = torchvision.models
+    if name == "lenet5":
+        return LeNet5()
+    if name == "googlenet":
+        return tv.googlenet(weights=None, aux_logits=False, init_weights=False, transform_input=False)
+    return getattr(tv, name)(weights=None)
+
+
+def seeded_input(shape):
+    n = int(np.prod(shape))
+    return (np.float32(2) * uniform("input", n) - np.float32(1)).reshape(shape)
+
+
+def forward(name, shape):
+    model = load_seeded(build(name))
+    x = seeded_input(shape)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    return model, x, y
+
+
+# The fixtures CI checks: model, input shape (batch first). Small inputs keep the tests fast.
+FIXTURE_SET = [
+    ("lenet5", (2, 1, 32, 32)),
+    ("resnet18", (1, 3, 64, 64)),
+    ("googlenet", (1, 3, 64, 64)),
+    ("densenet121", (1, 3, 64, 64)),
+]
+
+# Every torchvision-compatible model of the zoo.
+ALL = [
+    "lenet5", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+    "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
+    "wide_resnet50_2", "densenet121", "densenet161", "densenet169", "densenet201",
+]
+
+
+def write_fixtures():
+    os.makedirs(FIXTURES, exist_ok=True)
+    for name, shape in FIXTURE_SET:
+        _, _, y = forward(name, shape)
+        path = os.path.join(FIXTURES, f"{name}.npy")
+        np.save(path, y.astype(np.float32))
+        print(f"{path}: input {shape}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+
+
+def check_all(zoo, size):
+    from safetensors.torch import save_file
+
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ALL:
+            shape = (1, 1, 32, 32) if name == "lenet5" else (1, 3, size, size)
+            model, x, y = forward(name, shape)
+            w = os.path.join(tmp, "w.safetensors")
+            save_file(model.state_dict(), w)  # the torchvision export, num_batches_tracked included
+            xi, yo = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
+            np.save(xi, x)
+            r = subprocess.run([zoo, "run", name, "--weights", w, "--input", xi, "--output", yo, "--top", "0"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"{name:18} FAILED: {r.stderr.strip()}")
+                worst = float("inf")
+                continue
+            z = np.load(yo)
+            err = float(np.abs(z - y).max() / np.abs(y).max())
+            worst = max(worst, err)
+            print(f"{name:18} input {shape}  max |zoo − torch| / max |torch| = {err:.2e}  {'ok' if err <= 1e-4 else 'FAIL'}")
+    print(f"worst relative error {worst:.2e}")
+    return worst <= 1e-4
+
+
+def write_classes():
+    from torchvision.models._meta import _IMAGENET_CATEGORIES as names
+
+    lines = [
+        "/// The 1000 ImageNet-1k class names in index order (torchvision's weight metadata), compiled in so",
+        "/// `zoo run --top K` works from any directory. Generated by scripts/make_fixtures.py --classes.",
+        "public enum ImageNet {",
+        "  public static let classNames: [String] = [",
+    ]
+    lines += ['    "%s",' % n.replace("\\", "\\\\").replace('"', '\\"') for n in names]
+    lines += ["  ]", "}"]
+    with open(os.path.join(ROOT, "Sources", "ZooEngine", "ImageNetClasses.swift"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check-all", metavar="ZOO", help="path of the built zoo binary")
+    ap.add_argument("--size", type=int, default=96, help="input size for --check-all")
+    ap.add_argument("--classes", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    if a.classes:
+        write_classes()
+    elif a.check_all:
+        sys.exit(0 if check_all(a.check_all, a.size) else 1)
+    else:
+        write_fixtures()
