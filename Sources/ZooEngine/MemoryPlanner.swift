@@ -1,22 +1,16 @@
+import ZooAnalysis
 import ZooGraph
 
 /// Where every activation of a graph lives: which nodes share a buffer, how long each buffer is
 /// live, and its byte offset in one arena.
 ///
-/// The rules (shared with the analyzer's "inference peak activation bytes"):
-/// - execution order is the graph's node order;
-/// - flatten, dropout and identity outputs alias their input (views);
-/// - an activation or batch norm whose input has exactly one consumer and is not the graph input
-///   runs in place (aliases its input);
-/// - every other node output is a new buffer of `elements × batch × 4` bytes; the graph input is one;
-/// - a buffer is live from its producer's step through its last reader's step (graph outputs to
-///   the end); the peak is the largest sum of live bytes over the steps.
-///
-/// Offsets come from greedy placement: taking buffers in some order, each takes the lowest offset
-/// that overlaps no already placed buffer whose lifetime intersects its own. Four orders are tried
-/// (largest first, largest bytes × lifetime first, longest-lived first, execution order) and the
-/// smallest arena is kept; the result is at least the liveness peak, and usually equal to it.
-/// Scratch space (im2col columns) is not part of the arena; the engine reports it separately.
+/// Buffers and lifetimes are the analyzer's ``ZooAnalysis/Liveness`` (the rules are written there and
+/// in docs/memory.md), so the engine's peak is, by construction, the figure `zoo describe` predicts.
+/// This type adds the placement: taking buffers in some order, each takes the lowest offset that
+/// overlaps no already placed buffer whose lifetime intersects its own. Four orders are tried (largest
+/// first, largest bytes × lifetime first, longest-lived first, execution order) and the smallest arena
+/// is kept; the result is at least the liveness peak, and usually equal to it. Scratch space (im2col
+/// columns) is not part of the arena; the engine reports it separately.
 public struct MemoryPlan: Sendable {
   /// For every node, the node that owns the buffer its output lives in (itself for a new buffer).
   public var owner: [Int]
@@ -37,53 +31,29 @@ public struct MemoryPlan: Sendable {
   /// Offsets are aligned to this many bytes (a cache line).
   public static let alignment = 64
 
-  /// Plans the buffers of `graph` for per-sample `shapes` (from ``ZooAnalysis/Summary``) and `batch`.
-  public init(graph: Graph, shapes: [[Int]], batch: Int) {
-    let n = graph.nodes.count
-    let consumers = graph.consumers()
+  /// Plans the buffers of `graph` for per-sample `shapes` (from ``ZooAnalysis/Summary``) and `batch`, in fp32.
+  public init(graph: Graph, shapes: [[Int]], batch: Int) throws(AnalysisError) {
+    self.init(try Liveness(graph, shapes: shapes, batch: batch, dtype: .fp32))
+  }
+
+  /// Places the buffers of a liveness analysis.
+  public init(_ liveness: Liveness) {
+    let n = liveness.bufferOf.count
     var owner = Array(0..<n)
-    for node in graph.nodes {
-      guard let x = node.inputs.first else { continue }
-      switch node.op {
-      case .flatten, .dropout, .identity:
-        owner[node.id] = owner[x]
-      case .activation, .batchNorm:
-        if consumers[x].count == 1 && graph.nodes[x].op != .input
-          && Self.nobodyReadsLater(owner: owner, buffer: owner[x], after: node.id, graph: graph, consumers: consumers)
-        {
-          owner[node.id] = owner[x]
-        }
-      default:
-        break
-      }
-    }
     var bytes = Array(repeating: 0, count: n)
     var first = Array(repeating: 0, count: n)
     var last = Array(repeating: 0, count: n)
-    for i in 0..<n where owner[i] == i {
-      bytes[i] = shapes[i].reduce(1, *) * batch * MemoryLayout<Float>.size
-      first[i] = i
-      last[i] = i
-    }
-    for node in graph.nodes {
-      for x in node.inputs { last[owner[x]] = max(last[owner[x]], node.id) }
-    }
-    for o in graph.outputs { last[owner[o]] = n - 1 }
-    var peak = 0
-    var peakStep = 0
-    var delta = Array(repeating: 0, count: n + 1)
-    for i in 0..<n where owner[i] == i {
-      delta[first[i]] += bytes[i]
-      delta[last[i] + 1] -= bytes[i]
-    }
-    var live = 0
-    for s in 0..<n {
-      live += delta[s]
-      if live > peak {
-        peak = live
-        peakStep = s
+    for node in 0..<n {
+      let b = liveness.buffers[liveness.bufferOf[node]]
+      owner[node] = b.producer
+      if b.producer == node {
+        bytes[node] = b.bytes
+        first[node] = b.producer
+        last[node] = b.lastUse
       }
     }
+    let peak = liveness.peakBytes
+    let peakStep = liveness.peakStep
     // Greedy placement under a few orders; the smallest arena wins.
     let owned = (0..<n).filter { owner[$0] == $0 && bytes[$0] > 0 }
     let orders: [[Int]] = [
@@ -138,14 +108,4 @@ public struct MemoryPlan: Sendable {
     return (offsets, arena)
   }
 
-  /// Whether overwriting `buffer` at step `step` is safe: no node reads it (directly or through a
-  /// view) after `step`. Always true for the zoo's graphs; guards hand-written definitions.
-  private static func nobodyReadsLater(owner: [Int], buffer: Int, after step: Int, graph: Graph, consumers: [[Int]])
-    -> Bool
-  {
-    for i in 0..<step where owner[i] == buffer {
-      for c in consumers[i] where c > step { return false }
-    }
-    return !graph.outputs.contains { $0 < step && owner[$0] == buffer }
-  }
 }

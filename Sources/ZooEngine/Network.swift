@@ -86,7 +86,12 @@ public final class Network: @unchecked Sendable {
     self.macs = summary.totals.macs
     self.threads = max(1, threads)
     openblas_set_num_threads(Int32(max(1, threads)))
-    let memory = MemoryPlan(graph: graph, shapes: summary.shapes, batch: batch)
+    let memory: MemoryPlan
+    do {
+      memory = try MemoryPlan(graph: graph, shapes: summary.shapes, batch: batch)
+    } catch {
+      throw EngineError("\(graph.name): \(error)")
+    }
     self.memory = memory
 
     var table = consume weights

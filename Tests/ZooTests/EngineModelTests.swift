@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooAnalysis
 import ZooEngine
 import ZooGraph
 
@@ -77,7 +78,7 @@ struct EngineMemoryTests {
         Node(id: 3, name: "relu", op: .activation(.relu), inputs: [2]),
         Node(id: 4, name: "pool", op: .pool(Pool2D(kind: .max, kernel: Pair(2), stride: Pair(2))), inputs: [3]),
       ], outputs: [4], modules: [])
-    let plan = MemoryPlan(graph: g, shapes: [[3, 8, 8], [4, 8, 8], [4, 8, 8], [4, 8, 8], [4, 4, 4]], batch: 1)
+    let plan = try MemoryPlan(graph: g, shapes: [[3, 8, 8], [4, 8, 8], [4, 8, 8], [4, 8, 8], [4, 4, 4]], batch: 1)
     #expect(plan.owner == [0, 1, 1, 1, 4])
     #expect(plan.bytes == [768, 1024, 0, 0, 256])
     // Steps 0–1 hold input + conv; step 4 holds conv + pool (the input died at step 1).
@@ -96,6 +97,25 @@ struct EngineMemoryTests {
     #expect(net.memory.arenaBytes >= net.memory.peakBytes)
     #expect(Double(net.memory.arenaBytes) <= 1.25 * Double(net.memory.peakBytes))
     #expect(net.memory.peakBytes < all / 3, "the plan reuses memory: peak \(net.memory.peakBytes) of \(all)")
+  }
+
+  /// The engine plans on the analyzer's liveness, so `zoo describe`'s inference peak is the engine's;
+  /// the placement must hold every buffer of every zoo model without overlaps in time and space.
+  @Test(arguments: allModels)
+  func planMatchesTheAnalyzerAndNeverOverlaps(model: String) throws {
+    let s = try Summary(try builtin(model))
+    let liveness = try Liveness(s)
+    let plan = MemoryPlan(liveness)
+    #expect(plan.peakBytes == liveness.peakBytes, "\(model): engine and analyzer disagree on the peak")
+    #expect(plan.arenaBytes >= plan.peakBytes, "\(model): the arena is smaller than the peak")
+    let owned = plan.bytes.indices.filter { plan.bytes[$0] > 0 }
+    for a in owned {
+      for b in owned where b > a && plan.firstStep[a] <= plan.lastStep[b] && plan.firstStep[b] <= plan.lastStep[a] {
+        let disjoint =
+          plan.offsets[a] + plan.bytes[a] <= plan.offsets[b] || plan.offsets[b] + plan.bytes[b] <= plan.offsets[a]
+        #expect(disjoint, "\(model): buffers of \(s.graph.nodes[a].name) and \(s.graph.nodes[b].name) overlap")
+      }
+    }
   }
 
   @Test func resnet18PeakByHand() throws {
