@@ -22,19 +22,8 @@ public enum BLASSetup {
     return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
   }
 
-  /// The `flags` line of /proc/cpuinfo (read with stdio: /proc files report a size of 0).
-  static func cpuFlagsLine() -> String? {
-    guard let f = fopen("/proc/cpuinfo", "r") else { return nil }
-    defer { fclose(f) }
-    var line: UnsafeMutablePointer<CChar>? = nil
-    var capacity = 0
-    defer { free(line) }
-    while getline(&line, &capacity, f) > 0 {
-      let text = String(cString: line!)
-      if text.hasPrefix("flags") { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
-    }
-    return nil
-  }
+  /// The `flags` line of /proc/cpuinfo.
+  static func cpuFlagsLine() -> String? { procLine("/proc/cpuinfo", startingWith: "flags") }
 
   /// Re-executes the current program with `OPENBLAS_CORETYPE=SkylakeX` when that would help.
   /// Returns only when no re-execution was needed (or it failed).
@@ -51,4 +40,19 @@ public enum BLASSetup {
     // execv returned: it failed; carry on with the kernels we have.
     for a in args { free(a) }
   }
+}
+
+/// The first line of a /proc file that starts with `prefix`, trimmed (read with stdio: /proc files
+/// report a size of 0).
+func procLine(_ path: String, startingWith prefix: String) -> String? {
+  guard let f = fopen(path, "r") else { return nil }
+  defer { fclose(f) }
+  var line: UnsafeMutablePointer<CChar>? = nil
+  var capacity = 0
+  defer { free(line) }
+  while getline(&line, &capacity, f) > 0 {
+    let text = String(cString: line!)
+    if text.hasPrefix(prefix) { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
+  }
+  return nil
 }

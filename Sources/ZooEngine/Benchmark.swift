@@ -37,18 +37,7 @@ public enum Benchmark {
   /// Not `getrusage`'s `ru_maxrss`: that one survives `fork` and `execve`, so a zoo started from a
   /// large process (a Python benchmark script with torch loaded) would report its parent's peak.
   public static func peakResidentBytes() -> Int {
-    guard let f = fopen("/proc/self/status", "r") else { return 0 }
-    defer { fclose(f) }
-    var line: UnsafeMutablePointer<CChar>? = nil
-    var capacity = 0
-    defer { free(line) }
-    while getline(&line, &capacity, f) > 0 {
-      let text = String(cString: line!)
-      if text.hasPrefix("VmHWM:") {
-        let kb = text.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kb * 1024
-      }
-    }
-    return 0
+    guard let line = procLine("/proc/self/status", startingWith: "VmHWM:") else { return 0 }
+    return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
   }
 }
