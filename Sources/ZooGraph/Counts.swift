@@ -74,13 +74,8 @@ extension Node {
     func times(_ xs: Int...) throws(CountOverflow) -> Int { try checkedProduct(xs, "FLOPs") }
     switch op {
     case .conv(let conv):
-      let perOutput = conv.table == nil ? conv.inChannels / conv.groups : 0
-      if let table = conv.table {
-        // Each output channel has its own fan-in: sum over channels.
-        c.macs = try checkedProduct([conv.connections, conv.kernel.h, conv.kernel.w, output[1], output[2]], "MACs")
-      } else {
-        c.macs = try checkedProduct([perOutput, conv.kernel.h, conv.kernel.w, out], "MACs")
-      }
+      // Channel pairs (out · in/groups, or the connection table's entries) × kernel × output positions.
+      c.macs = try checkedProduct([conv.connections, conv.kernel.h, conv.kernel.w, output[1], output[2]], "MACs")
       c.flops = try checkedAdd(try times(2, c.macs), conv.bias ? out : 0, "FLOPs")
     case .linear(let i, _, let bias):
       c.macs = try checkedProduct([i, out], "MACs")
