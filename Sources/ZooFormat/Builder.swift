@@ -11,6 +11,17 @@ struct Builder {
   private var modules: [Module] = []
   private var sideOutputs: [Int] = []
   private var paths: Set<String> = []
+  /// Block calls under way, outermost first (to stop runaway recursion with a clear error).
+  private var callStack: [String] = []
+  /// Loop iterations and items expanded so far, against `maxExpansion`.
+  private var expanded = 0
+  static let maxExpansion = 2_000_000
+
+  /// Most layers a network may have, and most block calls nested in one another: far above any real
+  /// network (DenseNet-201 has 700 layers, 4 levels), low enough that a runaway `repeat` or a block that
+  /// calls itself ends in an error instead of exhausting memory or the stack.
+  static let maxLayers = 200_000
+  static let maxNesting = 64
 
   init(file: DefinitionFile) { self.file = file }
 
@@ -124,6 +135,7 @@ struct Builder {
   mutating func item(_ node: Yams.Node, _ outerScope: Scope, _ ctx: Context, _ x: Tensor)
     throws(DefinitionError) -> Tensor
   {
+    try countExpansion(node)
     let scope = withShape(outerScope, x)
     let head: String
     let headValue: Yams.Node?
@@ -158,10 +170,14 @@ struct Builder {
     case "repeat":
       try only(["as", "body"])
       let count = try int(try required("a count"), scope, min: 0)
+      guard count <= Self.maxLayers else {
+        throw error(node, "`repeat` count \(count) is more than the \(Self.maxLayers) layers a network may have")
+      }
       guard let b = extra("body") else { throw error(node, "`repeat` needs a `body:`") }
       let variable = extra("as")?.scalarText
       var x = x
       for i in 0..<count {
+        try countExpansion(node)
         var s = outerScope
         if let variable { s[variable] = .int(i) }
         x = try body(b, s, ctx, x)
@@ -180,6 +196,7 @@ struct Builder {
       }
       var x = x
       for v in values {
+        try countExpansion(node)
         var s = outerScope
         s[variable] = v
         x = try body(b, s, ctx, x)
@@ -250,7 +267,22 @@ struct Builder {
     let path = try childPath(
       ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: blockName, at: node)
     modules.append(Module(path: path, kind: blockName))
+    guard callStack.count < Self.maxNesting else {
+      let chain = (callStack.suffix(4) + [blockName]).joined(separator: " → ")
+      throw error(
+        node, "block calls nest more than \(Self.maxNesting) deep (… \(chain)): does a block call itself without end?")
+    }
+    callStack.append(blockName)
+    defer { callStack.removeLast() }
     return try body(def.body, blockScope, Context(path: path, indexed: false), x)
+  }
+
+  /// Counts one item or loop iteration against `maxExpansion`.
+  private mutating func countExpansion(_ node: Yams.Node) throws(DefinitionError) {
+    expanded += 1
+    guard expanded <= Self.maxExpansion else {
+      throw error(node, "the definition expands to more than \(Self.maxExpansion) items; is a loop count too large?")
+    }
   }
 
   private mutating func addNode(_ path: String, _ op: Op, _ ins: [Tensor], at node: Yams.Node)
@@ -261,6 +293,9 @@ struct Builder {
       shape = try op.outputShape(ins.map(\.shape))
     } catch {
       throw self.error(node, "layer `\(path)`: \(error.message)")
+    }
+    guard nodes.count < Self.maxLayers else {
+      throw self.error(node, "the network has more than \(Self.maxLayers) layers (at `\(path)`)")
     }
     let n = ZooGraph.Node(id: nodes.count, name: path, op: op, inputs: ins.map(\.id))
     do {

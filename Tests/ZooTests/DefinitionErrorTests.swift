@@ -248,3 +248,26 @@ struct FormatFeatureTests {
     #expect(text.split(separator: "\n", omittingEmptySubsequences: false).count <= 80)
   }
 }
+
+@Suite("definition files: runaway expansions end in errors")
+struct RunawayDefinitionTests {
+  @Test func aBlockThatCallsItself() throws {
+    let e = try #require(
+      definitionError("input: [3, 8, 8]\nblocks:\n  a: {body: [a]}\nnetwork: [a]\nmodels: {m: {}}\n"))
+    #expect(e.message.contains("block calls nest more than 64 deep"), "\(e)")
+    #expect(e.message.contains("a → a"), "\(e)")
+  }
+
+  @Test func hugeLoops() throws {
+    let a = try #require(
+      definitionError("input: [3, 8, 8]\nnetwork: [{repeat: 100000000, body: [relu]}]\nmodels: {m: {}}\n"))
+    #expect(a.message.contains("`repeat` count 100000000 is more than the 200000 layers"), "\(a)")
+    let b = try #require(
+      definitionError(
+        "input: [3, 8, 8]\nnetwork: [{repeat: 100000, body: [{repeat: 100000, body: []}]}]\nmodels: {m: {}}\n"))
+    #expect(b.message.contains("expands to more than 2000000 items"), "\(b)")
+    let c = try #require(
+      definitionError("input: [3, 8, 8]\nnetwork: [{repeat: 150000, body: [relu, relu]}]\nmodels: {m: {}}\n"))
+    #expect(c.message.contains("more than 200000 layers"), "\(c)")
+  }
+}
