@@ -414,4 +414,3 @@ func html(_ s: String) -> String {
   }
   return out
 }
-

@@ -49,18 +49,18 @@ struct BenchCommand: ParsableCommand {
   struct Report: Encodable {
     var model: String
     var batch, threads, iterations: Int
-    var median_ms, min_ms, max_ms: Double
-    var throughput_per_s: Double
+    var medianMs, minMs, maxMs: Double
+    var throughputPerS: Double
     var macs: Int
     var gflops: Double
-    var sgemm_peak_gflops: Double
-    var peak_share: Double
-    var peak_rss_bytes: Int
-    var weight_bytes: Int
-    var arena_bytes: Int
-    var predicted_peak_activation_bytes: Int
-    var scratch_bytes: Int
-    var blas_core: String
+    var sgemmPeakGflops: Double
+    var peakShare: Double
+    var peakRssBytes: Int
+    var weightBytes: Int
+    var arenaBytes: Int
+    var predictedPeakActivationBytes: Int
+    var scratchBytes: Int
+    var blasCore: String
     var nodes: Int
     var kernels: Int
   }
@@ -91,12 +91,12 @@ struct BenchCommand: ParsableCommand {
       times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     let gflops = 2 * Double(net.macs) / median / 1e9
     let r = Report(
-      model: graph.name, batch: batch, threads: threads, iterations: iterations, median_ms: median * 1e3,
-      min_ms: times.first! * 1e3, max_ms: times.last! * 1e3, throughput_per_s: Double(batch) / median,
-      macs: net.macs, gflops: gflops, sgemm_peak_gflops: peak, peak_share: gflops / peak,
-      peak_rss_bytes: Benchmark.peakResidentBytes(), weight_bytes: net.weightBytes,
-      arena_bytes: net.memory.arenaBytes, predicted_peak_activation_bytes: net.memory.peakBytes,
-      scratch_bytes: net.scratchBytes, blas_core: BLASSetup.coreName,
+      model: graph.name, batch: batch, threads: threads, iterations: iterations, medianMs: median * 1e3,
+      minMs: times.first! * 1e3, maxMs: times.last! * 1e3, throughputPerS: Double(batch) / median,
+      macs: net.macs, gflops: gflops, sgemmPeakGflops: peak, peakShare: gflops / peak,
+      peakRssBytes: Benchmark.peakResidentBytes(), weightBytes: net.weightBytes,
+      arenaBytes: net.memory.arenaBytes, predictedPeakActivationBytes: net.memory.peakBytes,
+      scratchBytes: net.scratchBytes, blasCore: BLASSetup.coreName,
       nodes: graph.nodes.count, kernels: net.stepCount)
     if json {
       print(try jsonString(r))
@@ -129,10 +129,10 @@ struct BenchCommand: ParsableCommand {
     print(
       """
       \(r.model) · batch \(batch) · \(threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
-      Latency:     median \(String(format: "%.2f", r.median_ms)) ms, min \(String(format: "%.2f", r.min_ms)) ms, max \(String(format: "%.2f", r.max_ms)) ms
-      Throughput:  \(String(format: "%.1f", r.throughput_per_s)) samples/s
-      Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peak_share))% of the sgemm peak (\(String(format: "%.1f", peak)) GFLOP/s, OpenBLAS \(r.blas_core) kernels)
-      Memory:      peak RSS \(mb(r.peak_rss_bytes)); weights \(mb(r.weight_bytes)), activation arena \(mb(r.arena_bytes)) (liveness peak \(mb(r.predicted_peak_activation_bytes))), im2col scratch \(mb(r.scratch_bytes))
+      Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms
+      Throughput:  \(String(format: "%.1f", r.throughputPerS)) samples/s
+      Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the sgemm peak (\(String(format: "%.1f", peak)) GFLOP/s, OpenBLAS \(r.blasCore) kernels)
+      Memory:      peak RSS \(mb(r.peakRssBytes)); weights \(mb(r.weightBytes)), activation arena \(mb(r.arenaBytes)) (liveness peak \(mb(r.predictedPeakActivationBytes))), im2col scratch \(mb(r.scratchBytes))
       """)
   }
 

@@ -247,7 +247,7 @@ struct CompareDocument: Encodable {
     var ratios: [String: Double]
   }
   struct Stage: Encodable {
-    struct Cell: Encodable { var weight_layers, params, macs: Int }
+    struct Cell: Encodable { var weightLayers, params, macs: Int }
     var stage: String
     /// One per model, in argument order; null where the model has no such stage.
     var models: [Cell?]
@@ -288,7 +288,7 @@ struct CompareDocument: Encodable {
           stage: name,
           models: per.map { list in
             list.first { $0.name == name }.map {
-              Stage.Cell(weight_layers: $0.layers, params: $0.params, macs: $0.macs)
+              Stage.Cell(weightLayers: $0.layers, params: $0.params, macs: $0.macs)
             }
           })
       }

@@ -30,10 +30,7 @@ struct ExplainOutputOptions: ParsableArguments {
   /// Prints the worked lines, or `document` as JSON with snake_case keys.
   func print<T: Encodable>(_ lines: [String], _ document: T) throws {
     if json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      encoder.keyEncodingStrategy = .convertToSnakeCase
-      Swift.print(String(decoding: try encoder.encode(document), as: UTF8.self))
+      Swift.print(try jsonString(document))
     } else {
       Swift.print(lines.joined(separator: "\n"))
     }

@@ -65,15 +65,15 @@ struct MemoryDocument: Encodable {
   var dtype: String
   var batch: Int
   var optimizer: String
-  var param_bytes: Int
-  var inference_peak_bytes: Int
-  var inference_peak_layer: String
-  var inference_peak_step: Int
-  var training_bytes: Int
+  var paramBytes: Int
+  var inferencePeakBytes: Int
+  var inferencePeakLayer: String
+  var inferencePeakStep: Int
+  var trainingBytes: Int
   var training: Training
 
   struct Training: Encodable {
-    var param_bytes, gradient_bytes, optimizer_bytes, saved_activation_bytes: Int
+    var paramBytes, gradientBytes, optimizerBytes, savedActivationBytes: Int
   }
 
   init(_ s: Summary, _ m: MemoryFigures) {
@@ -81,13 +81,13 @@ struct MemoryDocument: Encodable {
     dtype = t.dtype.rawValue
     batch = s.batch
     optimizer = t.optimizer.rawValue
-    param_bytes = t.paramBytes
-    inference_peak_bytes = m.liveness.peakBytes
-    inference_peak_layer = s.graph.nodes[m.liveness.peakNode].name
-    inference_peak_step = m.liveness.peakStep
-    training_bytes = t.totalBytes
+    paramBytes = t.paramBytes
+    inferencePeakBytes = m.liveness.peakBytes
+    inferencePeakLayer = s.graph.nodes[m.liveness.peakNode].name
+    inferencePeakStep = m.liveness.peakStep
+    trainingBytes = t.totalBytes
     training = Training(
-      param_bytes: t.paramBytes, gradient_bytes: t.gradientBytes, optimizer_bytes: t.optimizerBytes,
-      saved_activation_bytes: t.savedActivationBytes)
+      paramBytes: t.paramBytes, gradientBytes: t.gradientBytes, optimizerBytes: t.optimizerBytes,
+      savedActivationBytes: t.savedActivationBytes)
   }
 }

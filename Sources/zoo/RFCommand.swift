@@ -130,10 +130,10 @@ struct RFDocument: Encodable {
     var padding: [Int]?
     var centre: [Double]?
     var coverage: Double
-    var outgrows_input: Bool
+    var outgrowsInput: Bool
 
     enum CodingKeys: String, CodingKey {
-      case name, kind, depth, output, global, approximate, size, stride, padding, centre, coverage, outgrows_input
+      case name, kind, depth, output, global, approximate, size, stride, padding, centre, coverage, outgrowsInput
     }
     func encode(to encoder: any Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
@@ -148,7 +148,7 @@ struct RFDocument: Encodable {
       try c.encode(padding, forKey: .padding)
       try c.encode(centre, forKey: .centre)
       try c.encode(coverage, forKey: .coverage)
-      try c.encode(outgrows_input, forKey: .outgrows_input)
+      try c.encode(outgrowsInput, forKey: .outgrowsInput)
     }
   }
   struct Warning: Encodable {
@@ -173,7 +173,7 @@ func rfDocument(_ rf: ReceptiveFields) -> RFDocument {
         size: f.global ? nil : [f.h.size, f.w.size], stride: f.global ? nil : [f.h.stride, f.w.stride],
         padding: f.global ? nil : [f.h.padding, f.w.padding],
         centre: f.global ? nil : [f.h.centreOffset, f.w.centreOffset], coverage: row.coverage,
-        outgrows_input: row.outgrowsInput)
+        outgrowsInput: row.outgrowsInput)
     },
     warnings: rf.warnings.map { RFDocument.Warning(layer: $0.layer, message: $0.message) })
 }

@@ -52,12 +52,12 @@ func sharesText(_ sh: Shares, _ s: Summary, _ m: MemoryFigures, top: Int = 5) ->
 struct SharesDocument: Encodable {
   struct Entry: Encodable {
     var name: String
-    var params, macs, activation_bytes: Int
+    var params, macs, activationBytes: Int
     init(_ e: Shares.Entry) {
       name = e.name
       params = e.params
       macs = e.macs
-      activation_bytes = e.activationBytes
+      activationBytes = e.activationBytes
     }
   }
   var stages: [Entry]

@@ -2,7 +2,6 @@ import Testing
 import ZooAnalysis
 import ZooGraph
 
-
 private func conv(_ i: Int, _ o: Int) -> Op {
   .conv(Conv2D(inChannels: i, outChannels: o, kernel: Pair(1), bias: false))
 }
