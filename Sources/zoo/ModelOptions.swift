@@ -31,18 +31,21 @@ struct ModelOptions: ParsableArguments {
 
   func parsedInput() throws -> [Int]? { try input.map(parseInputShape) }
 
-  func parsedArgs() throws -> [(String, String)] {
-    try args.map { a in
-      guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
-        throw ValidationError("--arg takes name=value, got `\(a)`.")
-      }
-      return (String(a[..<eq]), String(a[a.index(after: eq)...]))
-    }
-  }
+  func parsedArgs() throws -> [(String, String)] { try parseArgOverrides(args) }
 
   /// Builds the graph of the chosen model.
   func graph() throws -> Graph {
     try loadGraph(model, overrides: try parsedArgs())
+  }
+}
+
+/// Parses repeated `--arg name=value` options into (name, expression) pairs.
+func parseArgOverrides(_ args: [String]) throws -> [(String, String)] {
+  try args.map { a in
+    guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
+      throw ValidationError("--arg takes name=value, got `\(a)`.")
+    }
+    return (String(a[..<eq]), String(a[a.index(after: eq)...]))
   }
 }
 

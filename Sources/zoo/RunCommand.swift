@@ -53,13 +53,7 @@ struct RunCommand: ParsableCommand {
 
   func run() throws {
     BLASSetup.preferAVX512Kernels()
-    let overrides = try args.map { a in
-      guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
-        throw ValidationError("--arg takes name=value, got `\(a)`.")
-      }
-      return (String(a[..<eq]), String(a[a.index(after: eq)...]))
-    }
-    let graph = try loadGraph(model, overrides: overrides)
+    let graph = try loadGraph(model, overrides: try parseArgOverrides(args))
     do {
       let x = try loadInput(input, graph: graph)
       let batch = x.shape.count == 4 ? x.shape[0] : 1
