@@ -102,7 +102,7 @@ public enum Npy {
     data.append(Data(header.utf8))
     tensor.data.withUnsafeBytes { data.append(contentsOf: $0) }
     do {
-      try data.write(to: URL(fileURLWithPath: path))
+      try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
       throw EngineError("cannot write `\(path)`: \(error.localizedDescription)")
     }

@@ -1,4 +1,5 @@
 import CCairo
+import Foundation
 
 /// A drawing failure (an unwritable file, an unknown extension), naming the file.
 public struct PlotError: Error, Sendable, CustomStringConvertible {
@@ -40,7 +41,11 @@ public enum Anchor: Sendable { case start, middle, end }
 public final class Canvas {
   public let width: Double
   public let height: Double
+  /// The file to write, and the temporary file beside it that cairo writes until ``finish()`` renames
+  /// it: a failed drawing never leaves a partial file behind.
   let path: String
+  let temporary: String
+  var finished = false
   let png: Bool
   let surface: OpaquePointer
   let cr: OpaquePointer
@@ -54,11 +59,13 @@ public final class Canvas {
     self.width = width
     self.height = height
     self.path = path
+    let temporary = "\(path).zoo-\(getpid()).tmp"
+    self.temporary = temporary
     self.png = lower.hasSuffix(".png")
     let surface =
       png
       ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width * 2), Int32(height * 2))!
-      : cairo_svg_surface_create(path, width, height)!
+      : cairo_svg_surface_create(temporary, width, height)!
     guard cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
       let why = String(cString: cairo_status_to_string(cairo_surface_status(surface)))
       cairo_surface_destroy(surface)
@@ -75,6 +82,7 @@ public final class Canvas {
   deinit {
     cairo_destroy(cr)
     cairo_surface_destroy(surface)
+    if !finished { unlink(temporary) }
   }
 
   /// Writes the file (SVG: flushes the surface; PNG: encodes the pixels).
@@ -82,7 +90,7 @@ public final class Canvas {
     cairo_surface_flush(surface)
     var status = CAIRO_STATUS_SUCCESS
     if png {
-      status = cairo_surface_write_to_png(surface, path)
+      status = cairo_surface_write_to_png(surface, temporary)
     } else {
       cairo_surface_finish(surface)
       status = cairo_surface_status(surface)
@@ -90,6 +98,10 @@ public final class Canvas {
     guard status == CAIRO_STATUS_SUCCESS else {
       throw PlotError("cannot write `\(path)`: \(String(cString: cairo_status_to_string(status)))")
     }
+    guard rename(temporary, path) == 0 else {
+      throw PlotError("cannot write `\(path)`: \(String(cString: strerror(errno)))")
+    }
+    finished = true
   }
 
   func set(_ c: Colour, alpha: Double = 1) { cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha) }

@@ -56,7 +56,7 @@ struct ReportCommand: ParsableCommand {
       let url = dir.appendingPathComponent(f.path)
       do {
         try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(f.contents.utf8).write(to: url)
+        try Data(f.contents.utf8).write(to: url, options: .atomic)
       } catch {
         throw ZooError("cannot write `\(out)/\(f.path)`: \(error.localizedDescription)")
       }
