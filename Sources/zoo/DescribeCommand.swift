@@ -9,16 +9,23 @@ struct DescribeCommand: ParsableCommand {
     abstract: "Prints every module's output shape, parameters and MACs, and the totals.",
     discussion: """
       Conventions (docs/conventions.md):
-        Params   every parameter; BN running statistics are buffers, not parameters.
-        MACs     multiply-accumulates of conv and linear layers: kernel elements × input channels
-                 per group × output elements; bias adds are not counted (torchvision's and the
-                 papers' convention).
-        FLOPs    every arithmetic operation: 2 per MAC plus bias adds, BN 2 per element, ReLU 1,
-                 max pool k²−1 and average pool k² per output, add n−1 per element; concat,
-                 flatten and dropout 0.
-      How others differ: fvcore reports MACs as "flops" and adds BN (2 per element) and adaptive
-      pooling (1 per input element); ptflops reports MACs plus BN, ReLU, pooling and bias adds;
-      torchinfo's "mult-adds" include the bias adds and count BN weights.
+        Params  every parameter; BN running statistics are buffers.
+        MACs    multiply-accumulates of conv and linear layers: kernel
+                elements × input channels per group × output elements;
+                bias adds are not counted (torchvision's and the papers'
+                convention).
+        FLOPs   every arithmetic operation: 2 per MAC plus bias adds,
+                BN 2 per element, ReLU 1 per element, max pool k²−1 and
+                average pool k² per output, add n−1 per element; concat,
+                flatten and dropout 0.
+        Memory  parameter bytes at --dtype; the inference peak of
+                activation bytes by tensor lifetimes; training bytes
+                (docs/memory.md).
+
+      How other tools count: fvcore reports MACs as "flops" and adds BN
+      (2 per element) and adaptive pooling (1 per input element); ptflops
+      reports MACs plus BN, ReLU, pooling and bias adds; torchinfo's
+      "mult-adds" include bias adds and a small BN term.
       """
   )
 
