@@ -18,11 +18,25 @@ final class ConvolutionKernel {
   /// `[O]`, zero when the layer has none; batch norm's shift folded in.
   var bias: [Float]
   var activation: Activation?
+  /// Set when the convolution runs as Winograd F(2×2, 3×3) (see ``WinogradConvolution``); the
+  /// transformed weights are made by ``finishLoading()``, after batch norm folding.
+  let usesWinograd: Bool
+  private var winograd: WinogradConvolution?
 
-  init(_ conv: Conv2D, weight: [Float], bias: [Float]) {
+  /// `inH × inW` is the input size the plan runs it on (it chooses between im2col and Winograd).
+  init(_ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int) {
     self.conv = conv
     self.weight = weight
     self.bias = bias
+    self.usesWinograd = WinogradConvolution.isUsed(conv, inH: inH, inW: inW)
+  }
+
+  /// Transforms the (folded) weights for Winograd, once the plan is complete.
+  func finishLoading() {
+    if usesWinograd && winograd == nil {
+      winograd = WinogradConvolution(conv, weight: weight)
+      weight = []
+    }
   }
 
   /// Folds `y = γ (x − μ) / √(σ² + ε) + β` into the weights and bias.
@@ -54,6 +68,7 @@ final class ConvolutionKernel {
 
   /// Floats of im2col scratch one call needs for an input of `inH × inW`.
   func scratchElements(inH: Int, inW: Int) -> Int {
+    if usesWinograd { return WinogradConvolution.scratchElements(conv, inH: inH, inW: inW) }
     if isPointwise { return 0 }
     let (_, ow) = outputSize(inH, inW)
     return conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * bandRows(inH: inH, inW: inW) * ow
@@ -78,6 +93,14 @@ final class ConvolutionKernel {
     let og = c.outChannels / c.groups
     let k = cg * c.kernel.h * c.kernel.w
     let spatial = oh * ow
+    if let winograd {
+      winograd.run(
+        input: input, output: output, batch: batch, inH: inH, inW: inW, conv: c, scratch: scratch, threads: threads)
+      applyBiasAndActivation(
+        output, channels: c.outChannels, batch: batch, spatial: spatial, bias: bias, activation: activation,
+        threads: threads)
+      return
+    }
     let band = bandRows(inH: inH, inW: inW)
     weight.withUnsafeBufferPointer { w in
       for n in 0..<batch {

@@ -124,8 +124,10 @@ public final class Network: @unchecked Sendable {
         if c.table != nil {
           add(.tableConv(TableConvolutionKernel(c, weight: weight, bias: bias)))
         } else {
-          let k = ConvolutionKernel(c, weight: weight, bias: bias)
+          let k = ConvolutionKernel(c, weight: weight, bias: bias, inH: inShape[1], inW: inShape[2])
           scratchElements = max(scratchElements, k.scratchElements(inH: inShape[1], inW: inShape[2]))
+          // Winograd holds 16 transformed values per 9 weights.
+          if k.usesWinograd { weightElements += weight.count * 7 / 9 }
           add(.conv(k))
         }
       case .batchNorm(_, let eps):
@@ -176,6 +178,7 @@ public final class Network: @unchecked Sendable {
         add(.rbf(weight: w))
       }
     }
+    for step in steps { if case .conv(let k) = step.kernel { k.finishLoading() } }
     self.steps = steps
     self.weightBytes = weightElements * 4
     self.scratchBytes = scratchElements * 4

@@ -1,0 +1,48 @@
+import Testing
+import ZooEngine
+import ZooGraph
+
+/// 3×3 stride-1 convolutions of the shapes the engine runs as Winograd F(2×2, 3×3) against the naive
+/// loops: odd and even sizes, padding 0/1/2 (also unequal per axis), 1 to 40 channels, batch 1 and 2.
+@Suite("Engine Winograd")
+struct EngineWinogradTests {
+  @Test(arguments: 0..<32) func winogradMatchesNaiveReference(seed: Int) throws {
+    var r = TestRandom(UInt64(seed) &* 104_729 &+ 5)
+    let cin = r.int(1...40)
+    let cout = r.int(1...40)
+    let padding = Pair(r.int(0...2), r.int(0...2))
+    // Output sides 8...23 (the engine uses Winograd for sides 8...32).
+    let (ih, iw) = (r.int(8...23) + 2 - 2 * padding.h, r.int(8...23) + 2 - 2 * padding.w)
+    let batch = r.int(1...2)
+    let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: Pair(3), padding: padding, bias: seed % 2 == 0)
+    let x = r.array(batch * cin * ih * iw)
+    let weight = r.array(cout * cin * 9)
+    let bias = conv.bias ? r.array(cout) : nil
+    var weights = ["layer.weight": Tensor(shape: [cout, cin, 3, 3], data: weight)]
+    if let bias { weights["layer.bias"] = Tensor(shape: [cout], data: bias) }
+    let y = try runSingle(
+      .conv(conv), input: [cin, ih, iw], batch: batch, x: x, weights: weights, threads: 1 + seed % 2)
+    let ref = naiveConv(conv, x: x, batch: batch, h: ih, w: iw, weight: weight, bias: bias)
+    let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
+    #expect(y.count == ref.count)
+    #expect(maxAbsDiff(y, ref) <= 1e-4 * scale, "conv \(conv) on \(batch)×\(cin)×\(ih)×\(iw)")
+  }
+
+  /// A layer with enough channels to take several bands of tile rows (3 of 6, 6 and 3 tile rows).
+  @Test func winogradInBands() throws {
+    var r = TestRandom(99)
+    let (c, h, w) = (96, 31, 29)
+    let conv = Conv2D(inChannels: c, outChannels: c, kernel: Pair(3), padding: Pair(1), bias: true)
+    let x = r.array(c * h * w)
+    let weight = r.array(c * c * 9)
+    let bias = r.array(c)
+    let y = try runSingle(
+      .conv(conv), input: [c, h, w], x: x,
+      weights: [
+        "layer.weight": Tensor(shape: [c, c, 3, 3], data: weight), "layer.bias": Tensor(shape: [c], data: bias),
+      ])
+    let ref = naiveConv(conv, x: x, batch: 1, h: h, w: w, weight: weight, bias: bias)
+    let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
+    #expect(maxAbsDiff(y, ref) <= 1e-4 * scale)
+  }
+}
