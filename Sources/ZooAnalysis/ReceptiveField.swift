@@ -78,6 +78,18 @@ public struct ReceptiveField: Sendable, Hashable {
   }
 
   public static let input = ReceptiveField(h: .unit, w: .unit)
+
+  /// The field after a sliding window on both axes (see ``AxisField/through(kernel:stride:padding:dilation:)``);
+  /// nil when the numbers overflow.
+  public func through(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> ReceptiveField? {
+    guard let h = h.through(kernel: kernel.h, stride: stride.h, padding: padding.h, dilation: dilation.h),
+      let w = w.through(kernel: kernel.w, stride: stride.w, padding: padding.w, dilation: dilation.w)
+    else { return nil }
+    var f = self
+    f.h = h
+    f.w = w
+    return f
+  }
   static let whole = ReceptiveField(h: .unit, w: .unit, global: true)
 }
 
@@ -144,23 +156,17 @@ public struct ReceptiveFields: Sendable {
       case .flatten, .linear, .rbf:
         f = .whole
       case .conv(let c):
-        guard let h = x.h.through(kernel: c.kernel.h, stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h),
-          let w = x.w.through(kernel: c.kernel.w, stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w)
+        guard let g = x.through(kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation)
         else { throw overflow() }
-        f.h = h
-        f.w = w
+        f = g
       case .pool(let p):
-        guard let h = x.h.through(kernel: p.kernel.h, stride: p.stride.h, padding: p.padding.h, dilation: p.dilation.h),
-          let w = x.w.through(kernel: p.kernel.w, stride: p.stride.w, padding: p.padding.w, dilation: p.dilation.w)
+        guard let g = x.through(kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation)
         else { throw overflow() }
-        f.h = h
-        f.w = w
+        f = g
       case .subsample(_, let k):
-        guard let h = x.h.through(kernel: k, stride: k, padding: 0),
-          let w = x.w.through(kernel: k, stride: k, padding: 0)
+        guard let g = x.through(kernel: Pair(k), stride: Pair(k), padding: Pair(0), dilation: Pair(1))
         else { throw overflow() }
-        f.h = h
-        f.w = w
+        f = g
       case .adaptiveAvgPool(let oh, let ow):
         let shape = summary.shapes[node.inputs[0]]
         if oh == 1 && ow == 1 {
