@@ -8,24 +8,17 @@ struct BenchCommand: ParsableCommand {
     commandName: "bench",
     abstract: "Times a model's forward pass and reports latency, throughput, GFLOP/s and peak memory.",
     discussion: """
-      The model runs with seeded weights on a seeded input after a few warm-up passes. GFLOP/s is
-      2 × MACs / latency (MACs as in `zoo describe`), and its share is taken of this machine's BLAS
-      sgemm peak, measured first with the same number of threads (square 1536 × 1536 matrices).
+      The model runs with seeded weights on a seeded input after a few warm-up passes. GFLOP/s is \
+      2 × MACs / latency (MACs as in `zoo describe`), and its share is taken of this machine's BLAS \
+      sgemm peak, measured first with the same number of threads (square 1536 × 1536 matrices). \
       Peak memory is the process's peak resident set size.
       """
   )
 
-  @Argument(
-    help: ArgumentHelp(
-      "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
-      valueName: "model|file"))
-  var model: String
+  @OptionGroup var engine: EngineOptions
 
   @Option(help: "The number of samples per forward pass.")
   var batch: Int = 1
-
-  @Option(help: "The number of threads for the BLAS and the engine's parallel loops.")
-  var threads: Int = 2
 
   @Option(help: "The number of timed forward passes.")
   var iterations: Int = 20
@@ -41,7 +34,6 @@ struct BenchCommand: ParsableCommand {
 
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
     guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations).") }
     guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup).") }
   }
@@ -67,11 +59,11 @@ struct BenchCommand: ParsableCommand {
 
   func run() throws {
     BLASSetup.preferAVX512Kernels()
-    let graph = try loadGraph(model)
-    let peak = Benchmark.sgemmPeak(threads: threads)
+    let graph = try engine.graph()
+    let peak = Benchmark.sgemmPeak(threads: engine.threads)
     let net: Network
     do {
-      net = try Network(graph: graph, batch: batch, weights: SeededInit.weights(for: graph), threads: threads)
+      net = try Network(graph: graph, batch: batch, weights: SeededInit.weights(for: graph), threads: engine.threads)
       _ = try net.run(SeededInit.uniform(key: "input", count: net.inputCount).map { 2 * $0 - 1 })
     } catch let e as EngineError {
       throw ZooError(e.description)
@@ -91,7 +83,7 @@ struct BenchCommand: ParsableCommand {
       times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     let gflops = 2 * Double(net.macs) / median / 1e9
     let r = Report(
-      model: graph.name, batch: batch, threads: threads, iterations: iterations, medianMs: median * 1e3,
+      model: graph.name, batch: batch, threads: engine.threads, iterations: iterations, medianMs: median * 1e3,
       minMs: times.first! * 1e3, maxMs: times.last! * 1e3, throughputPerS: Double(batch) / median,
       macs: net.macs, gflops: gflops, sgemmPeakGflops: peak, peakShare: gflops / peak,
       peakRssBytes: Benchmark.peakResidentBytes(), weightBytes: net.weightBytes,
@@ -128,7 +120,7 @@ struct BenchCommand: ParsableCommand {
     func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
     print(
       """
-      \(r.model) · batch \(batch) · \(threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
+      \(r.model) · batch \(batch) · \(engine.threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
       Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms
       Throughput:  \(String(format: "%.1f", r.throughputPerS)) samples/s
       Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the sgemm peak (\(String(format: "%.1f", peak)) GFLOP/s, OpenBLAS \(r.blasCore) kernels)

@@ -8,19 +8,15 @@ struct RunCommand: ParsableCommand {
     commandName: "run",
     abstract: "Runs a model's forward pass on a .npy array or an image and prints its top classes.",
     discussion: """
-      Weights come from a safetensors file saved from a torchvision state dict (docs/engine.md shows
-      the two-line export); without --weights the model gets deterministic seeded weights (PyTorch's
+      Weights come from a safetensors file saved from a torchvision state dict (docs/engine.md shows \
+      the two-line export); without --weights the model gets deterministic seeded weights (PyTorch's \
       default initialisation), so every model runs out of the box.
-      Inputs: a float32 .npy of shape CxHxW or NxCxHxW, or a PNG/JPEG image, which gets the standard
+      Inputs: a float32 .npy of shape CxHxW or NxCxHxW, or a PNG/JPEG image, which gets the standard \
       ImageNet preprocessing (shorter side resized to 256, centre crop 224, mean/std normalisation).
       """
   )
 
-  @Argument(
-    help: ArgumentHelp(
-      "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
-      valueName: "model|file"))
-  var model: String
+  @OptionGroup var engine: EngineOptions
 
   @Option(help: ArgumentHelp("A safetensors file with the model's state dict.", valueName: "file.safetensors"))
   var weights: String?
@@ -34,26 +30,16 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Prints the K highest-scoring classes of every sample (with ImageNet names for 1000-class models).")
   var top: Int = 5
 
-  @Option(help: "The number of threads for the BLAS and the engine's parallel loops.")
-  var threads: Int = 2
-
   @Option(help: "The seed of the initialisation used when no --weights are given.")
   var seed: UInt64 = 0
 
-  @Option(
-    name: .customLong("arg"),
-    help: ArgumentHelp(
-      "Overrides a model argument, for example `--arg num_classes=10`. Repeatable.", valueName: "name=value"))
-  var args: [String] = []
-
   func validate() throws {
     guard top >= 0 else { throw ValidationError("--top must be at least 0, got \(top).") }
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
   }
 
   func run() throws {
     BLASSetup.preferAVX512Kernels()
-    let graph = try loadGraph(model, overrides: try parseArgOverrides(args))
+    let graph = try engine.graph()
     do {
       let x = try loadInput(input, graph: graph)
       let batch = x.shape.count == 4 ? x.shape[0] : 1
@@ -63,7 +49,7 @@ struct RunCommand: ParsableCommand {
         ?? SeededInit.weights(for: graph, seed: seed)
       let net = try Network(
         graph: graph, input: sample, batch: batch, weights: table,
-        source: weights.map { "`\($0)`" } ?? "the seeded weights", threads: threads)
+        source: weights.map { "`\($0)`" } ?? "the seeded weights", threads: engine.threads)
       let y = try net.run(x.data)[0]
       let outShape = net.shapes[graph.outputs[0]]
       if let output {
