@@ -135,6 +135,7 @@ struct RFDocument: Encodable {
     enum CodingKeys: String, CodingKey {
       case name, kind, depth, output, global, approximate, size, stride, padding, centre, coverage, outgrowsInput
     }
+    /// Written out so that global rows carry explicit `null`s (the synthesised encoder omits nil fields).
     func encode(to encoder: any Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(name, forKey: .name)
