@@ -36,8 +36,10 @@ let package = Package(
     // C libraries: a BLAS for the convolution and linear GEMMs, libpng and libjpeg for images.
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CImage", pkgConfig: "libpng", providers: [.apt(["libpng-dev", "libjpeg62-turbo-dev"])]),
+    // The engine's own C kernels: a packed-weight AVX-512 GEMM for convolutions, and a thread pool.
+    .target(name: "CZooKernels"),
     // The forward pass: plan compilation, memory planner, kernels by layer family, weights, I/O.
-    .target(name: "ZooEngine", dependencies: ["ZooGraph", "ZooAnalysis", "CBLAS", "CImage"]),
+    .target(name: "ZooEngine", dependencies: ["ZooGraph", "ZooAnalysis", "CBLAS", "CImage", "CZooKernels"]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",

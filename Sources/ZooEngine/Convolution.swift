@@ -22,19 +22,30 @@ final class ConvolutionKernel {
   /// transformed weights are made by ``finishLoading()``, after batch norm folding.
   let usesWinograd: Bool
   private var winograd: WinogradConvolution?
+  /// Set when the convolution runs on the engine's own GEMM (see ``PackedConvolution``); the packed
+  /// weights are made by ``finishLoading()``.
+  let usesPacked: Bool
+  private var packed: PackedConvolution?
+  /// B's row offsets for the planned input size (stride-1 convolutions on the packed path).
+  private var gridOffsets: (h: Int, w: Int, offsets: [Int])?
 
   /// `inH × inW` is the input size the plan runs it on (it chooses between im2col and Winograd).
   init(_ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int) {
     self.conv = conv
     self.weight = weight
     self.bias = bias
-    self.usesWinograd = WinogradConvolution.isUsed(conv, inH: inH, inW: inW)
+    self.usesPacked = PackedConvolution.isAvailable && PackedConvolution.applies(conv)
+    self.usesWinograd = !usesPacked && WinogradConvolution.isUsed(conv, inH: inH, inW: inW)
   }
 
   /// Transforms the (folded) weights for Winograd, once the plan is complete.
   func finishLoading() {
     if usesWinograd && winograd == nil {
       winograd = WinogradConvolution(conv, weight: weight)
+      weight = []
+    }
+    if usesPacked && packed == nil {
+      packed = PackedConvolution(conv, weight: weight)
       weight = []
     }
   }
@@ -71,7 +82,11 @@ final class ConvolutionKernel {
     if usesWinograd { return WinogradConvolution.scratchElements(conv, inH: inH, inW: inW) }
     if isPointwise { return 0 }
     let (_, ow) = outputSize(inH, inW)
-    return conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * bandRows(inH: inH, inW: inW) * ow
+    let im2col = conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * bandRows(inH: inH, inW: inW) * ow
+    if usesPacked {
+      return PackedConvolution.scratchElements(conv, inH: inH, inW: inW, im2colElements: im2col)
+    }
+    return im2col
   }
 
   func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
@@ -101,6 +116,11 @@ final class ConvolutionKernel {
         threads: threads)
       return
     }
+    if let packed {
+      runPacked(
+        packed, input: input, output: output, batch: batch, inH: inH, inW: inW, scratch: scratch, threads: threads)
+      return
+    }
     let band = bandRows(inH: inH, inW: inW)
     weight.withUnsafeBufferPointer { w in
       for n in 0..<batch {
@@ -128,6 +148,58 @@ final class ConvolutionKernel {
     applyBiasAndActivation(
       output, channels: c.outChannels, batch: batch, spatial: spatial, bias: bias, activation: activation,
       threads: threads)
+  }
+
+  private func runPacked(
+    _ packed: PackedConvolution, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int,
+    inH: Int, inW: Int, scratch: UnsafeMutablePointer<Float>, threads: Int
+  ) {
+    let c = conv
+    let (oh, ow) = outputSize(inH, inW)
+    let spatial = oh * ow
+    let relu = activation == .relu
+    bias.withUnsafeBufferPointer { b in
+      for n in 0..<batch {
+        let src = input + n * c.inChannels * inH * inW
+        let dst = output + n * c.outChannels * spatial
+        if PackedConvolution.isDirect(c) {
+          if gridOffsets == nil || gridOffsets!.h != inH || gridOffsets!.w != inW {
+            gridOffsets = (inH, inW, PackedConvolution.gridOffsets(c, hp: inH, wp: inW))
+          }
+          packed.gemm(
+            b: src, offsets: gridOffsets!.offsets, n: spatial, bias: b.baseAddress, relu: relu, c: dst, ldc: spatial,
+            threads: threads)
+        } else if c.stride == Pair(1) {
+          let (hp, wp) = (inH + 2 * c.padding.h, inW + 2 * c.padding.w)
+          if gridOffsets == nil || gridOffsets!.h != inH || gridOffsets!.w != inW {
+            gridOffsets = (inH, inW, PackedConvolution.gridOffsets(c, hp: hp, wp: wp))
+          }
+          PackedConvolution.pad(
+            src, channels: c.inChannels, h: inH, w: inW, ph: c.padding.h, pw: c.padding.w,
+            slack: PackedConvolution.slack(c), into: scratch)
+          packed.gemm(
+            b: scratch, offsets: gridOffsets!.offsets, n: oh * wp, bias: b.baseAddress, relu: relu, c: dst,
+            ldc: spatial, gridW: wp, outW: ow, threads: threads)
+        } else {
+          let band = bandRows(inH: inH, inW: inW)
+          for y0 in stride(from: 0, to: oh, by: band) {
+            let rows = min(band, oh - y0)
+            let columns = rows * ow
+            im2col(
+              src, channels: c.inChannels, h: inH, w: inW, rows: y0..<(y0 + rows), ow: ow, into: scratch,
+              threads: threads)
+            let offsets = (0..<packed.k).map { $0 * columns }
+            packed.gemm(
+              b: scratch, offsets: offsets, n: columns, bias: b.baseAddress, relu: relu, c: dst + y0 * ow, ldc: spatial,
+              threads: threads)
+          }
+        }
+      }
+    }
+    if let a = activation, a != .relu {
+      applyBiasAndActivation(
+        output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads)
+    }
   }
 
   /// Unfolds output rows `rows` into `col`, `[K, rows.count · ow]`.

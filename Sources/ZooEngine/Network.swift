@@ -128,6 +128,8 @@ public final class Network: @unchecked Sendable {
           scratchElements = max(scratchElements, k.scratchElements(inH: inShape[1], inW: inShape[2]))
           // Winograd holds 16 transformed values per 9 weights.
           if k.usesWinograd { weightElements += weight.count * 7 / 9 }
+          // Packed weights round the output channels up to a multiple of 8.
+          if k.usesPacked { weightElements += PackedConvolution.packedCount(c) - weight.count }
           add(.conv(k))
         }
       case .batchNorm(_, let eps):

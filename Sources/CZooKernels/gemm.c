@@ -1,0 +1,208 @@
+// Packed-weight SGEMM for convolutions, AVX-512.
+//
+// A (the weights) is packed once at load time into tiles of 8 rows (`zk_pack_a`). B is read in
+// place through a row-offset table, which makes a stride-1 convolution over a zero-padded input an
+// "implicit im2col" GEMM (see zoo_kernels.h). The micro-tile is 8 rows × 48 columns: 24 zmm
+// accumulators, three vector loads of B and eight broadcasts of A per step of k, and the whole k
+// loop runs in registers, so the epilogue (bias, ReLU, the store through the padded grid) happens once
+// per tile. Edge tiles (fewer rows, fewer columns) are the same code with smaller constants; the last
+// vector of a row is loaded and stored under a mask.
+#include "zoo_kernels.h"
+
+#include <string.h>
+
+size_t zk_packed_a_count(int m, int k) { return (size_t)((m + ZK_MR - 1) / ZK_MR) * (size_t)k * ZK_MR; }
+
+void zk_pack_a(const float *a, int m, int k, long lda, float *dst) {
+  int tiles = (m + ZK_MR - 1) / ZK_MR;
+  for (int t = 0; t < tiles; t++) {
+    float *out = dst + (size_t)t * (size_t)k * ZK_MR;
+    for (int kk = 0; kk < k; kk++) {
+      for (int r = 0; r < ZK_MR; r++) {
+        int row = t * ZK_MR + r;
+        out[(size_t)kk * ZK_MR + r] = row < m ? a[(size_t)row * (size_t)lda + (size_t)kk] : 0.0f;
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define ZK_AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+int zk_has_avx512(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+
+typedef struct {
+  const float *a;     // the packed tile: k × 8
+  const float *b;     // B shifted to the tile's first column
+  const long *boff;
+  int k;
+  __mmask16 last;     // lanes of the last vector that are columns of C
+  const float *bias;  // the tile's first row's bias, or NULL
+  int relu;
+  // Where the tile goes.
+  float *c;
+  long ldc;
+  int m0, n0, ncols, grid_w, out_w;
+} tile_job;
+
+// Accumulator `acc_r_v` is rows r, vector v of the tile; `MR` and `NV` are constants after
+// inlining, so the unused ones vanish and the rest live in registers.
+#define ZK_FOR_ACC(X) \
+  X(0, 0) X(0, 1) X(0, 2) X(1, 0) X(1, 1) X(1, 2) X(2, 0) X(2, 1) X(2, 2) X(3, 0) X(3, 1) X(3, 2) \
+  X(4, 0) X(4, 1) X(4, 2) X(5, 0) X(5, 1) X(5, 2) X(6, 0) X(6, 1) X(6, 2) X(7, 0) X(7, 1) X(7, 2)
+#define ZK_DECLARE(r, v) __m512 acc_##r##_##v = _mm512_setzero_ps();
+#define ZK_FMA(r, v) \
+  if (MR > r && NV > v) acc_##r##_##v = _mm512_fmadd_ps(_mm512_set1_ps(ap[r]), bv##v, acc_##r##_##v);
+#define ZK_SPILL(r, v) \
+  if (MR > r && NV > v) acc[r][v] = acc_##r##_##v;
+
+static inline __attribute__((always_inline)) ZK_AVX512 void tile_body(const int MR, const int NV, const tile_job *j) {
+  ZK_FOR_ACC(ZK_DECLARE)
+  const float *ap = j->a;
+  const float *b = j->b;
+  const long *boff = j->boff;
+  const __mmask16 last = j->last;
+  for (int kk = 0; kk < j->k; kk++) {
+    const float *bp = b + boff[kk];
+    __m512 bv0 = NV == 1 ? _mm512_maskz_loadu_ps(last, bp) : _mm512_loadu_ps(bp);
+    __m512 bv1 = NV < 2 ? bv0 : NV == 2 ? _mm512_maskz_loadu_ps(last, bp + 16) : _mm512_loadu_ps(bp + 16);
+    __m512 bv2 = NV < 3 ? bv0 : _mm512_maskz_loadu_ps(last, bp + 32);
+    ZK_FOR_ACC(ZK_FMA)
+    ap += ZK_MR;
+  }
+  // The epilogue works on an array; it runs once per tile.
+  __m512 acc[ZK_MR][3];
+  ZK_FOR_ACC(ZK_SPILL)
+  const __m512 zero = _mm512_setzero_ps();
+  for (int r = 0; r < MR; r++) {
+    if (j->bias) {
+      __m512 bias = _mm512_set1_ps(j->bias[r]);
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_add_ps(acc[r][v], bias);
+    }
+    if (j->relu)
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_max_ps(acc[r][v], zero);
+  }
+  if (j->grid_w == 0) {
+    for (int r = 0; r < MR; r++) {
+      float *row = j->c + (long)(j->m0 + r) * j->ldc + j->n0;
+      for (int v = 0; v < NV; v++) {
+        if (v == NV - 1)
+          _mm512_mask_storeu_ps(row + 16 * v, last, acc[r][v]);
+        else
+          _mm512_storeu_ps(row + 16 * v, acc[r][v]);
+      }
+    }
+    return;
+  }
+  // Grid mode: positions n0 ..< n0 + ncols of the padded grid; keep those with x < out_w.
+  float tmp[ZK_MR][ZK_NR];
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV; v++) _mm512_storeu_ps(&tmp[r][16 * v], acc[r][v]);
+  const int gw = j->grid_w, ow = j->out_w;
+  int p = j->n0;
+  const int end = j->n0 + j->ncols;
+  while (p < end) {
+    int y = p / gw;
+    int x = p - y * gw;
+    int seg_end = (y + 1) * gw < end ? (y + 1) * gw : end;
+    int x_end = seg_end - y * gw < ow ? seg_end - y * gw : ow;
+    if (x < x_end) {
+      int len = x_end - x;
+      for (int r = 0; r < MR; r++)
+        memcpy(j->c + (long)(j->m0 + r) * j->ldc + (long)y * ow + x, &tmp[r][p - j->n0], (size_t)len * sizeof(float));
+    }
+    p = seg_end;
+  }
+}
+
+#define ZK_TILE(MR, NV) \
+  static ZK_AVX512 void tile_##MR##_##NV(const tile_job *j) { tile_body(MR, NV, j); }
+#define ZK_TILES(MR) ZK_TILE(MR, 1) ZK_TILE(MR, 2) ZK_TILE(MR, 3)
+ZK_TILES(1)
+ZK_TILES(2)
+ZK_TILES(3)
+ZK_TILES(4)
+ZK_TILES(5)
+ZK_TILES(6)
+ZK_TILES(7)
+ZK_TILES(8)
+
+typedef void (*tile_fn)(const tile_job *);
+#define ZK_ROW(MR) {tile_##MR##_1, tile_##MR##_2, tile_##MR##_3}
+static const tile_fn tiles[ZK_MR][3] = {ZK_ROW(1), ZK_ROW(2), ZK_ROW(3), ZK_ROW(4),
+                                         ZK_ROW(5), ZK_ROW(6), ZK_ROW(7), ZK_ROW(8)};
+
+typedef struct {
+  const zk_gemm_args *g;
+  int mtiles, panels;
+  int m_major;
+} gemm_ctx;
+
+static void gemm_part(void *p, int index, int count) {
+  const gemm_ctx *ctx = p;
+  const zk_gemm_args *g = ctx->g;
+  long items = (long)ctx->mtiles * ctx->panels;
+  long begin = items * index / count, end = items * (index + 1) / count;
+  tile_job j;
+  j.boff = g->boff;
+  j.k = g->k;
+  j.relu = g->relu;
+  j.c = g->c;
+  j.ldc = g->ldc;
+  j.grid_w = g->grid_w;
+  j.out_w = g->out_w;
+  for (long it = begin; it < end; it++) {
+    int t, q;
+    if (ctx->m_major) {
+      t = (int)(it / ctx->panels);
+      q = (int)(it % ctx->panels);
+    } else {
+      q = (int)(it / ctx->mtiles);
+      t = (int)(it % ctx->mtiles);
+    }
+    int m0 = t * ZK_MR;
+    int mr = g->m - m0 < ZK_MR ? g->m - m0 : ZK_MR;
+    int n0 = q * ZK_NR;
+    int ncols = g->n - n0 < ZK_NR ? g->n - n0 : ZK_NR;
+    int nv = (ncols + 15) / 16;
+    int tail = ncols - 16 * (nv - 1);
+    j.a = g->a_packed + (size_t)t * (size_t)g->k * ZK_MR;
+    j.b = g->b + n0;
+    j.last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
+    j.bias = g->bias ? g->bias + m0 : NULL;
+    j.m0 = m0;
+    j.n0 = n0;
+    j.ncols = ncols;
+    tiles[mr - 1][nv - 1](&j);
+  }
+}
+
+void zk_gemm(const zk_gemm_args *g, int threads) {
+  if (g->m <= 0 || g->n <= 0) return;
+  gemm_ctx ctx;
+  ctx.g = g;
+  ctx.mtiles = (g->m + ZK_MR - 1) / ZK_MR;
+  ctx.panels = (g->n + ZK_NR - 1) / ZK_NR;
+  // Few panels (the 7×7 stages): split the rows, so each thread streams half the weights.
+  ctx.m_major = ctx.panels <= 3;
+  long items = (long)ctx.mtiles * ctx.panels;
+  int count = threads < 1 ? 1 : threads;
+  if (count > items) count = (int)items;
+  if (count <= 1)
+    gemm_part(&ctx, 0, 1);
+  else
+    zk_parallel(count, gemm_part, &ctx);
+}
+
+#else  // not x86-64: no AVX-512; the engine uses the BLAS path.
+
+int zk_has_avx512(void) { return 0; }
+
+void zk_gemm(const zk_gemm_args *g, int threads) { (void)g, (void)threads; }
+
+#endif

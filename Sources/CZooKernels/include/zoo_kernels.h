@@ -1,0 +1,61 @@
+// CNN Zoo's own compute kernels: a packed-weight SGEMM for convolutions (AVX-512), and a small
+// thread pool. Everything else in the engine is Swift; the BLAS (OpenBLAS) stays the path on CPUs
+// without AVX-512 and for the linear layers.
+#ifndef ZOO_KERNELS_H
+#define ZOO_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Rows of A per micro-tile (output channels) and floats of B per micro-tile (output positions).
+enum { ZK_MR = 8, ZK_NR = 48 };
+
+/// 1 when this CPU (and the OS) runs AVX-512F code, else 0.
+int zk_has_avx512(void);
+
+/// Floats `zk_pack_a` writes for an `m × k` matrix: `ceil(m / 8) · k · 8`.
+size_t zk_packed_a_count(int m, int k);
+
+/// Packs row-major `a` `[m, k]` (leading dimension `lda`) into tiles of 8 rows: tile `t`, column `kk`,
+/// row `r` goes to `dst[(t · k + kk) · 8 + r]`; rows past `m` are zero.
+void zk_pack_a(const float *a, int m, int k, long lda, float *dst);
+
+/// `C = act(A · B + bias)` with A packed by `zk_pack_a`.
+///
+/// B is addressed through a per-row offset table: `B[kk, p] = b[boff[kk] + p]` for `p < n`. A plain
+/// row-major B has `boff[kk] = kk · ldb`; a stride-1 convolution over a zero-padded input of width
+/// `grid_w` is the same GEMM with `boff[(c, i, j)] = c · plane + i · dh · grid_w + j · dw` ("implicit
+/// im2col"): position `p = y · grid_w + x` of the padded grid is output `(y, x)` when `x < out_w`.
+///
+/// Plain mode (`grid_w == 0`): `C[m, p]` is `c[m · ldc + p]`. Grid mode: only positions with
+/// `x < out_w` are stored, to `c[m · ldc + y · out_w + x]`; B must then be readable for
+/// `(kw − 1) · dw` floats past `boff[k − 1] + n`.
+typedef struct {
+  int m, n, k;
+  const float *a_packed;
+  const float *b;
+  const long *boff;
+  /// `m` values, or NULL.
+  const float *bias;
+  /// 1: ReLU after the bias; 0: none.
+  int relu;
+  float *c;
+  long ldc;
+  int grid_w, out_w;
+} zk_gemm_args;
+
+/// Runs the GEMM on `threads` threads of the pool (1 = the calling thread only). Requires AVX-512.
+void zk_gemm(const zk_gemm_args *args, int threads);
+
+/// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
+/// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
+void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,82 @@
+// A small thread pool for the engine's parallel loops: `count − 1` persistent workers that spin on a
+// generation counter for a short while after each job (so back-to-back layers start at once), then
+// sleep on a condition variable.
+#include "zoo_kernels.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define zk_pause() _mm_pause()
+#else
+#define zk_pause() ((void)0)
+#endif
+
+enum { ZK_MAX_WORKERS = 63, ZK_SPIN = 20000 };
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_mutex_t run_mu;  // one job at a time
+  atomic_long generation;
+  atomic_int pending;
+  atomic_int sleepers;
+  int workers;
+  void (*fn)(void *, int, int);
+  void *ctx;
+  int count;
+  long start[ZK_MAX_WORKERS + 1];  // the generation each worker starts from
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+
+static void *worker(void *arg) {
+  int id = (int)(long)arg;
+  long seen = pool.start[id];
+  for (;;) {
+    int spins = 0;
+    while (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen && spins < ZK_SPIN) {
+      zk_pause();
+      spins++;
+    }
+    if (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen) {
+      pthread_mutex_lock(&pool.mu);
+      atomic_fetch_add(&pool.sleepers, 1);
+      while (atomic_load(&pool.generation) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+      atomic_fetch_sub(&pool.sleepers, 1);
+      pthread_mutex_unlock(&pool.mu);
+    }
+    seen = atomic_load(&pool.generation);
+    if (id < pool.count) pool.fn(pool.ctx, id, pool.count);
+    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+  }
+  return NULL;
+}
+
+void zk_parallel(int count, void (*fn)(void *, int, int), void *ctx) {
+  if (count <= 1) {
+    fn(ctx, 0, 1);
+    return;
+  }
+  pthread_mutex_lock(&pool.run_mu);
+  if (count - 1 > ZK_MAX_WORKERS) count = ZK_MAX_WORKERS + 1;
+  while (pool.workers < count - 1) {
+    pthread_t t;
+    pool.start[pool.workers + 1] = atomic_load(&pool.generation);
+    if (pthread_create(&t, NULL, worker, (void *)(long)(pool.workers + 1)) != 0) break;
+    pthread_detach(t);
+    pool.workers++;
+  }
+  if (count > pool.workers + 1) count = pool.workers + 1;
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.count = count;
+  atomic_store(&pool.pending, pool.workers);
+  atomic_fetch_add(&pool.generation, 1);
+  if (atomic_load(&pool.sleepers) > 0) {
+    pthread_mutex_lock(&pool.mu);
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+  }
+  fn(ctx, 0, count);
+  while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) zk_pause();
+  pthread_mutex_unlock(&pool.run_mu);
+}

@@ -1,0 +1,120 @@
+import CZooKernels
+import Glibc
+import ZooGraph
+
+/// Convolution on the engine's own AVX-512 GEMM (``CZooKernels``): weights packed once, inputs read
+/// in place.
+///
+/// The weight of one group-free convolution is the GEMM matrix `A = [O, K]`, `K = C · kh · kw`,
+/// packed at load time into tiles of 8 output channels (`zk_pack_a`). Per sample:
+///
+/// - **stride 1** (any kernel, padding, dilation): the input is copied into a zero-padded plane per
+///   channel, `Hp × Wp` with `Hp = H + 2·ph`, `Wp = W + 2·pw`, and `B[(c, i, j), p] = pad[c·Hp·Wp +
+///   i·dh·Wp + j·dw + p]` for positions `p = y·Wp + x` of the padded grid: an im2col that is never
+///   written out. Grid columns `x ≥ OW` are computed and dropped (2 of 58 at 56×56, 2 of 9 at 7×7).
+///   A 1×1 convolution without padding reads its input directly (`Wp = W`, nothing dropped).
+/// - **stride > 1**: bands of output rows are unfolded by the im2col path's code into `[K, columns]`,
+///   and the GEMM reads that.
+///
+/// Bias (with batch norm folded in) and ReLU are applied in the GEMM's epilogue, once per 8 × 48
+/// tile; other activations run as a pass after it. Output size per axis as for every convolution:
+/// `floor((n + 2·p − d·(k − 1) − 1) / s) + 1`.
+///
+/// Used when the CPU runs AVX-512 (``isAvailable``) for every convolution with one group and no
+/// connection table; `ZOO_KERNELS=blas` turns it off, for measuring against OpenBLAS.
+struct PackedConvolution {
+  /// Whether the engine uses its own kernels: AVX-512 present and `ZOO_KERNELS` not `blas`.
+  static let isAvailable: Bool = {
+    if let text = getenv("ZOO_KERNELS"), String(cString: text) == "blas" { return false }
+    return zk_has_avx512() != 0
+  }()
+
+  static func applies(_ c: Conv2D) -> Bool { c.groups == 1 && c.table == nil }
+
+  /// `zk_pack_a` of the `[O, K]` weight.
+  let packed: [Float]
+  let outChannels: Int
+  let k: Int
+
+  init(_ c: Conv2D, weight: [Float]) {
+    let (m, k) = (c.outChannels, weight.count / c.outChannels)
+    var packed = [Float](repeating: 0, count: zk_packed_a_count(Int32(m), Int32(k)))
+    weight.withUnsafeBufferPointer { w in
+      packed.withUnsafeMutableBufferPointer { p in zk_pack_a(w.baseAddress!, Int32(m), Int32(k), k, p.baseAddress!) }
+    }
+    outChannels = m
+    self.k = k
+    self.packed = packed
+  }
+
+  /// Floats of the packed weight.
+  static func packedCount(_ c: Conv2D) -> Int {
+    zk_packed_a_count(Int32(c.outChannels), Int32(c.inChannels * c.kernel.h * c.kernel.w))
+  }
+
+  static func isDirect(_ c: Conv2D) -> Bool {
+    c.kernel == Pair(1) && c.stride == Pair(1) && c.padding == Pair(0)
+  }
+
+  /// Floats past the padded planes that the last grid rows may read: `(kw − 1)·dw`, rounded up.
+  static func slack(_ c: Conv2D) -> Int { (c.kernel.w - 1) * c.dilation.w + 16 }
+
+  /// Floats of scratch one call needs: the padded input (stride 1) or an im2col band (stride > 1).
+  static func scratchElements(_ c: Conv2D, inH: Int, inW: Int, im2colElements: Int) -> Int {
+    if isDirect(c) { return 0 }
+    if c.stride == Pair(1) {
+      return c.inChannels * (inH + 2 * c.padding.h) * (inW + 2 * c.padding.w) + slack(c)
+    }
+    return im2colElements
+  }
+
+  /// B's row offsets for a stride-1 convolution over planes of `hp × wp`.
+  static func gridOffsets(_ c: Conv2D, hp: Int, wp: Int) -> [Int] {
+    var offsets: [Int] = []
+    offsets.reserveCapacity(c.inChannels * c.kernel.h * c.kernel.w)
+    for ch in 0..<c.inChannels {
+      for i in 0..<c.kernel.h {
+        for j in 0..<c.kernel.w { offsets.append(ch * hp * wp + i * c.dilation.h * wp + j * c.dilation.w) }
+      }
+    }
+    return offsets
+  }
+
+  /// `C = A · B (+ bias, ReLU when `relu`)` on the pool's threads.
+  func gemm(
+    b: UnsafePointer<Float>, offsets: [Int], n: Int, bias: UnsafePointer<Float>?, relu: Bool,
+    c: UnsafeMutablePointer<Float>, ldc: Int, gridW: Int = 0, outW: Int = 0, threads: Int
+  ) {
+    packed.withUnsafeBufferPointer { a in
+      offsets.withUnsafeBufferPointer { off in
+        var args = zk_gemm_args(
+          m: Int32(outChannels), n: Int32(n), k: Int32(k), a_packed: a.baseAddress!, b: b, boff: off.baseAddress!,
+          bias: bias, relu: relu ? 1 : 0, c: c, ldc: ldc, grid_w: Int32(gridW), out_w: Int32(outW))
+        zk_gemm(&args, Int32(threads))
+      }
+    }
+  }
+
+  /// Copies `channels` planes of `h × w` into `dst` with `ph`/`pw` zeros around each, and zeros
+  /// `slack` floats after the last.
+  static func pad(
+    _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, ph: Int, pw: Int, slack: Int,
+    into dst: UnsafeMutablePointer<Float>
+  ) {
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw)
+    for ch in 0..<channels {
+      let plane = dst + ch * hp * wp
+      if ph > 0 { plane.update(repeating: 0, count: ph * wp) }
+      for y in 0..<h {
+        let row = plane + (y + ph) * wp
+        if pw > 0 {
+          row.update(repeating: 0, count: pw)
+          (row + pw + w).update(repeating: 0, count: pw)
+        }
+        (row + pw).update(from: src + (ch * h + y) * w, count: w)
+      }
+      if ph > 0 { (plane + (ph + h) * wp).update(repeating: 0, count: ph * wp) }
+    }
+    (dst + channels * hp * wp).update(repeating: 0, count: slack)
+  }
+}
