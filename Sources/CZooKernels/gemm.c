@@ -32,8 +32,12 @@ void zk_pack_a(const float *a, int m, int k, long lda, float *dst) {
 #define ZK_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 int zk_has_avx512(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") ? 1 : 0;
+  static int known = -1;
+  if (known < 0) {
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx512f") ? 1 : 0;
+  }
+  return known;
 }
 
 typedef struct {

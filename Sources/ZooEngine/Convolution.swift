@@ -1,4 +1,5 @@
 import CBLAS
+import CZooKernels
 import ZooGraph
 
 /// 2-D convolution (cross-correlation, `nn.Conv2d`), NCHW float32.
@@ -202,50 +203,16 @@ final class ConvolutionKernel {
     }
   }
 
-  /// Unfolds output rows `rows` into `col`, `[K, rows.count · ow]`.
+  /// Unfolds output rows `rows` into `col`, `[K, rows.count · ow]` (`zk_im2col`).
   private func im2col(
-    _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, rows outRows: Range<Int>, ow: Int,
+    _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, rows: Range<Int>, ow: Int,
     into col: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let c = conv
-    let (kh, kw) = (c.kernel.h, c.kernel.w)
-    let rows = channels * kh * kw
-    let columns = outRows.count * ow
-    let s = SharedPointer(src)
-    let d = SharedPointer(col)
-    parallelFor(rows, threads: threads, grain: 4) { range in
-      for r in range {
-        let ch = r / (kh * kw)
-        let i = (r / kw) % kh
-        let j = r % kw
-        let plane = s.p + ch * h * w
-        var out = d.p + r * columns
-        for y in outRows {
-          let iy = y * c.stride.h - c.padding.h + i * c.dilation.h
-          if iy < 0 || iy >= h {
-            out.update(repeating: 0, count: ow)
-            out += ow
-            continue
-          }
-          let line = plane + iy * w
-          let x0 = j * c.dilation.w - c.padding.w
-          if c.stride.w == 1 {
-            // Valid columns x with 0 ≤ x + x0 < w.
-            let lo = min(ow, max(0, -x0))
-            let hi = max(lo, min(ow, w - x0))
-            if lo > 0 { out.update(repeating: 0, count: lo) }
-            if hi > lo { (out + lo).update(from: line + lo + x0, count: hi - lo) }
-            if hi < ow { (out + hi).update(repeating: 0, count: ow - hi) }
-          } else {
-            for x in 0..<ow {
-              let ix = x * c.stride.w + x0
-              out[x] = ix >= 0 && ix < w ? line[ix] : 0
-            }
-          }
-          out += ow
-        }
-      }
-    }
+    zk_im2col(
+      src, Int32(channels), Int32(h), Int32(w), Int32(c.kernel.h), Int32(c.kernel.w), Int32(c.stride.h),
+      Int32(c.stride.w), Int32(c.padding.h), Int32(c.padding.w), Int32(c.dilation.h), Int32(c.dilation.w),
+      Int32(rows.lowerBound), Int32(rows.count), Int32(ow), col, Int32(min(threads, engineLoopThreads)))
   }
 }
 

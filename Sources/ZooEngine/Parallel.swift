@@ -1,4 +1,4 @@
-import Dispatch
+import CZooKernels
 import Glibc
 
 /// A raw float pointer that may cross into the worker closures of ``parallelFor(_:threads:grain:_:)``.
@@ -11,21 +11,27 @@ struct SharedPointer: @unchecked Sendable {
 }
 
 /// The most threads the engine's own loops (im2col, epilogues, pooling, batch norm, concat, add) use,
-/// whatever `--threads` says: `ZOO_LOOP_THREADS`, default 1.
+/// whatever `--threads` says: `ZOO_LOOP_THREADS`, else all of them when the convolutions run on the
+/// engine's own GEMM (``PackedConvolution``), else 1.
 ///
-/// Measured on this 2-core machine with 2 BLAS threads (SkylakeX kernels, four interleaved rounds,
-/// medians): OpenBLAS's workers keep spinning for a while after every sgemm, and loops dispatched
-/// onto a second thread then fight them for the cores — ResNet-50 63–69 ms with 1 loop thread against
-/// 69–130 ms with 2, DenseNet-121 62–65 ms (one outlier) against 65–150 ms, ResNet-18 about equal
-/// (32–34 against 29–36 ms). One loop thread is as fast at best and far steadier, so the loops stay on
-/// the calling thread while the BLAS uses both cores; set `ZOO_LOOP_THREADS=2` to measure again.
+/// Measured on this 2-core machine with the convolutions on OpenBLAS (2 BLAS threads, SkylakeX
+/// kernels, four interleaved rounds, medians): OpenBLAS's workers keep spinning for a while after
+/// every sgemm, and loops dispatched onto a second thread then fight them for the cores — ResNet-50
+/// 63–69 ms with 1 loop thread against 69–130 ms with 2. So on that path the loops stay on the calling
+/// thread. The engine's own GEMM shares its pool with the loops, and there both threads pay.
 let engineLoopThreads: Int = {
-  guard let text = getenv("ZOO_LOOP_THREADS"), let n = Int(String(cString: text)), n >= 1 else { return 1 }
-  return n
+  if let text = getenv("ZOO_LOOP_THREADS"), let n = Int(String(cString: text)), n >= 1 { return n }
+  return PackedConvolution.isAvailable ? Int.max : 1
 }()
 
+/// What a ``parallelFor(_:threads:grain:_:)`` worker needs, passed through the C pool's context pointer.
+private struct ParallelJob {
+  let count: Int
+  let body: (Range<Int>) -> Void
+}
+
 /// Runs `body` over `0..<count` split into at most `min(threads, engineLoopThreads)` contiguous
-/// ranges, in parallel.
+/// ranges, in parallel on the engine's thread pool (`zk_parallel`).
 ///
 /// Small loops (under `grain` items per thread) run on the calling thread: dispatching costs more
 /// than it saves.
@@ -35,9 +41,17 @@ func parallelFor(_ count: Int, threads: Int, grain: Int = 1, _ body: @Sendable (
     if count > 0 { body(0..<count) }
     return
   }
-  DispatchQueue.concurrentPerform(iterations: chunks) { c in
-    let start = count * c / chunks
-    let end = count * (c + 1) / chunks
-    if start < end { body(start..<end) }
+  withoutActuallyEscaping(body) { body in
+    var job = ParallelJob(count: count, body: body)
+    withUnsafeMutablePointer(to: &job) { pointer in
+      zk_parallel(
+        Int32(chunks),
+        { context, index, chunks in
+          let job = context!.assumingMemoryBound(to: ParallelJob.self).pointee
+          let start = job.count * Int(index) / Int(chunks)
+          let end = job.count * Int(index + 1) / Int(chunks)
+          if start < end { job.body(start..<end) }
+        }, pointer)
+    }
   }
 }

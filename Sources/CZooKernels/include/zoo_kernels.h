@@ -50,6 +50,13 @@ typedef struct {
 /// Runs the GEMM on `threads` threads of the pool (1 = the calling thread only). Requires AVX-512.
 void zk_gemm(const zk_gemm_args *args, int threads);
 
+/// Unfolds output rows `y0 ..< y0 + rows` (of width `ow`) of a convolution over `channels` planes of
+/// `h × w` into `dst` `[channels · kh · kw, rows · ow]`: row `(c, i, j)`, column `(y − y0, x)` holds
+/// `src[c, y·sh − ph + i·dh, x·sw − pw + j·dw]`, zero outside the image. Any stride; stride 2 is
+/// vectorized with AVX-512 when present.
+void zk_im2col(const float *src, int channels, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh,
+               int dw, int y0, int rows, int ow, float *dst, int threads);
+
 /// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
