@@ -26,6 +26,16 @@ void zk_pack_a(const float *a, int m, int k, long lda, float *dst) {
   }
 }
 
+void zk_pack_a_in_place(float *a, int m, int k, float *tmp) {
+  int tiles = (m + ZK_MR - 1) / ZK_MR;
+  for (int t = 0; t < tiles; t++) {
+    int rows = m - t * ZK_MR < ZK_MR ? m - t * ZK_MR : ZK_MR;
+    float *tile = a + (size_t)t * (size_t)k * ZK_MR;
+    memcpy(tmp, tile, sizeof(float) * (size_t)rows * (size_t)k);
+    zk_pack_a(tmp, rows, k, k, tile);
+  }
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

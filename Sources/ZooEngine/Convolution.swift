@@ -46,8 +46,7 @@ final class ConvolutionKernel {
       weight = []
     }
     if usesPacked && packed == nil {
-      packed = PackedConvolution(conv, weight: weight)
-      weight = []
+      packed = PackedConvolution(conv, packing: &weight)
     }
   }
 

@@ -36,15 +36,20 @@ struct PackedConvolution {
   let outChannels: Int
   let k: Int
 
-  init(_ c: Conv2D, weight: [Float]) {
+  /// Packs `weight` (`[O, K]`, row-major) in place and takes it, leaving `weight` empty: a model's
+  /// weights are never held twice while they load.
+  init(_ c: Conv2D, packing weight: inout [Float]) {
     let (m, k) = (c.outChannels, weight.count / c.outChannels)
-    var packed = [Float](repeating: 0, count: zk_packed_a_count(Int32(m), Int32(k)))
-    weight.withUnsafeBufferPointer { w in
-      packed.withUnsafeMutableBufferPointer { p in zk_pack_a(w.baseAddress!, Int32(m), Int32(k), k, p.baseAddress!) }
+    let count = zk_packed_a_count(Int32(m), Int32(k))
+    if weight.count < count { weight.append(contentsOf: repeatElement(0, count: count - weight.count)) }
+    var tmp = [Float](repeating: 0, count: 8 * k)
+    weight.withUnsafeMutableBufferPointer { w in
+      tmp.withUnsafeMutableBufferPointer { t in zk_pack_a_in_place(w.baseAddress!, Int32(m), Int32(k), t.baseAddress!) }
     }
+    packed = weight
+    weight = []
     outChannels = m
     self.k = k
-    self.packed = packed
   }
 
   /// Floats of the packed weight.

@@ -33,6 +33,11 @@ void zk_pack_a(const float *a, int m, int k, long lda, float *dst);
 /// Plain mode (`grid_w == 0`): `C[m, p]` is `c[m · ldc + p]`. Grid mode: only positions with
 /// `x < out_w` are stored, to `c[m · ldc + y · out_w + x]`; B must then be readable for
 /// `(kw − 1) · dw` floats past `boff[k − 1] + n`.
+/// `zk_pack_a` in place: `a` holds the row-major `[m, k]` matrix (`lda = k`) and has room for
+/// `zk_packed_a_count(m, k)` floats; `tmp` holds `8 · k`. Tile `t` occupies the floats rows
+/// `8t ..< 8t + 8` did, so each tile is copied out and packed back over itself.
+void zk_pack_a_in_place(float *a, int m, int k, float *tmp);
+
 typedef struct {
   int m, n, k;
   const float *a_packed;
