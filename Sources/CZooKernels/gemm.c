@@ -9,32 +9,41 @@
 // vector of a row is loaded and stored under a mask.
 #include "zoo_kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-size_t zk_packed_a_count(int m, int k) { return (size_t)((m + ZK_MR - 1) / ZK_MR) * (size_t)k * ZK_MR; }
+size_t zk_packed_a_rows_count(int m, int k, int rows) {
+  return (size_t)((m + rows - 1) / rows) * (size_t)k * (size_t)rows;
+}
 
-void zk_pack_a(const float *a, int m, int k, long lda, float *dst) {
-  int tiles = (m + ZK_MR - 1) / ZK_MR;
+size_t zk_packed_a_count(int m, int k) { return zk_packed_a_rows_count(m, k, ZK_MR); }
+
+static void pack_rows(const float *a, int m, int k, long lda, int rows, float *dst) {
+  int tiles = (m + rows - 1) / rows;
   for (int t = 0; t < tiles; t++) {
-    float *out = dst + (size_t)t * (size_t)k * ZK_MR;
+    float *out = dst + (size_t)t * (size_t)k * (size_t)rows;
     for (int kk = 0; kk < k; kk++) {
-      for (int r = 0; r < ZK_MR; r++) {
-        int row = t * ZK_MR + r;
-        out[(size_t)kk * ZK_MR + r] = row < m ? a[(size_t)row * (size_t)lda + (size_t)kk] : 0.0f;
+      for (int r = 0; r < rows; r++) {
+        int row = t * rows + r;
+        out[(size_t)kk * (size_t)rows + (size_t)r] = row < m ? a[(size_t)row * (size_t)lda + (size_t)kk] : 0.0f;
       }
     }
   }
 }
 
-void zk_pack_a_in_place(float *a, int m, int k, float *tmp) {
-  int tiles = (m + ZK_MR - 1) / ZK_MR;
+void zk_pack_a(const float *a, int m, int k, long lda, float *dst) { pack_rows(a, m, k, lda, ZK_MR, dst); }
+
+void zk_pack_a_rows_in_place(float *a, int m, int k, int rows, float *tmp) {
+  int tiles = (m + rows - 1) / rows;
   for (int t = 0; t < tiles; t++) {
-    int rows = m - t * ZK_MR < ZK_MR ? m - t * ZK_MR : ZK_MR;
-    float *tile = a + (size_t)t * (size_t)k * ZK_MR;
-    memcpy(tmp, tile, sizeof(float) * (size_t)rows * (size_t)k);
-    zk_pack_a(tmp, rows, k, k, tile);
+    int n = m - t * rows < rows ? m - t * rows : rows;
+    float *tile = a + (size_t)t * (size_t)k * (size_t)rows;
+    memcpy(tmp, tile, sizeof(float) * (size_t)n * (size_t)k);
+    pack_rows(tmp, n, k, k, rows, tile);
   }
 }
+
+void zk_pack_a_in_place(float *a, int m, int k, float *tmp) { zk_pack_a_rows_in_place(a, m, k, ZK_MR, tmp); }
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -62,7 +71,47 @@ typedef struct {
   float *c;
   long ldc;
   int m0, n0, ncols, grid_w, out_w;
+  // k is split into blocks (see `zk_gemm`): the first starts from zero, later ones add to what C
+  // holds, the final one applies the bias and ReLU.
+  int first, final;
 } tile_job;
+
+// Copies the tile's part of C to `tmp` (`to_c` 0) or back (`to_c` 1). In grid mode, positions
+// n0 ..< n0 + ncols of the padded grid, of which those with x < out_w are outputs; the others are
+// left alone in `tmp` (computed and dropped).
+static inline __attribute__((always_inline)) void tile_copy(const int MR, const tile_job *j, float tmp[][ZK_NR],
+                                                             int to_c) {
+  if (j->grid_w == 0) {
+    for (int r = 0; r < MR; r++) {
+      float *row = j->c + (long)(j->m0 + r) * j->ldc + j->n0;
+      if (to_c)
+        memcpy(row, tmp[r], sizeof(float) * (size_t)j->ncols);
+      else
+        memcpy(tmp[r], row, sizeof(float) * (size_t)j->ncols);
+    }
+    return;
+  }
+  const int gw = j->grid_w, ow = j->out_w;
+  int p = j->n0;
+  const int end = j->n0 + j->ncols;
+  while (p < end) {
+    int y = p / gw;
+    int x = p - y * gw;
+    int seg_end = (y + 1) * gw < end ? (y + 1) * gw : end;
+    int x_end = seg_end - y * gw < ow ? seg_end - y * gw : ow;
+    if (x < x_end) {
+      size_t bytes = (size_t)(x_end - x) * sizeof(float);
+      for (int r = 0; r < MR; r++) {
+        float *out = j->c + (long)(j->m0 + r) * j->ldc + (long)y * ow + x;
+        if (to_c)
+          memcpy(out, &tmp[r][p - j->n0], bytes);
+        else
+          memcpy(&tmp[r][p - j->n0], out, bytes);
+      }
+    }
+    p = seg_end;
+  }
+}
 
 // Accumulator `acc_r_v` is rows r, vector v of the tile; `MR` and `NV` are constants after
 // inlining, so the unused ones vanish and the rest live in registers.
@@ -74,9 +123,24 @@ typedef struct {
   if (MR > r && NV > v) acc_##r##_##v = _mm512_fmadd_ps(_mm512_set1_ps(ap[r]), bv##v, acc_##r##_##v);
 #define ZK_SPILL(r, v) \
   if (MR > r && NV > v) acc[r][v] = acc_##r##_##v;
+#define ZK_RESUME_C(r, v) \
+  if (MR > r && NV > v) \
+    acc_##r##_##v = _mm512_maskz_loadu_ps(v == NV - 1 ? j->last : 0xFFFF, \
+                                          j->c + (long)(j->m0 + r) * j->ldc + j->n0 + 16 * v);
+#define ZK_RESUME(r, v) \
+  if (MR > r && NV > v) acc_##r##_##v = _mm512_loadu_ps(&tmp[r][16 * v]);
 
 static inline __attribute__((always_inline)) ZK_AVX512 void tile_body(const int MR, const int NV, const tile_job *j) {
   ZK_FOR_ACC(ZK_DECLARE)
+  float tmp[ZK_MR][ZK_NR];
+  if (!j->first) {
+    if (j->grid_w == 0) {
+      ZK_FOR_ACC(ZK_RESUME_C)
+    } else {
+      tile_copy(MR, j, tmp, 0);
+      ZK_FOR_ACC(ZK_RESUME)
+    }
+  }
   const float *ap = j->a;
   const float *b = j->b;
   const long *boff = j->boff;
@@ -93,13 +157,15 @@ static inline __attribute__((always_inline)) ZK_AVX512 void tile_body(const int 
   __m512 acc[ZK_MR][3];
   ZK_FOR_ACC(ZK_SPILL)
   const __m512 zero = _mm512_setzero_ps();
-  for (int r = 0; r < MR; r++) {
-    if (j->bias) {
-      __m512 bias = _mm512_set1_ps(j->bias[r]);
-      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_add_ps(acc[r][v], bias);
+  if (j->final) {
+    for (int r = 0; r < MR; r++) {
+      if (j->bias) {
+        __m512 bias = _mm512_set1_ps(j->bias[r]);
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_add_ps(acc[r][v], bias);
+      }
+      if (j->relu)
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_max_ps(acc[r][v], zero);
     }
-    if (j->relu)
-      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_max_ps(acc[r][v], zero);
   }
   if (j->grid_w == 0) {
     for (int r = 0; r < MR; r++) {
@@ -113,25 +179,9 @@ static inline __attribute__((always_inline)) ZK_AVX512 void tile_body(const int 
     }
     return;
   }
-  // Grid mode: positions n0 ..< n0 + ncols of the padded grid; keep those with x < out_w.
-  float tmp[ZK_MR][ZK_NR];
   for (int r = 0; r < MR; r++)
     for (int v = 0; v < NV; v++) _mm512_storeu_ps(&tmp[r][16 * v], acc[r][v]);
-  const int gw = j->grid_w, ow = j->out_w;
-  int p = j->n0;
-  const int end = j->n0 + j->ncols;
-  while (p < end) {
-    int y = p / gw;
-    int x = p - y * gw;
-    int seg_end = (y + 1) * gw < end ? (y + 1) * gw : end;
-    int x_end = seg_end - y * gw < ow ? seg_end - y * gw : ow;
-    if (x < x_end) {
-      int len = x_end - x;
-      for (int r = 0; r < MR; r++)
-        memcpy(j->c + (long)(j->m0 + r) * j->ldc + (long)y * ow + x, &tmp[r][p - j->n0], (size_t)len * sizeof(float));
-    }
-    p = seg_end;
-  }
+  tile_copy(MR, j, tmp, 1);
 }
 
 #define ZK_TILE(MR, NV) \
@@ -151,6 +201,19 @@ typedef void (*tile_fn)(const tile_job *);
 static const tile_fn tiles[ZK_MR][3] = {ZK_ROW(1), ZK_ROW(2), ZK_ROW(3), ZK_ROW(4),
                                          ZK_ROW(5), ZK_ROW(6), ZK_ROW(7), ZK_ROW(8)};
 
+// The most steps of k per block: a block of B (k × 48 floats) stays near the core while the tiles
+// of A pass over it.
+// `ZOO_GEMM_KC` overrides (for measuring).
+int zk_block_k(void) {
+  static int kc = 0;
+  if (kc == 0) {
+    const char *text = getenv("ZOO_GEMM_KC");
+    int v = text ? atoi(text) : 0;
+    kc = v > 0 ? v : 1024;
+  }
+  return kc;
+}
+
 typedef struct {
   const zk_gemm_args *g;
   int mtiles, panels;
@@ -163,36 +226,43 @@ static void gemm_part(void *p, int index, int count) {
   long items = (long)ctx->mtiles * ctx->panels;
   long begin = items * index / count, end = items * (index + 1) / count;
   tile_job j;
-  j.boff = g->boff;
-  j.k = g->k;
   j.relu = g->relu;
   j.c = g->c;
   j.ldc = g->ldc;
   j.grid_w = g->grid_w;
   j.out_w = g->out_w;
-  for (long it = begin; it < end; it++) {
-    int t, q;
-    if (ctx->m_major) {
-      t = (int)(it / ctx->panels);
-      q = (int)(it % ctx->panels);
-    } else {
-      q = (int)(it / ctx->mtiles);
-      t = (int)(it % ctx->mtiles);
+  // Equal blocks of at most zk_block_k() steps.
+  const int blocks = (g->k + zk_block_k() - 1) / zk_block_k();
+  const int kc = (g->k + blocks - 1) / blocks;
+  for (int k0 = 0; k0 < g->k; k0 += kc) {
+    j.k = g->k - k0 < kc ? g->k - k0 : kc;
+    j.boff = g->boff + k0;
+    j.first = k0 == 0;
+    j.final = k0 + j.k == g->k;
+    for (long it = begin; it < end; it++) {
+      int t, q;
+      if (ctx->m_major) {
+        t = (int)(it / ctx->panels);
+        q = (int)(it % ctx->panels);
+      } else {
+        q = (int)(it / ctx->mtiles);
+        t = (int)(it % ctx->mtiles);
+      }
+      int m0 = t * ZK_MR;
+      int mr = g->m - m0 < ZK_MR ? g->m - m0 : ZK_MR;
+      int n0 = q * ZK_NR;
+      int ncols = g->n - n0 < ZK_NR ? g->n - n0 : ZK_NR;
+      int nv = (ncols + 15) / 16;
+      int tail = ncols - 16 * (nv - 1);
+      j.a = g->a_packed + (size_t)t * (size_t)g->k * ZK_MR + (size_t)k0 * ZK_MR;
+      j.b = g->b + n0;
+      j.last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
+      j.bias = g->bias ? g->bias + m0 : NULL;
+      j.m0 = m0;
+      j.n0 = n0;
+      j.ncols = ncols;
+      tiles[mr - 1][nv - 1](&j);
     }
-    int m0 = t * ZK_MR;
-    int mr = g->m - m0 < ZK_MR ? g->m - m0 : ZK_MR;
-    int n0 = q * ZK_NR;
-    int ncols = g->n - n0 < ZK_NR ? g->n - n0 : ZK_NR;
-    int nv = (ncols + 15) / 16;
-    int tail = ncols - 16 * (nv - 1);
-    j.a = g->a_packed + (size_t)t * (size_t)g->k * ZK_MR;
-    j.b = g->b + n0;
-    j.last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
-    j.bias = g->bias ? g->bias + m0 : NULL;
-    j.m0 = m0;
-    j.n0 = n0;
-    j.ncols = ncols;
-    tiles[mr - 1][nv - 1](&j);
   }
 }
 

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import ZooGraph
 
 #if canImport(Glibc)
   import Glibc
@@ -27,6 +28,32 @@ public enum Benchmark {
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c,
         Int32(n))
+      best = min(best, now() - t0)
+    }
+    return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+  }
+
+  /// The best rate of the engine's own convolution GEMM (``PackedConvolution``) with `threads`
+  /// threads, in GFLOP/s, on the same square problem as ``sgemmPeak(threads:n:repeats:)``; nil
+  /// when the engine uses the BLAS instead.
+  public static func engineGEMMPeak(threads: Int, n: Int = 1536, repeats: Int = 5) -> Double? {
+    guard PackedConvolution.isAvailable else { return nil }
+    let conv = Conv2D(inChannels: n, outChannels: n, kernel: Pair(1))
+    var a = [Float](repeating: 0.5, count: n * n)
+    let packed = PackedConvolution(conv, packing: &a, transposed: false)
+    let b = [Float](repeating: 0.25, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    let offsets = (0..<n).map { $0 * n }
+    var best = Double.infinity
+    for _ in 0..<repeats {
+      let t0 = now()
+      b.withUnsafeBufferPointer { bp in
+        c.withUnsafeMutableBufferPointer { cp in
+          packed.gemm(
+            b: bp.baseAddress!, offsets: offsets, n: n, bias: nil, relu: false, c: cp.baseAddress!, ldc: n,
+            threads: threads)
+        }
+      }
       best = min(best, now() - t0)
     }
     return 2 * Double(n) * Double(n) * Double(n) / best / 1e9

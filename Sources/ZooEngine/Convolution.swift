@@ -26,16 +26,24 @@ final class ConvolutionKernel {
   /// Set when the convolution runs on the engine's own GEMM (see ``PackedConvolution``); the packed
   /// weights are made by ``finishLoading()``.
   let usesPacked: Bool
+  /// On the packed path, whether the narrow-column kernel runs it (few output positions).
+  let packedTransposed: Bool
   private var packed: PackedConvolution?
   /// B's row offsets for the planned input size (stride-1 convolutions on the packed path).
   private var gridOffsets: (h: Int, w: Int, offsets: [Int])?
 
   /// `inH × inW` is the input size the plan runs it on (it chooses between im2col and Winograd).
-  init(_ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int) {
+  /// `packed`: whether group-free convolutions run on the engine's own GEMM.
+  init(_ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int, packed: Bool) {
     self.conv = conv
     self.weight = weight
     self.bias = bias
-    self.usesPacked = PackedConvolution.isAvailable && PackedConvolution.applies(conv)
+    self.usesPacked = packed && PackedConvolution.applies(conv)
+    let oh = windowOutputSize(
+      inH, kernel: conv.kernel.h, stride: conv.stride.h, padding: conv.padding.h, dilation: conv.dilation.h)
+    let ow = windowOutputSize(
+      inW, kernel: conv.kernel.w, stride: conv.stride.w, padding: conv.padding.w, dilation: conv.dilation.w)
+    self.packedTransposed = usesPacked && PackedConvolution.isNarrow(conv, outH: oh, outW: ow)
     self.usesWinograd = !usesPacked && WinogradConvolution.isUsed(conv, inH: inH, inW: inW)
   }
 
@@ -46,7 +54,7 @@ final class ConvolutionKernel {
       weight = []
     }
     if usesPacked && packed == nil {
-      packed = PackedConvolution(conv, packing: &weight)
+      packed = PackedConvolution(conv, packing: &weight, transposed: packedTransposed)
     }
   }
 
@@ -84,7 +92,8 @@ final class ConvolutionKernel {
     let (_, ow) = outputSize(inH, inW)
     let im2col = conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * bandRows(inH: inH, inW: inW) * ow
     if usesPacked {
-      return PackedConvolution.scratchElements(conv, inH: inH, inW: inW, im2colElements: im2col)
+      return PackedConvolution.scratchElements(
+        conv, inH: inH, inW: inW, transposed: packedTransposed, im2colElements: im2col)
     }
     return im2col
   }
@@ -169,7 +178,7 @@ final class ConvolutionKernel {
           packed.gemm(
             b: src, offsets: gridOffsets!.offsets, n: spatial, bias: b.baseAddress, relu: relu, c: dst, ldc: spatial,
             threads: threads)
-        } else if c.stride == Pair(1) {
+        } else if c.stride == Pair(1) && !packed.transposed {
           let (hp, wp) = (inH + 2 * c.padding.h, inW + 2 * c.padding.w)
           if gridOffsets == nil || gridOffsets!.h != inH || gridOffsets!.w != inW {
             gridOffsets = (inH, inW, PackedConvolution.gridOffsets(c, hp: hp, wp: wp))

@@ -68,11 +68,15 @@ public final class Network: @unchecked Sendable {
   ///
   /// `weights` maps torchvision state-dict keys to tensors; every parameter and buffer of the graph
   /// must be there with its exact shape (`num_batches_tracked` is ignored), and nothing else.
-  /// `source` names where the weights came from, for error messages.
+  /// `source` names where the weights came from, for error messages. `engineGEMM` chooses the
+  /// convolution path: the engine's own AVX-512 GEMM (``PackedConvolution``) or OpenBLAS with
+  /// Winograd; nil takes the default (the engine's GEMM where the CPU has AVX-512 and `ZOO_KERNELS`
+  /// is not `blas`), `true` where the CPU lacks AVX-512 still takes OpenBLAS.
   public init(
     graph: Graph, input: [Int]? = nil, batch: Int = 1, weights: consuming [String: Tensor],
-    source: String = "the weights", threads: Int = 2
+    source: String = "the weights", threads: Int = 2, engineGEMM: Bool? = nil
   ) throws {
+    let packed = PackedConvolution.cpuHasAVX512 && (engineGEMM ?? PackedConvolution.isAvailable)
     let summary: Summary
     do {
       summary = try Summary(graph, input: input, batch: batch)
@@ -124,12 +128,14 @@ public final class Network: @unchecked Sendable {
         if c.table != nil {
           add(.tableConv(TableConvolutionKernel(c, weight: weight, bias: bias)))
         } else {
-          let k = ConvolutionKernel(c, weight: weight, bias: bias, inH: inShape[1], inW: inShape[2])
+          let k = ConvolutionKernel(c, weight: weight, bias: bias, inH: inShape[1], inW: inShape[2], packed: packed)
           scratchElements = max(scratchElements, k.scratchElements(inH: inShape[1], inW: inShape[2]))
           // Winograd holds 16 transformed values per 9 weights.
           if k.usesWinograd { weightElements += weight.count * 7 / 9 }
           // Packed weights round the output channels up to a multiple of 8.
-          if k.usesPacked { weightElements += PackedConvolution.packedCount(c) - weight.count }
+          if k.usesPacked {
+            weightElements += PackedConvolution.packedCount(c, transposed: k.packedTransposed) - weight.count
+          }
           add(.conv(k))
         }
       case .batchNorm(_, let eps):

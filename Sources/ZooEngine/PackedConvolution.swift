@@ -13,8 +13,12 @@ import ZooGraph
 ///   i·dh·Wp + j·dw + p]` for positions `p = y·Wp + x` of the padded grid: an im2col that is never
 ///   written out. Grid columns `x ≥ OW` are computed and dropped (2 of 58 at 56×56, 2 of 9 at 7×7).
 ///   A 1×1 convolution without padding reads its input directly (`Wp = W`, nothing dropped).
-/// - **stride > 1**: bands of output rows are unfolded by the im2col path's code into `[K, columns]`,
+/// - **stride > 1**, and every convolution on the narrow-column kernel: bands of output rows are unfolded by the im2col path's code into `[K, columns]`,
 ///   and the GEMM reads that.
+///
+/// Where a sample has few output positions (``narrowColumns``, the 14×14 and 7×7 stages), `zk_gemm_t` runs
+/// the GEMM with its vectors along the output channels instead: 49 positions would fill only 49 of
+/// the 64 lanes of four position vectors.
 ///
 /// Bias (with batch norm folded in) and ReLU are applied in the GEMM's epilogue, once per 8 × 48
 /// tile; other activations run as a pass after it. Output size per axis as for every convolution:
@@ -26,35 +30,57 @@ struct PackedConvolution {
   /// Whether the engine uses its own kernels: AVX-512 present and `ZOO_KERNELS` not `blas`.
   static let isAvailable: Bool = {
     if let text = getenv("ZOO_KERNELS"), String(cString: text) == "blas" { return false }
-    return zk_has_avx512() != 0
+    return cpuHasAVX512
   }()
+
+  /// Whether this CPU runs AVX-512F code.
+  static let cpuHasAVX512: Bool = zk_has_avx512() != 0
 
   static func applies(_ c: Conv2D) -> Bool { c.groups == 1 && c.table == nil }
 
-  /// `zk_pack_a` of the `[O, K]` weight.
+  /// The `[O, K]` weight in tiles of 8 rows (`zk_gemm`) or 32 rows (`zk_gemm_t`).
   let packed: [Float]
   let outChannels: Int
   let k: Int
+  /// Whether the GEMM runs on the narrow-column kernel (`zk_gemm_t`: vectors along the output
+  /// channels, a broadcast per position).
+  let transposed: Bool
+
+  /// Output positions per sample up to which the narrow-column kernel is used
+  /// (`ZOO_NARROW_COLUMNS`, default 196: the 14×14 and 7×7 stages of the 224×224 networks, where it
+  /// measured faster on ResNet-18: best of 4 interleaved rounds 11.4 ms against 12.0 with 64 and
+  /// 12.9 with none).
+  static let narrowColumns: Int = {
+    if let text = getenv("ZOO_NARROW_COLUMNS"), let n = Int(String(cString: text)), n >= 0 { return n }
+    return 196
+  }()
+
+  static func isNarrow(_ c: Conv2D, outH: Int, outW: Int) -> Bool { outH * outW <= narrowColumns }
 
   /// Packs `weight` (`[O, K]`, row-major) in place and takes it, leaving `weight` empty: a model's
   /// weights are never held twice while they load.
-  init(_ c: Conv2D, packing weight: inout [Float]) {
+  init(_ c: Conv2D, packing weight: inout [Float], transposed: Bool) {
     let (m, k) = (c.outChannels, weight.count / c.outChannels)
-    let count = zk_packed_a_count(Int32(m), Int32(k))
+    let rows: Int32 = transposed ? 32 : 8
+    let count = zk_packed_a_rows_count(Int32(m), Int32(k), rows)
     if weight.count < count { weight.append(contentsOf: repeatElement(0, count: count - weight.count)) }
-    var tmp = [Float](repeating: 0, count: 8 * k)
+    var tmp = [Float](repeating: 0, count: Int(rows) * k)
     weight.withUnsafeMutableBufferPointer { w in
-      tmp.withUnsafeMutableBufferPointer { t in zk_pack_a_in_place(w.baseAddress!, Int32(m), Int32(k), t.baseAddress!) }
+      tmp.withUnsafeMutableBufferPointer { t in
+        zk_pack_a_rows_in_place(w.baseAddress!, Int32(m), Int32(k), rows, t.baseAddress!)
+      }
     }
     packed = weight
     weight = []
     outChannels = m
     self.k = k
+    self.transposed = transposed
   }
 
   /// Floats of the packed weight.
-  static func packedCount(_ c: Conv2D) -> Int {
-    zk_packed_a_count(Int32(c.outChannels), Int32(c.inChannels * c.kernel.h * c.kernel.w))
+  static func packedCount(_ c: Conv2D, transposed: Bool) -> Int {
+    zk_packed_a_rows_count(
+      Int32(c.outChannels), Int32(c.inChannels * c.kernel.h * c.kernel.w), transposed ? 32 : 8)
   }
 
   static func isDirect(_ c: Conv2D) -> Bool {
@@ -65,9 +91,9 @@ struct PackedConvolution {
   static func slack(_ c: Conv2D) -> Int { (c.kernel.w - 1) * c.dilation.w + 16 }
 
   /// Floats of scratch one call needs: the padded input (stride 1) or an im2col band (stride > 1).
-  static func scratchElements(_ c: Conv2D, inH: Int, inW: Int, im2colElements: Int) -> Int {
+  static func scratchElements(_ c: Conv2D, inH: Int, inW: Int, transposed: Bool, im2colElements: Int) -> Int {
     if isDirect(c) { return 0 }
-    if c.stride == Pair(1) {
+    if c.stride == Pair(1) && !transposed {
       return c.inChannels * (inH + 2 * c.padding.h) * (inW + 2 * c.padding.w) + slack(c)
     }
     return im2colElements
@@ -95,7 +121,7 @@ struct PackedConvolution {
         var args = zk_gemm_args(
           m: Int32(outChannels), n: Int32(n), k: Int32(k), a_packed: a.baseAddress!, b: b, boff: off.baseAddress!,
           bias: bias, relu: relu ? 1 : 0, c: c, ldc: ldc, grid_w: Int32(gridW), out_w: Int32(outW))
-        zk_gemm(&args, Int32(threads))
+        if transposed { zk_gemm_t(&args, Int32(threads)) } else { zk_gemm(&args, Int32(threads)) }
       }
     }
   }

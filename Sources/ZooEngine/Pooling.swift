@@ -1,6 +1,8 @@
+import CZooKernels
 import ZooGraph
 
-/// Max and average pooling, NCHW, in parallel over `batch × channels` planes.
+/// Max and average pooling, NCHW, in parallel over `batch × channels` planes. Max pooling with
+/// dilation 1 (every one in the zoo) runs as `zk_maxpool`: row maxima first, then windows along the row.
 ///
 /// Output size per axis: `floor` (or `ceil` in ceil mode) of `(n + 2·p − d·(k − 1) − 1) / s` plus 1,
 /// a last ceil-mode window that would start in the right padding dropped (PyTorch's rule).
@@ -16,6 +18,13 @@ func runPool(
     h, kernel: p.kernel.h, stride: p.stride.h, padding: p.padding.h, dilation: p.dilation.h, ceilMode: p.ceilMode)
   let ow = windowOutputSize(
     w, kernel: p.kernel.w, stride: p.stride.w, padding: p.padding.w, dilation: p.dilation.w, ceilMode: p.ceilMode)
+  if p.kind == .max && p.dilation == Pair(1) {
+    zk_maxpool(
+      input, Int32(planes), Int32(h), Int32(w), Int32(p.kernel.h), Int32(p.kernel.w), Int32(p.stride.h),
+      Int32(p.stride.w), Int32(p.padding.h), Int32(p.padding.w), Int32(oh), Int32(ow), output,
+      Int32(min(threads, engineLoopThreads)))
+    return
+  }
   let s = SharedPointer(input)
   let d = SharedPointer(output)
   // For kernel column j (offset j·dw − pw), the output columns whose input column is inside the image.

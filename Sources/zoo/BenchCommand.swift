@@ -9,8 +9,9 @@ struct BenchCommand: ParsableCommand {
     abstract: "Times a model's forward pass and reports latency, throughput, GFLOP/s and peak memory.",
     discussion: """
       The model runs with seeded weights on a seeded input after a few warm-up passes. GFLOP/s is \
-      2 × MACs / latency (MACs as in `zoo describe`), and its share is taken of this machine's BLAS \
-      sgemm peak, measured first with the same number of threads (square 1536 × 1536 matrices). \
+      2 × MACs / latency (MACs as in `zoo describe`), and its share is taken of this machine's GEMM \
+      peak, measured first with the same number of threads on square 1536 × 1536 matrices: the \
+      larger of the BLAS's sgemm and, on CPUs with AVX-512, the engine's own convolution GEMM. \
       Peak memory is the process's peak resident set size.
       """
   )
@@ -45,7 +46,10 @@ struct BenchCommand: ParsableCommand {
     var throughputPerS: Double
     var macs: Int
     var gflops: Double
+    /// The larger of the two below: what `peakShare` is taken of.
     var sgemmPeakGflops: Double
+    var blasSgemmPeakGflops: Double
+    var engineGemmPeakGflops: Double?
     var peakShare: Double
     var peakRssBytes: Int
     var weightBytes: Int
@@ -60,7 +64,9 @@ struct BenchCommand: ParsableCommand {
   func run() throws {
     BLASSetup.preferAVX512Kernels()
     let graph = try engine.graph()
-    let peak = Benchmark.sgemmPeak(threads: engine.threads)
+    let blasPeak = Benchmark.sgemmPeak(threads: engine.threads)
+    let enginePeak = Benchmark.engineGEMMPeak(threads: engine.threads)
+    let peak = max(blasPeak, enginePeak ?? 0)
     let net: Network
     do {
       net = try Network(graph: graph, batch: batch, weights: SeededInit.weights(for: graph), threads: engine.threads)
@@ -85,7 +91,8 @@ struct BenchCommand: ParsableCommand {
     let r = Report(
       model: graph.name, batch: batch, threads: engine.threads, iterations: iterations, medianMs: median * 1e3,
       minMs: times.first! * 1e3, maxMs: times.last! * 1e3, throughputPerS: Double(batch) / median,
-      macs: net.macs, gflops: gflops, sgemmPeakGflops: peak, peakShare: gflops / peak,
+      macs: net.macs, gflops: gflops, sgemmPeakGflops: peak, blasSgemmPeakGflops: blasPeak,
+      engineGemmPeakGflops: enginePeak, peakShare: gflops / peak,
       peakRssBytes: Benchmark.peakResidentBytes(), weightBytes: net.weightBytes,
       arenaBytes: net.memory.arenaBytes, predictedPeakActivationBytes: net.memory.peakBytes,
       scratchBytes: net.scratchBytes, blasCore: BLASSetup.coreName,
@@ -117,13 +124,16 @@ struct BenchCommand: ParsableCommand {
       print(table.render())
       print("")
     }
+    let blasText = "OpenBLAS \(r.blasCore) sgemm \(String(format: "%.1f", blasPeak)) GFLOP/s"
+    let peakText =
+      enginePeak.map { "engine GEMM \(String(format: "%.1f", $0)) GFLOP/s, \(blasText)" } ?? blasText
     func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
     print(
       """
       \(r.model) · batch \(batch) · \(engine.threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
       Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms
       Throughput:  \(String(format: "%.1f", r.throughputPerS)) samples/s
-      Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the sgemm peak (\(String(format: "%.1f", peak)) GFLOP/s, OpenBLAS \(r.blasCore) kernels)
+      Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the GEMM peak (\(peakText))
       Memory:      peak RSS \(mb(r.peakRssBytes)); weights \(mb(r.weightBytes)), activation arena \(mb(r.arenaBytes)) (liveness peak \(mb(r.predictedPeakActivationBytes))), im2col scratch \(mb(r.scratchBytes))
       """)
   }

@@ -4,6 +4,7 @@ import ZooGraph
 
 /// 3×3 stride-1 convolutions of the shapes the engine runs as Winograd F(2×2, 3×3) against the naive
 /// loops: odd and even sizes, padding 0/1/2 (also unequal per axis), 1 to 40 channels, batch 1 and 2.
+/// Winograd belongs to the OpenBLAS path, so these runs ask for it (`engineGEMM: false`).
 @Suite("Engine Winograd")
 struct EngineWinogradTests {
   @Test(arguments: 0..<32) func winogradMatchesNaiveReference(seed: Int) throws {
@@ -21,7 +22,8 @@ struct EngineWinogradTests {
     var weights = ["layer.weight": Tensor(shape: [cout, cin, 3, 3], data: weight)]
     if let bias { weights["layer.bias"] = Tensor(shape: [cout], data: bias) }
     let y = try runSingle(
-      .conv(conv), input: [cin, ih, iw], batch: batch, x: x, weights: weights, threads: 1 + seed % 2)
+      .conv(conv), input: [cin, ih, iw], batch: batch, x: x, weights: weights, threads: 1 + seed % 2,
+      engineGEMM: false)
     let ref = naiveConv(conv, x: x, batch: batch, h: ih, w: iw, weight: weight, bias: bias)
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
     #expect(y.count == ref.count)
@@ -40,7 +42,7 @@ struct EngineWinogradTests {
       .conv(conv), input: [c, h, w], x: x,
       weights: [
         "layer.weight": Tensor(shape: [c, c, 3, 3], data: weight), "layer.bias": Tensor(shape: [c], data: bias),
-      ])
+      ], engineGEMM: false)
     let ref = naiveConv(conv, x: x, batch: 1, h: h, w: w, weight: weight, bias: bias)
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
     #expect(maxAbsDiff(y, ref) <= 1e-4 * scale)

@@ -62,6 +62,25 @@ void zk_gemm(const zk_gemm_args *args, int threads);
 void zk_im2col(const float *src, int channels, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh,
                int dw, int y0, int rows, int ow, float *dst, int threads);
 
+/// Floats `zk_pack_a_rows` writes: `ceil(m / rows) · k · rows`.
+size_t zk_packed_a_rows_count(int m, int k, int rows);
+
+/// `zk_pack_a` with tiles of `rows` rows (8 for `zk_gemm`, 32 for `zk_gemm_t`), in place as
+/// `zk_pack_a_in_place`; `tmp` holds `rows · k` floats.
+void zk_pack_a_rows_in_place(float *a, int m, int k, int rows, float *tmp);
+
+/// The same product as `zk_gemm` for GEMMs with few columns (n ≲ 64): vectors along the rows of C
+/// (32 per tile), a broadcast per column, so no lane idles at n = 49. A packed with 32-row tiles;
+/// plain mode only (`grid_w` must be 0).
+void zk_gemm_t(const zk_gemm_args *args, int threads);
+
+/// Max pooling with dilation 1 of `planes` planes of `h × w` into `oh × ow` (sizes computed by the
+/// caller, ceil mode included): output `(y, x)` is the maximum over the window rows
+/// `y·sh − ph ..< +kh` and columns `x·sw − pw ..< +kw` clipped to the image (each window must hold
+/// at least one input element, as PyTorch's rules guarantee).
+void zk_maxpool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
+                int ow, float *dst, int threads);
+
 /// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);

@@ -1,0 +1,67 @@
+// Max pooling, NCHW, planes split across the pool's threads.
+//
+// Per output row, the maxima of the kernel's input rows (clipped to the image) are taken column by
+// column into a row buffer, then tap by tap along that buffer over the output columns whose tap is
+// inside the image: branch-free contiguous loops the compiler vectorizes. Padding never wins
+// (it is −∞ in PyTorch). Dilation 1.
+#include "zoo_kernels.h"
+
+#include <stdlib.h>
+
+typedef struct {
+  const float *src;
+  float *dst;
+  int planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+} maxpool_job;
+
+#if defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void maxpool_part(void *p, int index, int count) {
+  const maxpool_job *J = p;
+  int begin = (int)((long)J->planes * index / count), end = (int)((long)J->planes * (index + 1) / count);
+  float *row = malloc(sizeof(float) * (size_t)J->w);
+  if (!row) return;
+  for (int plane = begin; plane < end; plane++) {
+    const float *src = J->src + (long)plane * J->h * J->w;
+    float *dst = J->dst + (long)plane * J->oh * J->ow;
+    for (int y = 0; y < J->oh; y++) {
+      int y0 = y * J->sh - J->ph;
+      int ys = y0 < 0 ? 0 : y0, ye = y0 + J->kh < J->h ? y0 + J->kh : J->h;
+      const float *first = src + (long)ys * J->w;
+      for (int x = 0; x < J->w; x++) row[x] = first[x];
+      for (int iy = ys + 1; iy < ye; iy++) {
+        const float *line = src + (long)iy * J->w;
+        for (int x = 0; x < J->w; x++) row[x] = line[x] > row[x] ? line[x] : row[x];
+      }
+      float *out = dst + (long)y * J->ow;
+      for (int x = 0; x < J->ow; x++) out[x] = -__builtin_inff();
+      for (int j = 0; j < J->kw; j++) {
+        // Output columns whose tap j is inside the row: lo ..< hi.
+        int off = j - J->pw;
+        int lo = off >= 0 ? 0 : (-off + J->sw - 1) / J->sw;
+        int hi = J->w - 1 - off >= 0 ? (J->w - 1 - off) / J->sw + 1 : 0;
+        if (hi > J->ow) hi = J->ow;
+        const float *tap = row + off;
+        if (J->sw == 1) {
+          for (int x = lo; x < hi; x++) out[x] = tap[x] > out[x] ? tap[x] : out[x];
+        } else {
+          for (int x = lo; x < hi; x++) out[x] = tap[(long)x * J->sw] > out[x] ? tap[(long)x * J->sw] : out[x];
+        }
+      }
+    }
+  }
+  free(row);
+}
+
+void zk_maxpool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
+                int ow, float *dst, int threads) {
+  maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow};
+  int count = threads < 1 ? 1 : threads;
+  if (count > planes) count = planes;
+  if ((long)planes * oh * ow < 4096) count = 1;
+  if (count <= 1)
+    maxpool_part(&job, 0, 1);
+  else
+    zk_parallel(count, maxpool_part, &job);
+}

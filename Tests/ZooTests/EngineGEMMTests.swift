@@ -1,0 +1,66 @@
+import Testing
+import ZooEngine
+import ZooGraph
+
+/// Convolutions shaped to reach every branch of the engine's own GEMM (`CZooKernels`) — full and edge
+/// tiles, k in several blocks, the padded-grid ("implicit im2col") store, the narrow-column kernel,
+/// stride-2 unfolding — checked against the naive loops and against the OpenBLAS path. Where the CPU
+/// has no AVX-512, both runs take OpenBLAS and the comparison still holds.
+@Suite("Engine GEMM")
+struct EngineGEMMTests {
+  struct Shape: CustomStringConvertible, Sendable {
+    var cin, cout, kernel, stride, padding, dilation, h, w: Int
+    var relu = false
+    var description: String {
+      "\(cin)→\(cout) \(kernel)×\(kernel)/\(stride) pad \(padding) dil \(dilation) on \(h)×\(w)\(relu ? " + relu" : "")"
+    }
+  }
+
+  static let shapes: [Shape] = [
+    // 81 positions: narrow kernel; k = 1,170 in two blocks; 20 rows (a partial 32-row tile).
+    Shape(cin: 130, cout: 20, kernel: 3, stride: 1, padding: 1, dilation: 1, h: 9, w: 9, relu: true),
+    // 400 positions on a 22-wide padded grid; k = 1,080 in two blocks; 13 rows (edge tiles of 8).
+    Shape(cin: 120, cout: 13, kernel: 3, stride: 1, padding: 1, dilation: 1, h: 20, w: 20),
+    // Stride 2: the AVX-512 even-lane unfolding, odd sizes.
+    Shape(cin: 40, cout: 24, kernel: 3, stride: 2, padding: 1, dilation: 1, h: 37, w: 37, relu: true),
+    // 1×1 read in place, k = 1,100 in two blocks, 225 positions (a masked last vector).
+    Shape(cin: 1100, cout: 40, kernel: 1, stride: 1, padding: 0, dilation: 1, h: 15, w: 15),
+    // A stem: 7×7/2 with padding 3.
+    Shape(cin: 3, cout: 16, kernel: 7, stride: 2, padding: 3, dilation: 1, h: 40, w: 40, relu: true),
+    // 1×1/2 down to 49 positions: narrow kernel with 70 rows.
+    Shape(cin: 64, cout: 70, kernel: 1, stride: 2, padding: 0, dilation: 1, h: 14, w: 14),
+    // Dilation 2 on the padded grid.
+    Shape(cin: 20, cout: 9, kernel: 3, stride: 1, padding: 2, dilation: 2, h: 30, w: 30, relu: true),
+    // Padding 0 with a kernel larger than 1 (still copied to the grid), 32 rows exactly.
+    Shape(cin: 8, cout: 32, kernel: 5, stride: 1, padding: 0, dilation: 1, h: 28, w: 28),
+  ]
+
+  @Test(arguments: shapes) func matchesNaiveLoopsAndOpenBLAS(shape s: Shape) throws {
+    var r = TestRandom(UInt64(s.cin * 1_000 + s.cout * 10 + s.kernel))
+    let conv = Conv2D(
+      inChannels: s.cin, outChannels: s.cout, kernel: Pair(s.kernel), stride: Pair(s.stride),
+      padding: Pair(s.padding), dilation: Pair(s.dilation), bias: true)
+    let x = r.array(s.cin * s.h * s.w)
+    let weight = r.array(s.cout * s.cin * s.kernel * s.kernel)
+    let bias = r.array(s.cout)
+    let weights = [
+      "layer.weight": Tensor(shape: [s.cout, s.cin, s.kernel, s.kernel], data: weight),
+      "layer.bias": Tensor(shape: [s.cout], data: bias),
+    ]
+    var graph = singleOp(.conv(conv), input: [s.cin, s.h, s.w])
+    if s.relu {
+      graph = Graph(
+        name: "conv-relu", inputShape: [s.cin, s.h, s.w],
+        nodes: graph.nodes + [Node(id: 2, name: "relu", op: .activation(.relu), inputs: [1])], outputs: [2],
+        modules: [])
+    }
+    let engine = try Network(graph: graph, weights: weights, threads: 2, engineGEMM: true).run(x)[0]
+    let blas = try Network(graph: graph, weights: weights, threads: 2, engineGEMM: false).run(x)[0]
+    var ref = naiveConv(conv, x: x, batch: 1, h: s.h, w: s.w, weight: weight, bias: bias)
+    if s.relu { ref = ref.map { max($0, 0) } }
+    let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
+    #expect(engine.count == ref.count, "\(s): \(engine.count) outputs, expected \(ref.count)")
+    #expect(maxAbsDiff(engine, ref) <= 1e-4 * scale, "engine GEMM against the naive loops, \(s)")
+    #expect(maxAbsDiff(engine, blas) <= 1e-4 * scale, "engine GEMM against OpenBLAS, \(s)")
+  }
+}
