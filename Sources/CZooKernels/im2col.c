@@ -10,7 +10,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-__attribute__((target("avx512f"))) static int gather2(const float *line, int n, float *out) {
+__attribute__((target("avx512f"))) int zk_gather2(const float *line, int n, float *out) {
   // out[x] = line[2x] for x < n, in vectors while the 32 loaded floats are those of the row.
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   int x = 0;
@@ -60,7 +60,7 @@ static void im2col_part(void *p, int index, int count) {
       }
 #if defined(__x86_64__)
       else if (J->sw == 2 && J->avx512) {
-        x += gather2(line + 2 * lo, hi - lo, out + lo);
+        x += zk_gather2(line + 2 * lo, hi - lo, out + lo);
       }
 #endif
       for (; x < hi; x++) out[x] = line[(long)x * J->sw];

@@ -29,8 +29,10 @@ final class ConvolutionKernel {
   /// On the packed path, whether the narrow-column kernel runs it (few output positions).
   let packedTransposed: Bool
   private var packed: PackedConvolution?
-  /// B's row offsets for the planned input size (stride-1 convolutions on the packed path).
-  private var gridOffsets: (h: Int, w: Int, offsets: [Int])?
+  /// The grid layout of the input for the last input size (packed path).
+  private var grid: PackedConvolution.Grid?
+  /// B's row offsets for a directly read 1×1 input of the last size.
+  private var directOffsets: (n: Int, offsets: [Int])?
 
   /// `inH × inW` is the input size the plan runs it on (it chooses between im2col and Winograd).
   /// `packed`: whether group-free convolutions run on the engine's own GEMM.
@@ -172,23 +174,21 @@ final class ConvolutionKernel {
         let src = input + n * c.inChannels * inH * inW
         let dst = output + n * c.outChannels * spatial
         if PackedConvolution.isDirect(c) {
-          if gridOffsets == nil || gridOffsets!.h != inH || gridOffsets!.w != inW {
-            gridOffsets = (inH, inW, PackedConvolution.gridOffsets(c, hp: inH, wp: inW))
+          if directOffsets?.n != spatial {
+            directOffsets = (spatial, PackedConvolution.plainOffsets(k: packed.k, n: spatial))
           }
           packed.gemm(
-            b: src, offsets: gridOffsets!.offsets, n: spatial, bias: b.baseAddress, relu: relu, c: dst, ldc: spatial,
-            threads: threads)
-        } else if c.stride == Pair(1) && !packed.transposed {
-          let (hp, wp) = (inH + 2 * c.padding.h, inW + 2 * c.padding.w)
-          if gridOffsets == nil || gridOffsets!.h != inH || gridOffsets!.w != inW {
-            gridOffsets = (inH, inW, PackedConvolution.gridOffsets(c, hp: hp, wp: wp))
+            b: src, offsets: directOffsets!.offsets, n: spatial, bias: b.baseAddress, relu: relu, c: dst,
+            ldc: spatial, threads: threads)
+        } else if !packed.transposed {
+          if grid == nil || grid!.inH != inH || grid!.inW != inW {
+            grid = PackedConvolution.Grid(c, inH: inH, inW: inW)
           }
-          PackedConvolution.pad(
-            src, channels: c.inChannels, h: inH, w: inW, ph: c.padding.h, pw: c.padding.w,
-            slack: PackedConvolution.slack(c), into: scratch)
+          let g = grid!
+          g.fill(src, conv: c, into: scratch, threads: min(threads, engineLoopThreads))
           packed.gemm(
-            b: scratch, offsets: gridOffsets!.offsets, n: oh * wp, bias: b.baseAddress, relu: relu, c: dst,
-            ldc: spatial, gridW: wp, outW: ow, threads: threads)
+            b: scratch, offsets: g.offsets, n: oh * g.wq, bias: b.baseAddress, relu: relu, c: dst, ldc: spatial,
+            gridW: g.wq, outW: ow, threads: threads)
         } else {
           let band = bandRows(inH: inH, inW: inW)
           for y0 in stride(from: 0, to: oh, by: band) {
@@ -197,7 +197,7 @@ final class ConvolutionKernel {
             im2col(
               src, channels: c.inChannels, h: inH, w: inW, rows: y0..<(y0 + rows), ow: ow, into: scratch,
               threads: threads)
-            let offsets = (0..<packed.k).map { $0 * columns }
+            let offsets = PackedConvolution.plainOffsets(k: packed.k, n: columns)
             packed.gemm(
               b: scratch, offsets: offsets, n: columns, bias: b.baseAddress, relu: relu, c: dst + y0 * ow, ldc: spatial,
               threads: threads)

@@ -8,12 +8,12 @@ import ZooGraph
 /// The weight of one group-free convolution is the GEMM matrix `A = [O, K]`, `K = C · kh · kw`,
 /// packed at load time into tiles of 8 output channels (`zk_pack_a`). Per sample:
 ///
-/// - **stride 1** (any kernel, padding, dilation): the input is copied into a zero-padded plane per
-///   channel, `Hp × Wp` with `Hp = H + 2·ph`, `Wp = W + 2·pw`, and `B[(c, i, j), p] = pad[c·Hp·Wp +
-///   i·dh·Wp + j·dw + p]` for positions `p = y·Wp + x` of the padded grid: an im2col that is never
-///   written out. Grid columns `x ≥ OW` are computed and dropped (2 of 58 at 56×56, 2 of 9 at 7×7).
-///   A 1×1 convolution without padding reads its input directly (`Wp = W`, nothing dropped).
-/// - **stride > 1**, and every convolution on the narrow-column kernel: bands of output rows are unfolded by the im2col path's code into `[K, columns]`,
+/// - **any stride, kernel, padding, dilation**: the input is copied once into zero-padded planes
+///   split by stride phase (``Grid``), in which every tap `(c, i, j)` is a shifted contiguous read:
+///   `B[(c, i, j), p] = grid[offset(c, i, j) + p]` for positions `p = y·wq + x`, an im2col that is never
+///   written out. Grid columns `x ≥ OW` are computed and dropped (2 of 58 at 56×56 with a 3×3
+///   kernel). A 1×1 convolution with stride 1 and no padding reads its input directly.
+/// - on the narrow-column kernel: bands of output rows are unfolded by the im2col path's code into `[K, columns]`,
 ///   and the GEMM reads that.
 ///
 /// Where a sample has few output positions (``narrowColumns``, the 14×14 and 7×7 stages), `zk_gemm_t` runs
@@ -87,29 +87,96 @@ struct PackedConvolution {
     c.kernel == Pair(1) && c.stride == Pair(1) && c.padding == Pair(0)
   }
 
-  /// Floats past the padded planes that the last grid rows may read: `(kw − 1)·dw`, rounded up.
-  static func slack(_ c: Conv2D) -> Int { (c.kernel.w - 1) * c.dilation.w + 16 }
-
-  /// Floats of scratch one call needs: the padded input (stride 1) or an im2col band (stride > 1).
+  /// Floats of scratch one call needs: the grid copy of the input (``Grid``), or an im2col band on
+  /// the narrow-column kernel.
   static func scratchElements(_ c: Conv2D, inH: Int, inW: Int, transposed: Bool, im2colElements: Int) -> Int {
     if isDirect(c) { return 0 }
-    if c.stride == Pair(1) && !transposed {
-      return c.inChannels * (inH + 2 * c.padding.h) * (inW + 2 * c.padding.w) + slack(c)
-    }
-    return im2colElements
+    return transposed ? im2colElements : Grid(c, inH: inH, inW: inW).elements
   }
 
-  /// B's row offsets for a stride-1 convolution over planes of `hp × wp`.
-  static func gridOffsets(_ c: Conv2D, hp: Int, wp: Int) -> [Int] {
+  /// The input of a convolution laid out so that every tap is a shifted contiguous read
+  /// (`zk_phase_pad`), and B's row offsets into it.
+  ///
+  /// Per axis, tap `i` reads input row `y·s + i·d − p` for output row `y`; writing `i·d − p = s·δ + φ`
+  /// with `0 ≤ φ < s`, that is row `y + δ` of phase `φ` (rows `≡ φ mod s`). The copy holds, per
+  /// channel, one `hq × wq` plane per phase pair that some tap uses, rows `δ_min ..< OH + δ_max`
+  /// (zero outside the image), so tap `(c, i, j)` is the grid read at offset
+  /// `plane(c, φ_i, φ_j) + (δ_i − δ_min)·wq + (δ_j − δ_min)`. Output `(y, x)` is grid position
+  /// `y·wq + x`; the `wq − OW` columns past the output are computed and dropped. With stride 1 this is
+  /// the zero-padded input (one phase, `δ = i·d − p`); with stride 2 a 3×3 kernel uses all four
+  /// phases and a 1×1 kernel one.
+  struct Grid {
+    var rowPhases: [Int32] = []
+    var colPhases: [Int32] = []
+    var dminH = 0
+    var dminW = 0
+    var hq = 0
+    var wq = 0
+    var outW = 0
     var offsets: [Int] = []
-    offsets.reserveCapacity(c.inChannels * c.kernel.h * c.kernel.w)
-    for ch in 0..<c.inChannels {
-      for i in 0..<c.kernel.h {
-        for j in 0..<c.kernel.w { offsets.append(ch * hp * wp + i * c.dilation.h * wp + j * c.dilation.w) }
+    /// Floats read past the last plane (the last grid rows' dropped columns), kept zero.
+    var slack = 0
+    /// Floats of the copy, slack included.
+    var elements: Int { channels * rowPhases.count * colPhases.count * hq * wq + slack }
+    var channels = 0
+    var inH = 0
+    var inW = 0
+
+    init(_ c: Conv2D, inH: Int, inW: Int) {
+      /// Per tap: δ and φ of `i·d − p = s·δ + φ`.
+      func taps(_ k: Int, _ d: Int, _ p: Int, _ s: Int) -> [(delta: Int, phase: Int)] {
+        (0..<k).map { i in
+          let r = i * d - p
+          let delta = r >= 0 ? r / s : -((-r + s - 1) / s)
+          return (delta, r - s * delta)
+        }
+      }
+      let th = taps(c.kernel.h, c.dilation.h, c.padding.h, c.stride.h)
+      let tw = taps(c.kernel.w, c.dilation.w, c.padding.w, c.stride.w)
+      let oh = windowOutputSize(
+        inH, kernel: c.kernel.h, stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h)
+      let ow = windowOutputSize(
+        inW, kernel: c.kernel.w, stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w)
+      let rows = Array(Set(th.map(\.phase))).sorted()
+      let cols = Array(Set(tw.map(\.phase))).sorted()
+      rowPhases = rows.map { Int32($0) }
+      colPhases = cols.map { Int32($0) }
+      dminH = th.map(\.delta).min()!
+      dminW = tw.map(\.delta).min()!
+      hq = oh + th.map(\.delta).max()! - dminH
+      wq = ow + tw.map(\.delta).max()! - dminW
+      outW = ow
+      slack = tw.map(\.delta).max()! - dminW + 16
+      channels = c.inChannels
+      self.inH = inH
+      self.inW = inW
+      let plane = hq * wq
+      offsets.reserveCapacity(c.inChannels * c.kernel.h * c.kernel.w)
+      for ch in 0..<c.inChannels {
+        for i in th {
+          for j in tw {
+            let slot = (ch * rows.count + rows.firstIndex(of: i.phase)!) * cols.count + cols.firstIndex(of: j.phase)!
+            offsets.append(slot * plane + (i.delta - dminH) * wq + (j.delta - dminW))
+          }
+        }
       }
     }
-    return offsets
+
+    /// Writes the copy of `src` (`channels × inH × inW`) to `dst`.
+    func fill(_ src: UnsafePointer<Float>, conv c: Conv2D, into dst: UnsafeMutablePointer<Float>, threads: Int) {
+      rowPhases.withUnsafeBufferPointer { rp in
+        colPhases.withUnsafeBufferPointer { cp in
+          zk_phase_pad(
+            src, Int32(channels), Int32(inH), Int32(inW), Int32(c.stride.h), Int32(c.stride.w), rp.baseAddress!,
+            Int32(rp.count), cp.baseAddress!, Int32(cp.count), Int32(dminH), Int32(dminW), Int32(hq), Int32(wq),
+            Int32(slack), dst, Int32(threads))
+        }
+      }
+    }
   }
+
+  /// B's row offsets for a plain `[K, n]` matrix, or a 1×1 convolution's input read in place.
+  static func plainOffsets(k: Int, n: Int) -> [Int] { (0..<k).map { $0 * n } }
 
   /// `C = A · B (+ bias, ReLU when `relu`)` on the pool's threads.
   func gemm(

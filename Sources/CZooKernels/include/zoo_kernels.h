@@ -81,6 +81,14 @@ void zk_gemm_t(const zk_gemm_args *args, int threads);
 void zk_maxpool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
                 int ow, float *dst, int threads);
 
+/// The input of a convolution with any stride, padded and split by phase so that every tap of the
+/// kernel is a shifted contiguous read (the GEMM's grid mode): plane `(c, a, b)` of `hq × wq` holds
+/// `src[c, sh·(u + dmin_h) + row_phases[a], sw·(v + dmin_w) + col_phases[b]]` at `(u, v)`, zero
+/// outside the image. For stride 1 it is the zero-padded input. `slack` zeros follow the last plane.
+void zk_phase_pad(const float *src, int channels, int h, int w, int sh, int sw, const int *row_phases, int nph,
+                  const int *col_phases, int npw, int dmin_h, int dmin_w, int hq, int wq, int slack, float *dst,
+                  int threads);
+
 /// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
