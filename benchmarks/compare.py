@@ -4,7 +4,7 @@ virtualenv's python), ONNX Runtime and PyTorch on the same models in the same ru
 
   python3 benchmarks/compare.py                          # zoo only (standard library only)
   /work/venv-engine/bin/python benchmarks/compare.py     # zoo, ONNX Runtime and PyTorch side by side
-  ... --models resnet50 resnet18 --threads 2 --iterations 20 --zoo .build/release/zoo
+  ... --models resnet50 resnet18 --threads 2 --iterations 20 --rounds 3 --zoo .build/release/zoo
 
 Batch 1, 3×224×224, median of the timed iterations after warm-up; peers use the same thread count.
 """
@@ -38,9 +38,9 @@ def time_calls(fn, iterations, warmup=3):
     return statistics.median(times) * 1e3, min(times) * 1e3
 
 
-def peers(model, threads, iterations):
+def peer_runners(model, threads):
+    """Returns (ONNX Runtime call, PyTorch call, versions), or None when torch/onnxruntime do not import."""
     try:
-        import numpy as np
         import onnxruntime as ort
         import torch
         import torchvision
@@ -50,19 +50,21 @@ def peers(model, threads, iterations):
     kwargs = {"aux_logits": False, "init_weights": False} if model == "googlenet" else {}
     net = getattr(torchvision.models, model)(weights=None, **kwargs).eval()
     x = torch.randn(1, 3, 224, 224)
-    with torch.inference_mode():
-        pt = time_calls(lambda: net(x), iterations)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, f"{model}.onnx")
-        torch.onnx.export(net, x, path, input_names=["x"], output_names=["y"], opset_version=17, dynamo=False)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        xn = x.numpy()
-        ox = time_calls(lambda: sess.run(None, {"x": xn}), iterations)
-    return {"onnxruntime": ox, "pytorch": pt, "versions": f"onnxruntime {ort.__version__}, torch {torch.__version__}"}
+    tmp = tempfile.mkdtemp()
+    path = os.path.join(tmp, f"{model}.onnx")
+    torch.onnx.export(net, x, path, input_names=["x"], output_names=["y"], opset_version=17, dynamo=False)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    xn = x.numpy()
+
+    def run_torch():
+        with torch.inference_mode():
+            net(x)
+
+    return (lambda: sess.run(None, {"x": xn})), run_torch, f"onnxruntime {ort.__version__}, torch {torch.__version__}"
 
 
 def main():
@@ -71,24 +73,39 @@ def main():
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of zoo, ONNX Runtime and PyTorch taking turns (the machine's load drifts)")
     a = ap.parse_args()
-    rows = []
+    versions = None
     for m in a.models:
-        z = zoo_bench(a.zoo, m, a.threads, a.iterations)
-        p = peers(m, a.threads, a.iterations)
-        rows.append((m, z, p))
-        line = f"{m:12} zoo {z['median_ms']:7.1f} ms (best {z['min_ms']:6.1f}) {z['gflops']:6.1f} GFLOP/s " \
-               f"{100 * z['peak_share']:3.0f}% of sgemm {z['sgemm_peak_gflops']:.0f}  RSS {z['peak_rss_bytes'] / 1e6:4.0f} MB"
-        if p:
-            (om, ob), (pm, pb) = p["onnxruntime"], p["pytorch"]
+        runners = peer_runners(m, a.threads)
+        zoo, ort_t, pt_t = [], [], []
+        z = None
+        for _ in range(a.rounds):
+            z = zoo_bench(a.zoo, m, a.threads, a.iterations)
+            zoo.append((z["median_ms"], z["min_ms"]))
+            if runners:
+                ort_t.append(time_calls(runners[0], a.iterations))
+                pt_t.append(time_calls(runners[1], a.iterations))
+
+        def summary(t):
+            return statistics.median(r[0] for r in t), min(r[1] for r in t)
+
+        zm, zb = summary(zoo)
+        line = f"{m:12} zoo {zm:7.1f} ms (best {zb:6.1f}) {2 * z['macs'] / zm / 1e6:6.1f} GFLOP/s " \
+               f"{100 * 2 * z['macs'] / zm / 1e6 / z['sgemm_peak_gflops']:3.0f}% of GEMM peak {z['sgemm_peak_gflops']:.0f}" \
+               f"  RSS {z['peak_rss_bytes'] / 1e6:4.0f} MB"
+        if runners:
+            versions = runners[2]
+            (om, ob), (pm, pb) = summary(ort_t), summary(pt_t)
             line += f" | ORT {om:7.1f} (best {ob:6.1f})  PyTorch {pm:7.1f} (best {pb:6.1f})" \
-                    f" | zoo/ORT {z['median_ms'] / om:.2f} (best {z['min_ms'] / ob:.2f})" \
-                    f"  zoo/PyTorch {z['median_ms'] / pm:.2f} (best {z['min_ms'] / pb:.2f})"
+                    f" | zoo/ORT {zm / om:.2f} (best {zb / ob:.2f})  zoo/PyTorch {zm / pm:.2f} (best {zb / pb:.2f})"
         print(line, flush=True)
-    if rows and rows[0][2]:
-        print(rows[0][2]["versions"])
-    print("ms: median (best) of", a.iterations, "iterations after 3 warm-up,", a.threads, "threads, batch 1;",
-          "ratios < 1 mean zoo is faster; OPENBLAS_CORETYPE =", os.environ.get("OPENBLAS_CORETYPE", "(auto)"))
+    if versions:
+        print(versions)
+    print(f"ms: median over {a.rounds} rounds of each round's median of {a.iterations} iterations (best: fastest "
+          f"single pass), {a.threads} threads, batch 1; the tools take turns within each round; ratios < 1 mean zoo "
+          "is faster; OPENBLAS_CORETYPE =", os.environ.get("OPENBLAS_CORETYPE", "(auto)"))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-// Max pooling, NCHW, planes split across the pool's threads.
+// Max pooling, and average pooling whose windows all lie inside the image, NCHW, planes split across
+// the pool's threads.
 //
 // Per output row, the maxima of the kernel's input rows (clipped to the image) are taken column by
 // column into a row buffer, then tap by tap along that buffer over the output columns whose tap is
@@ -12,6 +13,7 @@ typedef struct {
   const float *src;
   float *dst;
   int planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+  int average;  // 1: the mean of the window instead of its maximum
 } maxpool_job;
 
 #if defined(__x86_64__)
@@ -32,9 +34,22 @@ static void maxpool_part(void *p, int index, int count) {
       for (int x = 0; x < J->w; x++) row[x] = first[x];
       for (int iy = ys + 1; iy < ye; iy++) {
         const float *line = src + (long)iy * J->w;
-        for (int x = 0; x < J->w; x++) row[x] = line[x] > row[x] ? line[x] : row[x];
+        if (J->average)
+          for (int x = 0; x < J->w; x++) row[x] += line[x];
+        else
+          for (int x = 0; x < J->w; x++) row[x] = line[x] > row[x] ? line[x] : row[x];
       }
       float *out = dst + (long)y * J->ow;
+      if (J->average) {
+        // Only windows inside the image (the caller checks): kh · kw elements each.
+        const float scale = 1.0f / (float)(J->kh * J->kw);
+        for (int x = 0; x < J->ow; x++) {
+          float sum = 0;
+          for (int j = 0; j < J->kw; j++) sum += row[x * J->sw + j];
+          out[x] = sum * scale;
+        }
+        continue;
+      }
       for (int x = 0; x < J->ow; x++) out[x] = -__builtin_inff();
       for (int j = 0; j < J->kw; j++) {
         // Output columns whose tap j is inside the row: lo ..< hi.
@@ -54,9 +69,9 @@ static void maxpool_part(void *p, int index, int count) {
   free(row);
 }
 
-void zk_maxpool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
-                int ow, float *dst, int threads) {
-  maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow};
+static void pool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
+                 int ow, float *dst, int threads, int average) {
+  maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average};
   int count = threads < 1 ? 1 : threads;
   if (count > planes) count = planes;
   if ((long)planes * oh * ow < 4096) count = 1;
@@ -64,4 +79,14 @@ void zk_maxpool(const float *src, int planes, int h, int w, int kh, int kw, int 
     maxpool_part(&job, 0, 1);
   else
     zk_parallel(count, maxpool_part, &job);
+}
+
+void zk_maxpool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
+                int ow, float *dst, int threads) {
+  pool(src, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dst, threads, 0);
+}
+
+void zk_avgpool_inside(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow,
+                       float *dst, int threads) {
+  pool(src, planes, h, w, kh, kw, sh, sw, 0, 0, oh, ow, dst, threads, 1);
 }

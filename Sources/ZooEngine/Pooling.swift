@@ -25,6 +25,15 @@ func runPool(
       Int32(min(threads, engineLoopThreads)))
     return
   }
+  if p.kind == .avg && p.padding == Pair(0) && p.dilation == Pair(1) && (oh - 1) * p.stride.h + p.kernel.h <= h
+    && (ow - 1) * p.stride.w + p.kernel.w <= w
+  {
+    // Every window inside the image (DenseNet's transitions): the divisor is kh·kw either way.
+    zk_avgpool_inside(
+      input, Int32(planes), Int32(h), Int32(w), Int32(p.kernel.h), Int32(p.kernel.w), Int32(p.stride.h),
+      Int32(p.stride.w), Int32(oh), Int32(ow), output, Int32(min(threads, engineLoopThreads)))
+    return
+  }
   let s = SharedPointer(input)
   let d = SharedPointer(output)
   // For kernel column j (offset j·dw − pw), the output columns whose input column is inside the image.

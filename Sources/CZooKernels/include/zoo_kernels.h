@@ -89,6 +89,11 @@ void zk_phase_pad(const float *src, int channels, int h, int w, int sh, int sw, 
                   const int *col_phases, int npw, int dmin_h, int dmin_w, int hq, int wq, int slack, float *dst,
                   int threads);
 
+/// Average pooling without padding whose windows all lie inside the image (`(oh − 1)·sh + kh ≤ h`,
+/// likewise for columns): each output is the mean of its `kh · kw` inputs.
+void zk_avgpool_inside(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow,
+                       float *dst, int threads);
+
 /// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
