@@ -22,6 +22,51 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 static void maxpool_part(void *p, int index, int count) {
   const maxpool_job *J = p;
   int begin = (int)((long)J->planes * index / count), end = (int)((long)J->planes * (index + 1) / count);
+  // Stride 1 with "same" width (GoogLeNet's branch pools): whole-plane passes, long vector loops.
+  if (!J->average && J->sh == 1 && J->sw == 1 && J->ow == J->w) {
+    float *v = malloc(sizeof(float) * (size_t)J->oh * (size_t)J->w);
+    if (!v) return;
+    const long n = (long)J->oh * J->w;
+    for (int plane = begin; plane < end; plane++) {
+      const float *src = J->src + (long)plane * J->h * J->w;
+      float *dst = J->dst + (long)plane * J->oh * J->ow;
+      for (long p = 0; p < n; p++) v[p] = -__builtin_inff();
+      for (int i = 0; i < J->kh; i++) {
+        // Output rows y whose tap i, row y − ph + i, is inside the image.
+        int ylo = J->ph - i > 0 ? J->ph - i : 0;
+        int yhi = J->h + J->ph - i < J->oh ? J->h + J->ph - i : J->oh;
+        if (ylo >= yhi) continue;
+        const float *in = src + (long)(ylo - J->ph + i) * J->w;
+        float *out = v + (long)ylo * J->w;
+        for (long p = 0; p < (long)(yhi - ylo) * J->w; p++) out[p] = in[p] > out[p] ? in[p] : out[p];
+      }
+      for (long p = 0; p < n; p++) dst[p] = -__builtin_inff();
+      for (int j = 0; j < J->kw; j++) {
+        int off = j - J->pw;
+        long lo = off < 0 ? -off : 0, hi = off > 0 ? n - off : n;
+        for (long p = lo; p < hi; p++) dst[p] = v[p + off] > dst[p] ? v[p + off] : dst[p];
+      }
+      // Columns whose window crosses the row's edge (the first pw, the last kw − 1 − pw) also read
+      // the neighbouring row in the passes above: redo them from their own row.
+      int left = J->pw < J->w ? J->pw : J->w;
+      int right = J->w - (J->kw - 1 - J->pw) > left ? J->w - (J->kw - 1 - J->pw) : left;
+      for (int y = 0; y < J->oh; y++) {
+        const float *vr = v + (long)y * J->w;
+        for (int x = 0; x < J->w; x++) {
+          if (x == left) x = right;
+          if (x >= J->w) break;
+          float m = -__builtin_inff();
+          for (int j = 0; j < J->kw; j++) {
+            int ix = x - J->pw + j;
+            if (ix >= 0 && ix < J->w) m = vr[ix] > m ? vr[ix] : m;
+          }
+          dst[(long)y * J->w + x] = m;
+        }
+      }
+    }
+    free(v);
+    return;
+  }
   float *row = malloc(sizeof(float) * (size_t)J->w);
   if (!row) return;
   for (int plane = begin; plane < end; plane++) {

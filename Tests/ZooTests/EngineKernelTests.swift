@@ -239,31 +239,52 @@ struct EngineKernelTests {
     let (c, h, w) = (2, r.int(5...11), r.int(5...11))
     let x = r.array(c * h * w)
     let y = try runSingle(.pool(p), input: [c, h, w], x: x)
-    let oh = windowOutputSize(h, kernel: k.h, stride: p.stride.h, padding: p.padding.h, ceilMode: p.ceilMode)
-    let ow = windowOutputSize(w, kernel: k.w, stride: p.stride.w, padding: p.padding.w, ceilMode: p.ceilMode)
-    var ref: [Float] = []
-    for ch in 0..<c {
-      for oy in 0..<oh {
-        for ox in 0..<ow {
-          // PyTorch's definition: the window clipped to the padded input, then to the input.
-          let y0 = oy * p.stride.h - p.padding.h
-          let x0 = ox * p.stride.w - p.padding.w
-          let y1 = min(y0 + k.h, h + p.padding.h)
-          let x1 = min(x0 + k.w, w + p.padding.w)
-          let padded = (y1 - y0) * (x1 - x0)
-          var vals: [Float] = []
-          for iy in max(y0, 0)..<min(y1, h) {
-            for ix in max(x0, 0)..<min(x1, w) { vals.append(x[(ch * h + iy) * w + ix]) }
-          }
-          if p.kind == .max {
-            ref.append(vals.max()!)
-          } else {
-            ref.append(vals.reduce(0, +) / Float(p.countIncludePad ? padded : vals.count))
-          }
-        }
-      }
-    }
+    let ref = naivePool(p, x: x, channels: c, h: h, w: w)
     #expect(y.count == ref.count)
     #expect(maxAbsDiff(y, ref) < 1e-5, "pool \(p) on \(c)×\(h)×\(w)")
   }
+
+  /// Stride-1 max pooling that keeps the width (GoogLeNet's branch pools) takes whole-plane passes;
+  /// enough planes to split across threads, windows crossing every edge.
+  @Test(arguments: [(3, 1, false), (3, 1, true), (5, 2, false), (1, 0, false), (3, 0, true), (7, 3, false)])
+  func maxPoolStrideOne(kernel: Int, padding: Int, ceilMode: Bool) throws {
+    var r = TestRandom(UInt64(kernel * 10 + padding))
+    let p = Pool2D(kind: .max, kernel: Pair(kernel), stride: Pair(1), padding: Pair(padding), ceilMode: ceilMode)
+    let (c, h, w) = (64, 9, 11)
+    let x = r.array(c * h * w)
+    let y = try runSingle(.pool(p), input: [c, h, w], x: x)
+    let ref = naivePool(p, x: x, channels: c, h: h, w: w)
+    #expect(y.count == ref.count)
+    #expect(maxAbsDiff(y, ref) == 0, "pool \(p) on \(c)×\(h)×\(w)")
+  }
+
+}
+
+/// PyTorch's pooling by definition: the window clipped to the padded input, then to the input.
+func naivePool(_ p: Pool2D, x: [Float], channels c: Int, h: Int, w: Int) -> [Float] {
+  let k = p.kernel
+  let oh = windowOutputSize(h, kernel: k.h, stride: p.stride.h, padding: p.padding.h, ceilMode: p.ceilMode)
+  let ow = windowOutputSize(w, kernel: k.w, stride: p.stride.w, padding: p.padding.w, ceilMode: p.ceilMode)
+  var ref: [Float] = []
+  for ch in 0..<c {
+    for oy in 0..<oh {
+      for ox in 0..<ow {
+        let y0 = oy * p.stride.h - p.padding.h
+        let x0 = ox * p.stride.w - p.padding.w
+        let y1 = min(y0 + k.h, h + p.padding.h)
+        let x1 = min(x0 + k.w, w + p.padding.w)
+        let padded = (y1 - y0) * (x1 - x0)
+        var vals: [Float] = []
+        for iy in max(y0, 0)..<min(y1, h) {
+          for ix in max(x0, 0)..<min(x1, w) { vals.append(x[(ch * h + iy) * w + ix]) }
+        }
+        if p.kind == .max {
+          ref.append(vals.max()!)
+        } else {
+          ref.append(vals.reduce(0, +) / Float(p.countIncludePad ? padded : vals.count))
+        }
+      }
+    }
+  }
+  return ref
 }
