@@ -3,7 +3,7 @@
 virtualenv's python), ONNX Runtime and PyTorch on the same models in the same run, then prints the ratios.
 
   python3 benchmarks/compare.py                          # zoo only (standard library only)
-  /work/venv-engine/bin/python benchmarks/compare.py     # zoo, ONNX Runtime and PyTorch side by side
+  path/to/venv/bin/python benchmarks/compare.py         # zoo, ONNX Runtime and PyTorch side by side
   ... --models resnet50 resnet18 --threads 2 --iterations 20 --rounds 3 --zoo .build/release/zoo
 
 Batch 1, 3×224×224, median of the timed iterations after warm-up; peers use the same thread count.

@@ -283,10 +283,13 @@ void zk_gemm(const zk_gemm_args *g, int threads) {
     zk_parallel(count, gemm_part, &ctx);
 }
 
-#else  // not x86-64: no AVX-512; the engine uses the BLAS path.
+#else  // not x86-64: no AVX-512; the engine uses the BLAS path and never calls zk_gemm.
 
 int zk_has_avx512(void) { return 0; }
 
-void zk_gemm(const zk_gemm_args *g, int threads) { (void)g, (void)threads; }
+void zk_gemm(const zk_gemm_args *g, int threads) {
+  (void)g, (void)threads;
+  abort();  // a programmer error: callers check zk_has_avx512()
+}
 
 #endif

@@ -119,6 +119,7 @@ static const ttile_fn ttiles[2][ZK_TNP] = {ZK_TROW(1), ZK_TROW(2)};
 typedef struct {
   const zk_gemm_args *g;
   int mtiles, chunks, chunk;  // chunk: columns per chunk (the last may have fewer)
+  float *partial;             // items × 12 × 32 floats when k runs in several blocks, else NULL
 } tgemm_ctx;
 
 static void tgemm_part(void *p, int index, int count) {
@@ -129,11 +130,9 @@ static void tgemm_part(void *p, int index, int count) {
   if (begin >= end) return;
   const int blocks = (g->k + zk_block_k() - 1) / zk_block_k();
   const int kc = (g->k + blocks - 1) / blocks;
-  float *partial = NULL;
-  if (blocks > 1) {
-    partial = aligned_alloc(64, sizeof(float) * (size_t)(end - begin) * ZK_TNP * ZK_TMR);
-    if (!partial) return;  // never at these sizes (a few hundred KB)
-  }
+  // The buffer is allocated by the caller: a malloc on a worker would give it its own arena, whose
+  // pages stay resident.
+  float *partial = ctx->partial ? ctx->partial + (size_t)begin * ZK_TNP * ZK_TMR : NULL;
   ttile_job j;
   j.relu = g->relu;
   j.ldc = g->ldc;
@@ -155,26 +154,33 @@ static void tgemm_part(void *p, int index, int count) {
       ttiles[j.rows > 16 ? 1 : 0][j.cols - 1](&j);
     }
   }
-  free(partial);
 }
 
 void zk_gemm_t(const zk_gemm_args *g, int threads) {
   if (g->m <= 0 || g->n <= 0) return;
   // Columns in equal chunks of at most 12 (49 → 10, 10, 10, 10, 9).
   int chunks = (g->n + ZK_TNP - 1) / ZK_TNP;
-  tgemm_ctx ctx = {g, (g->m + ZK_TMR - 1) / ZK_TMR, 0, (g->n + chunks - 1) / chunks};
+  tgemm_ctx ctx = {g, (g->m + ZK_TMR - 1) / ZK_TMR, 0, (g->n + chunks - 1) / chunks, NULL};
   ctx.chunks = (g->n + ctx.chunk - 1) / ctx.chunk;
   long items = (long)ctx.mtiles * ctx.chunks;
+  if (g->k > zk_block_k()) {
+    ctx.partial = aligned_alloc(64, sizeof(float) * (size_t)items * ZK_TNP * ZK_TMR);
+    if (!ctx.partial) abort();  // a few hundred KB at most
+  }
   int count = threads < 1 ? 1 : threads;
   if (count > items) count = (int)items;
   if (count <= 1)
     tgemm_part(&ctx, 0, 1);
   else
     zk_parallel(count, tgemm_part, &ctx);
+  free(ctx.partial);
 }
 
 #else
 
-void zk_gemm_t(const zk_gemm_args *g, int threads) { (void)g, (void)threads; }
+void zk_gemm_t(const zk_gemm_args *g, int threads) {
+  (void)g, (void)threads;
+  abort();  // a programmer error: callers check zk_has_avx512()
+}
 
 #endif

@@ -14,6 +14,9 @@ typedef struct {
   float *dst;
   int planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
   int average;  // 1: the mean of the window instead of its maximum
+  float *buffers;  // per thread: `per_thread` floats, allocated by the caller (a malloc on a worker
+                   // would give it its own arena, whose pages stay resident)
+  long per_thread;
 } maxpool_job;
 
 #if defined(__x86_64__)
@@ -24,8 +27,7 @@ static void maxpool_part(void *p, int index, int count) {
   int begin = (int)((long)J->planes * index / count), end = (int)((long)J->planes * (index + 1) / count);
   // Stride 1 with "same" width (GoogLeNet's branch pools): whole-plane passes, long vector loops.
   if (!J->average && J->sh == 1 && J->sw == 1 && J->ow == J->w) {
-    float *v = malloc(sizeof(float) * (size_t)J->oh * (size_t)J->w);
-    if (!v) return;
+    float *v = J->buffers + (long)index * J->per_thread;
     const long n = (long)J->oh * J->w;
     for (int plane = begin; plane < end; plane++) {
       const float *src = J->src + (long)plane * J->h * J->w;
@@ -64,11 +66,9 @@ static void maxpool_part(void *p, int index, int count) {
         }
       }
     }
-    free(v);
     return;
   }
-  float *row = malloc(sizeof(float) * (size_t)J->w);
-  if (!row) return;
+  float *row = J->buffers + (long)index * J->per_thread;
   for (int plane = begin; plane < end; plane++) {
     const float *src = J->src + (long)plane * J->h * J->w;
     float *dst = J->dst + (long)plane * J->oh * J->ow;
@@ -111,19 +111,22 @@ static void maxpool_part(void *p, int index, int count) {
       }
     }
   }
-  free(row);
 }
 
 static void pool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
                  int ow, float *dst, int threads, int average) {
-  maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average};
   int count = threads < 1 ? 1 : threads;
   if (count > planes) count = planes;
   if ((long)planes * oh * ow < 4096) count = 1;
+  long per_thread = (long)(oh > 1 ? oh : 1) * w;  // the whole-plane path's buffer; the row path uses w
+  maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average, NULL, per_thread};
+  job.buffers = malloc(sizeof(float) * (size_t)(count * per_thread));
+  if (!job.buffers) abort();  // a few hundred KB at most
   if (count <= 1)
     maxpool_part(&job, 0, 1);
   else
     zk_parallel(count, maxpool_part, &job);
+  free(job.buffers);
 }
 
 void zk_maxpool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
