@@ -2,22 +2,47 @@ import CBLAS
 import ZooGraph
 
 /// Fully connected layer `y = W x + b`, weight `[out, in]`: for a batch, `Y[N, out] = X[N, in] · Wᵀ`,
-/// one sgemm (an sgemv for one sample), then bias and the fused activation.
+/// one OpenBLAS sgemm (an sgemv for one sample), then bias and the fused activation. With one sample
+/// on the engine's GEMM path the weight is packed instead and the layer is the narrow-column GEMM
+/// with one column (`zk_gemm_t`, bias and ReLU in its epilogue): the forward pass then never wakes
+/// OpenBLAS, whose spinning workers would compete with the engine's pool for the cores.
 final class LinearKernel {
   let inFeatures: Int
   let outFeatures: Int
-  let weight: [Float]
+  private var weight: [Float]
   let bias: [Float]?
   var activation: Activation?
+  private var packed: PackedConvolution?
+  private let offsets: [Int]
 
-  init(inFeatures: Int, outFeatures: Int, weight: [Float], bias: [Float]?) {
+  /// `packed`: run on the engine's GEMM (only for one sample per pass).
+  init(inFeatures: Int, outFeatures: Int, weight: [Float], bias: [Float]?, packed: Bool) {
     self.inFeatures = inFeatures
     self.outFeatures = outFeatures
     self.weight = weight
     self.bias = bias
+    if packed {
+      let asConv = Conv2D(inChannels: inFeatures, outChannels: outFeatures, kernel: Pair(1))
+      self.packed = PackedConvolution(asConv, packing: &self.weight, transposed: true)
+      offsets = Array(0..<inFeatures)
+    } else {
+      offsets = []
+    }
   }
 
-  func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int) {
+  /// Floats the layer holds for its weight (the packed form rounds the rows up to 32).
+  var weightElements: Int { packed?.packed.count ?? weight.count }
+
+  func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, threads: Int) {
+    if let packed, batch == 1 {
+      bias.withOptionalBuffer { b in
+        packed.gemm(
+          b: input, offsets: offsets, n: 1, bias: b, relu: activation == .relu, c: output, ldc: 1, threads: threads)
+      }
+      if let a = activation, a != .relu { applyActivation(a, output, output, count: outFeatures) }
+      return
+    }
+    precondition(packed == nil, "a packed linear layer runs one sample per pass")
     weight.withUnsafeBufferPointer { w in
       if batch == 1 {
         cblas_sgemv(

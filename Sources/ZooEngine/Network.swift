@@ -161,8 +161,9 @@ public final class Network: @unchecked Sendable {
       case .linear(let i, let o, let hasBias):
         let weight = take("\(node.name).weight")
         let bias = hasBias ? take("\(node.name).bias") : nil
-        weightElements += weight.count + (bias?.count ?? 0)
-        add(.linear(LinearKernel(inFeatures: i, outFeatures: o, weight: weight, bias: bias)))
+        let k = LinearKernel(inFeatures: i, outFeatures: o, weight: weight, bias: bias, packed: packed && batch == 1)
+        weightElements += k.weightElements + (bias?.count ?? 0)
+        add(.linear(k))
       case .lrn(let size, let alpha, let beta, let k):
         add(.lrn(size: size, alpha: alpha, beta: beta, k: k))
       case .pool(let p):
@@ -307,7 +308,7 @@ public final class Network: @unchecked Sendable {
     case .tableConv(let k):
       k.run(input: src, output: out, batch: batch, inH: inShape[1], inW: inShape[2])
     case .linear(let k):
-      k.run(input: src, output: out, batch: batch)
+      k.run(input: src, output: out, batch: batch, threads: threads)
     case .batchNorm(let k):
       k.run(input: src, output: out, batch: batch, spatial: spatial, threads: threads)
     case .activation(let a):
