@@ -1,3 +1,4 @@
+import CZooKernels
 import ZooGraph
 
 /// Channel concatenation, NCHW: for each sample, every input's `C_i × H × W` block is copied in turn.
@@ -20,11 +21,16 @@ func runConcat(
   }
 }
 
-/// Element-wise sum of the inputs, then the fused activation (ResNet's `relu(out + identity)`).
+/// Element-wise sum of the inputs, then the fused activation (ResNet's `relu(out + identity)`); two
+/// inputs with ReLU or nothing after them (every add in the zoo) run as `zk_add`.
 func runAdd(
   inputs: [UnsafePointer<Float>], output: UnsafeMutablePointer<Float>, count: Int, activation: Activation?,
   threads: Int
 ) {
+  if inputs.count == 2 && (activation == nil || activation == .relu) {
+    zk_add(inputs[0], inputs[1], output, count, activation == .relu ? 1 : 0, Int32(min(threads, engineLoopThreads)))
+    return
+  }
   let srcs = inputs.map { SharedPointer($0) }
   let d = SharedPointer(output)
   let blocks = (count + 4095) / 4096

@@ -1,3 +1,4 @@
+import CZooKernels
 import Foundation
 import ZooGraph
 
@@ -23,6 +24,12 @@ final class BatchNormKernel {
 
   func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, spatial: Int, threads: Int) {
     let channels = scale.count
+    if activation == nil || activation == .relu {
+      zk_channel_affine(
+        input, output, scale, shift, Int32(channels), batch * channels, spatial, activation == .relu ? 1 : 0,
+        Int32(min(threads, engineLoopThreads)))
+      return
+    }
     let s = SharedPointer(input)
     let d = SharedPointer(output)
     let act = activation

@@ -94,6 +94,15 @@ void zk_phase_pad(const float *src, int channels, int h, int w, int sh, int sw, 
 void zk_avgpool_inside(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow,
                        float *dst, int threads);
 
+/// `out = a + b` over `count` floats, then `max(·, 0)` when `relu` (ResNet's `relu(out + identity)`).
+/// `out` may be `a` or `b`.
+void zk_add(const float *a, const float *b, float *out, long count, int relu, int threads);
+
+/// Batch norm at inference: plane `q` (channel `q mod channels`) of `spatial` floats becomes
+/// `x · scale[c] + shift[c]`, then `max(·, 0)` when `relu`. `dst` may be `src`.
+void zk_channel_affine(const float *src, float *dst, const float *scale, const float *shift, int channels,
+                       long planes, long spatial, int relu, int threads);
+
 /// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
