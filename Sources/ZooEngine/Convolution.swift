@@ -33,6 +33,8 @@ final class ConvolutionKernel {
   private var grid: PackedConvolution.Grid?
   /// B's row offsets for a directly read 1×1 input of the last size.
   private var directOffsets: (n: Int, offsets: [Int])?
+  /// B's row offsets for an im2col band of the last width.
+  private var bandOffsets: (n: Int, offsets: [Int])?
 
   /// `inH × inW` is the input size the plan runs it on (it chooses between im2col and Winograd).
   /// `packed`: whether group-free convolutions run on the engine's own GEMM.
@@ -197,7 +199,10 @@ final class ConvolutionKernel {
             im2col(
               src, channels: c.inChannels, h: inH, w: inW, rows: y0..<(y0 + rows), ow: ow, into: scratch,
               threads: threads)
-            let offsets = PackedConvolution.plainOffsets(k: packed.k, n: columns)
+            if bandOffsets?.n != columns {
+              bandOffsets = (columns, PackedConvolution.plainOffsets(k: packed.k, n: columns))
+            }
+            let offsets = bandOffsets!.offsets
             packed.gemm(
               b: scratch, offsets: offsets, n: columns, bias: b.baseAddress, relu: relu, c: dst + y0 * ow, ldc: spatial,
               threads: threads)
