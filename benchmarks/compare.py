@@ -82,10 +82,15 @@ def main():
         zoo, ort_t, pt_t = [], [], []
         z = None
         for _ in range(a.rounds):
+            # Each tool starts after a pause: PyTorch's OpenMP workers and ONNX Runtime's pool spin for
+            # a while after their last call and would slow whatever runs next.
+            time.sleep(0.5)
             z = zoo_bench(a.zoo, m, a.threads, a.iterations)
             zoo.append((z["median_ms"], z["min_ms"]))
             if runners:
+                time.sleep(0.5)
                 ort_t.append(time_calls(runners[0], a.iterations))
+                time.sleep(0.5)
                 pt_t.append(time_calls(runners[1], a.iterations))
 
         def summary(t):

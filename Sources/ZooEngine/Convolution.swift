@@ -89,7 +89,8 @@ final class ConvolutionKernel {
     return max(1, min(oh, columns / ow))
   }
 
-  /// Floats of im2col scratch one call needs for an input of `inH × inW`.
+  /// Floats of scratch (padded input copy, im2col band or Winograd tiles) one call needs for an
+  /// input of `inH × inW`.
   func scratchElements(inH: Int, inW: Int) -> Int {
     if usesWinograd { return WinogradConvolution.scratchElements(conv, inH: inH, inW: inW) }
     if isPointwise { return 0 }

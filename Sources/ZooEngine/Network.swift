@@ -25,7 +25,8 @@ public final class Network: @unchecked Sendable {
   /// Output shape of every node for one sample.
   public let shapes: [[Int]]
   public let memory: MemoryPlan
-  /// Bytes of im2col scratch (not part of the arena or of the liveness peak).
+  /// Bytes of scratch: padded input copies and im2col bands (not part of the arena or of the
+  /// liveness peak).
   public let scratchBytes: Int
   /// Multiply-accumulates of one forward pass of the whole batch.
   public let macs: Int

@@ -137,7 +137,7 @@ struct BenchCommand: ParsableCommand {
       Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms
       Throughput:  \(String(format: "%.1f", r.throughputPerS)) samples/s
       Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the GEMM peak (\(peakText))
-      Memory:      peak RSS \(mb(r.peakRssBytes)); weights \(mb(r.weightBytes)), activation arena \(mb(r.arenaBytes)) (liveness peak \(mb(r.predictedPeakActivationBytes))), im2col scratch \(mb(r.scratchBytes))
+      Memory:      peak RSS \(mb(r.peakRssBytes)); weights \(mb(r.weightBytes)), activation arena \(mb(r.arenaBytes)) (liveness peak \(mb(r.predictedPeakActivationBytes))), scratch \(mb(r.scratchBytes)) (padded input copies, im2col)
       """)
   }
 
