@@ -1,8 +1,8 @@
 // Packed-weight SGEMM for convolutions, AVX-512.
 //
-// A (the weights) is packed once at load time into tiles of 8 rows (`zk_pack_a`). B is read in
-// place through a row-offset table, which makes a stride-1 convolution over a zero-padded input an
-// "implicit im2col" GEMM (see zoo_kernels.h). The micro-tile is 8 rows × 48 columns: 24 zmm
+// A (the weights) is packed once at load time into tiles of 8 rows (`zk_pack_a_rows_in_place`). B is
+// read in place through a row-offset table, which makes a convolution over the padded, phase-split
+// copy of its input an "implicit im2col" GEMM (see zoo_kernels.h). The micro-tile is 8 rows × 48 columns: 24 zmm
 // accumulators, three vector loads of B and eight broadcasts of A per step of k, and the whole k
 // loop runs in registers, so the epilogue (bias, ReLU, the store through the padded grid) happens once
 // per tile. Edge tiles (fewer rows, fewer columns) are the same code with smaller constants; the last
@@ -15,8 +15,6 @@
 size_t zk_packed_a_rows_count(int m, int k, int rows) {
   return (size_t)((m + rows - 1) / rows) * (size_t)k * (size_t)rows;
 }
-
-size_t zk_packed_a_count(int m, int k) { return zk_packed_a_rows_count(m, k, ZK_MR); }
 
 static void pack_rows(const float *a, int m, int k, long lda, int rows, float *dst) {
   int tiles = (m + rows - 1) / rows;
@@ -31,8 +29,6 @@ static void pack_rows(const float *a, int m, int k, long lda, int rows, float *d
   }
 }
 
-void zk_pack_a(const float *a, int m, int k, long lda, float *dst) { pack_rows(a, m, k, lda, ZK_MR, dst); }
-
 void zk_pack_a_rows_in_place(float *a, int m, int k, int rows, float *tmp) {
   int tiles = (m + rows - 1) / rows;
   for (int t = 0; t < tiles; t++) {
@@ -42,8 +38,6 @@ void zk_pack_a_rows_in_place(float *a, int m, int k, int rows, float *tmp) {
     pack_rows(tmp, n, k, k, rows, tile);
   }
 }
-
-void zk_pack_a_in_place(float *a, int m, int k, float *tmp) { zk_pack_a_rows_in_place(a, m, k, ZK_MR, tmp); }
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -1,6 +1,6 @@
-// CNN Zoo's own compute kernels: a packed-weight SGEMM for convolutions (AVX-512), and a small
-// thread pool. Everything else in the engine is Swift; the BLAS (OpenBLAS) stays the path on CPUs
-// without AVX-512 and for the linear layers.
+// CNN Zoo's own compute kernels: a packed-weight SGEMM for convolutions and single-sample linear
+// layers (AVX-512), the input copies and element-wise passes around it, and a small thread pool.
+// OpenBLAS stays the path on CPUs without AVX-512, for grouped convolutions and batched linear layers.
 #ifndef ZOO_KERNELS_H
 #define ZOO_KERNELS_H
 
@@ -16,28 +16,26 @@ enum { ZK_MR = 8, ZK_NR = 48 };
 /// 1 when this CPU (and the OS) runs AVX-512F code, else 0.
 int zk_has_avx512(void);
 
-/// Floats `zk_pack_a` writes for an `m × k` matrix: `ceil(m / 8) · k · 8`.
-size_t zk_packed_a_count(int m, int k);
+/// Floats `zk_pack_a_rows_in_place` leaves for an `m × k` matrix: `ceil(m / rows) · k · rows`.
+size_t zk_packed_a_rows_count(int m, int k, int rows);
 
-/// Packs row-major `a` `[m, k]` (leading dimension `lda`) into tiles of 8 rows: tile `t`, column `kk`,
-/// row `r` goes to `dst[(t · k + kk) · 8 + r]`; rows past `m` are zero.
-void zk_pack_a(const float *a, int m, int k, long lda, float *dst);
+/// Packs the row-major `[m, k]` matrix `a` in place into tiles of `rows` rows (8 for `zk_gemm`, 32
+/// for `zk_gemm_t`): tile `t`, column `kk`, row `r` goes to `a[(t · k + kk) · rows + r]`; rows past
+/// `m` are zero. `a` has room for `zk_packed_a_rows_count(m, k, rows)` floats and `tmp` for
+/// `rows · k`: tile `t` occupies the floats its rows did, so each tile is copied out and packed back
+/// over itself.
+void zk_pack_a_rows_in_place(float *a, int m, int k, int rows, float *tmp);
 
-/// `C = act(A · B + bias)` with A packed by `zk_pack_a`.
+/// `C = act(A · B + bias)` with A packed in tiles of 8 rows.
 ///
 /// B is addressed through a per-row offset table: `B[kk, p] = b[boff[kk] + p]` for `p < n`. A plain
-/// row-major B has `boff[kk] = kk · ldb`; a stride-1 convolution over a zero-padded input of width
-/// `grid_w` is the same GEMM with `boff[(c, i, j)] = c · plane + i · dh · grid_w + j · dw` ("implicit
-/// im2col"): position `p = y · grid_w + x` of the padded grid is output `(y, x)` when `x < out_w`.
+/// row-major B has `boff[kk] = kk · ldb`; a convolution over the padded, phase-split copy of its
+/// input (`zk_phase_pad`) of width `grid_w` is the same GEMM with one offset per tap ("implicit
+/// im2col"): position `p = y · grid_w + x` of the grid is output `(y, x)` when `x < out_w`.
 ///
 /// Plain mode (`grid_w == 0`): `C[m, p]` is `c[m · ldc + p]`. Grid mode: only positions with
-/// `x < out_w` are stored, to `c[m · ldc + y · out_w + x]`; B must then be readable for
-/// `(kw − 1) · dw` floats past `boff[k − 1] + n`.
-/// `zk_pack_a` in place: `a` holds the row-major `[m, k]` matrix (`lda = k`) and has room for
-/// `zk_packed_a_count(m, k)` floats; `tmp` holds `8 · k`. Tile `t` occupies the floats rows
-/// `8t ..< 8t + 8` did, so each tile is copied out and packed back over itself.
-void zk_pack_a_in_place(float *a, int m, int k, float *tmp);
-
+/// `x < out_w` are stored, to `c[m · ldc + y · out_w + x]`; B must then be readable (the values are
+/// dropped) for as many floats past `boff[k − 1] + n` as the widest tap reaches.
 typedef struct {
   int m, n, k;
   const float *a_packed;
@@ -61,13 +59,6 @@ void zk_gemm(const zk_gemm_args *args, int threads);
 /// vectorized with AVX-512 when present.
 void zk_im2col(const float *src, int channels, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh,
                int dw, int y0, int rows, int ow, float *dst, int threads);
-
-/// Floats `zk_pack_a_rows` writes: `ceil(m / rows) · k · rows`.
-size_t zk_packed_a_rows_count(int m, int k, int rows);
-
-/// `zk_pack_a` with tiles of `rows` rows (8 for `zk_gemm`, 32 for `zk_gemm_t`), in place as
-/// `zk_pack_a_in_place`; `tmp` holds `rows · k` floats.
-void zk_pack_a_rows_in_place(float *a, int m, int k, int rows, float *tmp);
 
 /// The same product as `zk_gemm` for GEMMs with few columns (n ≲ 64): vectors along the rows of C
 /// (32 per tile), a broadcast per column, so no lane idles at n = 49. A packed with 32-row tiles;
