@@ -96,6 +96,13 @@ static void maxpool_part(void *p, int index, int count) {
         continue;
       }
       for (int x = 0; x < J->ow; x++) out[x] = -__builtin_inff();
+      // Stride 2: the row's even and odd columns, each contiguous (`half` floats apart).
+      float *phases = row + J->w;
+      const int half = (J->w + 1) / 2;
+      if (J->sw == 2) {
+        for (int i = 0; i < half; i++) phases[i] = row[2 * i];
+        for (int i = 0; i < J->w / 2; i++) phases[half + i] = row[2 * i + 1];
+      }
       for (int j = 0; j < J->kw; j++) {
         // Output columns whose tap j is inside the row: lo ..< hi.
         int off = j - J->pw;
@@ -105,6 +112,11 @@ static void maxpool_part(void *p, int index, int count) {
         const float *tap = row + off;
         if (J->sw == 1) {
           for (int x = lo; x < hi; x++) out[x] = tap[x] > out[x] ? tap[x] : out[x];
+        } else if (J->sw == 2) {
+          // row[2x + off] is phase (off mod 2) at x + floor(off / 2): a contiguous read.
+          int q = off >= 0 ? off / 2 : -((-off + 1) / 2);
+          const float *ph = (off - 2 * q == 0 ? phases : phases + half) + q;
+          for (int x = lo; x < hi; x++) out[x] = ph[x] > out[x] ? ph[x] : out[x];
         } else {
           for (int x = lo; x < hi; x++) out[x] = tap[(long)x * J->sw] > out[x] ? tap[(long)x * J->sw] : out[x];
         }
@@ -118,7 +130,8 @@ static void pool(const float *src, int planes, int h, int w, int kh, int kw, int
   int count = threads < 1 ? 1 : threads;
   if (count > planes) count = planes;
   if ((long)planes * oh * ow < 4096) count = 1;
-  long per_thread = (long)(oh > 1 ? oh : 1) * w;  // the whole-plane path's buffer; the row path uses w
+  // The whole-plane path's buffer (oh · w), or the row path's: the row and its two phases (2 · w).
+  long per_thread = (long)(oh > 2 ? oh : 2) * w + 2;
   maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average, NULL, per_thread};
   job.buffers = malloc(sizeof(float) * (size_t)(count * per_thread));
   if (!job.buffers) abort();  // a few hundred KB at most

@@ -244,6 +244,20 @@ struct EngineKernelTests {
     #expect(maxAbsDiff(y, ref) < 1e-5, "pool \(p) on \(c)×\(h)×\(w)")
   }
 
+  /// Stride-2 max pooling reads each row's even and odd columns as two contiguous phases: odd and even
+  /// widths, padding 0 and 1, ceil mode (whose last window overhangs), kernels 2, 3 and 5.
+  @Test(arguments: [(3, 0, true, 13), (3, 1, false, 12), (2, 0, true, 11), (5, 2, false, 14), (3, 1, true, 9)])
+  func maxPoolStrideTwo(kernel: Int, padding: Int, ceilMode: Bool, width: Int) throws {
+    var r = TestRandom(UInt64(kernel * 100 + padding * 10 + width))
+    let p = Pool2D(kind: .max, kernel: Pair(kernel), stride: Pair(2), padding: Pair(padding), ceilMode: ceilMode)
+    let (c, h, w) = (48, 10, width)
+    let x = r.array(c * h * w)
+    let y = try runSingle(.pool(p), input: [c, h, w], x: x)
+    let ref = naivePool(p, x: x, channels: c, h: h, w: w)
+    #expect(y.count == ref.count)
+    #expect(maxAbsDiff(y, ref) == 0, "pool \(p) on \(c)×\(h)×\(w)")
+  }
+
   /// Stride-1 max pooling that keeps the width (GoogLeNet's branch pools) takes whole-plane passes;
   /// enough planes to split across threads, windows crossing every edge.
   @Test(arguments: [(3, 1, false), (3, 1, true), (5, 2, false), (1, 0, false), (3, 0, true), (7, 3, false)])
