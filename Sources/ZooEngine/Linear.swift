@@ -1,11 +1,13 @@
 import CBLAS
 import ZooGraph
 
-/// Fully connected layer `y = W x + b`, weight `[out, in]`: for a batch, `Y[N, out] = X[N, in] · Wᵀ`,
-/// one OpenBLAS sgemm (an sgemv for one sample), then bias and the fused activation. With one sample
-/// on the engine's GEMM path the weight is packed instead and the layer is the narrow-column GEMM
-/// with one column (`zk_gemm_t`, bias and ReLU in its epilogue): the forward pass then never wakes
-/// OpenBLAS, whose spinning workers would compete with the engine's pool for the cores.
+/// Fully connected layer `y = W x + b`, weight `[out, in]`: for a batch, `Y[N, out] = X[N, in] · Wᵀ`.
+///
+/// On the engine's GEMM path the weight is packed and the layer is the narrow-column GEMM
+/// `Yᵀ = W · Xᵀ` (`zk_gemm_t`, one column per sample, bias and ReLU in its epilogue; for a batch, `X`
+/// is transposed into `[in, N]` first and `Yᵀ` back after): the forward pass then never wakes
+/// OpenBLAS, whose spinning workers would compete with the engine's pool for the cores. Otherwise
+/// one OpenBLAS sgemm (an sgemv for one sample), then bias and the fused activation.
 final class LinearKernel {
   let inFeatures: Int
   let outFeatures: Int
@@ -15,7 +17,7 @@ final class LinearKernel {
   private var packed: PackedConvolution?
   private let offsets: [Int]
 
-  /// `packed`: run on the engine's GEMM (only for one sample per pass).
+  /// `packed`: run on the engine's GEMM.
   init(inFeatures: Int, outFeatures: Int, weight: [Float], bias: [Float]?, packed: Bool) {
     self.inFeatures = inFeatures
     self.outFeatures = outFeatures
@@ -34,15 +36,33 @@ final class LinearKernel {
   var weightElements: Int { packed?.packed.count ?? weight.count }
 
   func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, threads: Int) {
-    if let packed, batch == 1 {
+    if let packed {
+      let relu = activation == .relu
       bias.withOptionalBuffer { b in
-        packed.gemm(
-          b: input, offsets: offsets, n: 1, bias: b, relu: activation == .relu, c: output, ldc: 1, threads: threads)
+        if batch == 1 {
+          packed.gemm(b: input, offsets: offsets, n: 1, bias: b, relu: relu, c: output, ldc: 1, threads: threads)
+          return
+        }
+        var xT = [Float](repeating: 0, count: inFeatures * batch)
+        var yT = [Float](repeating: 0, count: outFeatures * batch)
+        for n in 0..<batch {
+          for i in 0..<inFeatures { xT[i * batch + n] = input[n * inFeatures + i] }
+        }
+        let rows = (0..<inFeatures).map { $0 * batch }
+        xT.withUnsafeBufferPointer { x in
+          yT.withUnsafeMutableBufferPointer { y in
+            packed.gemm(
+              b: x.baseAddress!, offsets: rows, n: batch, bias: b, relu: relu, c: y.baseAddress!, ldc: batch,
+              threads: threads)
+          }
+        }
+        for n in 0..<batch {
+          for o in 0..<outFeatures { output[n * outFeatures + o] = yT[o * batch + n] }
+        }
       }
-      if let a = activation, a != .relu { applyActivation(a, output, output, count: outFeatures) }
+      if let a = activation, a != .relu { applyActivation(a, output, output, count: outFeatures * batch) }
       return
     }
-    precondition(packed == nil, "a packed linear layer runs one sample per pass")
     weight.withUnsafeBufferPointer { w in
       if batch == 1 {
         cblas_sgemv(

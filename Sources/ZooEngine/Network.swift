@@ -32,8 +32,14 @@ public final class Network: @unchecked Sendable {
   public let macs: Int
   /// Worker threads for the BLAS and the engine's own parallel loops.
   public var threads: Int {
-    didSet { openblas_set_num_threads(Int32(threads)) }
+    didSet { openblas_set_num_threads(Int32(blasThreads)) }
   }
+  /// Whether the group-free convolutions (and the linear layers) run on the engine's own GEMM.
+  private let usesEngineGEMM: Bool
+  /// OpenBLAS's threads: one on the engine's path, where OpenBLAS only runs grouped convolutions —
+  /// its workers spin after every call and, next to the engine's pool, turned a batch-3 GoogLeNet's
+  /// final linear layer from under 1 ms into 24 ms; otherwise `threads`.
+  private var blasThreads: Int { usesEngineGEMM ? 1 : threads }
   /// Bytes of weights the kernels hold (after folding).
   public private(set) var weightBytes = 0
 
@@ -90,7 +96,8 @@ public final class Network: @unchecked Sendable {
     self.shapes = summary.shapes
     self.macs = summary.totals.macs
     self.threads = max(1, threads)
-    openblas_set_num_threads(Int32(max(1, threads)))
+    self.usesEngineGEMM = packed
+    openblas_set_num_threads(Int32(packed ? 1 : max(1, threads)))
     let memory: MemoryPlan
     do {
       memory = try MemoryPlan(graph: graph, shapes: summary.shapes, batch: batch)
@@ -162,7 +169,7 @@ public final class Network: @unchecked Sendable {
       case .linear(let i, let o, let hasBias):
         let weight = take("\(node.name).weight")
         let bias = hasBias ? take("\(node.name).bias") : nil
-        let k = LinearKernel(inFeatures: i, outFeatures: o, weight: weight, bias: bias, packed: packed && batch == 1)
+        let k = LinearKernel(inFeatures: i, outFeatures: o, weight: weight, bias: bias, packed: packed)
         weightElements += k.weightElements + (bias?.count ?? 0)
         add(.linear(k))
       case .lrn(let size, let alpha, let beta, let k):

@@ -63,4 +63,38 @@ struct EngineGEMMTests {
     #expect(maxAbsDiff(engine, ref) <= 1e-4 * scale, "engine GEMM against the naive loops, \(s)")
     #expect(maxAbsDiff(engine, blas) <= 1e-4 * scale, "engine GEMM against OpenBLAS, \(s)")
   }
+
+  /// Linear layers on the narrow-column GEMM: one sample, and a batch transposed in and out; with and
+  /// without ReLU; 70 outputs (a partial 32-row tile) and 1,100 inputs (two blocks of k).
+  @Test(arguments: [(1, false), (1, true), (3, false), (4, true)])
+  func linearMatchesNaiveLoopsAndOpenBLAS(batch: Int, relu: Bool) throws {
+    var r = TestRandom(UInt64(batch * 2 + (relu ? 1 : 0)))
+    let (inF, outF) = (1_100, 70)
+    let x = r.array(batch * inF)
+    let weight = r.array(outF * inF)
+    let bias = r.array(outF)
+    let weights = [
+      "fc.weight": Tensor(shape: [outF, inF], data: weight), "fc.bias": Tensor(shape: [outF], data: bias),
+    ]
+    var nodes = [
+      Node(id: 0, name: "input", op: .input, inputs: []),
+      Node(id: 1, name: "fc", op: .linear(inFeatures: inF, outFeatures: outF, bias: true), inputs: [0]),
+    ]
+    if relu { nodes.append(Node(id: 2, name: "relu", op: .activation(.relu), inputs: [1])) }
+    let graph = Graph(name: "fc", inputShape: [inF], nodes: nodes, outputs: [nodes.count - 1], modules: [])
+    let engine = try Network(graph: graph, batch: batch, weights: weights, engineGEMM: true).run(x)[0]
+    let blas = try Network(graph: graph, batch: batch, weights: weights, engineGEMM: false).run(x)[0]
+    var ref: [Float] = []
+    for n in 0..<batch {
+      for o in 0..<outF {
+        var sum = Double(bias[o])
+        for i in 0..<inF { sum += Double(weight[o * inF + i]) * Double(x[n * inF + i]) }
+        ref.append(relu ? Float(max(sum, 0)) : Float(sum))
+      }
+    }
+    let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
+    #expect(engine.count == ref.count)
+    #expect(maxAbsDiff(engine, ref) <= 1e-4 * scale, "engine GEMM against the naive loops, batch \(batch)")
+    #expect(maxAbsDiff(engine, blas) <= 1e-4 * scale, "engine GEMM against OpenBLAS, batch \(batch)")
+  }
 }
