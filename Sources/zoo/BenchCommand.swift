@@ -84,15 +84,15 @@ struct BenchCommand: ParsableCommand {
     if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     // The GEMM peaks are measured after the model: OpenBLAS's workers keep spinning for a while
     // after an sgemm, and would compete with the engine's threads during the timed passes.
-    let blasPeak = Benchmark.sgemmPeak(threads: engine.threads)
-    let enginePeak = Benchmark.engineGEMMPeak(threads: engine.threads)
+    let blasPeak = Benchmark.sgemmPeak(threads: net.threads)
+    let enginePeak = Benchmark.engineGEMMPeak(threads: net.threads)
     let peak = max(blasPeak, enginePeak ?? 0)
     times.sort()
     let median =
       times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     let gflops = 2 * Double(net.macs) / median / 1e9
     let r = Report(
-      model: graph.name, batch: batch, threads: engine.threads, iterations: iterations, medianMs: median * 1e3,
+      model: graph.name, batch: batch, threads: net.threads, iterations: iterations, medianMs: median * 1e3,
       minMs: times.first! * 1e3, maxMs: times.last! * 1e3, throughputPerS: Double(batch) / median,
       macs: net.macs, gflops: gflops, sgemmPeakGflops: peak, blasSgemmPeakGflops: blasPeak,
       engineGemmPeakGflops: enginePeak, peakShare: gflops / peak,
@@ -133,7 +133,7 @@ struct BenchCommand: ParsableCommand {
     func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
     print(
       """
-      \(r.model) · batch \(batch) · \(engine.threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
+      \(r.model) · batch \(batch) · \(net.threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
       Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms
       Throughput:  \(String(format: "%.1f", r.throughputPerS)) samples/s
       Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the GEMM peak (\(peakText))

@@ -10,7 +10,8 @@ struct EngineOptions: ParsableArguments {
       valueName: "model|file"))
   var model: String
 
-  @Option(help: "The number of threads for the BLAS and the engine's parallel loops.")
+  @Option(
+    help: "The number of threads for the BLAS and the engine's parallel loops, at most the number of online CPUs.")
   var threads: Int = 2
 
   @Option(
