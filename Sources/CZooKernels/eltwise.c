@@ -1,5 +1,6 @@
 // Element-wise kernels of the forward pass, split across the pool's threads in chunks.
 #include "zoo_kernels.h"
+#include "split.h"
 
 typedef struct {
   const float *a, *b;
@@ -28,12 +29,7 @@ static void add_part(void *p, int index, int count) {
 
 void zk_add(const float *a, const float *b, float *out, long count, int relu, int threads) {
   add_job job = {a, b, out, count, relu};
-  int n = threads < 1 ? 1 : threads;
-  if (count < 32768) n = 1;
-  if (n <= 1)
-    add_part(&job, 0, 1);
-  else
-    zk_parallel(n, add_part, &job);
+  zk_parallel(zk_split(threads, count, count, 32768), add_part, &job);
 }
 
 typedef struct {
@@ -68,11 +64,5 @@ static void affine_part(void *p, int index, int count) {
 void zk_channel_affine(const float *src, float *dst, const float *scale, const float *shift, int channels,
                        long planes, long spatial, int relu, int threads) {
   affine_job job = {src, scale, shift, dst, channels, planes, spatial, relu};
-  int n = threads < 1 ? 1 : threads;
-  if (n > planes) n = (int)planes;
-  if (planes * spatial < 32768) n = 1;
-  if (n <= 1)
-    affine_part(&job, 0, 1);
-  else
-    zk_parallel(n, affine_part, &job);
+  zk_parallel(zk_split(threads, planes, planes * spatial, 32768), affine_part, &job);
 }

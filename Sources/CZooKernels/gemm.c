@@ -8,6 +8,7 @@
 // per tile. Edge tiles (fewer rows, fewer columns) are the same code with smaller constants; the last
 // vector of a row is loaded and stored under a mask.
 #include "zoo_kernels.h"
+#include "split.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -269,12 +270,7 @@ void zk_gemm(const zk_gemm_args *g, int threads) {
   // Few panels (the 7×7 stages): split the rows, so each thread streams half the weights.
   ctx.m_major = ctx.panels <= 3;
   long items = (long)ctx.mtiles * ctx.panels;
-  int count = threads < 1 ? 1 : threads;
-  if (count > items) count = (int)items;
-  if (count <= 1)
-    gemm_part(&ctx, 0, 1);
-  else
-    zk_parallel(count, gemm_part, &ctx);
+  zk_parallel(zk_split(threads, items, items, 0), gemm_part, &ctx);
 }
 
 #else  // not x86-64: no AVX-512; the engine uses the BLAS path and never calls zk_gemm.

@@ -6,6 +6,7 @@
 // columns (24 accumulators); the epilogue adds the bias and applies ReLU on the channel vectors,
 // then writes the tile transposed through a small buffer.
 #include "zoo_kernels.h"
+#include "split.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -167,12 +168,7 @@ void zk_gemm_t(const zk_gemm_args *g, int threads) {
     ctx.partial = aligned_alloc(64, sizeof(float) * (size_t)items * ZK_TNP * ZK_TMR);
     if (!ctx.partial) abort();  // a few hundred KB at most
   }
-  int count = threads < 1 ? 1 : threads;
-  if (count > items) count = (int)items;
-  if (count <= 1)
-    tgemm_part(&ctx, 0, 1);
-  else
-    zk_parallel(count, tgemm_part, &ctx);
+  zk_parallel(zk_split(threads, items, items, 0), tgemm_part, &ctx);
   free(ctx.partial);
 }
 

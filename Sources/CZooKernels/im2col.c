@@ -4,6 +4,7 @@
 // threads. Stride 2 along a row takes the even lanes of two vector loads (AVX-512); other strides
 // copy element by element over the columns that are inside the image.
 #include "zoo_kernels.h"
+#include "split.h"
 
 #include <string.h>
 
@@ -76,10 +77,5 @@ void zk_im2col(const float *src, int channels, int h, int w, int kh, int kw, int
                int dw, int y0, int rows, int ow, float *dst, int threads) {
   im2col_job job = {src, channels, h, w, kh, kw, sh, sw, ph, pw, dh, dw, y0, rows, ow, dst, zk_has_avx512()};
   int krows = channels * kh * kw;
-  int count = threads < 1 ? 1 : threads;
-  if (count > krows) count = krows;
-  if (count <= 1)
-    im2col_part(&job, 0, 1);
-  else
-    zk_parallel(count, im2col_part, &job);
+  zk_parallel(zk_split(threads, krows, krows, 0), im2col_part, &job);
 }

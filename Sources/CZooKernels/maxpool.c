@@ -6,6 +6,7 @@
 // inside the image: branch-free contiguous loops the compiler vectorizes. Padding never wins
 // (it is −∞ in PyTorch). Dilation 1.
 #include "zoo_kernels.h"
+#include "split.h"
 
 #include <stdlib.h>
 
@@ -127,18 +128,13 @@ static void maxpool_part(void *p, int index, int count) {
 
 static void pool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
                  int ow, float *dst, int threads, int average) {
-  int count = threads < 1 ? 1 : threads;
-  if (count > planes) count = planes;
-  if ((long)planes * oh * ow < 4096) count = 1;
+  int count = zk_split(threads, planes, (long)planes * oh * ow, 4096);
   // The whole-plane path's buffer (oh · w), or the row path's: the row and its two phases (2 · w).
   long per_thread = (long)(oh > 2 ? oh : 2) * w + 2;
   maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average, NULL, per_thread};
   job.buffers = malloc(sizeof(float) * (size_t)(count * per_thread));
   if (!job.buffers) abort();  // a few hundred KB at most
-  if (count <= 1)
-    maxpool_part(&job, 0, 1);
-  else
-    zk_parallel(count, maxpool_part, &job);
+  zk_parallel(count, maxpool_part, &job);
   free(job.buffers);
 }
 

@@ -1,6 +1,7 @@
 // The padded, phase-split copy of a convolution's input that lets the GEMM read every tap in place
 // (see `zk_phase_pad` in zoo_kernels.h).
 #include "zoo_kernels.h"
+#include "split.h"
 
 #include <string.h>
 
@@ -62,12 +63,6 @@ void zk_phase_pad(const float *src, int channels, int h, int w, int sh, int sw, 
   phase_job job = {src, channels, h, w, sh, sw, row_phases, col_phases, nph, npw, dmin_h, dmin_w, hq, wq, dst,
                    zk_has_avx512()};
   int planes = channels * nph * npw;
-  int count = threads < 1 ? 1 : threads;
-  if (count > planes) count = planes;
-  if ((long)planes * hq * wq < 16384) count = 1;
-  if (count <= 1)
-    phase_part(&job, 0, 1);
-  else
-    zk_parallel(count, phase_part, &job);
+  zk_parallel(zk_split(threads, planes, (long)planes * hq * wq, 16384), phase_part, &job);
   memset(dst + (long)planes * hq * wq, 0, sizeof(float) * (size_t)slack);
 }

@@ -1,0 +1,13 @@
+// How many of the pool's threads a job takes (internal to CZooKernels).
+#ifndef ZK_SPLIT_H
+#define ZK_SPLIT_H
+
+/// `threads`, but at least 1, at most `parts` (the job's indivisible pieces), and 1 when `work`
+/// (elements touched) is under `min_work`, where waking a worker costs more than it saves.
+/// `zk_parallel` runs a count of 1 on the calling thread.
+static inline int zk_split(int threads, long parts, long work, long min_work) {
+  if (threads < 1 || work < min_work) return 1;
+  return parts < threads ? (int)(parts > 1 ? parts : 1) : threads;
+}
+
+#endif
