@@ -29,7 +29,8 @@ static void add_part(void *p, int index, int count) {
 
 void zk_add(const float *a, const float *b, float *out, long count, int relu, int threads) {
   add_job job = {a, b, out, count, relu};
-  zk_parallel(zk_split(threads, count, count, 32768), add_part, &job);
+  int used = zk_split(threads, count, count, 32768);
+  zk_parallel_chunks(used, zk_chunks(used, count), add_part, &job);
 }
 
 typedef struct {
@@ -64,5 +65,6 @@ static void affine_part(void *p, int index, int count) {
 void zk_channel_affine(const float *src, float *dst, const float *scale, const float *shift, int channels,
                        long planes, long spatial, int relu, int threads) {
   affine_job job = {src, scale, shift, dst, channels, planes, spatial, relu};
-  zk_parallel(zk_split(threads, planes, planes * spatial, 32768), affine_part, &job);
+  int used = zk_split(threads, planes, planes * spatial, 32768);
+  zk_parallel_chunks(used, zk_chunks(used, planes), affine_part, &job);
 }

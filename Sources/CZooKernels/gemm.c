@@ -270,7 +270,8 @@ void zk_gemm(const zk_gemm_args *g, int threads) {
   // Few panels (the 7×7 stages): split the rows, so each thread streams half the weights.
   ctx.m_major = ctx.panels <= 3;
   long items = (long)ctx.mtiles * ctx.panels;
-  zk_parallel(zk_split(threads, items, items, 0), gemm_part, &ctx);
+  int used = zk_split(threads, items, items, 0);
+  zk_parallel_chunks(used, zk_chunks(used, items), gemm_part, &ctx);
 }
 
 #else  // not x86-64: no AVX-512; the engine uses the BLAS path and never calls zk_gemm.

@@ -168,7 +168,8 @@ void zk_gemm_t(const zk_gemm_args *g, int threads) {
     ctx.partial = aligned_alloc(64, sizeof(float) * (size_t)items * ZK_TNP * ZK_TMR);
     if (!ctx.partial) abort();  // a few hundred KB at most
   }
-  zk_parallel(zk_split(threads, items, items, 0), tgemm_part, &ctx);
+  int used = zk_split(threads, items, items, 0);
+  zk_parallel_chunks(used, zk_chunks(used, items), tgemm_part, &ctx);
   free(ctx.partial);
 }
 

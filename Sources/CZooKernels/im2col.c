@@ -77,5 +77,6 @@ void zk_im2col(const float *src, int channels, int h, int w, int kh, int kw, int
                int dw, int y0, int rows, int ow, float *dst, int threads) {
   im2col_job job = {src, channels, h, w, kh, kw, sh, sw, ph, pw, dh, dw, y0, rows, ow, dst, zk_has_avx512()};
   int krows = channels * kh * kw;
-  zk_parallel(zk_split(threads, krows, krows, 0), im2col_part, &job);
+  int used = zk_split(threads, krows, krows, 0);
+  zk_parallel_chunks(used, zk_chunks(used, krows), im2col_part, &job);
 }

@@ -63,6 +63,7 @@ void zk_phase_pad(const float *src, int channels, int h, int w, int sh, int sw, 
   phase_job job = {src, channels, h, w, sh, sw, row_phases, col_phases, nph, npw, dmin_h, dmin_w, hq, wq, dst,
                    zk_has_avx512()};
   int planes = channels * nph * npw;
-  zk_parallel(zk_split(threads, planes, (long)planes * hq * wq, 16384), phase_part, &job);
+  int used = zk_split(threads, planes, (long)planes * hq * wq, 16384);
+  zk_parallel_chunks(used, zk_chunks(used, planes), phase_part, &job);
   memset(dst + (long)planes * hq * wq, 0, sizeof(float) * (size_t)slack);
 }

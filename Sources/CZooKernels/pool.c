@@ -1,6 +1,7 @@
-// A small thread pool for the engine's parallel loops: `count − 1` persistent workers that spin on a
-// generation counter for a short while after each job (so back-to-back layers start at once), then
-// sleep on a condition variable.
+// A small thread pool for the engine's parallel loops: `threads − 1` persistent workers that spin on
+// a generation counter for a short while after each job (so back-to-back layers start at once), then
+// sleep on a condition variable. A job is cut into chunks that the threads take in turn from a shared
+// counter, so a thread that runs slower (a core the machine's other tenants share) takes fewer.
 #include "zoo_kernels.h"
 
 #include <pthread.h>
@@ -24,9 +25,18 @@ static struct {
   int workers;
   void (*fn)(void *, int, int);
   void *ctx;
-  int count;
+  int threads, chunks;
+  atomic_int next;  // the next chunk to take
   long start[ZK_MAX_WORKERS + 1];  // the generation each worker starts from
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+
+static void take_chunks(void) {
+  for (;;) {
+    int i = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed);
+    if (i >= pool.chunks) return;
+    pool.fn(pool.ctx, i, pool.chunks);
+  }
+}
 
 static void *worker(void *arg) {
   int id = (int)(long)arg;
@@ -45,30 +55,34 @@ static void *worker(void *arg) {
       pthread_mutex_unlock(&pool.mu);
     }
     seen = atomic_load(&pool.generation);
-    if (id < pool.count) pool.fn(pool.ctx, id, pool.count);
+    if (id < pool.threads) take_chunks();
     atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
   }
   return NULL;
 }
 
-void zk_parallel(int count, void (*fn)(void *, int, int), void *ctx) {
-  if (count <= 1) {
-    fn(ctx, 0, 1);
+void zk_parallel_chunks(int threads, int chunks, void (*fn)(void *, int, int), void *ctx) {
+  if (chunks < 1) return;
+  if (threads > chunks) threads = chunks;
+  if (threads <= 1) {
+    for (int i = 0; i < chunks; i++) fn(ctx, i, chunks);
     return;
   }
   pthread_mutex_lock(&pool.run_mu);
-  if (count - 1 > ZK_MAX_WORKERS) count = ZK_MAX_WORKERS + 1;
-  while (pool.workers < count - 1) {
+  if (threads - 1 > ZK_MAX_WORKERS) threads = ZK_MAX_WORKERS + 1;
+  while (pool.workers < threads - 1) {
     pthread_t t;
     pool.start[pool.workers + 1] = atomic_load(&pool.generation);
     if (pthread_create(&t, NULL, worker, (void *)(long)(pool.workers + 1)) != 0) break;
     pthread_detach(t);
     pool.workers++;
   }
-  if (count > pool.workers + 1) count = pool.workers + 1;
+  if (threads > pool.workers + 1) threads = pool.workers + 1;
   pool.fn = fn;
   pool.ctx = ctx;
-  pool.count = count;
+  pool.threads = threads;
+  pool.chunks = chunks;
+  atomic_store(&pool.next, 0);
   atomic_store(&pool.pending, pool.workers);
   atomic_fetch_add(&pool.generation, 1);
   if (atomic_load(&pool.sleepers) > 0) {
@@ -76,7 +90,9 @@ void zk_parallel(int count, void (*fn)(void *, int, int), void *ctx) {
     pthread_cond_broadcast(&pool.cv);
     pthread_mutex_unlock(&pool.mu);
   }
-  fn(ctx, 0, count);
+  take_chunks();
   while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) zk_pause();
   pthread_mutex_unlock(&pool.run_mu);
 }
+
+void zk_parallel(int count, void (*fn)(void *, int, int), void *ctx) { zk_parallel_chunks(count, count, fn, ctx); }

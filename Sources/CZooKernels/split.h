@@ -10,4 +10,12 @@ static inline int zk_split(int threads, long parts, long work, long min_work) {
   return parts < threads ? (int)(parts > 1 ? parts : 1) : threads;
 }
 
+/// Chunks for `zk_parallel_chunks` when `threads` (from `zk_split`) take a job of `parts` pieces:
+/// 8 per thread, so a thread slowed by the rest of the machine costs at most an eighth of its share.
+static inline int zk_chunks(int threads, long parts) {
+  if (threads <= 1) return 1;
+  long c = (long)threads * 8;
+  return (int)(parts < c ? parts : c);
+}
+
 #endif

@@ -30,22 +30,24 @@ private struct ParallelJob {
   let body: (Range<Int>) -> Void
 }
 
-/// Runs `body` over `0..<count` split into at most `min(threads, engineLoopThreads)` contiguous
-/// ranges, in parallel on the engine's thread pool (`zk_parallel`).
+/// Runs `body` over `0..<count` in parallel on the engine's thread pool: on at most
+/// `min(threads, engineLoopThreads)` threads, which take contiguous ranges (8 per thread) in turn
+/// (`zk_parallel_chunks`), so a thread slowed by the rest of the machine takes fewer.
 ///
 /// Small loops (under `grain` items per thread) run on the calling thread: dispatching costs more
 /// than it saves.
 func parallelFor(_ count: Int, threads: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
-  let chunks = max(1, min(min(threads, engineLoopThreads), count / max(grain, 1)))
-  if chunks <= 1 {
+  let used = max(1, min(min(threads, engineLoopThreads), count / max(grain, 1)))
+  if used <= 1 {
     if count > 0 { body(0..<count) }
     return
   }
+  let chunks = min(count, used * 8)
   withoutActuallyEscaping(body) { body in
     var job = ParallelJob(count: count, body: body)
     withUnsafeMutablePointer(to: &job) { pointer in
-      zk_parallel(
-        Int32(chunks),
+      zk_parallel_chunks(
+        Int32(used), Int32(chunks),
         { context, index, chunks in
           let job = context!.assumingMemoryBound(to: ParallelJob.self).pointee
           let start = job.count * Int(index) / Int(chunks)

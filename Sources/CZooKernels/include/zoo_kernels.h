@@ -98,6 +98,12 @@ void zk_channel_affine(const float *src, float *dst, const float *scale, const f
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
 
+/// Calls `fn(ctx, chunk, chunks)` for `chunk` in `0 ..< chunks` on up to `threads` threads (the caller
+/// among them), each thread taking the next chunk from a shared counter until none is left, and
+/// returns when all are done: a thread slowed by the rest of the machine takes fewer chunks instead
+/// of holding the others up. `fn` must not depend on which thread runs a chunk.
+void zk_parallel_chunks(int threads, int chunks, void (*fn)(void *ctx, int index, int count), void *ctx);
+
 #ifdef __cplusplus
 }
 #endif
