@@ -1,10 +1,9 @@
 // Max pooling, and average pooling whose windows all lie inside the image, NCHW, planes split across
 // the pool's threads.
 //
-// Per output row, the maxima of the kernel's input rows (clipped to the image) are taken column by
-// column into a row buffer, then tap by tap along that buffer over the output columns whose tap is
-// inside the image: branch-free contiguous loops the compiler vectorizes. Padding never wins
-// (it is −∞ in PyTorch). Dilation 1.
+// Both take, per output row, the maxima (sums) of the window's input rows into a row buffer, then
+// the window's taps along that buffer: branch-free contiguous loops the compiler vectorizes.
+// Dilation 1.
 #include "zoo_kernels.h"
 #include "split.h"
 
@@ -20,107 +19,180 @@ typedef struct {
   long per_thread;
 } maxpool_job;
 
+// Max pooling, plane by plane. Padding is −∞ (it never wins, as in PyTorch), so the windows read a
+// row buffer `V` of `wv` floats whose column `c` is input column `c − pw`, −∞ outside the image:
+// per output row, `V` takes the maxima of the window's input rows (those inside the image; every
+// window holds at least one), then each output is the maximum of `kw` taps along `V`. Stride 2
+// splits `V` into its even and odd columns (`E`, `O`), so every tap is a shifted contiguous read.
+// `wv` covers the last window, ceil mode included: `max(pw + w, (ow − 1)·sw + kw)`.
+static long max_row_floats(const maxpool_job *J) {
+  long wp = (long)(J->ow - 1) * J->sw + J->kw, wv = J->pw + J->w > wp ? J->pw + J->w : wp;
+  // V, E and O for one row (`max_plane`) or for every output row (`max_plane_avx512`), with slack.
+  long rows = J->oh, strides = ((wv + 15) / 16 * 16 + 16) + 2 * (((wv + 1) / 2 + 15) / 16 * 16 + 16);
+  return rows * strides + 2 * wv + 128;
+}
+
+static inline __attribute__((always_inline)) void max_plane(const maxpool_job *J, const float *src, float *dst,
+                                                            float *buf) {
+  const int h = J->h, w = J->w, kh = J->kh, kw = J->kw, sh = J->sh, sw = J->sw, ph = J->ph, pw = J->pw;
+  const int oh = J->oh, ow = J->ow;
+  const int wp = (ow - 1) * sw + kw, wv = pw + w > wp ? pw + w : wp;
+  float *V = buf, *E = V + wv + 32, *O = E + wv / 2 + 32;
+  const float ninf = -__builtin_inff();
+  for (int c = 0; c < pw; c++) V[c] = ninf;
+  for (int c = pw + w; c < wv; c++) V[c] = ninf;
+  float *row = V + pw;
+  for (int y = 0; y < oh; y++) {
+    int y0 = y * sh - ph;
+    int ys = y0 < 0 ? 0 : y0, ye = y0 + kh < h ? y0 + kh : h;
+    const float *first = src + (long)ys * w;
+    for (int c = 0; c < w; c++) row[c] = first[c];
+    for (int iy = ys + 1; iy < ye; iy++) {
+      const float *line = src + (long)iy * w;
+      for (int c = 0; c < w; c++) row[c] = line[c] > row[c] ? line[c] : row[c];
+    }
+    float *out = dst + (long)y * ow;
+    if (sw == 1) {
+      for (int x = 0; x < ow; x++) {
+        float m = V[x];
+        for (int j = 1; j < kw; j++) m = V[x + j] > m ? V[x + j] : m;
+        out[x] = m;
+      }
+    } else if (sw == 2) {
+      for (int i = 0; i < (wv + 1) / 2; i++) E[i] = V[2 * i];
+      for (int i = 0; i < wv / 2; i++) O[i] = V[2 * i + 1];
+      for (int x = 0; x < ow; x++) {
+        float m = E[x];
+        for (int j = 1; j < kw; j++) {
+          float t = (j % 2 == 0 ? E : O)[x + j / 2];
+          m = t > m ? t : m;
+        }
+        out[x] = m;
+      }
+    } else {
+      for (int x = 0; x < ow; x++) {
+        const float *t = V + (long)x * sw;
+        float m = t[0];
+        for (int j = 1; j < kw; j++) m = t[j] > m ? t[j] : m;
+        out[x] = m;
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// Row strides of `max_plane_avx512`'s buffers: V rows, and E / O rows.
+static inline long v_stride(long wv) { return (wv + 15) / 16 * 16 + 16; }
+static inline long e_stride(long wv) { return ((wv + 1) / 2 + 15) / 16 * 16 + 16; }
+
+// `max_plane` with AVX-512, 16 columns per vector (the last under a mask). Each pass runs over the
+// whole plane before the next reads its output (rows of V for every output row, then their even and
+// odd columns, then the taps), so no load waits for a store it overlaps.
+__attribute__((target("avx512f"))) static void max_plane_avx512(const maxpool_job *J, const float *src, float *dst,
+                                                                 float *buf) {
+  const int h = J->h, w = J->w, kh = J->kh, kw = J->kw, sh = J->sh, sw = J->sw, ph = J->ph, pw = J->pw;
+  const int oh = J->oh, ow = J->ow;
+  const int wp = (ow - 1) * sw + kw, wv = pw + w > wp ? pw + w : wp;
+  const long vs = v_stride(wv), es = e_stride(wv);
+  float *V = buf, *E = V + (long)oh * vs, *O = E + (long)oh * es;
+  const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
+  for (int y = 0; y < oh; y++) {
+    float *vrow = V + (long)y * vs;
+    for (int c = 0; c < vs; c += 16) _mm512_storeu_ps(vrow + c, ninf);
+  }
+  for (int y = 0; y < oh; y++) {
+    int y0 = y * sh - ph;
+    int ys = y0 < 0 ? 0 : y0, ye = y0 + kh < h ? y0 + kh : h;
+    float *row = V + (long)y * vs + pw;
+    for (int c = 0; c < w; c += 16) {
+      __mmask16 k = w - c >= 16 ? 0xFFFF : (__mmask16)((1u << (w - c)) - 1);
+      const float *in = src + (long)ys * w + c;
+      __m512 m = _mm512_maskz_loadu_ps(k, in);
+      for (int iy = ys + 1; iy < ye; iy++) m = _mm512_max_ps(m, _mm512_maskz_loadu_ps(k, in + (long)(iy - ys) * w));
+      _mm512_mask_storeu_ps(row + c, k, m);
+    }
+  }
+  if (sw == 2) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int y = 0; y < oh; y++) {
+      const float *vrow = V + (long)y * vs;
+      float *erow = E + (long)y * es, *orow = O + (long)y * es;
+      for (int i = 0; 2 * i < wv; i += 16) {
+        __m512 lo = _mm512_loadu_ps(vrow + 2 * i), hi = _mm512_loadu_ps(vrow + 2 * i + 16);
+        _mm512_storeu_ps(erow + i, _mm512_permutex2var_ps(lo, even, hi));
+        _mm512_storeu_ps(orow + i, _mm512_permutex2var_ps(lo, odd, hi));
+      }
+    }
+  }
+  for (int y = 0; y < oh; y++) {
+    float *out = dst + (long)y * ow;
+    const float *vrow = V + (long)y * vs;
+    if (sw == 1 || sw == 2) {
+      const float *erow = E + (long)y * es, *orow = O + (long)y * es;
+      for (int x = 0; x < ow; x += 16) {
+        __mmask16 k = ow - x >= 16 ? 0xFFFF : (__mmask16)((1u << (ow - x)) - 1);
+        __m512 m = _mm512_maskz_loadu_ps(k, (sw == 1 ? vrow : erow) + x);
+        for (int j = 1; j < kw; j++) {
+          const float *t = sw == 1 ? vrow + j : (j % 2 == 0 ? erow : orow) + j / 2;
+          m = _mm512_max_ps(m, _mm512_maskz_loadu_ps(k, t + x));
+        }
+        _mm512_mask_storeu_ps(out + x, k, m);
+      }
+    } else {
+      for (int x = 0; x < ow; x++) {
+        const float *t = vrow + (long)x * sw;
+        float m = t[0];
+        for (int j = 1; j < kw; j++) m = t[j] > m ? t[j] : m;
+        out[x] = m;
+      }
+    }
+  }
+}
+#endif
+
 #if defined(__x86_64__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void maxpool_part(void *p, int index, int count) {
   const maxpool_job *J = p;
   int begin = (int)((long)J->planes * index / count), end = (int)((long)J->planes * (index + 1) / count);
-  // Stride 1 with "same" width (GoogLeNet's branch pools): whole-plane passes, long vector loops.
-  if (!J->average && J->sh == 1 && J->sw == 1 && J->ow == J->w) {
-    float *v = J->buffers + (long)index * J->per_thread;
-    const long n = (long)J->oh * J->w;
+  if (!J->average) {
+    float *buf = J->buffers + (long)index * J->per_thread;
     for (int plane = begin; plane < end; plane++) {
       const float *src = J->src + (long)plane * J->h * J->w;
       float *dst = J->dst + (long)plane * J->oh * J->ow;
-      for (long p = 0; p < n; p++) v[p] = -__builtin_inff();
-      for (int i = 0; i < J->kh; i++) {
-        // Output rows y whose tap i, row y − ph + i, is inside the image.
-        int ylo = J->ph - i > 0 ? J->ph - i : 0;
-        int yhi = J->h + J->ph - i < J->oh ? J->h + J->ph - i : J->oh;
-        if (ylo >= yhi) continue;
-        const float *in = src + (long)(ylo - J->ph + i) * J->w;
-        float *out = v + (long)ylo * J->w;
-        for (long p = 0; p < (long)(yhi - ylo) * J->w; p++) out[p] = in[p] > out[p] ? in[p] : out[p];
+#if defined(__x86_64__)
+      if (zk_has_avx512()) {
+        max_plane_avx512(J, src, dst, buf);
+        continue;
       }
-      for (long p = 0; p < n; p++) dst[p] = -__builtin_inff();
-      for (int j = 0; j < J->kw; j++) {
-        int off = j - J->pw;
-        long lo = off < 0 ? -off : 0, hi = off > 0 ? n - off : n;
-        for (long p = lo; p < hi; p++) dst[p] = v[p + off] > dst[p] ? v[p + off] : dst[p];
-      }
-      // Columns whose window crosses the row's edge (the first pw, the last kw − 1 − pw) also read
-      // the neighbouring row in the passes above: redo them from their own row.
-      int left = J->pw < J->w ? J->pw : J->w;
-      int right = J->w - (J->kw - 1 - J->pw) > left ? J->w - (J->kw - 1 - J->pw) : left;
-      for (int y = 0; y < J->oh; y++) {
-        const float *vr = v + (long)y * J->w;
-        for (int x = 0; x < J->w; x++) {
-          if (x == left) x = right;
-          if (x >= J->w) break;
-          float m = -__builtin_inff();
-          for (int j = 0; j < J->kw; j++) {
-            int ix = x - J->pw + j;
-            if (ix >= 0 && ix < J->w) m = vr[ix] > m ? vr[ix] : m;
-          }
-          dst[(long)y * J->w + x] = m;
-        }
-      }
+#endif
+      max_plane(J, src, dst, buf);
     }
     return;
   }
+  // Average pooling, every window inside the image: per output row the sums of its kh input rows,
+  // then kh · kw-element means along the row.
   float *row = J->buffers + (long)index * J->per_thread;
   for (int plane = begin; plane < end; plane++) {
     const float *src = J->src + (long)plane * J->h * J->w;
     float *dst = J->dst + (long)plane * J->oh * J->ow;
     for (int y = 0; y < J->oh; y++) {
-      int y0 = y * J->sh - J->ph;
-      int ys = y0 < 0 ? 0 : y0, ye = y0 + J->kh < J->h ? y0 + J->kh : J->h;
-      const float *first = src + (long)ys * J->w;
+      const float *first = src + (long)y * J->sh * J->w;
       for (int x = 0; x < J->w; x++) row[x] = first[x];
-      for (int iy = ys + 1; iy < ye; iy++) {
-        const float *line = src + (long)iy * J->w;
-        if (J->average)
-          for (int x = 0; x < J->w; x++) row[x] += line[x];
-        else
-          for (int x = 0; x < J->w; x++) row[x] = line[x] > row[x] ? line[x] : row[x];
+      for (int iy = 1; iy < J->kh; iy++) {
+        const float *line = first + (long)iy * J->w;
+        for (int x = 0; x < J->w; x++) row[x] += line[x];
       }
       float *out = dst + (long)y * J->ow;
-      if (J->average) {
-        // Only windows inside the image (the caller checks): kh · kw elements each.
-        const float scale = 1.0f / (float)(J->kh * J->kw);
-        for (int x = 0; x < J->ow; x++) {
-          float sum = 0;
-          for (int j = 0; j < J->kw; j++) sum += row[x * J->sw + j];
-          out[x] = sum * scale;
-        }
-        continue;
-      }
-      for (int x = 0; x < J->ow; x++) out[x] = -__builtin_inff();
-      // Stride 2: the row's even and odd columns, each contiguous (`half` floats apart).
-      float *phases = row + J->w;
-      const int half = (J->w + 1) / 2;
-      if (J->sw == 2) {
-        for (int i = 0; i < half; i++) phases[i] = row[2 * i];
-        for (int i = 0; i < J->w / 2; i++) phases[half + i] = row[2 * i + 1];
-      }
-      for (int j = 0; j < J->kw; j++) {
-        // Output columns whose tap j is inside the row: lo ..< hi.
-        int off = j - J->pw;
-        int lo = off >= 0 ? 0 : (-off + J->sw - 1) / J->sw;
-        int hi = J->w - 1 - off >= 0 ? (J->w - 1 - off) / J->sw + 1 : 0;
-        if (hi > J->ow) hi = J->ow;
-        const float *tap = row + off;
-        if (J->sw == 1) {
-          for (int x = lo; x < hi; x++) out[x] = tap[x] > out[x] ? tap[x] : out[x];
-        } else if (J->sw == 2) {
-          // row[2x + off] is phase (off mod 2) at x + floor(off / 2): a contiguous read.
-          int q = off >= 0 ? off / 2 : -((-off + 1) / 2);
-          const float *ph = (off - 2 * q == 0 ? phases : phases + half) + q;
-          for (int x = lo; x < hi; x++) out[x] = ph[x] > out[x] ? ph[x] : out[x];
-        } else {
-          for (int x = lo; x < hi; x++) out[x] = tap[(long)x * J->sw] > out[x] ? tap[(long)x * J->sw] : out[x];
-        }
+      const float scale = 1.0f / (float)(J->kh * J->kw);
+      for (int x = 0; x < J->ow; x++) {
+        float sum = 0;
+        for (int j = 0; j < J->kw; j++) sum += row[x * J->sw + j];
+        out[x] = sum * scale;
       }
     }
   }
@@ -129,11 +201,10 @@ static void maxpool_part(void *p, int index, int count) {
 static void pool(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int oh,
                  int ow, float *dst, int threads, int average) {
   int count = zk_split(threads, planes, (long)planes * oh * ow, 4096);
-  // The whole-plane path's buffer (oh · w), or the row path's: the row and its two phases (2 · w).
-  long per_thread = (long)(oh > 2 ? oh : 2) * w + 2;
-  maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average, NULL, per_thread};
-  job.buffers = malloc(sizeof(float) * (size_t)(count * per_thread));
-  if (!job.buffers) abort();  // a few hundred KB at most
+  maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average, NULL, 0};
+  job.per_thread = average ? w : max_row_floats(&job);
+  job.buffers = malloc(sizeof(float) * (size_t)count * (size_t)job.per_thread);
+  if (!job.buffers) abort();
   zk_parallel(count, maxpool_part, &job);
   free(job.buffers);
 }

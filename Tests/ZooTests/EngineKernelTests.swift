@@ -258,13 +258,27 @@ struct EngineKernelTests {
     #expect(maxAbsDiff(y, ref) == 0, "pool \(p) on \(c)×\(h)×\(w)")
   }
 
-  /// Stride-1 max pooling that keeps the width (GoogLeNet's branch pools) takes whole-plane passes;
-  /// enough planes to split across threads, windows crossing every edge.
+  /// Stride-1 max pooling that keeps the width (GoogLeNet's branch pools): enough planes to split
+  /// across threads, windows crossing every edge.
   @Test(arguments: [(3, 1, false), (3, 1, true), (5, 2, false), (1, 0, false), (3, 0, true), (7, 3, false)])
   func maxPoolStrideOne(kernel: Int, padding: Int, ceilMode: Bool) throws {
     var r = TestRandom(UInt64(kernel * 10 + padding))
     let p = Pool2D(kind: .max, kernel: Pair(kernel), stride: Pair(1), padding: Pair(padding), ceilMode: ceilMode)
     let (c, h, w) = (64, 9, 11)
+    let x = r.array(c * h * w)
+    let y = try runSingle(.pool(p), input: [c, h, w], x: x)
+    let ref = naivePool(p, x: x, channels: c, h: h, w: w)
+    #expect(y.count == ref.count)
+    #expect(maxAbsDiff(y, ref) == 0, "pool \(p) on \(c)×\(h)×\(w)")
+  }
+
+  /// Rows wider than one vector (16 floats), and a masked last vector, at strides 1, 2 and 3, with
+  /// the −∞ padding on both sides and ceil mode's overhang.
+  @Test(arguments: [(1, 3, 1, 33), (2, 3, 1, 37), (2, 3, 0, 50), (2, 2, 0, 113), (3, 3, 1, 40), (1, 5, 2, 17)])
+  func maxPoolWideRows(stride: Int, kernel: Int, padding: Int, width: Int) throws {
+    var r = TestRandom(UInt64(stride * 1000 + kernel * 100 + width))
+    let p = Pool2D(kind: .max, kernel: Pair(kernel), stride: Pair(stride), padding: Pair(padding), ceilMode: true)
+    let (c, h, w) = (5, 7, width)
     let x = r.array(c * h * w)
     let y = try runSingle(.pool(p), input: [c, h, w], x: x)
     let ref = naivePool(p, x: x, channels: c, h: h, w: w)
