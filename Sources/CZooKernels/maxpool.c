@@ -1,5 +1,5 @@
 // Max pooling, and average pooling whose windows all lie inside the image, NCHW, planes split across
-// the pool's threads.
+// the pool's threads; AVX-512 passes over whole planes where the CPU has it.
 //
 // Both take, per output row, the maxima (sums) of the window's input rows into a row buffer, then
 // the window's taps along that buffer: branch-free contiguous loops the compiler vectorizes.
@@ -90,14 +90,30 @@ static inline long e_stride(long wv) { return ((wv + 1) / 2 + 15) / 16 * 16 + 16
 // `max_plane` with AVX-512, 16 columns per vector (the last under a mask). Each pass runs over the
 // whole plane before the next reads its output (rows of V for every output row, then their even and
 // odd columns, then the taps), so no load waits for a store it overlaps.
-__attribute__((target("avx512f"))) static void max_plane_avx512(const maxpool_job *J, const float *src, float *dst,
-                                                                 float *buf) {
+//
+// With `avg` (average pooling, every window inside the image, no padding) the passes add instead,
+// and the sums are scaled by 1 / (kh · kw).
+static inline __attribute__((always_inline, target("avx512f"))) __m512 combine(const int avg, __m512 a, __m512 b) {
+  return avg ? _mm512_add_ps(a, b) : _mm512_max_ps(a, b);
+}
+
+// A masked store only for a partial vector: on AMD's AVX-512 cores a masked store is several times
+// slower than a plain one, so full vectors take the plain store.
+static inline __attribute__((always_inline, target("avx512f"))) void store(float *p, __mmask16 k, __m512 v) {
+  if (k == 0xFFFF)
+    _mm512_storeu_ps(p, v);
+  else
+    _mm512_mask_storeu_ps(p, k, v);
+}
+
+static inline __attribute__((always_inline, target("avx512f"))) void window_plane_avx512(
+    const int avg, const maxpool_job *J, const float *src, float *dst, float *buf) {
   const int h = J->h, w = J->w, kh = J->kh, kw = J->kw, sh = J->sh, sw = J->sw, ph = J->ph, pw = J->pw;
   const int oh = J->oh, ow = J->ow;
   const int wp = (ow - 1) * sw + kw, wv = pw + w > wp ? pw + w : wp;
   const long vs = v_stride(wv), es = e_stride(wv);
   float *V = buf, *E = V + (long)oh * vs, *O = E + (long)oh * es;
-  const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
+  const __m512 ninf = _mm512_set1_ps(avg ? 0.0f : -__builtin_inff());
   for (int y = 0; y < oh; y++) {
     float *vrow = V + (long)y * vs;
     for (int c = 0; c < vs; c += 16) _mm512_storeu_ps(vrow + c, ninf);
@@ -110,8 +126,8 @@ __attribute__((target("avx512f"))) static void max_plane_avx512(const maxpool_jo
       __mmask16 k = w - c >= 16 ? 0xFFFF : (__mmask16)((1u << (w - c)) - 1);
       const float *in = src + (long)ys * w + c;
       __m512 m = _mm512_maskz_loadu_ps(k, in);
-      for (int iy = ys + 1; iy < ye; iy++) m = _mm512_max_ps(m, _mm512_maskz_loadu_ps(k, in + (long)(iy - ys) * w));
-      _mm512_mask_storeu_ps(row + c, k, m);
+      for (int iy = ys + 1; iy < ye; iy++) m = combine(avg, m, _mm512_maskz_loadu_ps(k, in + (long)(iy - ys) * w));
+      store(row + c, k, m);
     }
   }
   if (sw == 2) {
@@ -127,6 +143,7 @@ __attribute__((target("avx512f"))) static void max_plane_avx512(const maxpool_jo
       }
     }
   }
+  const __m512 scale = _mm512_set1_ps(1.0f / (float)(kh * kw));
   for (int y = 0; y < oh; y++) {
     float *out = dst + (long)y * ow;
     const float *vrow = V + (long)y * vs;
@@ -137,19 +154,30 @@ __attribute__((target("avx512f"))) static void max_plane_avx512(const maxpool_jo
         __m512 m = _mm512_maskz_loadu_ps(k, (sw == 1 ? vrow : erow) + x);
         for (int j = 1; j < kw; j++) {
           const float *t = sw == 1 ? vrow + j : (j % 2 == 0 ? erow : orow) + j / 2;
-          m = _mm512_max_ps(m, _mm512_maskz_loadu_ps(k, t + x));
+          m = combine(avg, m, _mm512_maskz_loadu_ps(k, t + x));
         }
-        _mm512_mask_storeu_ps(out + x, k, m);
+        if (avg) m = _mm512_mul_ps(m, scale);
+        store(out + x, k, m);
       }
     } else {
       for (int x = 0; x < ow; x++) {
         const float *t = vrow + (long)x * sw;
         float m = t[0];
-        for (int j = 1; j < kw; j++) m = t[j] > m ? t[j] : m;
-        out[x] = m;
+        for (int j = 1; j < kw; j++) m = avg ? m + t[j] : (t[j] > m ? t[j] : m);
+        out[x] = avg ? m * (1.0f / (float)(kh * kw)) : m;
       }
     }
   }
+}
+
+__attribute__((target("avx512f"))) static void max_plane_avx512(const maxpool_job *J, const float *src, float *dst,
+                                                                 float *buf) {
+  window_plane_avx512(0, J, src, dst, buf);
+}
+
+__attribute__((target("avx512f"))) static void avg_plane_avx512(const maxpool_job *J, const float *src, float *dst,
+                                                                 float *buf) {
+  window_plane_avx512(1, J, src, dst, buf);
 }
 #endif
 
@@ -177,6 +205,13 @@ static void maxpool_part(void *p, int index, int count) {
   // Average pooling, every window inside the image: per output row the sums of its kh input rows,
   // then kh · kw-element means along the row.
   float *row = J->buffers + (long)index * J->per_thread;
+#if defined(__x86_64__)
+  if (zk_has_avx512()) {
+    for (int plane = begin; plane < end; plane++)
+      avg_plane_avx512(J, J->src + (long)plane * J->h * J->w, J->dst + (long)plane * J->oh * J->ow, row);
+    return;
+  }
+#endif
   for (int plane = begin; plane < end; plane++) {
     const float *src = J->src + (long)plane * J->h * J->w;
     float *dst = J->dst + (long)plane * J->oh * J->ow;
@@ -202,7 +237,7 @@ static void pool(const float *src, int planes, int h, int w, int kh, int kw, int
                  int ow, float *dst, int threads, int average) {
   int count = zk_split(threads, planes, (long)planes * oh * ow, 4096);
   maxpool_job job = {src, dst, planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average, NULL, 0};
-  job.per_thread = average ? w : max_row_floats(&job);
+  job.per_thread = max_row_floats(&job);
   job.buffers = malloc(sizeof(float) * (size_t)count * (size_t)job.per_thread);
   if (!job.buffers) abort();
   zk_parallel(count, maxpool_part, &job);

@@ -14,7 +14,8 @@ import ZooGraph
 ///   `B[(c, i, j), p] = grid[offset(c, i, j) + p]` for positions `p = y·wq + x`, an im2col that is never
 ///   written out. Grid columns `x ≥ OW` are computed and dropped (2 of 58 at 56×56 with a 3×3
 ///   kernel). A 1×1 convolution with stride 1 and no padding reads its input directly.
-/// - **few output positions** (``narrowColumns``, the 14×14 and 7×7 stages): `zk_gemm_t` runs the
+/// - **few output positions** (``narrowColumns``, the 14×14 and 7×7 stages) and enough output
+///   channels (``narrowMinChannels``, or a 1×1 convolution read in place): `zk_gemm_t` runs the
 ///   GEMM with its vectors along the output channels instead (49 positions would fill only 49 of the
 ///   64 lanes of four position vectors), on bands of output rows unfolded by `zk_im2col` into
 ///   `[K, columns]`. (Reading the grid there measured slower: ResNet-50 28.5 against 23.6 ms.)
@@ -54,7 +55,21 @@ struct PackedConvolution {
     return 196
   }()
 
-  static func isNarrow(_ c: Conv2D, outH: Int, outW: Int) -> Bool { outH * outW <= narrowColumns }
+  /// Output channels from which a convolution that needs an im2col band takes the narrow-column
+  /// kernel (`ZOO_NARROW_MIN_CHANNELS`, default 128); fewer take the grid instead. The band costs
+  /// `K × positions` writes and reads whatever the channels, the GEMM `channels × K × positions`:
+  /// DenseNet-121's 3×3 convolutions to 32 channels at 14×14 spent more on the band than on the GEMM
+  /// (DenseNet-121 19.7 → 18.9 ms; 64 and 256 measured the same, the ResNets did not move).
+  static let narrowMinChannels: Int = {
+    if let text = getenv("ZOO_NARROW_MIN_CHANNELS"), let n = Int(String(cString: text)), n >= 0 { return n }
+    return 128
+  }()
+
+  /// Whether a convolution with `outH × outW` positions runs on the narrow-column kernel: few
+  /// positions, and either a 1×1 convolution read in place or at least ``narrowMinChannels`` outputs.
+  static func isNarrow(_ c: Conv2D, outH: Int, outW: Int) -> Bool {
+    outH * outW <= narrowColumns && (isDirect(c) || c.outChannels >= narrowMinChannels)
+  }
 
   /// Packs `weight` (`[O, K]`, row-major) in place and takes it, leaving `weight` empty: a model's
   /// weights are never held twice while they load.
