@@ -8,7 +8,8 @@ Weights and inputs are not stored: both sides compute them from the same counter
   python scripts/make_fixtures.py                 # writes Tests/ZooTests/Fixtures/*.npy (committed)
   python scripts/make_fixtures.py --check-all ZOO # every torchvision-compatible model: exports the seeded
                                                   # state dict to safetensors, runs `ZOO run` on it and
-                                                  # compares with PyTorch (nothing is written to the repo)
+                                                  # compares with PyTorch (nothing is written to the repo);
+                                                  # --winograd runs `zoo run --winograd`, --size N the input side
   python scripts/make_fixtures.py --classes       # regenerates Sources/ZooEngine/ImageNetClasses.swift
 """
 import argparse
@@ -149,7 +150,7 @@ def write_fixtures():
         print(f"{path}: input {shape}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
-def check_all(zoo, size):
+def check_all(zoo, size, winograd=False):
     from safetensors.torch import save_file
 
     worst = 0.0
@@ -161,8 +162,8 @@ def check_all(zoo, size):
             save_file(model.state_dict(), w)  # the torchvision export, num_batches_tracked included
             xi, yo = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
             np.save(xi, x)
-            r = subprocess.run([zoo, "run", name, "--weights", w, "--input", xi, "--output", yo, "--top", "0"],
-                               capture_output=True, text=True)
+            r = subprocess.run([zoo, "run", name, "--weights", w, "--input", xi, "--output", yo, "--top", "0"]
+                               + (["--winograd"] if winograd else []), capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"{name:18} FAILED: {r.stderr.strip()}")
                 worst = float("inf")
@@ -194,12 +195,13 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--check-all", metavar="ZOO", help="path of the built zoo binary")
     ap.add_argument("--size", type=int, default=96, help="input size for --check-all")
+    ap.add_argument("--winograd", action="store_true", help="--check-all runs `zoo run --winograd`")
     ap.add_argument("--classes", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
         write_classes()
     elif a.check_all:
-        sys.exit(0 if check_all(a.check_all, a.size) else 1)
+        sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:
         write_fixtures()

@@ -22,6 +22,8 @@ final class ConvolutionKernel {
   /// Set when the convolution runs as Winograd F(2×2, 3×3) (see ``WinogradConvolution``); the
   /// transformed weights are made by ``finishLoading()``, after batch norm folding.
   let usesWinograd: Bool
+  /// Whether Winograd runs on the engine's kernels (`zk_winograd_f2x3`) rather than OpenBLAS.
+  let winogradPacked: Bool
   private var winograd: WinogradConvolution?
   /// Set when the convolution runs on the engine's own GEMM (see ``PackedConvolution``); the packed
   /// weights are made by ``finishLoading()``.
@@ -38,23 +40,26 @@ final class ConvolutionKernel {
 
   /// `inH × inW` is the input size the plan runs it on (it chooses between im2col and Winograd).
   /// `packed`: whether group-free convolutions run on the engine's own GEMM.
-  init(_ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int, packed: Bool) {
+  init(_ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int, packed: Bool, winograd: Bool = true) {
     self.conv = conv
     self.weight = weight
     self.bias = bias
-    self.usesPacked = packed && PackedConvolution.applies(conv)
+    let winogradOnEngine = winograd && packed && WinogradConvolution.isUsed(conv, inH: inH, inW: inW, engine: true)
+    self.usesPacked = packed && PackedConvolution.applies(conv) && !winogradOnEngine
     let oh = windowOutputSize(
       inH, kernel: conv.kernel.h, stride: conv.stride.h, padding: conv.padding.h, dilation: conv.dilation.h)
     let ow = windowOutputSize(
       inW, kernel: conv.kernel.w, stride: conv.stride.w, padding: conv.padding.w, dilation: conv.dilation.w)
     self.packedTransposed = usesPacked && PackedConvolution.isNarrow(conv, outH: oh, outW: ow)
-    self.usesWinograd = !usesPacked && WinogradConvolution.isUsed(conv, inH: inH, inW: inW)
+    self.usesWinograd =
+      winogradOnEngine || (winograd && !packed && WinogradConvolution.isUsed(conv, inH: inH, inW: inW))
+    self.winogradPacked = winogradOnEngine
   }
 
   /// Transforms the (folded) weights for Winograd, once the plan is complete.
   func finishLoading() {
     if usesWinograd && winograd == nil {
-      winograd = WinogradConvolution(conv, weight: weight)
+      winograd = WinogradConvolution(conv, weight: weight, packed: winogradPacked)
       weight = []
     }
     if usesPacked && packed == nil {
@@ -92,7 +97,9 @@ final class ConvolutionKernel {
   /// Floats of scratch (padded input copy, im2col band or Winograd tiles) one call needs for an
   /// input of `inH × inW`.
   func scratchElements(inH: Int, inW: Int) -> Int {
-    if usesWinograd { return WinogradConvolution.scratchElements(conv, inH: inH, inW: inW) }
+    if usesWinograd {
+      return WinogradConvolution.scratchElements(conv, inH: inH, inW: inW, packed: winogradPacked)
+    }
     if isPointwise { return 0 }
     let (_, ow) = outputSize(inH, inW)
     let im2col = conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * bandRows(inH: inH, inW: inW) * ow
@@ -122,6 +129,18 @@ final class ConvolutionKernel {
     let og = c.outChannels / c.groups
     let k = cg * c.kernel.h * c.kernel.w
     let spatial = oh * ow
+    if let winograd, winograd.packed {
+      bias.withUnsafeBufferPointer { b in
+        winograd.runPacked(
+          input: input, output: output, batch: batch, inH: inH, inW: inW, conv: c, bias: b.baseAddress,
+          relu: activation == .relu, scratch: scratch, threads: threads)
+      }
+      if let a = activation, a != .relu {
+        applyBiasAndActivation(
+          output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads)
+      }
+      return
+    }
     if let winograd {
       winograd.run(
         input: input, output: output, batch: batch, inH: inH, inW: inW, conv: c, scratch: scratch, threads: threads)

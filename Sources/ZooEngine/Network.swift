@@ -1,4 +1,5 @@
 import CBLAS
+import CZooKernels
 import Glibc
 import ZooAnalysis
 import ZooGraph
@@ -89,10 +90,12 @@ public final class Network: @unchecked Sendable {
   /// `source` names where the weights came from, for error messages. `engineGEMM` chooses the
   /// convolution path: the engine's own AVX-512 GEMM (``PackedConvolution``) or OpenBLAS with
   /// Winograd; nil takes the default (the engine's GEMM where the CPU has AVX-512 and `ZOO_KERNELS`
-  /// is not `blas`), `true` where the CPU lacks AVX-512 still takes OpenBLAS.
+  /// is not `blas`), `true` where the CPU lacks AVX-512 still takes OpenBLAS. `winograd: false` runs
+  /// no convolution as Winograd: its weights, transformed at load time, hold 16 values per 9 (more
+  /// memory) and the transform takes longer than it saves in a single pass (``zoo run``).
   public init(
     graph: Graph, input: [Int]? = nil, batch: Int = 1, weights: consuming [String: Tensor],
-    source: String = "the weights", threads: Int = 2, engineGEMM: Bool? = nil
+    source: String = "the weights", threads: Int = 2, engineGEMM: Bool? = nil, winograd: Bool = true
   ) throws {
     let packed = PackedConvolution.cpuHasAVX512 && (engineGEMM ?? PackedConvolution.isAvailable)
     let summary: Summary
@@ -147,10 +150,17 @@ public final class Network: @unchecked Sendable {
         if c.table != nil {
           add(.tableConv(TableConvolutionKernel(c, weight: weight, bias: bias)))
         } else {
-          let k = ConvolutionKernel(c, weight: weight, bias: bias, inH: inShape[1], inW: inShape[2], packed: packed)
+          let k = ConvolutionKernel(
+            c, weight: weight, bias: bias, inH: inShape[1], inW: inShape[2], packed: packed, winograd: winograd)
           scratchElements = max(scratchElements, k.scratchElements(inH: inShape[1], inW: inShape[2]))
-          // Winograd holds 16 transformed values per 9 weights.
-          if k.usesWinograd { weightElements += weight.count * 7 / 9 }
+          // Winograd holds 16 transformed values per 9 weights (on the engine's path, its output
+          // channels rounded up to a multiple of 32).
+          if k.usesWinograd {
+            weightElements +=
+              k.winogradPacked
+              ? 16 * zk_packed_a_rows_count(Int32(c.outChannels), Int32(c.inChannels), 32) - weight.count
+              : weight.count * 7 / 9
+          }
           // Packed weights round the output channels up to a multiple of 8.
           if k.usesPacked {
             weightElements += PackedConvolution.packedCount(c, transposed: k.packedTransposed) - weight.count

@@ -1,4 +1,5 @@
 import CBLAS
+import CZooKernels
 import Glibc
 import ZooGraph
 
@@ -19,26 +20,33 @@ import ZooGraph
 /// The weights (batch norm already folded in) are transformed once, in double, into 16 matrices
 /// `U[ξ] = [Cout, Cin]`, ξ = 4·i + j the position in the 4×4 transformed tile. Per run, a band of
 /// tile rows is transformed into 16 matrices `V[ξ] = [Cin, T]` (T tiles of the band, row-major by
-/// tile row then tile column), 16 `sgemm`s give `M[ξ] = U[ξ] · V[ξ]` (`[Cout, T]`), and the inverse
-/// transform writes each tile's 2×2 outputs (clipped at odd output sizes). The bias and activation
-/// epilogue is the im2col path's. The GEMMs do 16 multiplies per 4 outputs instead of 36: 2.25×
-/// fewer, for two cheap transforms.
+/// tile row then tile column), 16 GEMMs give `M[ξ] = U[ξ] · V[ξ]` (`[Cout, T]`), and the inverse
+/// transform writes each tile's 2×2 outputs (clipped at odd output sizes). The GEMMs do 16
+/// multiplies per 4 outputs instead of 36: 2.25× fewer, for two cheap transforms.
+///
+/// Two paths:
+/// - **the engine's** (``runPacked(input:output:batch:inH:inW:conv:bias:relu:scratch:threads:)``,
+///   `zk_winograd_f2x3`): AVX-512 transforms of 16 tiles per vector, the GEMMs on the narrow-column
+///   kernel with each `U[ξ]` packed in tiles of 32 rows, bias and ReLU in the output transform;
+/// - **OpenBLAS** (``run(input:output:batch:inH:inW:conv:scratch:threads:)``): SIMD4 transforms
+///   (four tiles per vector where their window lies inside the input, one at a time at the
+///   borders), 16 `sgemm`s, then the im2col path's bias and activation epilogue.
 ///
 /// Scratch: `16 · (Cin + Cout) · T` floats per band, with T the tiles of as many tile rows as fit
-/// in ``WinogradConvolution/scratchBudget`` (never fewer than one tile row nor than
-/// ``WinogradConvolution/minimumTiles`` tiles).
-///
-/// The input and output transforms handle four horizontally adjacent tiles per SIMD4 (a tile per
-/// lane) where their window lies inside the input/output, one tile at a time at the borders.
+/// in ``WinogradConvolution/scratchBudget`` (``WinogradConvolution/engineScratchBudget`` on the
+/// engine's path; never fewer than one tile row nor than ``WinogradConvolution/minimumTiles`` tiles).
 ///
 /// Accuracy: F(2×2, 3×3)'s transforms only add, subtract and halve (no large constants, unlike
 /// F(4×4, 3×3)); on the PyTorch fixtures the error stays at 2.8e-7–3.6e-7 of the output's largest
 /// magnitude, as with im2col (tolerance 1e-4).
 ///
-/// When it is used: see ``WinogradConvolution/isUsed(_:inH:inW:)``.
+/// When it is used: see ``WinogradConvolution/isUsed(_:inH:inW:engine:)``.
 struct WinogradConvolution {
-  /// Floats of scratch a band aims for (1 MB, as im2col).
+  /// Floats of scratch a band aims for: 1 MB on the OpenBLAS path (as im2col); 4 MB on the
+  /// engine's, where a 28×28 layer of 128 channels then runs as one band (with four bands its 16
+  /// GEMMs of 49 columns made ResNet-18's layer2 convolutions 0.8 ms instead of 0.45).
   static let scratchBudget = 1 << 18
+  static let engineScratchBudget = 1 << 20
   /// Fewest tiles per band (keeps the GEMMs wide where channels are many).
   static let minimumTiles = 64
 
@@ -53,32 +61,62 @@ struct WinogradConvolution {
     c.kernel == Pair(3) && c.stride == Pair(1) && c.dilation == Pair(1) && c.groups == 1 && c.table == nil
   }
 
-  /// Output sides for which the engine uses Winograd.
+  /// Output sides for which the OpenBLAS path uses Winograd.
   static let usedSides = 8...32
 
-  /// Whether the engine runs this convolution with Winograd for an input of `inH × inW`: when it
-  /// ``applies(_:)`` and both output sides are in ``usedSides`` (the 28×28 and 14×14 stages of the
+  /// Output sides for which the engine's path uses Winograd (`ZOO_WINOGRAD_SIDES=LO-HI` overrides,
+  /// for measuring): from the 7×7 stages to the 224×224 layers of VGG, all measured to gain
+  /// (interleaved rounds, fastest medians: VGG-16 94 → 64 ms with sides 4...256, 72 with 4...64,
+  /// 84 with 4...32; ResNet-18 10.3 → 8.0; 4 rather than 8 as the lower end: ResNet-18 8.0 against 8.3).
+  static let engineSides: ClosedRange<Int> = {
+    if let text = getenv("ZOO_WINOGRAD_SIDES") {
+      let parts = String(cString: text).split(separator: "-").compactMap { Int($0) }
+      if parts.count == 2 && parts[0] <= parts[1] { return parts[0]...parts[1] }
+    }
+    return 4...256
+  }()
+
+  /// Smallest convolution (MACs computed directly) the engine's path runs as Winograd
+  /// (`ZOO_WINOGRAD_MIN_MACS` overrides): below it the three passes' start-up costs more than the
+  /// GEMM saves (DenseNet-121's 7×7 layers to 32 channels, 1.8 M MACs: DenseNet-121 16.5–16.8 ms with
+  /// a 4 M or 8 M minimum, 17.0 with none).
+  static let engineMinimumMACs: Int = {
+    if let text = getenv("ZOO_WINOGRAD_MIN_MACS"), let n = Int(String(cString: text)), n >= 0 { return n }
+    return 4_000_000
+  }()
+
+  /// Whether a convolution runs as Winograd for an input of `inH × inW`: when it ``applies(_:)``
+  /// and both output sides are in ``engineSides`` with at least ``engineMinimumMACs`` on the
+  /// engine's path (`engine`), in ``usedSides`` on OpenBLAS's (the 28×28 and 14×14 stages of the
   /// 224×224 ImageNet networks).
   ///
-  /// Measured per layer on this 2-core machine (Winograd time / im2col time): 28×28 and 14×14 layers
+  /// Measured per layer on OpenBLAS's path (Winograd time / im2col time): 28×28 and 14×14 layers
   /// gain (ResNet 0.6–0.95, VGG-16 512 channels 0.7–0.9, DenseNet-121 block 3 0.57, GoogLeNet's 14×14
   /// inceptions mostly 0.7–0.9); 7×7 layers do not (1.0–1.2: 16 tiles make narrow GEMMs and a quarter
   /// of the tiles' outputs is padding); 56×56 and larger mostly lose (VGG-16 1.3–2.4, DenseNet-121
   /// block 1, GoogLeNet's conv3 1.4): there the transforms' memory traffic costs more than the GEMM
-  /// saves.
-  static func isUsed(_ c: Conv2D, inH: Int, inW: Int) -> Bool {
+  /// saves. The engine's path, with its own transforms and GEMM, gains at every size from 7×7 up.
+
+  static func isUsed(_ c: Conv2D, inH: Int, inW: Int, engine: Bool = false) -> Bool {
     let (oh, ow) = outputSize(c, inH: inH, inW: inW)
-    return enabled && applies(c) && usedSides.contains(oh) && usedSides.contains(ow)
+    let sides = engine ? engineSides : usedSides
+    let macs = c.outChannels * c.inChannels * 9 * oh * ow
+    return enabled && applies(c) && sides.contains(oh) && sides.contains(ow)
+      && (!engine || macs >= engineMinimumMACs)
   }
 
-  /// `[16, Cout, Cin]`.
+  /// `[16, Cout, Cin]`, or with `packed` each of the 16 matrices in tiles of 32 rows for
+  /// `zk_gemm_t` (`packedStride` floats apart).
   let u: [Float]
+  let packed: Bool
+  let packedStride: Int
   let inChannels: Int
   let outChannels: Int
   let padding: Pair
 
   /// Transforms `weight` `[Cout, Cin, 3, 3]`: `U = G g Gᵀ` per (o, c), in double.
-  init(_ c: Conv2D, weight: [Float]) {
+  init(_ c: Conv2D, weight: [Float], packed: Bool = false) {
+    self.packed = packed
     inChannels = c.inChannels
     outChannels = c.outChannels
     padding = c.padding
@@ -103,27 +141,63 @@ struct WinogradConvolution {
         for j in 0..<4 { u[(4 * i + j) * plane + oc] = Float(row[j]) }
       }
     }
-    self.u = u
+    if packed {
+      let stride = zk_packed_a_rows_count(Int32(c.outChannels), Int32(c.inChannels), 32)
+      var p = [Float](repeating: 0, count: 16 * stride)
+      var tmp = [Float](repeating: 0, count: 32 * c.inChannels)
+      p.withUnsafeMutableBufferPointer { pb in
+        for xi in 0..<16 {
+          let dst = pb.baseAddress! + xi * stride
+          for i in 0..<plane { dst[i] = u[xi * plane + i] }
+          zk_pack_a_rows_in_place(dst, Int32(c.outChannels), Int32(c.inChannels), 32, &tmp)
+        }
+      }
+      self.u = p
+      self.packedStride = stride
+    } else {
+      self.u = u
+      self.packedStride = plane
+    }
   }
 
   static func outputSize(_ c: Conv2D, inH: Int, inW: Int) -> (Int, Int) {
     (inH + 2 * c.padding.h - 2, inW + 2 * c.padding.w - 2)
   }
 
-  /// Tile rows per band.
-  static func bandTileRows(_ c: Conv2D, inH: Int, inW: Int) -> Int {
+  /// Tile rows per band (`packed`: on the engine's path).
+  static func bandTileRows(_ c: Conv2D, inH: Int, inW: Int, packed: Bool) -> Int {
     let (oh, ow) = outputSize(c, inH: inH, inW: inW)
     let tilesH = (oh + 1) / 2
     let tilesW = (ow + 1) / 2
-    let tiles = max(minimumTiles, scratchBudget / (16 * (c.inChannels + c.outChannels)))
+    let budget = packed ? engineScratchBudget : scratchBudget
+    let tiles = max(minimumTiles, budget / (16 * (c.inChannels + c.outChannels)))
     return max(1, min(tilesH, tiles / tilesW))
   }
 
   /// Floats of scratch one call needs.
-  static func scratchElements(_ c: Conv2D, inH: Int, inW: Int) -> Int {
+  static func scratchElements(_ c: Conv2D, inH: Int, inW: Int, packed: Bool) -> Int {
     let (_, ow) = outputSize(c, inH: inH, inW: inW)
-    let t = bandTileRows(c, inH: inH, inW: inW) * ((ow + 1) / 2)
+    let t = bandTileRows(c, inH: inH, inW: inW, packed: packed) * ((ow + 1) / 2)
     return 16 * (c.inChannels + c.outChannels) * t
+  }
+
+  /// The engine's path (`packed`): writes `act(conv(input) + bias)` to `output` with
+  /// `zk_winograd_f2x3`, ReLU fused when `relu`.
+  func runPacked(
+    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, inH: Int, inW: Int,
+    conv: Conv2D, bias: UnsafePointer<Float>?, relu: Bool, scratch: UnsafeMutablePointer<Float>, threads: Int
+  ) {
+    precondition(packed, "runPacked needs weights packed for the engine")
+    let (oh, ow) = Self.outputSize(conv, inH: inH, inW: inW)
+    let band = Self.bandTileRows(conv, inH: inH, inW: inW, packed: true)
+    u.withUnsafeBufferPointer { ub in
+      for n in 0..<batch {
+        zk_winograd_f2x3(
+          input + n * inChannels * inH * inW, Int32(inChannels), Int32(inH), Int32(inW), Int32(padding.h),
+          Int32(padding.w), Int32(outChannels), Int32(oh), Int32(ow), ub.baseAddress!, packedStride, bias,
+          relu ? 1 : 0, output + n * outChannels * oh * ow, scratch, Int32(band), Int32(threads))
+      }
+    }
   }
 
   /// Writes the convolution (without bias) of `input` `[batch, Cin, inH, inW]` to `output`.
@@ -134,7 +208,7 @@ struct WinogradConvolution {
     let (oh, ow) = Self.outputSize(conv, inH: inH, inW: inW)
     let tilesH = (oh + 1) / 2
     let tilesW = (ow + 1) / 2
-    let band = Self.bandTileRows(conv, inH: inH, inW: inW)
+    let band = Self.bandTileRows(conv, inH: inH, inW: inW, packed: false)
     let cin = inChannels
     let cout = outChannels
     u.withUnsafeBufferPointer { ub in

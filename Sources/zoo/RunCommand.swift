@@ -33,6 +33,14 @@ struct RunCommand: ParsableCommand {
   @Option(help: "The seed of the initialisation used when no --weights are given.")
   var seed: UInt64 = 0
 
+  @Flag(
+    help: """
+      Runs the 3×3 stride-1 convolutions as Winograd F(2×2, 3×3), as `zoo bench` does. Off by \
+      default: its weights, transformed at load time, hold 16 values per 9, and for one pass the \
+      transform takes longer than it saves.
+      """)
+  var winograd = false
+
   func validate() throws {
     guard top >= 0 else { throw ValidationError("--top must be at least 0, got \(top).") }
   }
@@ -49,7 +57,7 @@ struct RunCommand: ParsableCommand {
         ?? SeededInit.weights(for: graph, seed: seed)
       let net = try Network(
         graph: graph, input: sample, batch: batch, weights: table,
-        source: weights.map { "`\($0)`" } ?? "the seeded weights", threads: engine.threads)
+        source: weights.map { "`\($0)`" } ?? "the seeded weights", threads: engine.threads, winograd: winograd)
       let y = try net.run(x.data)[0]
       let outShape = net.shapes[graph.outputs[0]]
       if let output {

@@ -132,6 +132,29 @@ struct EngineCommandTests {
     #expect(out.data == (try net.run(seededInput(2048))[0]))
   }
 
+  /// `zoo run` plans one pass without Winograd unless asked (`--winograd`); both agree to float
+  /// rounding, and the default equals a `Network` built with `winograd: false`, value for value.
+  @Test func runWinogradFlag() throws {
+    let x = temporaryPath("rgb.npy")
+    let plain = temporaryPath("plain.npy")
+    let wino = temporaryPath("wino.npy")
+    defer { for p in [x, plain, wino] { try? FileManager.default.removeItem(atPath: p) } }
+    let input = seededInput(3 * 48 * 48)
+    try Npy.write(Tensor(shape: [3, 48, 48], data: input), to: x)
+    let a = try runZoo(["run", "resnet18", "--input", x, "--output", plain, "--top", "0"])
+    let b = try runZoo(["run", "resnet18", "--input", x, "--output", wino, "--top", "0", "--winograd"])
+    #expect(a.status == 0 && b.status == 0, "\(a.err)\(b.err)")
+    let (ya, yb) = (try Npy.read(plain).data, try Npy.read(wino).data)
+    let scale = ya.reduce(Float(0)) { max($0, abs($1)) }
+    #expect(ya.count == 1000 && yb.count == 1000)
+    #expect(maxAbsDiff(ya, yb) <= 1e-4 * scale, "Winograd against direct convolutions")
+    #expect(ya != yb, "--winograd changed nothing: no convolution ran as Winograd")
+    let graph = try builtin("resnet18")
+    let net = try Network(
+      graph: graph, input: [3, 48, 48], weights: SeededInit.weights(for: graph), winograd: false)
+    #expect(ya == (try net.run(input)[0]))
+  }
+
   @Test func runRejectsBadInputs() throws {
     let x = temporaryPath("wrong.npy")
     defer { try? FileManager.default.removeItem(atPath: x) }

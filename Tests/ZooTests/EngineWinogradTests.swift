@@ -3,17 +3,19 @@ import ZooEngine
 import ZooGraph
 
 /// 3×3 stride-1 convolutions of the shapes the engine runs as Winograd F(2×2, 3×3) against the naive
-/// loops: odd and even sizes, padding 0/1/2 (also unequal per axis), 1 to 40 channels, batch 1 and 2.
-/// Winograd belongs to the OpenBLAS path, so these runs ask for it (`engineGEMM: false`).
+/// loops: odd and even sizes, padding 0/1/2 (also unequal per axis), 1 to 40 channels, batch 1 and 2,
+/// on both paths: OpenBLAS (`engineGEMM: false`, output sides 8...32) and the engine's own kernels
+/// (`zk_winograd_f2x3`, sides 4...32: partial and whole 16-tile vectors, output rows and columns
+/// clipped at odd sizes).
 @Suite("Engine Winograd")
 struct EngineWinogradTests {
-  @Test(arguments: 0..<32) func winogradMatchesNaiveReference(seed: Int) throws {
+  @Test(arguments: 0..<32, [false, true]) func winogradMatchesNaiveReference(seed: Int, engine: Bool) throws {
     var r = TestRandom(UInt64(seed) &* 104_729 &+ 5)
     let cin = r.int(1...40)
     let cout = r.int(1...40)
     let padding = Pair(r.int(0...2), r.int(0...2))
-    // Output sides 8...23 (the engine uses Winograd for sides 8...32).
-    let (ih, iw) = (r.int(8...23) + 2 - 2 * padding.h, r.int(8...23) + 2 - 2 * padding.w)
+    let sides = engine ? 4...32 : 8...32
+    let (ih, iw) = (r.int(sides) + 2 - 2 * padding.h, r.int(sides) + 2 - 2 * padding.w)
     let batch = r.int(1...2)
     let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: Pair(3), padding: padding, bias: seed % 2 == 0)
     let x = r.array(batch * cin * ih * iw)
@@ -23,17 +25,18 @@ struct EngineWinogradTests {
     if let bias { weights["layer.bias"] = Tensor(shape: [cout], data: bias) }
     let y = try runSingle(
       .conv(conv), input: [cin, ih, iw], batch: batch, x: x, weights: weights, threads: 1 + seed % 2,
-      engineGEMM: false)
+      engineGEMM: engine)
     let ref = naiveConv(conv, x: x, batch: batch, h: ih, w: iw, weight: weight, bias: bias)
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
     #expect(y.count == ref.count)
     #expect(maxAbsDiff(y, ref) <= 1e-4 * scale, "conv \(conv) on \(batch)×\(cin)×\(ih)×\(iw)")
   }
 
-  /// A layer with enough channels to take several bands of tile rows (3 of 6, 6 and 3 tile rows).
-  @Test func winogradInBands() throws {
+  /// Layers with enough channels to take several bands of tile rows: on the OpenBLAS path 3 bands
+  /// (6, 6 and 3 tile rows of 15 × 14 tiles); on the engine's 2 (8 and 8 tile rows of 16 × 16).
+  @Test(arguments: [false, true]) func winogradInBands(engine: Bool) throws {
     var r = TestRandom(99)
-    let (c, h, w) = (96, 31, 29)
+    let (c, h, w) = engine ? (256, 32, 32) : (96, 31, 29)
     let conv = Conv2D(inChannels: c, outChannels: c, kernel: Pair(3), padding: Pair(1), bias: true)
     let x = r.array(c * h * w)
     let weight = r.array(c * c * 9)
@@ -42,7 +45,7 @@ struct EngineWinogradTests {
       .conv(conv), input: [c, h, w], x: x,
       weights: [
         "layer.weight": Tensor(shape: [c, c, 3, 3], data: weight), "layer.bias": Tensor(shape: [c], data: bias),
-      ], engineGEMM: false)
+      ], engineGEMM: engine)
     let ref = naiveConv(conv, x: x, batch: 1, h: h, w: w, weight: weight, bias: bias)
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
     #expect(maxAbsDiff(y, ref) <= 1e-4 * scale)

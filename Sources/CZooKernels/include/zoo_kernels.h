@@ -94,6 +94,16 @@ void zk_add(const float *a, const float *b, float *out, long count, int relu, in
 void zk_channel_affine(const float *src, float *dst, const float *scale, const float *shift, int channels,
                        long planes, long spatial, int relu, int threads);
 
+/// Winograd F(2×2, 3×3) of `src` (`cin × h × w`) into `dst` (`cout × oh × ow`, `oh = h + 2·ph − 2`,
+/// likewise `ow`): a 3×3 convolution with stride 1 and dilation 1, plus `bias` (`cout` values or
+/// NULL) and ReLU when `relu`. `u_packed` holds the 16 transformed weight matrices `U[ξ]`
+/// (`[cout, cin]`, see Winograd.swift), each packed for `zk_gemm_t` (`zk_pack_a_rows_in_place`
+/// with 32 rows), `u_stride` floats apart. The tiles run in bands of `band_rows` tile rows;
+/// `scratch` holds `16 · (cin + cout) · band_rows · ceil(ow / 2)` floats. Requires AVX-512.
+void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
+                      const float *u_packed, long u_stride, const float *bias, int relu, float *dst, float *scratch,
+                      int band_rows, int threads);
+
 /// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
