@@ -43,9 +43,7 @@ static inline __mmask16 lanes(int n) {
 // Row buffers: 2 · tiles_w + 2 columns of the padded input and a vector's slack past 16-tile blocks.
 static inline int row_floats(int tiles_w) { return (tiles_w + 15) / 16 * 32 + 48; }
 
-static ZK_AVX512 void input_part(void *p, int index, int count) {
-  const wino_job *J = p;
-  int begin = (int)((long)J->cin * index / count), end = (int)((long)J->cin * (index + 1) / count);
+static ZK_AVX512 void input_range(const wino_job *J, int begin, int end) {
   const int rf = row_floats(J->tiles_w);
   float rows[4][rf];
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
@@ -96,6 +94,11 @@ static ZK_AVX512 void input_part(void *p, int index, int count) {
   }
 }
 
+static void input_part(void *p, int index, int count) {
+  const wino_job *J = p;
+  input_range(J, (int)((long)J->cin * index / count), (int)((long)J->cin * (index + 1) / count));
+}
+
 static void gemm_part(void *p, int xi, int count) {
   (void)count;
   const wino_job *J = p;
@@ -104,9 +107,7 @@ static void gemm_part(void *p, int xi, int count) {
   zk_gemm_t(&g, 1);
 }
 
-static ZK_AVX512 void output_part(void *p, int index, int count) {
-  const wino_job *J = p;
-  int begin = (int)((long)J->cout * index / count), end = (int)((long)J->cout * (index + 1) / count);
+static ZK_AVX512 void output_range(const wino_job *J, int begin, int end) {
   // Interleaving y·0 (even output columns) and y·1 (odd): lanes 0–15 and 16–31 of the row.
   const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
@@ -153,16 +154,61 @@ static ZK_AVX512 void output_part(void *p, int index, int count) {
   }
 }
 
+static void output_part(void *p, int index, int count) {
+  const wino_job *J = p;
+  output_range(J, (int)((long)J->cout * index / count), (int)((long)J->cout * (index + 1) / count));
+}
+
+// Private bands: each chunk of the pool is a band of tile rows that one thread takes through all
+// three steps in its own slot of the scratch, with no barrier between the steps.
+typedef struct {
+  wino_job base;
+  int band_rows, tiles_h;
+  long slot_floats;
+  int slots;
+  long *boffs;  // per slot, cin offsets
+} private_job;
+
+static void private_part(void *p, int index, int count) {
+  const private_job *P = p;
+  // Chunk `index` of `count` (count ≤ slots) takes bands index, index + count, … in its slot.
+  for (int b = index; b * P->band_rows < P->tiles_h; b += count) {
+    wino_job J = P->base;
+    J.ty0 = b * P->band_rows;
+    J.rows = P->tiles_h - J.ty0 < P->band_rows ? P->tiles_h - J.ty0 : P->band_rows;
+    J.t = (long)J.rows * J.tiles_w;
+    J.v = P->base.v + (long)index * P->slot_floats;
+    J.m = J.v + 16 * (long)J.cin * J.t;
+    long *boff = P->boffs + (long)index * J.cin;
+    for (int c = 0; c < J.cin; c++) boff[c] = (long)c * J.t;
+    J.boff = boff;
+    input_range(&J, 0, J.cin);
+    for (int xi = 0; xi < 16; xi++) gemm_part(&J, xi, 16);
+    output_range(&J, 0, J.cout);
+  }
+}
+
 void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
                       const float *u_packed, long u_stride, const float *bias, int relu, float *dst, float *scratch,
-                      int band_rows, int threads) {
+                      int band_rows, int private_slots, int threads) {
   const int tiles_h = (oh + 1) / 2, tiles_w = (ow + 1) / 2;
   if (band_rows < 1) band_rows = 1;
   long max_t = (long)band_rows * tiles_w;
-  long *boff = malloc(sizeof(long) * (size_t)cin);
+  int slots = private_slots > 0 ? private_slots : 1;
+  long *boff = malloc(sizeof(long) * (size_t)cin * (size_t)slots);
   if (!boff) abort();  // a few KB
   wino_job J = {src, cin, h, w, ph, pw, cout, oh, ow, u_packed, u_stride, bias, relu, dst, 0, 0, tiles_w, 0,
                 scratch, scratch + 16 * (long)cin * max_t, boff};
+  if (private_slots > 0) {
+    int bands = (tiles_h + band_rows - 1) / band_rows;
+    int used = threads < slots ? threads : slots;
+    if (used > bands) used = bands;
+    if (used < 1) used = 1;
+    private_job P = {J, band_rows, tiles_h, 16 * (long)(cin + cout) * max_t, slots, boff};
+    zk_parallel_chunks(used, used, private_part, &P);
+    free(boff);
+    return;
+  }
   for (int ty0 = 0; ty0 < tiles_h; ty0 += band_rows) {
     J.ty0 = ty0;
     J.rows = tiles_h - ty0 < band_rows ? tiles_h - ty0 : band_rows;
@@ -181,8 +227,8 @@ void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, i
 
 void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
                       const float *u_packed, long u_stride, const float *bias, int relu, float *dst, float *scratch,
-                      int band_rows, int threads) {
-  (void)src, (void)cin, (void)h, (void)w, (void)ph, (void)pw, (void)cout, (void)oh, (void)ow, (void)u_packed;
+                      int band_rows, int private_slots, int threads) {
+  (void)private_slots, (void)src, (void)cin, (void)h, (void)w, (void)ph, (void)pw, (void)cout, (void)oh, (void)ow, (void)u_packed;
   (void)u_stride, (void)bias, (void)relu, (void)dst, (void)scratch, (void)band_rows, (void)threads;
   abort();  // a programmer error: callers check zk_has_avx512()
 }

@@ -169,16 +169,41 @@ struct WinogradConvolution {
     let (oh, ow) = outputSize(c, inH: inH, inW: inW)
     let tilesH = (oh + 1) / 2
     let tilesW = (ow + 1) / 2
+    if packed && usesPrivateBands(c) {
+      let tiles = privateBandBytes / (4 * 16 * (c.inChannels + c.outChannels))
+      return max(1, min(tilesH, tiles / tilesW))
+    }
     let budget = packed ? engineScratchBudget : scratchBudget
     let tiles = max(minimumTiles, budget / (16 * (c.inChannels + c.outChannels)))
     return max(1, min(tilesH, tiles / tilesW))
+  }
+
+  /// On the engine's path, convolutions whose transformed weights fit this many bytes (they then
+  /// stay in a core's 1 MB L2 cache) run in private bands: each thread takes bands of tile rows
+  /// through all three steps alone, so a band's V and M stay in its L2 too. Larger ones run each
+  /// band on all threads, with a barrier between the steps, so their weights stream once per band.
+  static let privateWeightBytes: Int = {
+    if let text = getenv("ZOO_WINOGRAD_PRIVATE_U"), let n = Int(String(cString: text)), n >= 0 { return n }
+    return 512 << 10
+  }()
+  /// Bytes of V and M a private band aims for (at least one tile row).
+  static let privateBandBytes: Int = {
+    if let text = getenv("ZOO_WINOGRAD_PRIVATE_BAND"), let n = Int(String(cString: text)), n > 0 { return n }
+    return 192 << 10
+  }()
+  /// Threads that may run private bands at once: each needs a band of scratch.
+  static let privateSlots = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+
+  static func usesPrivateBands(_ c: Conv2D) -> Bool {
+    4 * 16 * zk_packed_a_rows_count(Int32(c.outChannels), Int32(c.inChannels), 32) <= privateWeightBytes
   }
 
   /// Floats of scratch one call needs.
   static func scratchElements(_ c: Conv2D, inH: Int, inW: Int, packed: Bool) -> Int {
     let (_, ow) = outputSize(c, inH: inH, inW: inW)
     let t = bandTileRows(c, inH: inH, inW: inW, packed: packed) * ((ow + 1) / 2)
-    return 16 * (c.inChannels + c.outChannels) * t
+    let slots = packed && usesPrivateBands(c) ? privateSlots : 1
+    return slots * 16 * (c.inChannels + c.outChannels) * t
   }
 
   /// The engine's path (`packed`): writes `act(conv(input) + bias)` to `output` with
@@ -195,7 +220,8 @@ struct WinogradConvolution {
         zk_winograd_f2x3(
           input + n * inChannels * inH * inW, Int32(inChannels), Int32(inH), Int32(inW), Int32(padding.h),
           Int32(padding.w), Int32(outChannels), Int32(oh), Int32(ow), ub.baseAddress!, packedStride, bias,
-          relu ? 1 : 0, output + n * outChannels * oh * ow, scratch, Int32(band), Int32(threads))
+          relu ? 1 : 0, output + n * outChannels * oh * ow, scratch, Int32(band),
+          Self.usesPrivateBands(conv) ? Int32(Self.privateSlots) : 0, Int32(threads))
       }
     }
   }

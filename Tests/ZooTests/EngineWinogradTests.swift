@@ -6,7 +6,8 @@ import ZooGraph
 /// loops: odd and even sizes, padding 0/1/2 (also unequal per axis), 1 to 40 channels, batch 1 and 2,
 /// on both paths: OpenBLAS (`engineGEMM: false`, output sides 8...32) and the engine's own kernels
 /// (`zk_winograd_f2x3`, sides 4...32: partial and whole 16-tile vectors, output rows and columns
-/// clipped at odd sizes).
+/// clipped at odd sizes; with so few channels the private bands, up to 8 per layer, on 1 and 2
+/// threads).
 @Suite("Engine Winograd")
 struct EngineWinogradTests {
   @Test(arguments: 0..<32, [false, true]) func winogradMatchesNaiveReference(seed: Int, engine: Bool) throws {
@@ -33,7 +34,8 @@ struct EngineWinogradTests {
   }
 
   /// Layers with enough channels to take several bands of tile rows: on the OpenBLAS path 3 bands
-  /// (6, 6 and 3 tile rows of 15 × 14 tiles); on the engine's 2 (8 and 8 tile rows of 16 × 16).
+  /// (6, 6 and 3 tile rows of 15 × 14 tiles); on the engine's 2 shared bands (8 and 8 tile rows of
+  /// 16 × 16: 256 channels' weights are too large for private bands).
   @Test(arguments: [false, true]) func winogradInBands(engine: Bool) throws {
     var r = TestRandom(99)
     let (c, h, w) = engine ? (256, 32, 32) : (96, 31, 29)

@@ -98,11 +98,16 @@ void zk_channel_affine(const float *src, float *dst, const float *scale, const f
 /// likewise `ow`): a 3×3 convolution with stride 1 and dilation 1, plus `bias` (`cout` values or
 /// NULL) and ReLU when `relu`. `u_packed` holds the 16 transformed weight matrices `U[ξ]`
 /// (`[cout, cin]`, see Winograd.swift), each packed for `zk_gemm_t` (`zk_pack_a_rows_in_place`
-/// with 32 rows), `u_stride` floats apart. The tiles run in bands of `band_rows` tile rows;
-/// `scratch` holds `16 · (cin + cout) · band_rows · ceil(ow / 2)` floats. Requires AVX-512.
+/// with 32 rows), `u_stride` floats apart. The tiles run in bands of `band_rows` tile rows, each
+/// band needing `16 · (cin + cout) · band_rows · ceil(ow / 2)` floats of `scratch`:
+/// - `private_slots == 0`: the bands in turn, all threads on each of the three steps (scratch: one
+///   band);
+/// - `private_slots > 0`: each thread takes whole bands through the three steps alone, in one of
+///   `private_slots` slots of the scratch (scratch: that many bands; at most that many threads).
+/// Requires AVX-512.
 void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
                       const float *u_packed, long u_stride, const float *bias, int relu, float *dst, float *scratch,
-                      int band_rows, int threads);
+                      int band_rows, int private_slots, int threads);
 
 /// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
