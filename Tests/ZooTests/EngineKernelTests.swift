@@ -273,8 +273,12 @@ struct EngineKernelTests {
   }
 
   /// Rows wider than one vector (16 floats), and a masked last vector, at strides 1, 2 and 3, with
-  /// the −∞ padding on both sides and ceil mode's overhang.
-  @Test(arguments: [(1, 3, 1, 33), (2, 3, 1, 37), (2, 3, 0, 50), (2, 2, 0, 113), (3, 3, 1, 40), (1, 5, 2, 17)])
+  /// the −∞ padding on both sides and ceil mode's overhang; up to 32 wide the whole row is two
+  /// registers (16, 17, 31 and 32 wide here), beyond it a row buffer.
+  @Test(arguments: [
+    (1, 3, 1, 33), (2, 3, 1, 37), (2, 3, 0, 50), (2, 2, 0, 113), (3, 3, 1, 40), (1, 5, 2, 17), (1, 3, 1, 32),
+    (1, 7, 3, 16), (2, 3, 1, 31), (3, 3, 1, 32), (2, 2, 0, 17),
+  ])
   func maxPoolWideRows(stride: Int, kernel: Int, padding: Int, width: Int) throws {
     var r = TestRandom(UInt64(stride * 1000 + kernel * 100 + width))
     let p = Pool2D(kind: .max, kernel: Pair(kernel), stride: Pair(stride), padding: Pair(padding), ceilMode: true)
