@@ -108,6 +108,35 @@ static inline __attribute__((always_inline)) void tile_copy(const int MR, const 
   }
 }
 
+// Where vector `v` of a grid-mode tile goes in C, for grids at least 16 wide (narrower ones go
+// through `tile_copy`): grid positions p0 ..< p0 + 16 (p0 = n0 + 16·v) span at most two grid rows; lanes of row y0 with x < out_w go to
+// `c + y0·out_w + x0 + lane` (`off[0]`, mask `mask[0]`), lanes of row y0 + 1 to
+// `c + (y0 + 1)·out_w + lane − (gw − x0)` (`off[1]`, `mask[1]`). Lanes past the tile's columns and
+// the dropped grid columns (x ≥ out_w) are in neither mask.
+typedef struct {
+  long off[2];
+  __mmask16 mask[2];
+} grid_vec;
+
+static inline __attribute__((always_inline)) grid_vec grid_place(const tile_job *j, int v, __mmask16 cols) {
+  const int gw = j->grid_w, ow = j->out_w;
+  const int p0 = j->n0 + 16 * v;
+  const int y0 = p0 / gw, x0 = p0 - y0 * gw;
+  grid_vec g;
+  // Row y0: lanes 0 ..< min(16, ow − x0).
+  int n0 = ow - x0 < 16 ? ow - x0 : 16;
+  g.mask[0] = n0 <= 0 ? 0 : (__mmask16)(n0 >= 16 ? 0xFFFF : (1u << n0) - 1);
+  g.off[0] = (long)y0 * ow + x0;
+  // Row y0 + 1: lanes L = gw − x0 ..< min(16, L + ow).
+  int lo = gw - x0;
+  int hi = lo + ow < 16 ? lo + ow : 16;
+  g.mask[1] = lo >= 16 ? 0 : (__mmask16)(((hi >= 16 ? 0xFFFFu : (1u << hi) - 1)) & ~((1u << lo) - 1));
+  g.off[1] = (long)(y0 + 1) * ow - lo;
+  g.mask[0] &= cols;
+  g.mask[1] &= cols;
+  return g;
+}
+
 // Accumulator `acc_r_v` is rows r, vector v of the tile; `MR` and `NV` are constants after
 // inlining, so the unused ones vanish and the rest live in registers.
 #define ZK_FOR_ACC(X) \
@@ -124,13 +153,27 @@ static inline __attribute__((always_inline)) void tile_copy(const int MR, const 
                                           j->c + (long)(j->m0 + r) * j->ldc + j->n0 + 16 * v);
 #define ZK_RESUME(r, v) \
   if (MR > r && NV > v) acc_##r##_##v = _mm512_loadu_ps(&tmp[r][16 * v]);
+#define ZK_RESUME_GRID(r, v) \
+  if (MR > r && NV > v) { \
+    float *row = j->c + (long)(j->m0 + r) * j->ldc; \
+    acc_##r##_##v = _mm512_maskz_loadu_ps(gv[v].mask[0], row + gv[v].off[0]); \
+    acc_##r##_##v = _mm512_mask_loadu_ps(acc_##r##_##v, gv[v].mask[1], row + gv[v].off[1]); \
+  }
 
 static inline __attribute__((always_inline)) ZK_AVX512 void tile_body(const int MR, const int NV, const tile_job *j) {
   ZK_FOR_ACC(ZK_DECLARE)
+  // Grid mode stores each vector straight to its (at most two) output rows when the grid is at
+  // least 16 wide, else through `tmp` (the 7×7 stages' 9-wide grids).
+  const int direct = j->grid_w >= 16;
   float tmp[ZK_MR][ZK_NR];
+  grid_vec gv[3];
+  if (direct)
+    for (int v = 0; v < NV; v++) gv[v] = grid_place(j, v, v == NV - 1 ? j->last : 0xFFFF);
   if (!j->first) {
     if (j->grid_w == 0) {
       ZK_FOR_ACC(ZK_RESUME_C)
+    } else if (direct) {
+      ZK_FOR_ACC(ZK_RESUME_GRID)
     } else {
       tile_copy(MR, j, tmp, 0);
       ZK_FOR_ACC(ZK_RESUME)
@@ -177,9 +220,19 @@ static inline __attribute__((always_inline)) ZK_AVX512 void tile_body(const int 
     }
     return;
   }
-  for (int r = 0; r < MR; r++)
-    for (int v = 0; v < NV; v++) _mm512_storeu_ps(&tmp[r][16 * v], acc[r][v]);
-  tile_copy(MR, j, tmp, 1);
+  if (!direct) {
+    for (int r = 0; r < MR; r++)
+      for (int v = 0; v < NV; v++) _mm512_storeu_ps(&tmp[r][16 * v], acc[r][v]);
+    tile_copy(MR, j, tmp, 1);
+    return;
+  }
+  for (int r = 0; r < MR; r++) {
+    float *row = j->c + (long)(j->m0 + r) * j->ldc;
+    for (int v = 0; v < NV; v++) {
+      _mm512_mask_storeu_ps(row + gv[v].off[0], gv[v].mask[0], acc[r][v]);
+      if (gv[v].mask[1]) _mm512_mask_storeu_ps(row + gv[v].off[1], gv[v].mask[1], acc[r][v]);
+    }
+  }
 }
 
 #define ZK_TILE(MR, NV) \

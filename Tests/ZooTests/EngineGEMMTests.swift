@@ -3,9 +3,11 @@ import ZooEngine
 import ZooGraph
 
 /// Convolutions shaped to reach every branch of the engine's own GEMM (`CZooKernels`) — full and edge
-/// tiles, k in several blocks, the padded-grid ("implicit im2col") store, the narrow-column kernel,
-/// stride-2 unfolding — checked against the naive loops and against the OpenBLAS path. Where the CPU
-/// has no AVX-512, both runs take OpenBLAS and the comparison still holds.
+/// tiles, k in several blocks, the padded-grid ("implicit im2col") store (straight to the output
+/// rows on grids at least 16 wide, through a tile buffer on narrower ones), the narrow-column
+/// kernel, stride-2 unfolding — checked against the naive loops and against the OpenBLAS path, with
+/// Winograd off (its own tests are in EngineWinogradTests). Where the CPU has no AVX-512, both runs
+/// take OpenBLAS and the comparison still holds.
 @Suite("Engine GEMM")
 struct EngineGEMMTests {
   struct Shape: CustomStringConvertible, Sendable {
@@ -17,9 +19,14 @@ struct EngineGEMMTests {
   }
 
   static let shapes: [Shape] = [
-    // 81 positions: narrow kernel; k = 1,170 in two blocks; 20 rows (a partial 32-row tile).
+    // 81 positions: narrow kernel (at least 128 outputs); k = 1,170 in two blocks; 140 rows (a
+    // partial 32-row tile).
+    Shape(cin: 130, cout: 140, kernel: 3, stride: 1, padding: 1, dilation: 1, h: 9, w: 9, relu: true),
+    // 81 positions, too few outputs for the narrow kernel: the 11-wide grid through the tile buffer,
+    // k = 1,170 in two blocks (the partial sums read back through it).
     Shape(cin: 130, cout: 20, kernel: 3, stride: 1, padding: 1, dilation: 1, h: 9, w: 9, relu: true),
-    // 400 positions on a 22-wide padded grid; k = 1,080 in two blocks; 13 rows (edge tiles of 8).
+    // 400 positions on a 22-wide padded grid, stored straight to the output rows; k = 1,080 in two
+    // blocks (the partial sums read back from them); 13 rows (edge tiles of 8).
     Shape(cin: 120, cout: 13, kernel: 3, stride: 1, padding: 1, dilation: 1, h: 20, w: 20),
     // Stride 2: the AVX-512 even-lane unfolding, odd sizes.
     Shape(cin: 40, cout: 24, kernel: 3, stride: 2, padding: 1, dilation: 1, h: 37, w: 37, relu: true),
@@ -54,8 +61,8 @@ struct EngineGEMMTests {
         nodes: graph.nodes + [Node(id: 2, name: "relu", op: .activation(.relu), inputs: [1])], outputs: [2],
         modules: [])
     }
-    let engine = try Network(graph: graph, weights: weights, threads: 2, engineGEMM: true).run(x)[0]
-    let blas = try Network(graph: graph, weights: weights, threads: 2, engineGEMM: false).run(x)[0]
+    let engine = try Network(graph: graph, weights: weights, threads: 2, engineGEMM: true, winograd: false).run(x)[0]
+    let blas = try Network(graph: graph, weights: weights, threads: 2, engineGEMM: false, winograd: false).run(x)[0]
     var ref = naiveConv(conv, x: x, batch: 1, h: s.h, w: s.w, weight: weight, bias: bias)
     if s.relu { ref = ref.map { max($0, 0) } }
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
