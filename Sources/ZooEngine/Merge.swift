@@ -21,6 +21,49 @@ func runConcat(
   }
 }
 
+/// Channel concatenation with batch norm at inference (and ReLU) applied on the way:
+/// `out[n, c] = act(in[n, c] · scale[c] + shift[c])`, `c` counted across the inputs in turn. Work is
+/// split into blocks of at most 16 channels of one input and sample, each a `zk_channel_affine` on
+/// the calling worker. Activations other than ReLU run as a pass afterwards.
+func runConcatAffine(
+  inputs: [(UnsafePointer<Float>, Int)], output: UnsafeMutablePointer<Float>, batch: Int, spatial: Int,
+  affine: BatchNormKernel, threads: Int
+) {
+  let total = inputs.reduce(0) { $0 + $1.1 }
+  let relu = affine.activation == .relu
+  // (source, destination, first channel, channels)
+  var jobs: [(SharedPointer, SharedPointer, Int, Int)] = []
+  for n in 0..<batch {
+    var channel = 0
+    for (src, channels) in inputs {
+      for c0 in stride(from: 0, to: channels, by: 16) {
+        let count = min(16, channels - c0)
+        jobs.append(
+          (
+            SharedPointer(src + (n * channels + c0) * spatial),
+            SharedPointer(output + (n * total + channel + c0) * spatial), channel + c0, count
+          ))
+      }
+      channel += channels
+    }
+  }
+  let all = jobs
+  affine.scale.withUnsafeBufferPointer { sc in
+    affine.shift.withUnsafeBufferPointer { sh in
+      let (scp, shp) = (SharedPointer(sc.baseAddress!), SharedPointer(sh.baseAddress!))
+      parallelFor(all.count, threads: threads, grain: max(1, 4096 / max(16 * spatial, 1))) { range in
+        for (src, dst, c0, count) in all[range] {
+          zk_channel_affine(
+            src.p, dst.p, scp.p + c0, shp.p + c0, Int32(count), count, spatial, relu ? 1 : 0, 1)
+        }
+      }
+    }
+  }
+  if let a = affine.activation, a != .relu {
+    applyActivation(a, output, output, count: batch * total * spatial)
+  }
+}
+
 /// Element-wise sum of the inputs, then the fused activation (ResNet's `relu(out + identity)`); two
 /// inputs with ReLU or nothing after them (every add in the zoo) run as `zk_add`.
 func runAdd(

@@ -66,6 +66,9 @@ public final class Network: @unchecked Sendable {
     case adaptiveAvgPool(Int, Int)
     case softmax
     case concat
+    /// Concatenation with the batch norm (and ReLU) after it applied while copying: DenseNet's
+    /// `relu(norm1(cat(features)))`, one pass over the features instead of two.
+    case concatAffine(BatchNormKernel)
     case add(Activation?)
     case subsample(kernel: Int, weight: [Float], bias: [Float])
     case rbf(weight: [Float])
@@ -176,6 +179,11 @@ public final class Network: @unchecked Sendable {
           k.foldBatchNorm(gamma: g, beta: b, mean: m, variance: v, eps: eps)
           stepOf[node.id] = h
           steps[h].nodes.append(node.id)
+        } else if let h = host, case .concat = steps[h].kernel {
+          weightElements += 2 * g.count
+          steps[h].kernel = .concatAffine(BatchNormKernel(gamma: g, beta: b, mean: m, variance: v, eps: eps))
+          stepOf[node.id] = h
+          steps[h].nodes.append(node.id)
         } else {
           weightElements += 2 * g.count
           add(.batchNorm(BatchNormKernel(gamma: g, beta: b, mean: m, variance: v, eps: eps)))
@@ -236,6 +244,7 @@ public final class Network: @unchecked Sendable {
     case .tableConv(let k) where k.activation == nil: k.activation = a
     case .linear(let k) where k.activation == nil: k.activation = a
     case .batchNorm(let k) where k.activation == nil: k.activation = a
+    case .concatAffine(let k) where k.activation == nil: k.activation = a
     case .add(nil): step.kernel = .add(a)
     default: return false
     }
@@ -358,6 +367,10 @@ public final class Network: @unchecked Sendable {
       runConcat(
         inputs: node.inputs.map { (UnsafePointer(pointer($0)), shapes[$0][0]) }, output: out, batch: batch,
         spatial: outShape[1] * outShape[2], threads: threads)
+    case .concatAffine(let k):
+      runConcatAffine(
+        inputs: node.inputs.map { (UnsafePointer(pointer($0)), shapes[$0][0]) }, output: out, batch: batch,
+        spatial: outShape[1] * outShape[2], affine: k, threads: threads)
     case .add(let a):
       runAdd(
         inputs: node.inputs.map { UnsafePointer(pointer($0)) }, output: out, count: outShape.reduce(1, *) * batch,

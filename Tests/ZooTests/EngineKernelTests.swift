@@ -320,3 +320,53 @@ func naivePool(_ p: Pool2D, x: [Float], channels c: Int, h: Int, w: Int) -> [Flo
   }
   return ref
 }
+
+/// Batch norm (and its activation) after a concatenation whose output nothing else reads runs
+/// inside the concatenation's copy (DenseNet's transitions): against the definition, for ReLU (in
+/// the copy), no activation and tanh (a pass afterwards), with channel blocks split across threads.
+@Suite("Engine concat + batch norm")
+struct EngineConcatAffineTests {
+  @Test(arguments: [Activation?.some(.relu), nil, .some(.tanh)])
+  func concatThenBatchNorm(activation: Activation?) throws {
+    var r = TestRandom(7)
+    let (c, h, w, batch) = (20, 5, 6, 2)
+    var nodes = [
+      Node(id: 0, name: "input", op: .input, inputs: []),
+      Node(id: 1, name: "act", op: .activation(.sigmoid), inputs: [0]),
+      Node(id: 2, name: "cat", op: .concat, inputs: [0, 1]),
+      Node(id: 3, name: "bn", op: .batchNorm(channels: 2 * c, eps: 1e-5), inputs: [2]),
+    ]
+    if let activation { nodes.append(Node(id: 4, name: "post", op: .activation(activation), inputs: [3])) }
+    let graph = Graph(name: "cat-bn", inputShape: [c, h, w], nodes: nodes, outputs: [nodes.count - 1], modules: [])
+    let (gamma, beta, mean) = (r.array(2 * c), r.array(2 * c), r.array(2 * c))
+    let variance = r.array(2 * c).map { abs($0) + 0.1 }
+    let weights = [
+      "bn.weight": Tensor(shape: [2 * c], data: gamma), "bn.bias": Tensor(shape: [2 * c], data: beta),
+      "bn.running_mean": Tensor(shape: [2 * c], data: mean), "bn.running_var": Tensor(shape: [2 * c], data: variance),
+    ]
+    let x = r.array(batch * c * h * w)
+    let net = try Network(graph: graph, batch: batch, weights: weights)
+    #expect(net.stepCount == 2, "the batch norm and its activation should run inside the concatenation")
+    let y = try net.run(x)[0]
+    var ref: [Float] = []
+    let spatial = h * w
+    for n in 0..<batch {
+      for ch in 0..<(2 * c) {
+        let scale = Double(gamma[ch]) / (Double(variance[ch]) + 1e-5).squareRoot()
+        for i in 0..<spatial {
+          let v = x[(n * c + ch % c) * spatial + i]
+          let cat = ch < c ? Double(v) : 1 / (1 + exp(-Double(v)))
+          var out = (cat - Double(mean[ch])) * scale + Double(beta[ch])
+          switch activation {
+          case .relu: out = max(out, 0)
+          case .tanh: out = tanh(out)
+          default: break
+          }
+          ref.append(Float(out))
+        }
+      }
+    }
+    #expect(y.count == ref.count)
+    #expect(maxAbsDiff(y, ref) < 1e-5, "concat + bn + \(activation.map { "\($0)" } ?? "nothing")")
+  }
+}
