@@ -12,8 +12,10 @@ struct BenchCommand: ParsableCommand {
       2 × MACs / latency (MACs as in `zoo describe`), and its share is taken of this machine's GEMM \
       peak, measured after the timed passes with the same number of threads on square 1536 × 1536 \
       matrices: the larger of the BLAS's sgemm and, on CPUs with AVX-512, the engine's own \
-      convolution GEMM. Peak memory is the process's peak resident set size (the peak measurements' \
-      matrices included: 28 MB).
+      convolution GEMM. The MACs are those of the layers as defined, so a model whose 3×3 convolutions \
+      run as Winograd F(2×2, 3×3) (2.25× fewer multiplications, as `zoo bench` plans them and `zoo run \
+      --winograd` does) can pass 100% of the peak. Peak memory is the process's peak resident set \
+      size (the peak measurements' matrices included: 28 MB).
       """
   )
 
@@ -137,7 +139,7 @@ struct BenchCommand: ParsableCommand {
       Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms
       Throughput:  \(String(format: "%.1f", r.throughputPerS)) samples/s
       Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the GEMM peak (\(peakText))
-      Memory:      peak RSS \(mb(r.peakRssBytes)); weights \(mb(r.weightBytes)), activation arena \(mb(r.arenaBytes)) (liveness peak \(mb(r.predictedPeakActivationBytes))), scratch \(mb(r.scratchBytes)) (padded input copies, im2col)
+      Memory:      peak RSS \(mb(r.peakRssBytes)); weights \(mb(r.weightBytes)), activation arena \(mb(r.arenaBytes)) (liveness peak \(mb(r.predictedPeakActivationBytes))), scratch \(mb(r.scratchBytes)) (padded input copies, im2col bands, Winograd tiles)
       """)
   }
 
