@@ -5,9 +5,10 @@ import ZooGraph
 /// This is the contract the forward-pass engine's planner follows (docs/memory.md):
 /// - Execution order is the graph's node order; step `s` runs node `s`.
 /// - Views: the outputs of `flatten`, `dropout` and `identity` alias their input's buffer.
-/// - In place: an activation or batch norm writes into its input's buffer when that input has
-///   exactly one consumer (this node), the buffer is not the graph input's, and no node aliasing the
-///   buffer is a graph output or is read after this step.
+/// - In place: an activation or batch norm writes into its input's buffer, and an add into its
+///   first input's (ResNet's main branch: PyTorch's `out += identity`), when that input has exactly
+///   one consumer (this node), the buffer is not the graph input's, no node aliasing the buffer is a
+///   graph output or is read after this step, and (for an add) no other input is in that buffer.
 /// - Every other node's output (the graph input included) is a new buffer of
 ///   `elements × batch × dtype bytes`.
 /// - A buffer is live from its producer's step through the last step that reads it (through the
@@ -65,14 +66,18 @@ public struct Liveness: Sendable {
       switch node.op {
       case .flatten, .dropout, .identity:
         alias = bufferOf[node.inputs[0]]
-      case .activation, .batchNorm:
+      case .activation, .batchNorm, .add:
         let i = node.inputs[0]
         let b = bufferOf[i]
         // The buffer's readers so far are final for nodes before `id`; later aliases can only be
         // created by `id`'s own consumers, which run after it and are ruled out below.
         let members = buffers[b].nodes
         let readLater = members.contains { m in consumers[m].contains { $0 > id } }
-        if consumers[i].count == 1, b != inputBuffer, !readLater, !members.contains(where: isOutput.contains) {
+        // An add's other inputs must live elsewhere (`add(x, x)` is not in place).
+        let othersElsewhere = node.inputs.dropFirst().allSatisfy { bufferOf[$0] != b }
+        if consumers[i].count == 1, b != inputBuffer, !readLater, !members.contains(where: isOutput.contains),
+          othersElsewhere
+        {
           alias = b
         }
       default:
