@@ -61,6 +61,7 @@ typedef struct {
   int k;
   __mmask16 last;     // lanes of the last vector that are columns of C
   const float *bias;  // the tile's first row's bias, or NULL
+  const float *residual;  // laid out as C, or NULL (plain mode)
   int relu;
   // Where the tile goes.
   float *c;
@@ -204,6 +205,11 @@ static inline __attribute__((always_inline)) ZK_AVX512 void tile_body(const int 
         __m512 bias = _mm512_set1_ps(j->bias[r]);
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_add_ps(acc[r][v], bias);
       }
+      if (j->residual) {
+        const float *res = j->residual + (long)(j->m0 + r) * j->ldc + j->n0;
+        for (int v = 0; v < NV; v++)
+          acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, res + 16 * v));
+      }
       if (j->relu)
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_max_ps(acc[r][v], zero);
     }
@@ -278,6 +284,7 @@ static void gemm_part(void *p, int index, int count) {
   long begin = items * index / count, end = items * (index + 1) / count;
   tile_job j;
   j.relu = g->relu;
+  j.residual = g->grid_w == 0 ? g->residual : NULL;
   j.c = g->c;
   j.ldc = g->ldc;
   j.grid_w = g->grid_w;

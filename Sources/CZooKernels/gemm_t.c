@@ -24,6 +24,7 @@ typedef struct {
   const long *boff;
   int k;
   const float *bias;  // the tile's first row's bias, or NULL
+  const float *residual;  // shifted as C, or NULL
   int relu;
   float *c;  // C shifted to the tile's first row and column
   long ldc;
@@ -100,9 +101,21 @@ static inline __attribute__((always_inline)) ZK_AVX512 void ttile_body(const int
       bias1 = _mm512_maskz_loadu_ps(m1, j->bias + 16);
     }
   }
-  const int relu = j->relu;
+  // With a residual the ReLU waits for it: act(acc + bias + residual).
+  const int relu = j->residual ? 0 : j->relu;
   float tmp[ZK_TNP][ZK_TMR];
   ZK_T_FOR_ACC(ZK_T_SPILL)
+  if (j->residual) {
+    for (int r = 0; r < j->rows; r++) {
+      float *row = j->c + (long)r * j->ldc;
+      const float *res = j->residual + (long)r * j->ldc;
+      for (int p = 0; p < NP; p++) {
+        float v = tmp[p][r] + res[p];
+        row[p] = j->relu && v < 0 ? 0 : v;
+      }
+    }
+    return;
+  }
   for (int r = 0; r < j->rows; r++) {
     float *row = j->c + (long)r * j->ldc;
     for (int p = 0; p < NP; p++) row[p] = tmp[p][r];
@@ -157,6 +170,7 @@ static void tgemm_part(void *p, int index, int count) {
       j.b = g->b + n0;
       j.bias = g->bias ? g->bias + m0 : NULL;
       j.c = g->c + (long)m0 * g->ldc + n0;
+      j.residual = g->residual ? g->residual + (long)m0 * g->ldc + n0 : NULL;
       j.partial = partial ? partial + (size_t)(it - begin) * ZK_TNP * ZK_TMR : NULL;
       ttiles[j.rows > 16 ? 1 : 0][j.cols - 1](&j);
     }

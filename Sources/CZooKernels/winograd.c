@@ -28,6 +28,7 @@ typedef struct {
   long u_stride;
   const float *bias;
   int relu;
+  const float *residual;  // laid out as dst, or NULL
   float *dst;
   // The band: tile rows ty0 ..< ty0 + rows of tiles_w tiles each, t = rows · tiles_w.
   int ty0, rows, tiles_w;
@@ -103,7 +104,7 @@ static void gemm_part(void *p, int xi, int count) {
   (void)count;
   const wino_job *J = p;
   zk_gemm_args g = {J->cout, (int)J->t, J->cin, J->u + (long)xi * J->u_stride, J->v + (long)xi * J->cin * J->t,
-                    J->boff, NULL, 0, J->m + (long)xi * J->cout * J->t, J->t, 0, 0};
+                    J->boff, NULL, 0, J->m + (long)xi * J->cout * J->t, J->t, 0, 0, NULL};
   zk_gemm_t(&g, 1);
 }
 
@@ -115,7 +116,6 @@ static ZK_AVX512 void output_range(const wino_job *J, int begin, int end) {
   const __m512 zero = _mm512_setzero_ps();
   for (int o = begin; o < end; o++) {
     const __m512 bias = _mm512_set1_ps(J->bias ? J->bias[o] : 0.0f);
-    float *plane = J->dst + (long)o * J->oh * J->ow;
     for (int r = 0; r < J->rows; r++) {
       int y = 2 * (J->ty0 + r);
       for (int tx = 0; tx < J->tiles_w; tx += 16) {
@@ -132,22 +132,25 @@ static ZK_AVX512 void output_range(const wino_job *J, int begin, int end) {
         __m512 y01 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), bias);
         __m512 y10 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), bias);
         __m512 y11 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), bias);
-        if (J->relu) {
-          y00 = _mm512_max_ps(y00, zero);
-          y01 = _mm512_max_ps(y01, zero);
-          y10 = _mm512_max_ps(y10, zero);
-          y11 = _mm512_max_ps(y11, zero);
-        }
-        // Output columns 2·tx ..< 2·tx + 32, clipped to ow.
+        // Output columns 2·tx ..< 2·tx + 32 of rows y and y + 1, clipped to ow (and oh); then the
+        // residual (laid out as the output) and the ReLU.
         int x0 = 2 * tx, n = J->ow - x0;
         __mmask16 k0 = lanes(n), k1 = lanes(n - 16);
-        float *row = plane + (long)y * J->ow + x0;
-        _mm512_mask_storeu_ps(row, k0, _mm512_permutex2var_ps(y00, lo_idx, y01));
-        if (n > 16) _mm512_mask_storeu_ps(row + 16, k1, _mm512_permutex2var_ps(y00, hi_idx, y01));
-        if (y + 1 < J->oh) {
-          row += J->ow;
-          _mm512_mask_storeu_ps(row, k0, _mm512_permutex2var_ps(y10, lo_idx, y11));
-          if (n > 16) _mm512_mask_storeu_ps(row + 16, k1, _mm512_permutex2var_ps(y10, hi_idx, y11));
+        __m512 out[2][2] = {{_mm512_permutex2var_ps(y00, lo_idx, y01), _mm512_permutex2var_ps(y00, hi_idx, y01)},
+                            {_mm512_permutex2var_ps(y10, lo_idx, y11), _mm512_permutex2var_ps(y10, hi_idx, y11)}};
+        const int rows = y + 1 < J->oh ? 2 : 1;
+        for (int i = 0; i < rows; i++) {
+          long at = (long)o * J->oh * J->ow + (long)(y + i) * J->ow + x0;
+          if (J->residual) {
+            out[i][0] = _mm512_add_ps(out[i][0], _mm512_maskz_loadu_ps(k0, J->residual + at));
+            if (n > 16) out[i][1] = _mm512_add_ps(out[i][1], _mm512_maskz_loadu_ps(k1, J->residual + at + 16));
+          }
+          if (J->relu) {
+            out[i][0] = _mm512_max_ps(out[i][0], zero);
+            out[i][1] = _mm512_max_ps(out[i][1], zero);
+          }
+          _mm512_mask_storeu_ps(J->dst + at, k0, out[i][0]);
+          if (n > 16) _mm512_mask_storeu_ps(J->dst + at + 16, k1, out[i][1]);
         }
       }
     }
@@ -189,15 +192,15 @@ static void private_part(void *p, int index, int count) {
 }
 
 void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
-                      const float *u_packed, long u_stride, const float *bias, int relu, float *dst, float *scratch,
-                      int band_rows, int private_slots, int threads) {
+                      const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
+                      float *dst, float *scratch, int band_rows, int private_slots, int threads) {
   const int tiles_h = (oh + 1) / 2, tiles_w = (ow + 1) / 2;
   if (band_rows < 1) band_rows = 1;
   long max_t = (long)band_rows * tiles_w;
   int slots = private_slots > 0 ? private_slots : 1;
   long *boff = malloc(sizeof(long) * (size_t)cin * (size_t)slots);
   if (!boff) abort();  // a few KB
-  wino_job J = {src, cin, h, w, ph, pw, cout, oh, ow, u_packed, u_stride, bias, relu, dst, 0, 0, tiles_w, 0,
+  wino_job J = {src, cin, h, w, ph, pw, cout, oh, ow, u_packed, u_stride, bias, relu, residual, dst, 0, 0, tiles_w, 0,
                 scratch, scratch + 16 * (long)cin * max_t, boff};
   if (private_slots > 0) {
     int bands = (tiles_h + band_rows - 1) / band_rows;
@@ -226,9 +229,9 @@ void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, i
 #else
 
 void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
-                      const float *u_packed, long u_stride, const float *bias, int relu, float *dst, float *scratch,
-                      int band_rows, int private_slots, int threads) {
-  (void)private_slots, (void)src, (void)cin, (void)h, (void)w, (void)ph, (void)pw, (void)cout, (void)oh, (void)ow, (void)u_packed;
+                      const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
+                      float *dst, float *scratch, int band_rows, int private_slots, int threads) {
+  (void)residual, (void)private_slots, (void)src, (void)cin, (void)h, (void)w, (void)ph, (void)pw, (void)cout, (void)oh, (void)ow, (void)u_packed;
   (void)u_stride, (void)bias, (void)relu, (void)dst, (void)scratch, (void)band_rows, (void)threads;
   abort();  // a programmer error: callers check zk_has_avx512()
 }

@@ -119,10 +119,21 @@ final class ConvolutionKernel {
     )
   }
 
+  /// Whether a residual added before the activation can run in this convolution's epilogue
+  /// (``run(input:output:batch:inH:inW:residual:scratch:threads:)``): on the engine's path when the
+  /// GEMM runs in plain mode (a 1×1 convolution read in place, or the narrow-column kernel) or as
+  /// Winograd.
+  var fusesResidual: Bool {
+    (usesPacked && (PackedConvolution.isDirect(conv) || packedTransposed)) || (usesWinograd && winogradPacked)
+  }
+
+  /// `residual`, laid out as the output, is added after the bias and before the activation; only
+  /// where ``fusesResidual``.
   func run(
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, inH: Int, inW: Int,
-    scratch: UnsafeMutablePointer<Float>, threads: Int
+    residual: UnsafePointer<Float>? = nil, scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
+    precondition(residual == nil || fusesResidual, "this convolution cannot add a residual")
     let c = conv
     let (oh, ow) = outputSize(inH, inW)
     let cg = c.inChannels / c.groups
@@ -133,7 +144,7 @@ final class ConvolutionKernel {
       bias.withUnsafeBufferPointer { b in
         winograd.runPacked(
           input: input, output: output, batch: batch, inH: inH, inW: inW, conv: c, bias: b.baseAddress,
-          relu: activation == .relu, scratch: scratch, threads: threads)
+          relu: activation == .relu, residual: residual, scratch: scratch, threads: threads)
       }
       if let a = activation, a != .relu {
         applyBiasAndActivation(
@@ -151,7 +162,8 @@ final class ConvolutionKernel {
     }
     if let packed {
       runPacked(
-        packed, input: input, output: output, batch: batch, inH: inH, inW: inW, scratch: scratch, threads: threads)
+        packed, input: input, output: output, batch: batch, inH: inH, inW: inW, residual: residual, scratch: scratch,
+        threads: threads)
       return
     }
     let band = bandRows(inH: inH, inW: inW)
@@ -185,7 +197,7 @@ final class ConvolutionKernel {
 
   private func runPacked(
     _ packed: PackedConvolution, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int,
-    inH: Int, inW: Int, scratch: UnsafeMutablePointer<Float>, threads: Int
+    inH: Int, inW: Int, residual: UnsafePointer<Float>?, scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let c = conv
     let (oh, ow) = outputSize(inH, inW)
@@ -195,13 +207,14 @@ final class ConvolutionKernel {
       for n in 0..<batch {
         let src = input + n * c.inChannels * inH * inW
         let dst = output + n * c.outChannels * spatial
+        let res = residual.map { $0 + n * c.outChannels * spatial }
         if PackedConvolution.isDirect(c) {
           if directOffsets?.n != spatial {
             directOffsets = (spatial, PackedConvolution.plainOffsets(k: packed.k, n: spatial))
           }
           packed.gemm(
             b: src, offsets: directOffsets!.offsets, n: spatial, bias: b.baseAddress, relu: relu, c: dst,
-            ldc: spatial, threads: threads)
+            ldc: spatial, residual: res, threads: threads)
         } else if !packed.transposed {
           if grid == nil || grid!.inH != inH || grid!.inW != inW {
             grid = PackedConvolution.Grid(c, inH: inH, inW: inW)
@@ -225,7 +238,7 @@ final class ConvolutionKernel {
             let offsets = bandOffsets!.offsets
             packed.gemm(
               b: scratch, offsets: offsets, n: columns, bias: b.baseAddress, relu: relu, c: dst + y0 * ow, ldc: spatial,
-              threads: threads)
+              residual: res.map { $0 + y0 * ow }, threads: threads)
           }
         }
       }

@@ -80,6 +80,8 @@ public final class Network: @unchecked Sendable {
     var kernel: Kernel
     /// Graph nodes this step computes (the host and the nodes fused into it).
     var nodes: [Int]
+    /// A convolution's residual: the node whose output its epilogue adds (an add fused into it).
+    var residual: Int? = nil
   }
 
   private var steps: [Step] = []
@@ -212,7 +214,18 @@ public final class Network: @unchecked Sendable {
       case .concat:
         add(.concat)
       case .add:
-        add(.add(nil))
+        // `relu(conv(x) + identity)`: the add runs in place on the convolution's output, so its
+        // epilogue can add the identity — when that is computed already (not a downsample branch
+        // that comes later in the graph's order).
+        if node.inputs.count == 2, let h = host, case .conv(let k) = steps[h].kernel, k.activation == nil,
+          k.fusesResidual, steps[h].residual == nil, node.inputs[1] < steps[h].node
+        {
+          steps[h].residual = node.inputs[1]
+          stepOf[node.id] = h
+          steps[h].nodes.append(node.id)
+        } else {
+          add(.add(nil))
+        }
       case .subsample(_, let k):
         let w = take("\(node.name).weight")
         let b = take("\(node.name).bias")
@@ -342,7 +355,8 @@ public final class Network: @unchecked Sendable {
     switch step.kernel {
     case .conv(let k):
       k.run(
-        input: src, output: out, batch: batch, inH: inShape[1], inW: inShape[2], scratch: scratch, threads: threads)
+        input: src, output: out, batch: batch, inH: inShape[1], inW: inShape[2],
+        residual: step.residual.map { UnsafePointer(pointer($0)) }, scratch: scratch, threads: threads)
     case .tableConv(let k):
       k.run(input: src, output: out, batch: batch, inH: inShape[1], inW: inShape[2])
     case .linear(let k):

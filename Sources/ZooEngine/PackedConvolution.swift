@@ -193,15 +193,19 @@ struct PackedConvolution {
   static func plainOffsets(k: Int, n: Int) -> [Int] { (0..<k).map { $0 * n } }
 
   /// `C = A · B (+ bias, ReLU when `relu`)` on the pool's threads.
+  /// `residual` (laid out as C, plain mode only) is added after the bias, before the ReLU.
   func gemm(
     b: UnsafePointer<Float>, offsets: [Int], n: Int, bias: UnsafePointer<Float>?, relu: Bool,
-    c: UnsafeMutablePointer<Float>, ldc: Int, gridW: Int = 0, outW: Int = 0, threads: Int
+    c: UnsafeMutablePointer<Float>, ldc: Int, gridW: Int = 0, outW: Int = 0, residual: UnsafePointer<Float>? = nil,
+    threads: Int
   ) {
+    precondition(residual == nil || gridW == 0, "a residual needs the plain mode")
     packed.withUnsafeBufferPointer { a in
       offsets.withUnsafeBufferPointer { off in
         var args = zk_gemm_args(
           m: Int32(outChannels), n: Int32(n), k: Int32(k), a_packed: a.baseAddress!, b: b, boff: off.baseAddress!,
-          bias: bias, relu: relu ? 1 : 0, c: c, ldc: ldc, grid_w: Int32(gridW), out_w: Int32(outW))
+          bias: bias, relu: relu ? 1 : 0, c: c, ldc: ldc, grid_w: Int32(gridW), out_w: Int32(outW),
+          residual: residual)
         if transposed { zk_gemm_t(&args, Int32(threads)) } else { zk_gemm(&args, Int32(threads)) }
       }
     }

@@ -206,11 +206,12 @@ struct WinogradConvolution {
     return slots * 16 * (c.inChannels + c.outChannels) * t
   }
 
-  /// The engine's path (`packed`): writes `act(conv(input) + bias)` to `output` with
-  /// `zk_winograd_f2x3`, ReLU fused when `relu`.
+  /// The engine's path (`packed`): writes `act(conv(input) + bias + residual)` to `output` with
+  /// `zk_winograd_f2x3`, ReLU fused when `relu`, `residual` (laid out as `output`) optional.
   func runPacked(
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, inH: Int, inW: Int,
-    conv: Conv2D, bias: UnsafePointer<Float>?, relu: Bool, scratch: UnsafeMutablePointer<Float>, threads: Int
+    conv: Conv2D, bias: UnsafePointer<Float>?, relu: Bool, residual: UnsafePointer<Float>? = nil,
+    scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
     precondition(packed, "runPacked needs weights packed for the engine")
     let (oh, ow) = Self.outputSize(conv, inH: inH, inW: inW)
@@ -220,7 +221,8 @@ struct WinogradConvolution {
         zk_winograd_f2x3(
           input + n * inChannels * inH * inW, Int32(inChannels), Int32(inH), Int32(inW), Int32(padding.h),
           Int32(padding.w), Int32(outChannels), Int32(oh), Int32(ow), ub.baseAddress!, packedStride, bias,
-          relu ? 1 : 0, output + n * outChannels * oh * ow, scratch, Int32(band),
+          relu ? 1 : 0, residual.map { $0 + n * outChannels * oh * ow }, output + n * outChannels * oh * ow, scratch,
+          Int32(band),
           Self.usesPrivateBands(conv) ? Int32(Self.privateSlots) : 0, Int32(threads))
       }
     }

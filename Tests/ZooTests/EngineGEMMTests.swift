@@ -105,3 +105,40 @@ struct EngineGEMMTests {
     #expect(maxAbsDiff(engine, blas) <= 1e-4 * scale, "engine GEMM against OpenBLAS, batch \(batch)")
   }
 }
+
+/// `relu(bn(conv(x)) + identity)` with the add run in the convolution's epilogue, on each kernel that
+/// can: a 1×1 read in place on the wide GEMM (256 positions) and on the narrow one (49), a 3×3 on
+/// an im2col band of the narrow kernel, and Winograd; checked against the OpenBLAS path, where the
+/// add runs on its own. The identity is a 1×1 convolution computed before the main branch.
+@Suite("Engine residual epilogue")
+struct EngineResidualTests {
+  @Test(arguments: [(1, 64, 64, 16), (1, 64, 160, 7), (3, 16, 128, 7), (3, 64, 64, 12)])
+  func residualInTheEpilogue(kernel: Int, cin: Int, cout: Int, side: Int) throws {
+    let main = Conv2D(
+      inChannels: cin, outChannels: cout, kernel: Pair(kernel), padding: Pair(kernel / 2), bias: false)
+    let shortcut = Conv2D(inChannels: cin, outChannels: cout, kernel: Pair(1), bias: true)
+    let graph = Graph(
+      name: "residual", inputShape: [cin, side, side],
+      nodes: [
+        Node(id: 0, name: "input", op: .input, inputs: []),
+        Node(id: 1, name: "shortcut", op: .conv(shortcut), inputs: [0]),
+        Node(id: 2, name: "conv", op: .conv(main), inputs: [0]),
+        Node(id: 3, name: "bn", op: .batchNorm(channels: cout, eps: 1e-5), inputs: [2]),
+        Node(id: 4, name: "add", op: .add, inputs: [3, 1]),
+        Node(id: 5, name: "relu", op: .activation(.relu), inputs: [4]),
+      ], outputs: [5], modules: [])
+    let weights = SeededInit.weights(for: graph, seed: 3, randomStatistics: true)
+    var r = TestRandom(UInt64(cin * 100 + side))
+    let x = r.array(cin * side * side)
+    let engine = try Network(graph: graph, weights: weights, engineGEMM: true)
+    let blas = try Network(graph: graph, weights: weights, engineGEMM: false)
+    // Two kernels where the engine's path runs (the shortcut, then conv + bn + add + relu); on a CPU
+    // without AVX-512 both plans are OpenBLAS's and the add stays a kernel of its own.
+    #expect(blas.stepCount == 3)
+    #expect(engine.stepCount == 2 || engine.stepCount == blas.stepCount, "\(engine.stepCount) kernels")
+    let (y, ref) = (try engine.run(x)[0], try blas.run(x)[0])
+    let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
+    #expect(y.count == ref.count)
+    #expect(maxAbsDiff(y, ref) <= 1e-4 * scale, "\(kernel)×\(kernel) \(cin)→\(cout) on \(side)×\(side)")
+  }
+}

@@ -48,6 +48,9 @@ typedef struct {
   float *c;
   long ldc;
   int grid_w, out_w;
+  /// NULL, or (plain mode only) a tensor laid out as C, `residual[m · ldc + p]`, added after the
+  /// bias and before the ReLU: ResNet's `relu(bn3(conv3(x)) + identity)` in one pass.
+  const float *residual;
 } zk_gemm_args;
 
 /// Runs the GEMM on `threads` threads of the pool (1 = the calling thread only). Requires AVX-512.
@@ -96,8 +99,8 @@ void zk_channel_affine(const float *src, float *dst, const float *scale, const f
 
 /// Winograd F(2×2, 3×3) of `src` (`cin × h × w`) into `dst` (`cout × oh × ow`, `oh = h + 2·ph − 2`,
 /// likewise `ow`): a 3×3 convolution with stride 1 and dilation 1, plus `bias` (`cout` values or
-/// NULL) and ReLU when `relu`. `u_packed` holds the 16 transformed weight matrices `U[ξ]`
-/// (`[cout, cin]`, see Winograd.swift), each packed for `zk_gemm_t` (`zk_pack_a_rows_in_place`
+/// NULL), plus `residual` when not NULL (laid out as `dst`), and ReLU when `relu`. `u_packed` holds
+/// the 16 transformed weight matrices `U[ξ]` (`[cout, cin]`, see Winograd.swift), each packed for `zk_gemm_t` (`zk_pack_a_rows_in_place`
 /// with 32 rows), `u_stride` floats apart. The tiles run in bands of `band_rows` tile rows, each
 /// band needing `16 · (cin + cout) · band_rows · ceil(ow / 2)` floats of `scratch`:
 /// - `private_slots == 0`: the bands in turn, all threads on each of the three steps (scratch: one
@@ -106,8 +109,8 @@ void zk_channel_affine(const float *src, float *dst, const float *scale, const f
 ///   `private_slots` slots of the scratch (scratch: that many bands; at most that many threads).
 /// Requires AVX-512.
 void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
-                      const float *u_packed, long u_stride, const float *bias, int relu, float *dst, float *scratch,
-                      int band_rows, int private_slots, int threads);
+                      const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
+                      float *dst, float *scratch, int band_rows, int private_slots, int threads);
 
 /// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
 /// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
