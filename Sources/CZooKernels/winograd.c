@@ -59,9 +59,10 @@ static ZK_AVX512 void input_range(const wino_job *J, int begin, int end) {
         int iy = 2 * ty + i - J->ph;
         memset(rows[i], 0, sizeof(float) * (size_t)rf);
         if (iy < 0 || iy >= J->h) continue;
+        // Columns past rf are never read (a padding wider than the buffer leaves nothing to copy).
         int lo = J->pw, n = J->w;
         if (lo + n > rf) n = rf - lo;
-        memcpy(rows[i] + lo, plane + (long)iy * J->w, sizeof(float) * (size_t)n);
+        if (n > 0) memcpy(rows[i] + lo, plane + (long)iy * J->w, sizeof(float) * (size_t)n);
       }
       for (int tx = 0; tx < J->tiles_w; tx += 16) {
         __m512 d[4][4];
