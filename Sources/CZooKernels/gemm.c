@@ -259,9 +259,8 @@ static const tile_fn tiles[ZK_MR][3] = {ZK_ROW(1), ZK_ROW(2), ZK_ROW(3), ZK_ROW(
                                          ZK_ROW(5), ZK_ROW(6), ZK_ROW(7), ZK_ROW(8)};
 
 // The most steps of k per block: a block of B (k × 48 floats) stays near the core while the tiles
-// of A pass over it.
-// `ZOO_GEMM_KC` overrides (for measuring).
-int zk_block_k(void) {
+// of A pass over it. `ZOO_GEMM_KC` overrides (for measuring).
+static int block_limit(void) {
   static int kc = 0;
   if (kc == 0) {
     const char *text = getenv("ZOO_GEMM_KC");
@@ -269,6 +268,11 @@ int zk_block_k(void) {
     kc = v > 0 ? v : 1024;
   }
   return kc;
+}
+
+int zk_k_block(int k) {
+  const int blocks = (k + block_limit() - 1) / block_limit();
+  return (k + blocks - 1) / blocks;
 }
 
 typedef struct {
@@ -289,9 +293,7 @@ static void gemm_part(void *p, int index, int count) {
   j.ldc = g->ldc;
   j.grid_w = g->grid_w;
   j.out_w = g->out_w;
-  // Equal blocks of at most zk_block_k() steps.
-  const int blocks = (g->k + zk_block_k() - 1) / zk_block_k();
-  const int kc = (g->k + blocks - 1) / blocks;
+  const int kc = zk_k_block(g->k);
   for (int k0 = 0; k0 < g->k; k0 += kc) {
     j.k = g->k - k0 < kc ? g->k - k0 : kc;
     j.boff = g->boff + k0;

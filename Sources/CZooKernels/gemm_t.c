@@ -34,7 +34,6 @@ typedef struct {
   int first, final;
 } ttile_job;
 
-int zk_block_k(void);
 
 #define ZK_T_FOR_ACC(X)                                                                                           \
   X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
@@ -148,8 +147,7 @@ static void tgemm_part(void *p, int index, int count) {
   long items = (long)ctx->mtiles * ctx->chunks;
   long begin = items * index / count, end = items * (index + 1) / count;
   if (begin >= end) return;
-  const int blocks = (g->k + zk_block_k() - 1) / zk_block_k();
-  const int kc = (g->k + blocks - 1) / blocks;
+  const int kc = zk_k_block(g->k);
   // The buffer is allocated by the caller: a malloc on a worker would give it its own arena, whose
   // pages stay resident.
   float *partial = ctx->partial ? ctx->partial + (size_t)begin * ZK_TNP * ZK_TMR : NULL;
@@ -184,7 +182,7 @@ void zk_gemm_t(const zk_gemm_args *g, int threads) {
   tgemm_ctx ctx = {g, (g->m + ZK_TMR - 1) / ZK_TMR, 0, (g->n + chunks - 1) / chunks, NULL};
   ctx.chunks = (g->n + ctx.chunk - 1) / ctx.chunk;
   long items = (long)ctx.mtiles * ctx.chunks;
-  if (g->k > zk_block_k()) {
+  if (zk_k_block(g->k) < g->k) {
     ctx.partial = aligned_alloc(64, sizeof(float) * (size_t)items * ZK_TNP * ZK_TMR);
     if (!ctx.partial) abort();  // a few hundred KB at most
   }

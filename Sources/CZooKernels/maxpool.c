@@ -178,10 +178,6 @@ static inline __attribute__((always_inline, target("avx512f"))) void window_plan
 // rows are combined per output row, and each tap of the window is a permute of that 32-lane row,
 // lanes whose input column falls outside the row (the padding) set to −∞. The taps' permute indices
 // and masks are the same for every row and plane (`small_taps`).
-static inline __mmask16 lanes(int n) {
-  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
-
 typedef struct {
   int n;                 // output vectors per row: 1 or 2
   __m512i idx[2][8];     // per output vector and tap: lanes of (lo, hi) to take
@@ -209,7 +205,7 @@ __attribute__((target("avx512f"))) static void max_plane_small(const maxpool_job
                                                                 const float *src, float *dst) {
   const int h = J->h, w = J->w, kh = J->kh, kw = J->kw, sh = J->sh, ph = J->ph, oh = J->oh, ow = J->ow;
   const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
-  const __mmask16 k0 = lanes(w), k1 = lanes(w - 16);
+  const __mmask16 k0 = zk_lanes(w), k1 = zk_lanes(w - 16);
   for (int y = 0; y < oh; y++) {
     int y0 = y * sh - ph;
     int ys = y0 < 0 ? 0 : y0, ye = y0 + kh < h ? y0 + kh : h;
@@ -227,7 +223,7 @@ __attribute__((target("avx512f"))) static void max_plane_small(const maxpool_job
       // A tap whose input column is padding leaves the lane as it was.
       for (int j = 0; j < kw; j++)
         m = _mm512_mask_max_ps(m, T->valid[v][j], m, _mm512_permutex2var_ps(lo, T->idx[v][j], hi));
-      _mm512_mask_storeu_ps(out + 16 * v, lanes(ow - 16 * v), m);
+      _mm512_mask_storeu_ps(out + 16 * v, zk_lanes(ow - 16 * v), m);
     }
   }
 }

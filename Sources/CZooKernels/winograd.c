@@ -37,10 +37,6 @@ typedef struct {
   const long *boff;  // B's row offsets for V[ξ]: c · t
 } wino_job;
 
-static inline __mmask16 lanes(int n) {
-  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
-
 // Row buffers: 2 · tiles_w + 2 columns of the padded input and a vector's slack past 16-tile blocks.
 static inline int row_floats(int tiles_w) { return (tiles_w + 15) / 16 * 32 + 48; }
 
@@ -82,7 +78,7 @@ static ZK_AVX512 void input_range(const wino_job *J, int begin, int end) {
           s[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
           s[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
         }
-        __mmask16 k = lanes(J->tiles_w - tx);
+        __mmask16 k = zk_lanes(J->tiles_w - tx);
         float *out = J->v + (long)c * t + (long)r * J->tiles_w + tx;
         const long xs = (long)J->cin * t;  // floats between V[ξ] and V[ξ + 1]
         for (int i = 0; i < 4; i++) {
@@ -120,7 +116,7 @@ static ZK_AVX512 void output_range(const wino_job *J, int begin, int end) {
     for (int r = 0; r < J->rows; r++) {
       int y = 2 * (J->ty0 + r);
       for (int tx = 0; tx < J->tiles_w; tx += 16) {
-        __mmask16 k = lanes(J->tiles_w - tx);
+        __mmask16 k = zk_lanes(J->tiles_w - tx);
         const float *mp = J->m + (long)o * t + (long)r * J->tiles_w + tx;
         __m512 mv[16];
         for (int x = 0; x < 16; x++) mv[x] = _mm512_maskz_loadu_ps(k, mp + x * xs);
@@ -136,7 +132,7 @@ static ZK_AVX512 void output_range(const wino_job *J, int begin, int end) {
         // Output columns 2·tx ..< 2·tx + 32 of rows y and y + 1, clipped to ow (and oh); then the
         // residual (laid out as the output) and the ReLU.
         int x0 = 2 * tx, n = J->ow - x0;
-        __mmask16 k0 = lanes(n), k1 = lanes(n - 16);
+        __mmask16 k0 = zk_lanes(n), k1 = zk_lanes(n - 16);
         __m512 out[2][2] = {{_mm512_permutex2var_ps(y00, lo_idx, y01), _mm512_permutex2var_ps(y00, hi_idx, y01)},
                             {_mm512_permutex2var_ps(y10, lo_idx, y11), _mm512_permutex2var_ps(y10, hi_idx, y11)}};
         const int rows = y + 1 < J->oh ? 2 : 1;

@@ -50,20 +50,14 @@ struct PackedConvolution {
   /// (`ZOO_NARROW_COLUMNS`, default 196: the 14×14 and 7×7 stages of the 224×224 networks, where it
   /// measured faster on ResNet-18: best of 4 interleaved rounds 11.4 ms against 12.0 with 64 and
   /// 12.9 with none).
-  static let narrowColumns: Int = {
-    if let text = getenv("ZOO_NARROW_COLUMNS"), let n = Int(String(cString: text)), n >= 0 { return n }
-    return 196
-  }()
+  static let narrowColumns = environmentInt("ZOO_NARROW_COLUMNS") ?? 196
 
   /// Output channels from which a convolution that needs an im2col band takes the narrow-column
   /// kernel (`ZOO_NARROW_MIN_CHANNELS`, default 128); fewer take the grid instead. The band costs
   /// `K × positions` writes and reads whatever the channels, the GEMM `channels × K × positions`:
   /// DenseNet-121's 3×3 convolutions to 32 channels at 14×14 spent more on the band than on the GEMM
   /// (DenseNet-121 19.7 → 18.9 ms; 64 and 256 measured the same, the ResNets did not move).
-  static let narrowMinChannels: Int = {
-    if let text = getenv("ZOO_NARROW_MIN_CHANNELS"), let n = Int(String(cString: text)), n >= 0 { return n }
-    return 128
-  }()
+  static let narrowMinChannels = environmentInt("ZOO_NARROW_MIN_CHANNELS") ?? 128
 
   /// Whether a convolution with `outH × outW` positions runs on the narrow-column kernel: few
   /// positions, and either a 1×1 convolution read in place or at least ``narrowMinChannels`` outputs.

@@ -19,10 +19,8 @@ struct SharedPointer: @unchecked Sendable {
 /// every sgemm, and loops dispatched onto a second thread then fight them for the cores — ResNet-50
 /// 63–69 ms with 1 loop thread against 69–130 ms with 2. So on that path the loops stay on the calling
 /// thread. The engine's own GEMM shares its pool with the loops, and there both threads pay.
-let engineLoopThreads: Int = {
-  if let text = getenv("ZOO_LOOP_THREADS"), let n = Int(String(cString: text)), n >= 1 { return n }
-  return PackedConvolution.isAvailable ? Int.max : 1
-}()
+let engineLoopThreads =
+  environmentInt("ZOO_LOOP_THREADS", minimum: 1) ?? (PackedConvolution.isAvailable ? Int.max : 1)
 
 /// What a ``parallelFor(_:threads:grain:_:)`` worker needs, passed through the C pool's context pointer.
 private struct ParallelJob {

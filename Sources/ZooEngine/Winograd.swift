@@ -80,10 +80,7 @@ struct WinogradConvolution {
   /// (`ZOO_WINOGRAD_MIN_MACS` overrides): below it the three passes' start-up costs more than the
   /// GEMM saves (DenseNet-121's 7×7 layers to 32 channels, 1.8 M MACs: DenseNet-121 16.5–16.8 ms with
   /// a 4 M or 8 M minimum, 17.0 with none).
-  static let engineMinimumMACs: Int = {
-    if let text = getenv("ZOO_WINOGRAD_MIN_MACS"), let n = Int(String(cString: text)), n >= 0 { return n }
-    return 4_000_000
-  }()
+  static let engineMinimumMACs = environmentInt("ZOO_WINOGRAD_MIN_MACS") ?? 4_000_000
 
   /// Whether a convolution runs as Winograd for an input of `inH × inW`: when it ``applies(_:)``
   /// and both output sides are in ``engineSides`` with at least ``engineMinimumMACs`` on the
@@ -182,15 +179,9 @@ struct WinogradConvolution {
   /// stay in a core's 1 MB L2 cache) run in private bands: each thread takes bands of tile rows
   /// through all three steps alone, so a band's V and M stay in its L2 too. Larger ones run each
   /// band on all threads, with a barrier between the steps, so their weights stream once per band.
-  static let privateWeightBytes: Int = {
-    if let text = getenv("ZOO_WINOGRAD_PRIVATE_U"), let n = Int(String(cString: text)), n >= 0 { return n }
-    return 512 << 10
-  }()
+  static let privateWeightBytes = environmentInt("ZOO_WINOGRAD_PRIVATE_U") ?? 512 << 10
   /// Bytes of V and M a private band aims for (at least one tile row).
-  static let privateBandBytes: Int = {
-    if let text = getenv("ZOO_WINOGRAD_PRIVATE_BAND"), let n = Int(String(cString: text)), n > 0 { return n }
-    return 192 << 10
-  }()
+  static let privateBandBytes = environmentInt("ZOO_WINOGRAD_PRIVATE_BAND", minimum: 1) ?? 192 << 10
   /// Threads that may run private bands at once: each needs a band of scratch.
   static let privateSlots = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
 
