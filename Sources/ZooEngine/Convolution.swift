@@ -40,11 +40,21 @@ final class ConvolutionKernel {
 
   /// `inH × inW` is the input size the plan runs it on (it chooses between im2col and Winograd).
   /// `packed`: whether group-free convolutions run on the engine's own GEMM.
-  init(_ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int, packed: Bool, winograd: Bool = true) {
+  init(
+    _ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int, packed: Bool,
+    winograd: PlanOptions.Winograd = .whereFaster
+  ) {
     self.conv = conv
     self.weight = weight
     self.bias = bias
-    let winogradOnEngine = winograd && packed && WinogradConvolution.isUsed(conv, inH: inH, inW: inW, engine: true)
+    func winogradRuns(engine: Bool) -> Bool {
+      switch winograd {
+      case .off: false
+      case .whereFaster: WinogradConvolution.isUsed(conv, inH: inH, inW: inW, engine: engine)
+      case .wherever: WinogradConvolution.applies(conv)
+      }
+    }
+    let winogradOnEngine = packed && winogradRuns(engine: true)
     self.usesPacked = packed && PackedConvolution.applies(conv) && !winogradOnEngine
     let oh = windowOutputSize(
       inH, kernel: conv.kernel.h, stride: conv.stride.h, padding: conv.padding.h, dilation: conv.dilation.h)
@@ -52,8 +62,17 @@ final class ConvolutionKernel {
       inW, kernel: conv.kernel.w, stride: conv.stride.w, padding: conv.padding.w, dilation: conv.dilation.w)
     self.packedTransposed = usesPacked && PackedConvolution.isNarrow(conv, outH: oh, outW: ow)
     self.usesWinograd =
-      winogradOnEngine || (winograd && !packed && WinogradConvolution.isUsed(conv, inH: inH, inW: inW))
+      winogradOnEngine || (!packed && winogradRuns(engine: false))
     self.winogradPacked = winogradOnEngine
+  }
+
+  /// The path the convolution runs on, for tests and `zoo bench --layers`: `winograd-engine`,
+  /// `winograd-blas`, `gemm-direct` (a 1×1 read in place), `gemm-grid`, `gemm-narrow`, `blas`.
+  var path: String {
+    if usesWinograd { return winogradPacked ? "winograd-engine" : "winograd-blas" }
+    if !usesPacked { return "blas" }
+    if packedTransposed { return "gemm-narrow" }
+    return PackedConvolution.isDirect(conv) ? "gemm-direct" : "gemm-grid"
   }
 
   /// Transforms the (folded) weights for Winograd, once the plan is complete.
@@ -67,14 +86,29 @@ final class ConvolutionKernel {
     }
   }
 
-  /// Folds `y = γ (x − μ) / √(σ² + ε) + β` into the weights and bias.
-  func foldBatchNorm(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], eps: Double) {
+  /// Folds batch norm `y = x · scale[o] + shift[o]` into the weights and bias (in double).
+  func foldBatchNorm(scale: [Double], shift: [Double]) {
+    precondition(usesWinograd ? winograd == nil : packed == nil, "batch norm folded after the weights were transformed")
     let k = weight.count / conv.outChannels
     for o in 0..<conv.outChannels {
-      let scale = Double(gamma[o]) / (Double(variance[o]) + eps).squareRoot()
-      for i in 0..<k { weight[o * k + i] = Float(Double(weight[o * k + i]) * scale) }
-      bias[o] = Float((Double(bias[o]) - Double(mean[o])) * scale + Double(beta[o]))
+      for i in 0..<k { weight[o * k + i] = Float(Double(weight[o * k + i]) * scale[o]) }
+      bias[o] = Float(Double(bias[o]) * scale[o] + shift[o])
     }
+  }
+
+  /// Floats the kernel holds once ``finishLoading()`` has run: Winograd holds 16 transformed values
+  /// per 9 weights (on the engine's path, its output channels rounded up to a multiple of 32), and
+  /// packed weights round the output channels up to a multiple of 8 (32 on the narrow kernel).
+  var plannedWeightElements: Int {
+    if let winograd { return winograd.u.count + bias.count }
+    if let packed { return packed.packed.count + bias.count }
+    if usesWinograd {
+      return bias.count
+        + (winogradPacked
+          ? 16 * zk_packed_a_rows_count(Int32(conv.outChannels), Int32(conv.inChannels), 32) : weight.count / 9 * 16)
+    }
+    if usesPacked { return PackedConvolution.packedCount(conv, transposed: packedTransposed) + bias.count }
+    return weight.count + bias.count
   }
 
   var isPointwise: Bool {

@@ -46,45 +46,22 @@ public final class Network: @unchecked Sendable {
       openblas_set_num_threads(Int32(blasThreads))
     }
   }
+  /// How the plan was compiled.
+  public let options: PlanOptions
   /// Whether the group-free convolutions (and the linear layers) run on the engine's own GEMM.
-  private let usesEngineGEMM: Bool
+  private var usesEngineGEMM: Bool { options.kernels == .engine }
   /// OpenBLAS's threads: one on the engine's path, where OpenBLAS only runs grouped convolutions —
   /// its workers spin after every call and, next to the engine's pool, turned a batch-3 GoogLeNet's
   /// final linear layer from under 1 ms into 24 ms; otherwise `threads`.
   private var blasThreads: Int { usesEngineGEMM ? 1 : threads }
-  /// Bytes of weights the kernels hold (after folding).
+  /// Threads of the engine's own loops (im2col, epilogues, pooling, batch norm, concat, add): all of
+  /// them on the engine's path; one on the BLAS path, where OpenBLAS's workers keep spinning after
+  /// every sgemm and loops on a second thread fight them for the cores (see ``engineLoopThreads``).
+  private var loopThreads: Int { usesEngineGEMM ? threads : 1 }
+  /// Bytes of weights the kernels hold (after folding, packing and Winograd transforms).
   public private(set) var weightBytes = 0
 
-  private enum Kernel {
-    case conv(ConvolutionKernel)
-    case tableConv(TableConvolutionKernel)
-    case linear(LinearKernel)
-    case batchNorm(BatchNormKernel)
-    case activation(Activation)
-    case lrn(size: Int, alpha: Double, beta: Double, k: Double)
-    case pool(Pool2D)
-    case adaptiveAvgPool(Int, Int)
-    case softmax
-    case concat
-    /// Concatenation with the batch norm (and ReLU) after it applied while copying: DenseNet's
-    /// `relu(norm1(cat(features)))`, one pass over the features instead of two.
-    case concatAffine(BatchNormKernel)
-    case add(Activation?)
-    case subsample(kernel: Int, weight: [Float], bias: [Float])
-    case rbf(weight: [Float])
-  }
-
-  private struct Step {
-    /// The node whose output buffer the kernel writes (the first node of a fused chain).
-    var node: Int
-    var kernel: Kernel
-    /// Graph nodes this step computes (the host and the nodes fused into it).
-    var nodes: [Int]
-    /// A convolution's residual: the node whose output its epilogue adds (an add fused into it).
-    var residual: Int? = nil
-  }
-
-  private var steps: [Step] = []
+  private var steps: [PlanStep] = []
   private let arena: UnsafeMutablePointer<Float>
   private let scratch: UnsafeMutablePointer<Float>
 
@@ -92,17 +69,22 @@ public final class Network: @unchecked Sendable {
   ///
   /// `weights` maps torchvision state-dict keys to tensors; every parameter and buffer of the graph
   /// must be there with its exact shape (`num_batches_tracked` is ignored), and nothing else.
-  /// `source` names where the weights came from, for error messages. `engineGEMM` chooses the
-  /// convolution path: the engine's own AVX-512 GEMM (``PackedConvolution``) or OpenBLAS with
-  /// Winograd; nil takes the default (the engine's GEMM where the CPU has AVX-512 and `ZOO_KERNELS`
-  /// is not `blas`), `true` where the CPU lacks AVX-512 still takes OpenBLAS. `winograd: false` runs
-  /// no convolution as Winograd: its weights, transformed at load time, hold 16 values per 9 (more
-  /// memory) and the transform takes longer than it saves in a single pass (``zoo run``).
+  /// `source` names where the weights came from, for error messages. `options` chooses the kernels,
+  /// Winograd, the fusion passes and the memory limit (``PlanOptions``); kernels this CPU cannot run
+  /// are refused, never replaced.
+  ///
+  /// Compilation lowers every computing node to one step, then runs the fusion passes
+  /// (``PlanDraft``); the memory plan comes from the analyzer's liveness, unchanged by fusion.
   public init(
     graph: Graph, input: [Int]? = nil, batch: Int = 1, weights: consuming [String: Tensor],
-    source: String = "the weights", threads: Int = 2, engineGEMM: Bool? = nil, winograd: Bool = true
+    source: String = "the weights", threads: Int = 2, options: PlanOptions = .default
   ) throws {
-    let packed = PackedConvolution.cpuHasAVX512 && (engineGEMM ?? PackedConvolution.isAvailable)
+    guard options.kernels.isSupported else {
+      throw EngineError(
+        "the `\(options.kernels)` kernels need AVX-512F, which this CPU lacks; it runs: "
+          + PlanOptions.Kernels.supported.map { "`\($0)`" }.joined(separator: ", "))
+    }
+    let packed = options.kernels == .engine
     let summary: Summary
     do {
       summary = try Summary(graph, input: input, batch: batch)
@@ -114,8 +96,8 @@ public final class Network: @unchecked Sendable {
     self.input = summary.input
     self.shapes = summary.shapes
     self.macs = summary.totals.macs
+    self.options = options
     self.threads = Self.usableThreads(threads)
-    self.usesEngineGEMM = packed
     openblas_set_num_threads(Int32(packed ? 1 : max(1, threads)))
     let memory: MemoryPlan
     do {
@@ -124,144 +106,116 @@ public final class Network: @unchecked Sendable {
       throw EngineError("\(graph.name): \(error)")
     }
     self.memory = memory
+    // The arena alone can already be beyond reach (a batch of a million): refuse before reading weights.
+    try Self.checkBudget(memory.arenaBytes, of: options, graph: graph, batch: batch, what: "activation arena")
 
     var table = consume weights
     try Self.validate(&table, graph: graph, source: source)
 
     func take(_ key: String) -> [Float] { table.removeValue(forKey: key)!.data }
-    var steps: [Step] = []
-    var stepOf = [Int?](repeating: nil, count: graph.nodes.count)
+    var draft = PlanDraft(graph: graph, memory: memory)
     var scratchElements = 0
-    let outputs = Set(graph.outputs)
-    var weightElements = 0
-
     for node in graph.nodes where node.op != .input {
-      let x = node.inputs[0]
-      let inShape = summary.shapes[x]
-      let inPlace = memory.owner[node.id] == memory.owner[x] && memory.owner[node.id] != node.id
-      // The step that computed `x`, when a kernel may be extended to also compute this node.
-      let host: Int? = inPlace && !outputs.contains(x) ? stepOf[x] : nil
-      func add(_ kernel: Kernel) {
-        stepOf[node.id] = steps.count
-        steps.append(Step(node: node.id, kernel: kernel, nodes: [node.id]))
-      }
+      let inShape = summary.shapes[node.inputs[0]]
       switch node.op {
       case .input, .flatten, .dropout, .identity:
         continue
       case .conv(let c):
         let weight = take("\(node.name).weight")
         let bias = c.bias ? take("\(node.name).bias") : [Float](repeating: 0, count: c.outChannels)
-        weightElements += weight.count + bias.count
         if c.table != nil {
-          add(.tableConv(TableConvolutionKernel(c, weight: weight, bias: bias)))
+          draft.append(node.id, .tableConv(TableConvolutionKernel(c, weight: weight, bias: bias)))
         } else {
           let k = ConvolutionKernel(
-            c, weight: weight, bias: bias, inH: inShape[1], inW: inShape[2], packed: packed, winograd: winograd)
+            c, weight: weight, bias: bias, inH: inShape[1], inW: inShape[2], packed: packed,
+            winograd: options.winograd)
           scratchElements = max(scratchElements, k.scratchElements(inH: inShape[1], inW: inShape[2]))
-          // Winograd holds 16 transformed values per 9 weights (on the engine's path, its output
-          // channels rounded up to a multiple of 32).
-          if k.usesWinograd {
-            weightElements +=
-              k.winogradPacked
-              ? 16 * zk_packed_a_rows_count(Int32(c.outChannels), Int32(c.inChannels), 32) - weight.count
-              : weight.count * 7 / 9
-          }
-          // Packed weights round the output channels up to a multiple of 8.
-          if k.usesPacked {
-            weightElements += PackedConvolution.packedCount(c, transposed: k.packedTransposed) - weight.count
-          }
-          add(.conv(k))
+          draft.append(node.id, .conv(k))
         }
       case .batchNorm(_, let eps):
-        let g = take("\(node.name).weight")
-        let b = take("\(node.name).bias")
-        let m = take("\(node.name).running_mean")
-        let v = take("\(node.name).running_var")
-        if let h = host, case .conv(let k) = steps[h].kernel, k.activation == nil {
-          k.foldBatchNorm(gamma: g, beta: b, mean: m, variance: v, eps: eps)
-          stepOf[node.id] = h
-          steps[h].nodes.append(node.id)
-        } else if let h = host, case .concat = steps[h].kernel {
-          weightElements += 2 * g.count
-          steps[h].kernel = .concatAffine(BatchNormKernel(gamma: g, beta: b, mean: m, variance: v, eps: eps))
-          stepOf[node.id] = h
-          steps[h].nodes.append(node.id)
-        } else {
-          weightElements += 2 * g.count
-          add(.batchNorm(BatchNormKernel(gamma: g, beta: b, mean: m, variance: v, eps: eps)))
-        }
+        let norm = BatchNormKernel(
+          gamma: take("\(node.name).weight"), beta: take("\(node.name).bias"), mean: take("\(node.name).running_mean"),
+          variance: take("\(node.name).running_var"), eps: eps)
+        draft.append(node.id, .batchNorm(norm))
       case .activation(let a):
-        if let h = host, Self.fuse(a, into: &steps[h]) {
-          stepOf[node.id] = h
-          steps[h].nodes.append(node.id)
-        } else {
-          add(.activation(a))
-        }
+        draft.append(node.id, .activation(a))
       case .linear(let i, let o, let hasBias):
         let weight = take("\(node.name).weight")
         let bias = hasBias ? take("\(node.name).bias") : nil
-        let k = LinearKernel(inFeatures: i, outFeatures: o, weight: weight, bias: bias, packed: packed)
-        weightElements += k.weightElements + (bias?.count ?? 0)
-        add(.linear(k))
+        draft.append(
+          node.id, .linear(LinearKernel(inFeatures: i, outFeatures: o, weight: weight, bias: bias, packed: packed)))
       case .lrn(let size, let alpha, let beta, let k):
-        add(.lrn(size: size, alpha: alpha, beta: beta, k: k))
+        draft.append(node.id, .lrn(size: size, alpha: alpha, beta: beta, k: k))
       case .pool(let p):
-        add(.pool(p))
+        draft.append(node.id, .pool(p))
       case .adaptiveAvgPool(let oh, let ow):
-        add(.adaptiveAvgPool(oh, ow))
+        draft.append(node.id, .adaptiveAvgPool(oh, ow))
       case .softmax:
-        add(.softmax)
+        draft.append(node.id, .softmax)
       case .concat:
-        add(.concat)
+        draft.append(node.id, .concat)
       case .add:
-        // `relu(conv(x) + identity)`: the add runs in place on the convolution's output, so its
-        // epilogue can add the identity — when that is computed already (not a downsample branch
-        // that comes later in the graph's order).
-        if node.inputs.count == 2, let h = host, case .conv(let k) = steps[h].kernel, k.activation == nil,
-          k.fusesResidual, steps[h].residual == nil, node.inputs[1] < steps[h].node
-        {
-          steps[h].residual = node.inputs[1]
-          stepOf[node.id] = h
-          steps[h].nodes.append(node.id)
-        } else {
-          add(.add(nil))
-        }
+        draft.append(node.id, .add(nil))
       case .subsample(_, let k):
-        let w = take("\(node.name).weight")
-        let b = take("\(node.name).bias")
-        weightElements += w.count + b.count
-        add(.subsample(kernel: k, weight: w, bias: b))
+        draft.append(
+          node.id, .subsample(kernel: k, weight: take("\(node.name).weight"), bias: take("\(node.name).bias")))
       case .rbf:
-        let w = take("\(node.name).weight")
-        weightElements += w.count
-        add(.rbf(weight: w))
+        draft.append(node.id, .rbf(weight: take("\(node.name).weight")))
       }
     }
+    draft.run(options.fusions)
+    let steps = draft.compiled
+    let weightElements = steps.reduce(0) { $0 + Self.heldElements($1.kernel) }
+    let (planned, overflow) = memory.arenaBytes.addingReportingOverflow(4 * (weightElements + scratchElements))
+    try Self.checkBudget(
+      overflow ? Int.max : planned, of: options, graph: graph, batch: batch,
+      what: "plan (activation arena, weights and scratch)")
     for step in steps { if case .conv(let k) = step.kernel { k.finishLoading() } }
     self.steps = steps
     self.weightBytes = weightElements * 4
     self.scratchBytes = scratchElements * 4
-    self.arena = .allocate(capacity: max(1, memory.arenaBytes / 4))
-    self.scratch = .allocate(capacity: max(1, scratchElements))
+    guard let arena = Self.allocate(max(1, memory.arenaBytes / 4)), let scratch = Self.allocate(max(1, scratchElements))
+    else {
+      throw EngineError("\(graph.name): could not allocate \(formatBytes(planned)) for a batch of \(batch)")
+    }
+    self.arena = arena
+    self.scratch = scratch
   }
 
   deinit {
-    arena.deallocate()
-    scratch.deallocate()
+    free(arena)
+    free(scratch)
   }
 
-  /// Adds activation `a` to a step's kernel when the kernel can apply it and has none yet.
-  private static func fuse(_ a: Activation, into step: inout Step) -> Bool {
-    switch step.kernel {
-    case .conv(let k) where k.activation == nil: k.activation = a
-    case .tableConv(let k) where k.activation == nil: k.activation = a
-    case .linear(let k) where k.activation == nil: k.activation = a
-    case .batchNorm(let k) where k.activation == nil: k.activation = a
-    case .concatAffine(let k) where k.activation == nil: k.activation = a
-    case .add(nil): step.kernel = .add(a)
-    default: return false
+  /// `count` floats aligned to a cache line, or nil when the system refuses.
+  private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float>? {
+    var p: UnsafeMutableRawPointer? = nil
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: 4)
+    guard !overflow, posix_memalign(&p, 64, bytes) == 0, let p else { return nil }
+    return p.bindMemory(to: Float.self, capacity: count)
+  }
+
+  /// Refuses `bytes` beyond the options' memory limit, naming both.
+  private static func checkBudget(_ bytes: Int, of options: PlanOptions, graph: Graph, batch: Int, what: String) throws
+  {
+    guard bytes > options.memoryLimit else { return }
+    throw EngineError(
+      "\(graph.name) at batch \(batch): the \(what) needs \(formatBytes(bytes)), beyond the memory limit of "
+        + "\(formatBytes(options.memoryLimit)) (raise it with --memory-limit)")
+  }
+
+  /// Floats a step's kernel holds for its weights (after packing and Winograd transforms, which
+  /// ``ConvolutionKernel/plannedWeightElements`` predicts before they are made).
+  private static func heldElements(_ kernel: StepKernel) -> Int {
+    switch kernel {
+    case .conv(let k): k.plannedWeightElements
+    case .tableConv(let k): k.weight.count + k.bias.count
+    case .linear(let k): k.weightElements + (k.bias?.count ?? 0)
+    case .batchNorm(let k), .concatAffine(let k): k.scale.count + k.shift.count
+    case .subsample(_, let w, let b): w.count + b.count
+    case .rbf(let w): w.count
+    case .activation, .lrn, .pool, .adaptiveAvgPool, .softmax, .concat, .add: 0
     }
-    return true
   }
 
   /// Checks that `table` holds exactly the graph's tensors with their shapes; drops
@@ -343,7 +297,7 @@ public final class Network: @unchecked Sendable {
     }
   }
 
-  private func execute(_ step: Step) {
+  private func execute(_ step: PlanStep) {
     let node = graph.nodes[step.node]
     let out = pointer(step.node)
     let x = node.inputs[0]
@@ -352,6 +306,7 @@ public final class Network: @unchecked Sendable {
     let outShape = shapes[step.node]
     let inCount = inShape.reduce(1, *) * batch
     let spatial = inShape.count == 3 ? inShape[1] * inShape[2] : 1
+    let threads = loopThreads
     switch step.kernel {
     case .conv(let k):
       k.run(
@@ -399,6 +354,19 @@ public final class Network: @unchecked Sendable {
     }
   }
 
+  /// Every step of the plan as the ops it computes joined by `+`, a convolution with its path
+  /// (``ConvolutionKernel/path``): `conv:gemm-narrow+bn+add+relu`.
+  public var stepPaths: [String] {
+    steps.map { step in
+      var kinds = step.nodes.map { graph.nodes[$0].op.kindName }
+      if case .conv(let k) = step.kernel { kinds[0] += ":\(k.path)" }
+      return kinds.joined(separator: "+")
+    }
+  }
+
   /// The number of kernels the plan runs (after fusion).
   public var stepCount: Int { steps.count }
 }
+
+/// `123,456,789 bytes (123.46 MB)`.
+func formatBytes(_ bytes: Int) -> String { "\(grouped(bytes)) bytes (\(compact(bytes))B)" }

@@ -8,18 +8,17 @@ import ZooGraph
 final class BatchNormKernel {
   let scale: [Float]
   let shift: [Float]
+  /// `scale` and `shift` before rounding to float32 (what batch norm folding multiplies in).
+  let exactScale: [Double]
+  let exactShift: [Double]
   var activation: Activation?
 
   init(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], eps: Double) {
-    var scale = [Float](repeating: 0, count: gamma.count)
-    var shift = scale
-    for c in 0..<gamma.count {
-      let s = Double(gamma[c]) / (Double(variance[c]) + eps).squareRoot()
-      scale[c] = Float(s)
-      shift[c] = Float(Double(beta[c]) - Double(mean[c]) * s)
-    }
-    self.scale = scale
-    self.shift = shift
+    let scale = gamma.indices.map { Double(gamma[$0]) / (Double(variance[$0]) + eps).squareRoot() }
+    let shift = gamma.indices.map { Double(beta[$0]) - Double(mean[$0]) * scale[$0] }
+    (exactScale, exactShift) = (scale, shift)
+    self.scale = scale.map { Float($0) }
+    self.shift = shift.map { Float($0) }
   }
 
   func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, spatial: Int, threads: Int) {

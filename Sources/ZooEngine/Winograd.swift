@@ -50,7 +50,8 @@ struct WinogradConvolution {
   /// Fewest tiles per band (keeps the GEMMs wide where channels are many).
   static let minimumTiles = 64
 
-  /// `ZOO_WINOGRAD=0` turns Winograd off (for measuring); anything else or unset leaves it on.
+  /// `ZOO_WINOGRAD=0` turns Winograd off by default (``PlanOptions/winograd``); anything else or unset
+  /// leaves it on.
   static let enabled: Bool = {
     guard let text = getenv("ZOO_WINOGRAD") else { return true }
     return String(cString: text) != "0"
@@ -98,7 +99,7 @@ struct WinogradConvolution {
     let (oh, ow) = outputSize(c, inH: inH, inW: inW)
     let sides = engine ? engineSides : usedSides
     let macs = c.outChannels * c.inChannels * 9 * oh * ow
-    return enabled && applies(c) && sides.contains(oh) && sides.contains(ow)
+    return applies(c) && sides.contains(oh) && sides.contains(ow)
       && (!engine || macs >= engineMinimumMACs)
   }
 

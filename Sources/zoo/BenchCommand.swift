@@ -69,7 +69,9 @@ struct BenchCommand: ParsableCommand {
     let graph = try engine.graph()
     let net: Network
     do {
-      net = try Network(graph: graph, batch: batch, weights: SeededInit.weights(for: graph), threads: engine.threads)
+      net = try Network(
+        graph: graph, batch: batch, weights: SeededInit.weights(for: graph), threads: engine.threads,
+        options: try engine.planOptions())
       _ = try net.run(SeededInit.uniform(key: "input", count: net.inputCount).map { 2 * $0 - 1 })
     } catch let e as EngineError {
       throw ZooError(e.description)

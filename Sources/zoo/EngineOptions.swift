@@ -1,5 +1,8 @@
 import ArgumentParser
+import ZooEngine
 import ZooGraph
+
+extension PlanOptions.Kernels: ExpressibleByArgument {}
 
 /// Options of the commands that run a model (`zoo run`, `zoo bench`): which model, its argument
 /// overrides, and the threads. (`--input` means a file there, so `ModelOptions` does not fit.)
@@ -20,9 +23,55 @@ struct EngineOptions: ParsableArguments {
       "Overrides a model argument, for example `--arg num_classes=10`. Repeatable.", valueName: "name=value"))
   var args: [String] = []
 
+  @Option(
+    help: ArgumentHelp(
+      """
+      The kernels that run convolutions and linear layers: `engine` (the engine's own, on CPUs with \
+      AVX-512) or `blas` (im2col and OpenBLAS). The default is the engine's where the CPU runs them.
+      """, valueName: "kernels"))
+  var kernels: PlanOptions.Kernels?
+
+  @Option(
+    help: ArgumentHelp(
+      """
+      The most memory the compiled plan may take (activations, weights and scratch), in bytes or with a \
+      unit (`512M`, `16G`). The default is three quarters of the physical memory.
+      """, valueName: "size"))
+  var memoryLimit: String?
+
   func validate() throws {
+    if let kernels, !kernels.isSupported {
+      throw ValidationError(
+        "--kernels \(kernels) needs AVX-512F, which this CPU lacks; use --kernels blas.")
+    }
+    _ = try memoryLimitBytes()
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
     _ = try parseArgOverrides(args)
+  }
+
+  /// `--memory-limit` in bytes, or nil for the default.
+  func memoryLimitBytes() throws -> Int? {
+    guard let text = memoryLimit else { return nil }
+    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+    var digits = Substring(text.uppercased())
+    if digits.hasSuffix("B") { digits = digits.dropLast() }
+    var scale = 1
+    if let unit = digits.last, let u = units[unit] {
+      scale = u
+      digits = digits.dropLast()
+    }
+    guard let n = Int(digits), n > 0 else {
+      throw ValidationError("--memory-limit must be a positive size such as 512M or 16G, got `\(text)`.")
+    }
+    let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
+    guard !overflow else { throw ValidationError("--memory-limit `\(text)` is beyond 64-bit integers.") }
+    return bytes
+  }
+
+  /// The plan options these flags ask for; `winograd` as the command decides.
+  func planOptions(winograd: PlanOptions.Winograd? = nil) throws -> PlanOptions {
+    PlanOptions(
+      kernels: kernels, winograd: winograd, memoryLimit: try memoryLimitBytes() ?? PlanOptions.defaultMemoryLimit)
   }
 
   /// Builds the graph of the chosen model.

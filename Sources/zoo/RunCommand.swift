@@ -57,7 +57,8 @@ struct RunCommand: ParsableCommand {
         ?? SeededInit.weights(for: graph, seed: seed)
       let net = try Network(
         graph: graph, input: sample, batch: batch, weights: table,
-        source: weights.map { "`\($0)`" } ?? "the seeded weights", threads: engine.threads, winograd: winograd)
+        source: weights.map { "`\($0)`" } ?? "the seeded weights", threads: engine.threads,
+        options: try engine.planOptions(winograd: winograd ? .whereFaster : .off))
       let y = try net.run(x.data)[0]
       let outShape = net.shapes[graph.outputs[0]]
       if let output {

@@ -151,7 +151,8 @@ struct EngineCommandTests {
     #expect(ya != yb, "--winograd changed nothing: no convolution ran as Winograd")
     let graph = try builtin("resnet18")
     let net = try Network(
-      graph: graph, input: [3, 48, 48], weights: SeededInit.weights(for: graph), winograd: false)
+      graph: graph, input: [3, 48, 48], weights: SeededInit.weights(for: graph),
+      options: PlanOptions(winograd: .off))
     #expect(ya == (try net.run(input)[0]))
   }
 

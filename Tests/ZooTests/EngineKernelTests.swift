@@ -14,10 +14,11 @@ func singleOp(_ op: Op, input: [Int], name: String = "layer") -> Graph {
 /// Runs a one-op graph on `x` with the given weights.
 func runSingle(
   _ op: Op, input: [Int], batch: Int = 1, x: [Float], weights: [String: Tensor] = [:], threads: Int = 2,
-  engineGEMM: Bool? = nil
+  kernels: PlanOptions.Kernels? = nil, winograd: PlanOptions.Winograd? = nil
 ) throws -> [Float] {
   let net = try Network(
-    graph: singleOp(op, input: input), batch: batch, weights: weights, threads: threads, engineGEMM: engineGEMM)
+    graph: singleOp(op, input: input), batch: batch, weights: weights, threads: threads,
+    options: PlanOptions(kernels: kernels, winograd: winograd))
   return try net.run(x)[0]
 }
 

@@ -4,13 +4,15 @@ import ZooGraph
 
 /// 3×3 stride-1 convolutions of the shapes the engine runs as Winograd F(2×2, 3×3) against the naive
 /// loops: odd and even sizes, padding 0/1/2 (also unequal per axis), 1 to 40 channels, batch 1 and 2,
-/// on both paths: OpenBLAS (`engineGEMM: false`, output sides 8...32) and the engine's own kernels
+/// on both paths: OpenBLAS (`blas`, output sides 8...32) and the engine's own kernels
 /// (`zk_winograd_f2x3`, sides 4...32: partial and whole 16-tile vectors, output rows and columns
 /// clipped at odd sizes; with so few channels the private bands, up to 8 per layer, on 1 and 2
 /// threads).
 @Suite("Engine Winograd")
 struct EngineWinogradTests {
-  @Test(arguments: 0..<32, [false, true]) func winogradMatchesNaiveReference(seed: Int, engine: Bool) throws {
+  @Test(arguments: 0..<32, PlanOptions.Kernels.supported)
+  func winogradMatchesNaiveReference(seed: Int, kernels: PlanOptions.Kernels) throws {
+    let engine = kernels == .engine
     var r = TestRandom(UInt64(seed) &* 104_729 &+ 5)
     let cin = r.int(1...40)
     let cout = r.int(1...40)
@@ -24,9 +26,11 @@ struct EngineWinogradTests {
     let bias = conv.bias ? r.array(cout) : nil
     var weights = ["layer.weight": Tensor(shape: [cout, cin, 3, 3], data: weight)]
     if let bias { weights["layer.bias"] = Tensor(shape: [cout], data: bias) }
-    let y = try runSingle(
-      .conv(conv), input: [cin, ih, iw], batch: batch, x: x, weights: weights, threads: 1 + seed % 2,
-      engineGEMM: engine)
+    let net = try Network(
+      graph: singleOp(.conv(conv), input: [cin, ih, iw]), batch: batch, weights: weights, threads: 1 + seed % 2,
+      options: PlanOptions(kernels: kernels, winograd: .wherever))
+    #expect(net.stepPaths == ["conv:winograd-\(kernels)"], "the plan runs \(net.stepPaths)")
+    let y = try net.run(x)[0]
     let ref = naiveConv(conv, x: x, batch: batch, h: ih, w: iw, weight: weight, bias: bias)
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
     #expect(y.count == ref.count)
@@ -36,18 +40,21 @@ struct EngineWinogradTests {
   /// Layers with enough channels to take several bands of tile rows: on the OpenBLAS path 3 bands
   /// (6, 6 and 3 tile rows of 15 × 14 tiles); on the engine's 2 shared bands (8 and 8 tile rows of
   /// 16 × 16: 256 channels' weights are too large for private bands).
-  @Test(arguments: [false, true]) func winogradInBands(engine: Bool) throws {
+  @Test(arguments: PlanOptions.Kernels.supported) func winogradInBands(kernels: PlanOptions.Kernels) throws {
+    let engine = kernels == .engine
     var r = TestRandom(99)
     let (c, h, w) = engine ? (256, 32, 32) : (96, 31, 29)
     let conv = Conv2D(inChannels: c, outChannels: c, kernel: Pair(3), padding: Pair(1), bias: true)
     let x = r.array(c * h * w)
     let weight = r.array(c * c * 9)
     let bias = r.array(c)
-    let y = try runSingle(
-      .conv(conv), input: [c, h, w], x: x,
+    let net = try Network(
+      graph: singleOp(.conv(conv), input: [c, h, w]),
       weights: [
         "layer.weight": Tensor(shape: [c, c, 3, 3], data: weight), "layer.bias": Tensor(shape: [c], data: bias),
-      ], engineGEMM: engine)
+      ], options: PlanOptions(kernels: kernels, winograd: .wherever))
+    #expect(net.stepPaths == ["conv:winograd-\(kernels)"], "the plan runs \(net.stepPaths)")
+    let y = try net.run(x)[0]
     let ref = naiveConv(conv, x: x, batch: 1, h: h, w: w, weight: weight, bias: bias)
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
     #expect(maxAbsDiff(y, ref) <= 1e-4 * scale)

@@ -1,0 +1,361 @@
+import ZooEngine
+import ZooFormat
+import ZooGraph
+
+/// Random networks written in the definition format, for the engine's property test.
+///
+/// A generator tracks the running `C × H × W` and emits layers that fit it: chains of convolutions
+/// (1×1, grouped, depthwise, dilated, strided, rectangular), batch norms and every activation;
+/// residual units with the add before and after bn/relu (pre- and post-activation), with strided
+/// downsample shortcuts, with three branches and with the same value twice; concatenations whose
+/// output feeds several readers, followed by batch norm (DenseNet); every pooling form (max with
+/// dilation, average with and without padding in the divisor, ceil mode, adaptive); LRN; side
+/// outputs in the middle of a chain (a value that is both read and returned); and heads (flatten,
+/// linear layers, dropout, softmax, LeNet's subsampling and RBF). `large` graphs have the channels
+/// and sizes that reach Winograd's thresholds, the narrow-column kernel and every threading split.
+struct RandomGraph {
+  let seed: UInt64
+  let yaml: String
+  let graph: Graph
+  let weights: [String: Tensor]
+  let input: [Float]
+  let batch: Int
+
+  init(seed: UInt64, large: Bool) throws {
+    var g = Generator(seed: seed, large: large)
+    let layers = g.network()
+    self.seed = seed
+    let shape = g.inputShape
+    self.yaml =
+      "family: Random\ninput: [\(shape[0]), \(shape[1]), \(shape[2])]\nnetwork:\n"
+      + Generator.list(layers).map { "  " + $0 }.joined(separator: "\n") + "\nmodels:\n  random: {}\n"
+    self.graph = try DefinitionFile(path: "random-\(seed).yaml", text: yaml).graph()
+    self.batch = g.rng.int(1...(large ? 1 : 3))
+    var weights: [String: Tensor] = [:]
+    for node in graph.nodes {
+      for t in node.tensors where !t.name.hasSuffix("num_batches_tracked") {
+        weights[t.name] = Tensor(shape: t.shape, data: g.values(for: t, of: node))
+      }
+    }
+    self.weights = weights
+    self.input = (0..<(batch * shape.reduce(1, *))).map { _ in Float(g.rng.uniform(-1, 1)) }
+  }
+}
+
+/// One layer of a generated definition.
+indirect enum Layer {
+  /// A flow mapping or a bare op name, as written.
+  case op(String)
+  /// `add` or `concat` of branches (an empty branch is the identity).
+  case merge(String, [[Layer]])
+  /// `{side: layers}`: an extra graph output.
+  case side([Layer])
+}
+
+struct Generator {
+  var rng: SplitMixRandom
+  let large: Bool
+  var inputShape: [Int]
+  /// The running shape.
+  var c: Int, h: Int, w: Int
+  /// Whether the running value is flat (after `flatten`).
+  var flat = false
+
+  init(seed: UInt64, large: Bool) {
+    rng = SplitMixRandom(seed)
+    self.large = large
+    if large {
+      c = rng.pick([16, 32, 64, 96])
+      h = rng.int(8...20)
+    } else {
+      c = rng.int(1...8)
+      h = rng.int(4...14)
+    }
+    w = rng.bool(0.7) ? h : max(3, h + rng.int(-3...3))
+    inputShape = [c, h, w]
+  }
+
+  // MARK: - Rendering
+
+  /// A YAML sequence of layers, one line per item where it can.
+  static func list(_ layers: [Layer]) -> [String] {
+    layers.flatMap { layer -> [String] in
+      let lines = render(layer)
+      return ["- " + lines[0]] + lines.dropFirst().map { "  " + $0 }
+    }
+  }
+
+  static func render(_ layer: Layer) -> [String] {
+    switch layer {
+    case .op(let text): return [text]
+    case .side(let layers): return ["side:"] + list(layers).map { "  " + $0 }
+    case .merge(let kind, let branches):
+      var lines = ["\(kind):"]
+      for b in branches {
+        if b.isEmpty {
+          lines.append("  - []")
+        } else {
+          let inner = list(b)
+          lines.append("  - " + inner[0])
+          lines += inner.dropFirst().map { "    " + $0 }
+        }
+      }
+      return lines
+    }
+  }
+
+  // MARK: - Layers
+
+  mutating func network() -> [Layer] {
+    var layers: [Layer] = []
+    let count = large ? rng.int(2...6) : rng.int(1...9)
+    for _ in 0..<count {
+      layers += item()
+    }
+    if rng.bool(0.5) { layers += head() }
+    return layers
+  }
+
+  /// One item of a feature-map chain.
+  mutating func item() -> [Layer] {
+    switch rng.int(0...15) {
+    case 0...3: return [conv()] + (rng.bool(0.6) ? [.op("bn")] : []) + (rng.bool(0.6) ? [activation()] : [])
+    case 4...6:
+      // Post-activation (ResNet: the add, then ReLU) or the add before a batch norm.
+      let tail: [Layer] = rng.bool(0.5) ? [.op("relu")] : rng.bool(0.3) ? [.op("bn"), activation()] : []
+      return [residual()] + tail
+    case 7...8: return concat()
+    case 9: return [.op("bn")]
+    case 10: return [activation()]
+    case 11: return [pool()]
+    case 12: return [.op("{lrn: \(rng.int(1...5)), alpha: 0.001, beta: 0.75, k: 2}")]
+    case 13:
+      let shape = (c, h, w)
+      defer { (c, h, w) = shape }
+      return [.side([conv(), activation()])]
+    case 14: return [merge3()]
+    default: return [conv(pointwise: true), .op("relu")]
+    }
+  }
+
+  mutating func activation() -> Layer {
+    switch rng.int(0...7) {
+    case 0: .op("tanh")
+    case 1: .op("sigmoid")
+    case 2: .op("{leaky_relu: 0.1}")
+    case 3: .op("{scaled_tanh: 1.7159, s: 0.6667}")
+    default: .op("relu")
+    }
+  }
+
+  /// A convolution that keeps the spatial size when `same` (odd kernel, stride 1, "same" padding).
+  mutating func conv(out: Int? = nil, same: Bool = false, pointwise: Bool = false, stride: Int? = nil) -> Layer {
+    let channels = c
+    var o = out ?? (large ? rng.pick([16, 32, 64, 128, 136]) : rng.int(1...12))
+    var k = pointwise ? 1 : rng.pick(large ? [1, 3, 3, 3] : [1, 3, 3, 3, 5, 7])
+    var kw = k
+    if !same && !pointwise && rng.bool(0.15) { kw = rng.pick([1, 3]) }
+    var s = stride ?? (same || pointwise || rng.bool(0.7) ? 1 : rng.pick([2, 2, 3]))
+    var d = !pointwise && rng.bool(0.15) ? 2 : 1
+    var groups = 1
+    if rng.bool(0.2) {
+      // Grouped, sometimes depthwise.
+      let divisors = (1...channels).filter { channels % $0 == 0 && (out ?? $0) % $0 == 0 }
+      groups = rng.pick(divisors)
+      if out == nil { o = rng.bool(0.5) ? groups * max(1, o / groups) : groups * rng.int(1...3) }
+    }
+    var (ph, pw) = (d * (k - 1) / 2, d * (kw - 1) / 2)
+    if !same && rng.bool(0.3) { (ph, pw) = (rng.int(0...ph), rng.int(0...pw)) }
+    // Shrink until the output is not empty.
+    while (h + 2 * ph - d * (k - 1) - 1) < 0 || (w + 2 * pw - d * (kw - 1) - 1) < 0 {
+      if d > 1 {
+        d = 1
+      } else {
+        k = 1
+        kw = 1
+      }
+      (ph, pw) = (d * (k - 1) / 2, d * (kw - 1) / 2)
+    }
+    if same { s = 1 }
+    let bias = rng.bool(0.5)
+    h = (h + 2 * ph - d * (k - 1) - 1) / s + 1
+    w = (w + 2 * pw - d * (kw - 1) - 1) / s + 1
+    c = o
+    var text = "{conv: \(o), kernel: \(k == kw ? "\(k)" : "[\(k), \(kw)]")"
+    if s != 1 { text += ", stride: \(s)" }
+    if ph != 0 || pw != 0 { text += ", padding: \(ph == pw ? "\(ph)" : "[\(ph), \(pw)]")" }
+    if d != 1 { text += ", dilation: \(d)" }
+    if groups != 1 { text += ", groups: \(groups)" }
+    return .op(text + ", bias: \(bias)}")
+  }
+
+  /// A residual unit: `add` of a branch and an identity or a downsample shortcut, in one of the
+  /// orders the zoo and its users write (post-activation ResNet, pre-activation, the add before a
+  /// batch norm).
+  mutating func residual() -> Layer {
+    let (c0, h0, w0) = (c, h, w)
+    let downsample = rng.bool(0.3) && h >= 2 && w >= 2
+    var main: [Layer] = []
+    let pre = rng.bool(0.3)
+    if pre { main += [.op("bn"), .op("relu")] }
+    let mid = large ? rng.pick([c0, 64, 128]) : rng.int(1...10)
+    if downsample {
+      main.append(conv(out: mid, stride: 2, kernel3: true))
+    } else {
+      main.append(rng.bool(0.5) ? conv(out: mid, same: true) : conv(out: mid, pointwise: true))
+    }
+    if rng.bool(0.7) { main.append(.op("bn")) }
+    if rng.bool(0.5) {
+      main.append(activation())
+      main.append(rng.bool(0.5) ? conv(out: c0, same: true) : conv(out: c0, pointwise: true))
+      if rng.bool(0.7) { main.append(.op("bn")) }
+    } else {
+      main.append(conv(out: c0, pointwise: true))
+    }
+    let (c1, h1, w1) = (c, h, w)
+    var shortcut: [Layer] = []
+    if downsample || rng.bool(0.2) {
+      (c, h, w) = (c0, h0, w0)
+      shortcut.append(conv(out: c1, pointwise: true, stride: downsample ? 2 : 1))
+      if rng.bool(0.6) { shortcut.append(.op("bn")) }
+    }
+    precondition((c, h, w) == (c1, h1, w1), "branches disagree")
+    let branches = rng.bool(0.5) ? [main, shortcut] : [shortcut, main]
+    return .merge("add", branches)
+  }
+
+  /// `conv(out:stride:)` with a 3×3 kernel and padding 1.
+  mutating func conv(out: Int, stride: Int, kernel3: Bool) -> Layer {
+    h = (h - 1) / stride + 1
+    w = (w - 1) / stride + 1
+    c = out
+    return .op("{conv: \(out), kernel: 3, stride: \(stride), padding: 1, bias: \(rng.bool(0.5))}")
+  }
+
+  /// A concatenation of size-keeping branches, then (often) batch norm and an activation, and
+  /// sometimes a residual add that reads the concatenation twice.
+  mutating func concat() -> [Layer] {
+    let c0 = c
+    var branches: [[Layer]] = []
+    var total = 0
+    for _ in 0..<rng.int(2...3) {
+      c = c0
+      switch rng.int(0...3) {
+      case 0: branches.append([])
+      case 1: branches.append([.op("{maxpool: 3, stride: 1, padding: 1}")])
+      default: branches.append([conv(same: true)] + (rng.bool(0.5) ? [.op("relu")] : []))
+      }
+      total += c
+    }
+    c = total
+    var layers: [Layer] = [.merge("concat", branches)]
+    if rng.bool(0.6) { layers.append(.op("bn")) }
+    if rng.bool(0.5) { layers.append(activation()) }
+    if rng.bool(0.3) {
+      // The concatenation's value read by two branches and the add.
+      let branch: [Layer] = [conv(out: total, pointwise: true)]
+      layers.append(.merge("add", [[], branch]))
+    }
+    return layers
+  }
+
+  /// Adds of three branches, or of one value with itself.
+  mutating func merge3() -> Layer {
+    let c0 = c
+    if rng.bool(0.4) { return .merge("add", [[], []]) }
+    let a = conv(out: c0, pointwise: true)
+    let b = conv(out: c0, same: true)
+    return .merge("add", [[a, .op("relu")], [], [b]])
+  }
+
+  mutating func pool() -> Layer {
+    if rng.bool(0.2) {
+      let (oh, ow) = (rng.int(1...max(1, h)), rng.int(1...max(1, w)))
+      h = oh
+      w = ow
+      return .op("{adaptive_avgpool: [\(oh), \(ow)]}")
+    }
+    let max = rng.bool(0.5)
+    var k = rng.pick([1, 2, 3, 3])
+    var d = max && rng.bool(0.2) ? 2 : 1
+    while d * (k - 1) + 1 > Swift.min(h, w) {
+      if d > 1 { d = 1 } else { k -= 1 }
+    }
+    let s = rng.pick([1, 2, 2, 3])
+    let p = rng.int(0...(k / 2))
+    let ceil = rng.bool(0.3)
+    func size(_ n: Int) -> Int { windowOutputSize(n, kernel: k, stride: s, padding: p, dilation: d, ceilMode: ceil) }
+    h = size(h)
+    w = size(w)
+    var text = "{\(max ? "maxpool" : "avgpool"): \(k), stride: \(s), padding: \(p)"
+    if d != 1 { text += ", dilation: \(d)" }
+    if ceil { text += ", ceil: true" }
+    if !max && rng.bool(0.5) { text += ", count_include_pad: false" }
+    return .op(text + "}")
+  }
+
+  mutating func head() -> [Layer] {
+    var layers: [Layer] = []
+    if rng.bool(0.15) && h >= 2 && w >= 2 {
+      layers.append(.op("{subsample: 2}"))
+      h /= 2
+      w /= 2
+    }
+    if rng.bool(0.6) {
+      let size = rng.int(1...2)
+      layers.append(.op("{adaptive_avgpool: \(size)}"))
+      h = size
+      w = size
+    }
+    layers.append(.op("flatten"))
+    flat = true
+    layers.append(.op("{linear: \(rng.int(1...40)), bias: \(rng.bool(0.7))}"))
+    if rng.bool(0.5) {
+      layers += [activation(), .op("dropout"), .op("{linear: \(rng.int(1...20))}")]
+    }
+    switch rng.int(0...5) {
+    case 0: layers.append(.op("softmax"))
+    case 1: layers.append(.op("{rbf: \(rng.int(1...10))}"))
+    case 2: layers.append(activation())
+    default: break
+    }
+    return layers
+  }
+
+  // MARK: - Weights
+
+  /// Values for a tensor: weights scaled by fan-in, biases and batch-norm statistics far from the
+  /// identity (γ ∈ [0.5, 1.5], β, μ ∈ [−0.5, 0.5], σ² ∈ [0.5, 1.5]) so a wrongly placed fold shows.
+  mutating func values(for t: TensorDecl, of node: Node) -> [Float] {
+    let n = t.elements
+    let key = t.name.split(separator: ".").last.map(String.init) ?? ""
+    if case .batchNorm = node.op {
+      switch key {
+      case "weight", "running_var": return (0..<n).map { _ in Float(rng.uniform(0.5, 1.5)) }
+      default: return (0..<n).map { _ in Float(rng.uniform(-0.5, 0.5)) }
+      }
+    }
+    if key == "bias" { return (0..<n).map { _ in Float(rng.uniform(-0.5, 0.5)) } }
+    let fanIn = max(1, n / max(1, t.shape.first ?? 1))
+    let bound = (3.0 / Double(fanIn)).squareRoot() * 1.4
+    if case .rbf = node.op { return (0..<n).map { _ in Float(rng.uniform(-1, 1)) } }
+    return (0..<n).map { _ in Float(rng.uniform(-bound, bound)) }
+  }
+}
+
+/// SplitMix64 with the helpers the generator needs.
+struct SplitMixRandom {
+  var state: UInt64
+  init(_ seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * Double(next() >> 11) * 0x1p-53 }
+  mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
+  mutating func bool(_ p: Double) -> Bool { uniform(0, 1) < p }
+  mutating func pick<T>(_ xs: [T]) -> T { xs[int(0...(xs.count - 1))] }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import ZooAnalysis
+import ZooEngine
+import ZooGraph
+
+/// The forward pass written as the definitions of the ops, in float64, one node at a time: no plan,
+/// no fusion, no packing, no kernels shared with the engine. It is what every engine path is
+/// checked against (EnginePropertyTests). Only the analyzer's shapes are shared (tested on their
+/// own against torchvision).
+///
+/// Layout NCHW, batch first, as the engine's. Each op follows PyTorch's definition (`nn.Conv2d`,
+/// `nn.MaxPool2d`, `nn.AvgPool2d` with its divisor rule, `nn.AdaptiveAvgPool2d`'s bins,
+/// `nn.LocalResponseNorm`, …).
+struct ReferenceInterpreter {
+  let graph: Graph
+  let batch: Int
+  let shapes: [[Int]]
+  let weights: [String: [Double]]
+
+  init(graph: Graph, input: [Int]? = nil, batch: Int, weights: [String: Tensor]) throws {
+    let summary = try Summary(graph, input: input, batch: batch)
+    self.graph = graph
+    self.batch = batch
+    self.shapes = summary.shapes
+    self.weights = weights.mapValues { $0.data.map(Double.init) }
+  }
+
+  /// Every graph output for input `x` (`batch × C × H × W`).
+  func run(_ x: [Float]) -> [[Double]] {
+    var values = [[Double]](repeating: [], count: graph.nodes.count)
+    for node in graph.nodes {
+      values[node.id] = node.op == .input ? x.map(Double.init) : evaluate(node, values)
+    }
+    return graph.outputs.map { values[$0] }
+  }
+
+  private func w(_ node: Node, _ key: String) -> [Double] { weights["\(node.name).\(key)"]! }
+
+  private func evaluate(_ node: Node, _ values: [[Double]]) -> [Double] {
+    let x = values[node.inputs[0]]
+    let inShape = shapes[node.inputs[0]]
+    let outShape = shapes[node.id]
+    let perSample = outShape.reduce(1, *)
+    switch node.op {
+    case .input, .flatten, .dropout, .identity:
+      return x
+    case .conv(let c):
+      return conv(c, x, inShape, outShape, weight: w(node, "weight"), bias: c.bias ? w(node, "bias") : nil)
+    case .linear(let i, let o, let hasBias):
+      let weight = w(node, "weight")
+      let bias = hasBias ? w(node, "bias") : nil
+      var y = [Double](repeating: 0, count: batch * o)
+      for n in 0..<batch {
+        for j in 0..<o {
+          var s = bias?[j] ?? 0
+          for k in 0..<i { s += weight[j * i + k] * x[n * i + k] }
+          y[n * o + j] = s
+        }
+      }
+      return y
+    case .batchNorm(let channels, let eps):
+      let (g, b, m, v) = (w(node, "weight"), w(node, "bias"), w(node, "running_mean"), w(node, "running_var"))
+      let spatial = perSample / channels
+      return x.indices.map { i in
+        let c = i / spatial % channels
+        return (x[i] - m[c]) / (v[c] + eps).squareRoot() * g[c] + b[c]
+      }
+    case .lrn(let size, let alpha, let beta, let k):
+      let (channels, spatial) = (inShape[0], perSample / inShape[0])
+      return x.indices.map { i in
+        let (n, c, p) = (i / perSample, i / spatial % channels, i % spatial)
+        var sum = 0.0
+        for cc in (c - size / 2)...(c + (size - 1) / 2) where cc >= 0 && cc < channels {
+          let v = x[(n * channels + cc) * spatial + p]
+          sum += v * v
+        }
+        return x[i] / pow(k + alpha * sum / Double(size), beta)
+      }
+    case .activation(let a):
+      return x.map { activate(a, $0) }
+    case .pool(let p):
+      return pool(p, x, inShape, outShape)
+    case .adaptiveAvgPool(let oh, let ow):
+      let (channels, h, wd) = (inShape[0], inShape[1], inShape[2])
+      var y: [Double] = []
+      for plane in 0..<(batch * channels) {
+        for i in 0..<oh {
+          let (y0, y1) = (i * h / oh, ((i + 1) * h + oh - 1) / oh)
+          for j in 0..<ow {
+            let (x0, x1) = (j * wd / ow, ((j + 1) * wd + ow - 1) / ow)
+            var s = 0.0
+            for yy in y0..<y1 { for xx in x0..<x1 { s += x[(plane * h + yy) * wd + xx] } }
+            y.append(s / Double((y1 - y0) * (x1 - x0)))
+          }
+        }
+      }
+      return y
+    case .softmax:
+      var y: [Double] = []
+      for n in 0..<batch {
+        let row = x[(n * perSample)..<((n + 1) * perSample)]
+        let m = row.max()!
+        let e = row.map { exp($0 - m) }
+        let s = e.reduce(0, +)
+        y += e.map { $0 / s }
+      }
+      return y
+    case .concat:
+      let spatial = outShape[1] * outShape[2]
+      var y: [Double] = []
+      for n in 0..<batch {
+        for i in node.inputs {
+          let count = shapes[i][0] * spatial
+          y += values[i][(n * count)..<((n + 1) * count)]
+        }
+      }
+      return y
+    case .add:
+      return x.indices.map { i in node.inputs.reduce(0.0) { $0 + values[$1][i] } }
+    case .subsample(let channels, let k):
+      let (weight, bias) = (w(node, "weight"), w(node, "bias"))
+      let (h, wd, oh, ow) = (inShape[1], inShape[2], outShape[1], outShape[2])
+      var y: [Double] = []
+      for n in 0..<batch {
+        for c in 0..<channels {
+          for i in 0..<oh {
+            for j in 0..<ow {
+              var s = 0.0
+              for a in 0..<k { for b in 0..<k { s += x[((n * channels + c) * h + i * k + a) * wd + j * k + b] } }
+              y.append(weight[c] * s + bias[c])
+            }
+          }
+        }
+      }
+      return y
+    case .rbf(let i, let classes):
+      let weight = w(node, "weight")
+      var y: [Double] = []
+      for n in 0..<batch {
+        for j in 0..<classes {
+          var s = 0.0
+          for k in 0..<i {
+            let d = x[n * i + k] - weight[j * i + k]
+            s += d * d
+          }
+          y.append(s)
+        }
+      }
+      return y
+    }
+  }
+
+  private func activate(_ a: Activation, _ v: Double) -> Double {
+    switch a {
+    case .relu: max(v, 0)
+    case .leakyReLU(let slope): v >= 0 ? v : slope * v
+    case .tanh: tanh(v)
+    case .sigmoid: 1 / (1 + exp(-v))
+    case .scaledTanh(let a, let s): a * tanh(s * v)
+    }
+  }
+
+  /// `y[n, o, i, j] = b[o] + Σ_{c ∈ group or table of o, ki, kj} W · x[n, c, i·s − p + ki·d, j·s − p + kj·d]`.
+  private func conv(
+    _ c: Conv2D, _ x: [Double], _ inShape: [Int], _ outShape: [Int], weight: [Double], bias: [Double]?
+  ) -> [Double] {
+    let (h, wd, oh, ow) = (inShape[1], inShape[2], outShape[1], outShape[2])
+    let (kh, kw) = (c.kernel.h, c.kernel.w)
+    // The input channels of every output channel, and where its weights start.
+    var sources: [[Int]] = []
+    var firstWeight: [Int] = []
+    if let table = c.table {
+      var offset = 0
+      for t in table {
+        sources.append(t)
+        firstWeight.append(offset)
+        offset += t.count * kh * kw
+      }
+    } else {
+      let (cg, og) = (c.inChannels / c.groups, c.outChannels / c.groups)
+      for o in 0..<c.outChannels {
+        sources.append(Array((o / og * cg)..<(o / og * cg + cg)))
+        firstWeight.append(o * cg * kh * kw)
+      }
+    }
+    var y = [Double](repeating: 0, count: batch * c.outChannels * oh * ow)
+    for n in 0..<batch {
+      for o in 0..<c.outChannels {
+        for i in 0..<oh {
+          for j in 0..<ow {
+            var s = bias?[o] ?? 0
+            for (t, ch) in sources[o].enumerated() {
+              for a in 0..<kh {
+                let yy = i * c.stride.h - c.padding.h + a * c.dilation.h
+                guard yy >= 0 && yy < h else { continue }
+                for b in 0..<kw {
+                  let xx = j * c.stride.w - c.padding.w + b * c.dilation.w
+                  guard xx >= 0 && xx < wd else { continue }
+                  s += weight[firstWeight[o] + (t * kh + a) * kw + b] * x[((n * c.inChannels + ch) * h + yy) * wd + xx]
+                }
+              }
+            }
+            y[((n * c.outChannels + o) * oh + i) * ow + j] = s
+          }
+        }
+      }
+    }
+    return y
+  }
+
+  /// Max pooling takes the largest input under the (dilated) window; average pooling divides the sum
+  /// of the window's inputs by the window clipped to the padded input (`count_include_pad`) or by
+  /// the inputs it covers.
+  private func pool(_ p: Pool2D, _ x: [Double], _ inShape: [Int], _ outShape: [Int]) -> [Double] {
+    let (h, wd, oh, ow) = (inShape[1], inShape[2], outShape[1], outShape[2])
+    var y: [Double] = []
+    for plane in 0..<(batch * inShape[0]) {
+      for i in 0..<oh {
+        for j in 0..<ow {
+          let (y0, x0) = (i * p.stride.h - p.padding.h, j * p.stride.w - p.padding.w)
+          if p.kind == .max {
+            var m = -Double.infinity
+            for a in 0..<p.kernel.h {
+              let yy = y0 + a * p.dilation.h
+              guard yy >= 0 && yy < h else { continue }
+              for b in 0..<p.kernel.w {
+                let xx = x0 + b * p.dilation.w
+                guard xx >= 0 && xx < wd else { continue }
+                m = max(m, x[(plane * h + yy) * wd + xx])
+              }
+            }
+            y.append(m)
+          } else {
+            let (y1, x1) = (min(y0 + p.kernel.h, h + p.padding.h), min(x0 + p.kernel.w, wd + p.padding.w))
+            let padded = (y1 - y0) * (x1 - x0)
+            let (ya, yb, xa, xb) = (max(y0, 0), min(y1, h), max(x0, 0), min(x1, wd))
+            var s = 0.0
+            for yy in ya..<max(ya, yb) { for xx in xa..<max(xa, xb) { s += x[(plane * h + yy) * wd + xx] } }
+            y.append(s / Double(p.countIncludePad ? padded : (yb - ya) * (xb - xa)))
+          }
+        }
+      }
+    }
+    return y
+  }
+}
