@@ -18,15 +18,15 @@ struct Builder {
   static let maxExpansion = 2_000_000
 
   /// Most layers a network may have, and most block calls nested in one another: far above any real
-  /// network (DenseNet-201 has 700 layers, 4 levels), low enough that a runaway `repeat` or a block that
+  /// network (DenseNet-201 has 700 layers, 4 levels; block calls stay below ``maxItemDepth``), low enough that a runaway `repeat` or a block that
   /// calls itself ends in an error instead of exhausting memory or the stack.
   static let maxLayers = 200_000
-  static let maxNesting = 64
+  static let maxNesting = 32
 
   /// Most layer items nested in one another, counting lists, branches, loops, conditions and the bodies
-  /// of block calls: real networks nest about 15 deep; the limit keeps the builder's recursion far
-  /// inside the stack whatever blocks call what.
-  static let maxItemDepth = 200
+  /// of block calls: the built-in networks nest at most 10 deep; the limit keeps the builder's recursion
+  /// inside the stack whatever blocks call what (a debug build's `item` frame is about 40 KB).
+  static let maxItemDepth = 64
   private var itemDepth = 0
 
   /// The longest layer name (one path component) and module path, in characters, and the most

@@ -68,6 +68,8 @@ struct DefinitionChecker {
   var problems: [DefinitionError] = []
   /// Positions already reported (a node reached twice through a YAML alias is reported once).
   private var reported: Set<String> = []
+  /// Layer items nested around the one being checked.
+  private var itemDepth = 0
 
   init(file: DefinitionFile) { self.file = file }
 
@@ -176,6 +178,14 @@ struct DefinitionChecker {
   }
 
   private mutating func item(_ node: Yams.Node, _ outer: Set<String>) {
+    itemDepth += 1
+    defer { itemDepth -= 1 }
+    if itemDepth == Builder.maxItemDepth + 1 {
+      report(
+        node,
+        "layers nest more than \(Builder.maxItemDepth) deep here (lists, branches, loops, conditions inside one "
+          + "another); the limit is \(Builder.maxItemDepth)")
+    }
     let scope = outer.union(["channels"])
     let head: String
     let headNode: Yams.Node

@@ -84,8 +84,9 @@ private func tokenize(_ s: String) throws(ExpressionError) -> [Token] {
 struct ExpressionParser {
   private var tokens: [Token]
   private var pos = 0
-  /// Nesting of the expression being parsed: brackets, parentheses, unary operators, right-associative
-  /// `**`, and the operands of a chain like `1 + 1 + 1` (the tree deepens by one per operator).
+  /// Nesting of the expression being parsed: every (sub-)expression inside brackets, parentheses or
+  /// calls, unary operators, and the operators of a chain like `1 + 1 + 1` (the tree deepens by one per
+  /// operator).
   private var depth = 0
 
   /// The deepest an expression may nest: far above any real argument value, low enough that parsing,
@@ -185,11 +186,8 @@ struct ExpressionParser {
 
   private mutating func postfix() throws(ExpressionError) -> Expr {
     var e = try primary()
-    let entryDepth = depth
-    defer { depth = entryDepth }
     while isOp("[") {
       let t = next()
-      try enter(t.offset)
       let i = try expression()
       try expect("]")
       e = .index(e, i, t.offset)
@@ -226,8 +224,6 @@ struct ExpressionParser {
       }
       if isOp("(") {
         pos += 1
-        try enter(t.offset)
-        defer { depth -= 1 }
         var args: [Expr] = []
         while !isOp(")") {
           args.append(try expression())
@@ -238,14 +234,10 @@ struct ExpressionParser {
       }
       return .name(t.text, t.offset)
     case .op where t.text == "(":
-      try enter(t.offset)
-      defer { depth -= 1 }
       let e = try expression()
       try expect(")")
       return e
     case .op where t.text == "[":
-      try enter(t.offset)
-      defer { depth -= 1 }
       var items: [Expr] = []
       while !isOp("]") {
         items.append(try expression())
