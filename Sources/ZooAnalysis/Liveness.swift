@@ -55,10 +55,15 @@ public struct Liveness: Sendable {
     order = Array(0..<n)
     var buffers: [Buffer] = []
     var bufferOf = Array(repeating: -1, count: n)
-    // Buffers are assigned in one pass; lifetimes come after, from the final sets of aliases.
-    func lastReader(_ nodes: [Int]) -> Int {
-      nodes.reduce(0) { m, v in max(m, v, consumers[v].max() ?? v) }
+    // Per buffer, kept up to date as members join (so each step is O(inputs), not O(members)): the
+    // last step reading any member (or the latest member itself), and whether a member is a graph output.
+    var lastRead: [Int] = []
+    var holdsOutput: [Bool] = []
+    func join(_ b: Int, _ id: Int) {
+      lastRead[b] = max(lastRead[b], id, consumers[id].max() ?? id)
+      if isOutput.contains(id) { holdsOutput[b] = true }
     }
+    // Buffers are assigned in one pass; lifetimes come after, from the final sets of aliases.
     var inputBuffer = -1
     for node in graph.nodes {
       let id = node.id
@@ -70,14 +75,12 @@ public struct Liveness: Sendable {
         let i = node.inputs[0]
         let b = bufferOf[i]
         // The buffer's readers so far are final for nodes before `id`; later aliases can only be
-        // created by `id`'s own consumers, which run after it and are ruled out below.
-        let members = buffers[b].nodes
-        let readLater = members.contains { m in consumers[m].contains { $0 > id } }
+        // created by `id`'s own consumers, which run after it and are ruled out below. Every member
+        // precedes `id`, so "a member is read after this step" is "the buffer's last read is after it".
+        let readLater = lastRead[b] > id
         // An add's other inputs must live elsewhere (`add(x, x)` is not in place).
         let othersElsewhere = node.inputs.dropFirst().allSatisfy { bufferOf[$0] != b }
-        if consumers[i].count == 1, b != inputBuffer, !readLater, !members.contains(where: isOutput.contains),
-          othersElsewhere
-        {
+        if consumers[i].count == 1, b != inputBuffer, !readLater, !holdsOutput[b], othersElsewhere {
           alias = b
         }
       default:
@@ -86,6 +89,7 @@ public struct Liveness: Sendable {
       if let b = alias {
         buffers[b].nodes.append(id)
         bufferOf[id] = b
+        join(b, id)
       } else {
         let bytes: Int
         do { bytes = try checkedProduct(shapes[id] + [batch, dtype.bytes], "activation bytes") } catch {
@@ -94,17 +98,28 @@ public struct Liveness: Sendable {
         bufferOf[id] = buffers.count
         if node.op == .input { inputBuffer = buffers.count }
         buffers.append(Buffer(producer: id, lastUse: id, bytes: bytes, nodes: [id]))
+        lastRead.append(id)
+        holdsOutput.append(false)
+        join(buffers.count - 1, id)
       }
     }
     for b in buffers.indices {
-      let members = buffers[b].nodes
-      buffers[b].lastUse = members.contains(where: isOutput.contains) ? n - 1 : lastReader(members)
+      buffers[b].lastUse = holdsOutput[b] ? n - 1 : lastRead[b]
+    }
+    // Live bytes by a sweep over the steps: a buffer's bytes join at its producer's step and leave
+    // after its last use (linear in steps + buffers, however long the lifetimes).
+    var starting = Array(repeating: 0, count: n)
+    var ending = Array(repeating: 0, count: n)
+    for b in buffers {
+      starting[b.producer] = try addBytes(starting[b.producer], b.bytes, "live activation bytes")
+      ending[b.lastUse] = try addBytes(ending[b.lastUse], b.bytes, "live activation bytes")
     }
     var live = Array(repeating: 0, count: n)
-    for b in buffers {
-      for s in b.producer...b.lastUse {
-        live[s] = try addBytes(live[s], b.bytes, "live activation bytes")
-      }
+    var running = 0
+    for s in 0..<n {
+      if s > 0 { running -= ending[s - 1] }
+      running = try addBytes(running, starting[s], "live activation bytes")
+      live[s] = running
     }
     let peak = live.max() ?? 0
     self.buffers = buffers

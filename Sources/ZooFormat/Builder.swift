@@ -18,10 +18,26 @@ struct Builder {
   static let maxExpansion = 2_000_000
 
   /// Most layers a network may have, and most block calls nested in one another: far above any real
-  /// network (DenseNet-201 has 700 layers, 4 levels), low enough that a runaway `repeat` or a block that
+  /// network (DenseNet-201 has 700 layers, 4 levels; block calls stay below ``maxItemDepth``), low enough that a runaway `repeat` or a block that
   /// calls itself ends in an error instead of exhausting memory or the stack.
   static let maxLayers = 200_000
-  static let maxNesting = 64
+  static let maxNesting = 32
+
+  /// Most layer items nested in one another, counting lists, branches, loops, conditions and the bodies
+  /// of block calls: the built-in networks nest at most 10 deep; the limit keeps the builder's recursion
+  /// inside the stack whatever blocks call what (a debug build's `item` frame is about 40 KB).
+  static let maxItemDepth = 64
+  private var itemDepth = 0
+
+  /// The longest layer name (one path component) and module path, in characters, and the most
+  /// characters all layer paths of a network may have together.
+  static let maxNameLength = 256
+  static let maxPathLength = 1024
+  static let maxTotalPathCharacters = 32_000_000
+  private var pathCharacters = 0
+
+  /// Evaluation steps left for this build (expressions and list elements).
+  private let budget = EvaluationBudget()
 
   init(file: DefinitionFile) { self.file = file }
 
@@ -55,9 +71,12 @@ struct Builder {
       inputShape = input
     } else if let node = model.input ?? file.defaultInput {
       guard case .list(let items) = try value(node, [:]), items.count == 3,
-        case .int(let c) = items[0], case .int(let h) = items[1], case .int(let w) = items[2],
-        c > 0, h > 0, w > 0, c <= maxSize, h <= maxSize, w <= maxSize
-      else { throw error(node, "`input` must be [channels, height, width] with positive integers") }
+        case .int(let c) = items[0], case .int(let h) = items[1], case .int(let w) = items[2]
+      else { throw error(node, "`input` must be [channels, height, width] with three integers") }
+      for (what, v) in [("channels", c), ("height", h), ("width", w)] {
+        guard v >= 1 else { throw error(node, "`input` \(what) must be at least 1, got \(v)") }
+        guard v <= maxSize else { throw error(node, "`input` \(what) \(v) is too large; the limit is \(maxSize)") }
+      }
       inputShape = [c, h, w]
     } else {
       throw error(model.node, "model `\(model.name)` has no `input:` (give one in the file or with --input)")
@@ -89,7 +108,7 @@ struct Builder {
       }
       for (k, v) in overrides {
         guard declared.contains(k) else {
-          throw error(model.node, DefinitionFile.unknown("argument", k, known: file.args.map(\.0)) + " (from --arg)")
+          throw error(model.node, DefinitionFile.unknown("argument", k, known: file.args.map(\.0)))
         }
         scope[k] = v
       }
@@ -115,7 +134,10 @@ struct Builder {
     var x = x
     for it in items {
       // `let` items add names for the rest of the list.
-      if case .mapping = it, let (k, v) = try DefinitionFile.pairs(it, file.path).first, k == "let" {
+      if case .mapping = it, case let pairs = try DefinitionFile.pairs(it, file.path), let (k, v) = pairs.first,
+        k == "let"
+      {
+        if pairs.count > 1 { throw error(pairs[1].1, "a `let` item takes no other keys") }
         for (name, e) in try DefinitionFile.pairs(v, file.path) {
           scope[name] = try value(e, withShape(scope, x))
         }
@@ -136,6 +158,14 @@ struct Builder {
     throws(DefinitionError) -> Tensor
   {
     try countExpansion(node)
+    itemDepth += 1
+    defer { itemDepth -= 1 }
+    guard itemDepth <= Self.maxItemDepth else {
+      throw error(
+        node,
+        "layers nest more than \(Self.maxItemDepth) deep here (lists, branches, loops, conditions and block "
+          + "bodies inside one another); the limit is \(Self.maxItemDepth)")
+    }
     let scope = withShape(outerScope, x)
     let head: String
     let headValue: Yams.Node?
@@ -175,6 +205,7 @@ struct Builder {
       }
       guard let b = extra("body") else { throw error(node, "`repeat` needs a `body:`") }
       let variable = extra("as")?.scalarText
+      if let v = extra("as"), !(variable.map(isIdentifier) ?? false) { throw error(v, "`as` takes a variable name") }
       var x = x
       for i in 0..<count {
         try countExpansion(node)
@@ -185,7 +216,7 @@ struct Builder {
       return x
     case "for":
       try only(["in", "body"])
-      guard let variable = try required("a variable name").scalarText else {
+      guard let variable = try required("a variable name").scalarText, isIdentifier(variable) else {
         throw error(node, "`for` takes a variable name")
       }
       guard let listNode = extra("in"), let b = extra("body") else {
@@ -232,6 +263,9 @@ struct Builder {
       let path = try childPath(
         ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: head, at: node)
       return try addNode(path, op, ins, at: node)
+    case "let":
+      throw error(
+        node, "`{let: {name: value}}` names values for the rest of a list, so it must be an item of a list of layers")
     case "side":
       try only([])
       let out = try body(try required("layers"), outerScope, ctx, x)
@@ -245,7 +279,15 @@ struct Builder {
       var values = try bind(
         spec.args, head: headValue, extras: extras.filter { $0.0 != "name" }, scope, at: node, what: "`\(head)`")
       values.removeValue(forKey: "name")
-      let op = try makeOp(head, Args(values: values, builder: self, at: node), x)
+      let op: Op
+      do {
+        op = try makeOp(head, Args(values: values, builder: self, at: node), x)
+      } catch {
+        var e = error
+        let given = extra("name").flatMap { try? name($0, scope) }
+        e.context = given.map { "layer `\(ctx.path.isEmpty ? $0 : "\(ctx.path).\($0)")`" } ?? "a `\(head)` layer"
+        throw e
+      }
       let path = try childPath(
         ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: op.kindName, at: node)
       return try addNode(path, op, [x], at: node)
@@ -328,7 +370,19 @@ struct Builder {
       }
     }
     let path = ctx.path.isEmpty ? local : "\(ctx.path).\(local)"
-    guard paths.insert(path).inserted else { throw error(node, "duplicate layer name `\(path)`") }
+    guard path.utf8.count <= Self.maxPathLength else {
+      throw error(
+        node,
+        "the layer path `\(clip(path))` has \(path.count) characters; the limit is \(Self.maxPathLength)")
+    }
+    pathCharacters += path.utf8.count
+    guard pathCharacters <= Self.maxTotalPathCharacters else {
+      throw error(
+        node,
+        "the layer paths take more than \(Self.maxTotalPathCharacters) characters together (at `\(clip(path))`); "
+          + "are the names too long?")
+    }
+    guard paths.insert(path).inserted else { throw error(node, "duplicate layer name `\(clip(path))`") }
     return path
   }
 
@@ -378,7 +432,7 @@ struct Builder {
     }
     for (k, v) in overrides {
       guard names.contains(k) else {
-        throw error(node, DefinitionFile.unknown("argument", k, known: names) + " of \(what) (from --arg)")
+        throw error(node, DefinitionFile.unknown("argument", k, known: names) + " of \(what)")
       }
       out[k] = v
     }
@@ -399,22 +453,32 @@ struct Builder {
       if s.style == .plain || s.style == .any {
         if text == "true" { return .bool(true) }
         if text == "false" { return .bool(false) }
+        if Self.nonFinite.contains(text.lowercased()) {
+          throw error(node, "`\(text)` is not a finite number; values must be finite")
+        }
       }
-      if let d = Double(text), text.contains(where: { $0 == "." || $0 == "e" }) { return .double(d) }
+      if let d = Double(text), d.isFinite, text.contains(where: { $0 == "." || $0 == "e" }) { return .double(d) }
       do {
         let e = try ExpressionParser.parse(text)
         let ev = Evaluator(
           lookup: { n in scope[n] ?? (file.blocks[n] != nil ? .block(n) : nil) },
-          names: { Array(scope.keys) + file.blockOrder })
+          names: { Array(scope.keys) + file.blockOrder }, budget: budget)
         return try ev.eval(e)
       } catch {
+        // Offsets count characters of the scalar's text; a quoted scalar's text starts one column in.
+        // (Escapes and folded lines can shift the column; the line is always right.)
         let quoted = s.style == .singleQuoted || s.style == .doubleQuoted ? 1 : 0
         throw DefinitionError(
           file: file.path, line: node.line, column: node.column + quoted + error.offset,
-          message: "in `\(text)`: \(error.message)")
+          message: "in `\(clip(text))`: \(error.message)", builtin: file.isBuiltin)
       }
     case .sequence(let items):
+      do { try budget.spend(items.count, at: 0) } catch { throw self.error(node, error.message) }
+      guard items.count <= Evaluator.maxListCount else {
+        throw self.error(node, "a list of \(items.count) values; the limit is \(Evaluator.maxListCount)")
+      }
       var out: [Value] = []
+      out.reserveCapacity(items.count)
       for i in items { out.append(try value(i, scope)) }
       return .list(out)
     default:
@@ -425,6 +489,9 @@ struct Builder {
   /// A name template: literal text with `{expression}` parts.
   private func name(_ node: Yams.Node, _ scope: Scope) throws(DefinitionError) -> String {
     guard let text = node.scalarText, !text.isEmpty else { throw error(node, "a name must be text") }
+    guard text.count <= Self.maxNameLength else {
+      throw error(node, "the name `\(clip(text))` has \(text.count) characters; the limit is \(Self.maxNameLength)")
+    }
     var out = ""
     var rest = Substring(text)
     while let open = rest.firstIndex(of: "{") {
@@ -435,7 +502,7 @@ struct Builder {
       let inner = String(rest[rest.index(after: open)..<close])
       let v: Value
       do {
-        v = try Evaluator(lookup: { scope[$0] }, names: { Array(scope.keys) }).eval(
+        v = try Evaluator(lookup: { scope[$0] }, names: { Array(scope.keys) }, budget: budget).eval(
           try ExpressionParser.parse(inner))
       } catch {
         throw self.error(node, "in the name `\(text)`: \(error.message)")
@@ -449,20 +516,32 @@ struct Builder {
     }
     out += rest
     guard !out.contains("."), !out.isEmpty else {
-      throw error(node, "the name `\(out)` must be non-empty and without dots (dots separate module paths)")
+      throw error(node, "the name `\(clip(out))` must be non-empty and without dots (dots separate module paths)")
+    }
+    guard out.count <= Self.maxNameLength else {
+      throw error(node, "the name `\(clip(out))` has \(out.count) characters; the limit is \(Self.maxNameLength)")
     }
     return out
   }
 
   func int(_ node: Yams.Node, _ scope: Scope, min: Int) throws(DefinitionError) -> Int {
     guard case .int(let i) = try value(node, scope) else {
-      throw error(node, "expected an integer, found \(node.shortDescription)")
+      throw error(node, "expected an integer, found \(clip(node.shortDescription))")
     }
     guard i >= min else { throw error(node, "expected an integer ≥ \(min), got \(i)") }
     return i
   }
 
+  /// YAML's spellings of infinity and not-a-number, which no argument may take.
+  static let nonFinite: Set<String> = [".nan", ".inf", "+.inf", "-.inf", "nan", "inf", "-inf", "+inf", "infinity"]
+
+  /// Whether `s` can be used as a name in expressions.
+  func isIdentifier(_ s: String) -> Bool {
+    guard let f = s.first, f.isLetter || f == "_" else { return false }
+    return s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+  }
+
   func error(_ node: Yams.Node, _ message: String) -> DefinitionError {
-    DefinitionError(file: file.path, line: node.line, column: node.column, message: message)
+    DefinitionError(file: file.path, line: node.line, column: node.column, message: message, builtin: file.isBuiltin)
   }
 }

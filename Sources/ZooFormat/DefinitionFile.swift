@@ -1,3 +1,4 @@
+import Foundation
 @preconcurrency import Yams
 
 /// One parsed definition file: its blocks, its network and its models.
@@ -17,6 +18,8 @@ public struct DefinitionFile: @unchecked Sendable {
   public var family: String
   public var description: String
   public var paper: String
+  /// Whether the file is part of the built-in zoo (embedded in the binary), for error messages.
+  public var isBuiltin = false
   var defaultInput: Node?
   var args: [(String, Node)]
   var blocks: [String: BlockDef]
@@ -43,9 +46,27 @@ public struct DefinitionFile: @unchecked Sendable {
     var node: Node
   }
 
+  /// Parses a definition from its text; `path` is the name errors show. This is the one entry point
+  /// from text: it has no side effects beyond its result, and every problem, however hostile the
+  /// text, ends in a thrown ``DefinitionError`` (limits: ``YAMLLimits``).
   public init(path: String, text: String) throws(DefinitionError) {
     self.path = path
     let root: Node
+    let size = text.utf8.count
+    guard size <= YAMLLimits.maxBytes else {
+      throw DefinitionError(
+        file: path, line: 1, column: 1,
+        message: "the file has \(size) bytes; the limit is \(YAMLLimits.maxBytes)")
+    }
+    // A byte-order mark is allowed at the start and nowhere else.
+    var text = text
+    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+    if let bom = text.firstIndex(of: "\u{FEFF}") {
+      let (line, column) = Self.position(of: bom, in: text)
+      throw DefinitionError(
+        file: path, line: line, column: column, message: "a byte-order mark (U+FEFF) in the middle of the file")
+    }
+    try checkYAMLShape(text, path: path)
     do {
       guard let r = try Yams.compose(yaml: text) else {
         throw DefinitionError(file: path, line: 1, column: 1, message: "the file is empty")
@@ -54,7 +75,7 @@ public struct DefinitionFile: @unchecked Sendable {
     } catch let e as DefinitionError {
       throw e
     } catch let e as YamlError {
-      throw Self.convert(e, path: path)
+      throw Self.convert(e, path: path, text: text)
     } catch {
       throw DefinitionError(file: path, line: 1, column: 1, message: "cannot read YAML: \(error)")
     }
@@ -137,6 +158,72 @@ public struct DefinitionFile: @unchecked Sendable {
     }
   }
 
+  /// Parses a definition from raw bytes, which must be UTF-8; an invalid byte is reported with its
+  /// offset, line and column.
+  public init(path: String, bytes: [UInt8]) throws(DefinitionError) {
+    guard bytes.count <= YAMLLimits.maxBytes else {
+      throw DefinitionError(
+        file: path, line: 1, column: 1,
+        message: "the file has \(bytes.count) bytes; the limit is \(YAMLLimits.maxBytes)")
+    }
+    if let bad = firstInvalidUTF8(bytes) {
+      var line = 1
+      var lineStart = 0
+      for (i, b) in bytes[..<bad].enumerated() where b == UInt8(ascii: "\n") {
+        line += 1
+        lineStart = i + 1
+      }
+      let column = String(decoding: bytes[lineStart..<bad], as: UTF8.self).count + 1
+      throw DefinitionError(
+        file: path, line: line, column: column,
+        message: "the file is not UTF-8 text: byte \(bad) (0x\(String(bytes[bad], radix: 16, uppercase: true))) "
+          + "does not begin a valid UTF-8 character; save the file as UTF-8")
+    }
+    try self.init(path: path, text: String(decoding: bytes, as: UTF8.self))
+  }
+
+  /// Reads and parses the definition file at `path`, with errors in plain words: no such file, a
+  /// folder, not readable, too large, not UTF-8.
+  public init(contentsOfFile path: String) throws(DefinitionError) {
+    func fail(_ m: String) -> DefinitionError { DefinitionError(file: path, line: 0, column: 0, message: m) }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw fail("no such file")
+    }
+    guard !isDirectory.boolValue else { throw fail("this is a folder, not a definition file") }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw fail("the file cannot be opened for reading (check its permissions)")
+    }
+    defer { try? handle.close() }
+    let data: Data?
+    do {
+      // One byte past the limit tells a file at the limit from a larger one (also for devices and pipes).
+      data = try handle.read(upToCount: YAMLLimits.maxBytes + 1)
+    } catch {
+      throw fail("the file cannot be read (\((error as NSError).localizedFailureReason ?? "an I/O error"))")
+    }
+    let bytes = [UInt8](data ?? Data())
+    guard bytes.count <= YAMLLimits.maxBytes else {
+      throw fail("the file is larger than the limit of \(YAMLLimits.maxBytes) bytes")
+    }
+    try self.init(path: path, bytes: bytes)
+  }
+
+  /// The 1-based line and column (in characters) of `index` in `text`.
+  static func position(of index: String.Index, in text: String) -> (line: Int, column: Int) {
+    var line = 1
+    var column = 1
+    for c in text[..<index] {
+      if c == "\n" || c == "\r\n" {
+        line += 1
+        column = 1
+      } else {
+        column += 1
+      }
+    }
+    return (line, column)
+  }
+
   /// The key/value pairs of a mapping in file order; duplicate keys are errors.
   static func pairs(_ node: Node, _ path: String) throws(DefinitionError) -> [(String, Node)] {
     if node.isNull { return [] }
@@ -147,6 +234,7 @@ public struct DefinitionFile: @unchecked Sendable {
     }
     var seen: Set<String> = []
     var out: [(String, Node)] = []
+    out.reserveCapacity(m.count)
     for (k, v) in m {
       guard let key = k.scalarText else {
         throw DefinitionError(
@@ -154,7 +242,7 @@ public struct DefinitionFile: @unchecked Sendable {
       }
       guard seen.insert(key).inserted else {
         throw DefinitionError(
-          file: path, line: k.line, column: k.column, message: "duplicate key `\(key)`")
+          file: path, line: k.line, column: k.column, message: "duplicate key `\(clip(key))`")
       }
       out.append((key, v))
     }
@@ -166,20 +254,82 @@ public struct DefinitionFile: @unchecked Sendable {
   }
 
   static func unknown(_ kind: String, _ name: String, known: [String]) -> String {
-    var m = "unknown \(kind) `\(name)`"
+    var m = "unknown \(kind) `\(clip(name))`"
     if let s = closest(name, among: known) { m += " — did you mean `\(s)`?" }
     return m
   }
 
-  static func convert(_ e: YamlError, path: String) -> DefinitionError {
+  static func convert(_ e: YamlError, path: String, text: String) -> DefinitionError {
     switch e {
     case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
       .composer(let context, let problem, let mark, _):
       let c = context.map { "\($0.text) " } ?? ""
+      var hint = ""
+      // libyaml's "cannot start any token" for a tab says nothing of tabs.
+      let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+      if mark.line >= 1, mark.line <= lines.count {
+        let line = lines[mark.line - 1]
+        if let ch = line.dropFirst(mark.column - 1).first, ch == "\t" {
+          hint = " (a tab: YAML indents with spaces only)"
+        }
+      }
       return DefinitionError(
-        file: path, line: mark.line, column: mark.column, message: "YAML syntax: \(c)\(problem)")
+        file: path, line: mark.line, column: mark.column, message: "YAML syntax: \(c)\(problem)\(hint)")
+    case .reader(let problem, let offset, let value, _):
+      // The offset counts bytes of the UTF-8 text.
+      var line = 1
+      var column = 1
+      if let offset {
+        let bytes = Array(text.utf8.prefix(offset))
+        let lineStart = (bytes.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+        line = bytes.reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        column = String(decoding: bytes[lineStart...], as: UTF8.self).count + 1
+      }
+      let what = value >= 0 ? String(format: " (U+%04X)", Int(value)) : ""
+      return DefinitionError(
+        file: path, line: line, column: column, message: "YAML cannot read the text: \(problem)\(what)")
     default:
       return DefinitionError(file: path, line: 1, column: 1, message: "cannot read YAML: \(e)")
     }
   }
+}
+
+/// The offset of the first byte of `bytes` that does not begin (or continue) a valid UTF-8 character.
+func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+  var i = 0
+  let n = bytes.count
+  while i < n {
+    let b = bytes[i]
+    if b < 0x80 {
+      i += 1
+      continue
+    }
+    let length: Int
+    var low: UInt8 = 0x80
+    var high: UInt8 = 0xBF
+    switch b {
+    case 0xC2...0xDF: length = 2
+    case 0xE0:
+      length = 3
+      low = 0xA0
+    case 0xE1...0xEC, 0xEE...0xEF: length = 3
+    case 0xED:
+      length = 3
+      high = 0x9F
+    case 0xF0:
+      length = 4
+      low = 0x90
+    case 0xF1...0xF3: length = 4
+    case 0xF4:
+      length = 4
+      high = 0x8F
+    default: return i
+    }
+    guard i + length <= n else { return i }
+    // The second byte has the tighter range (no overlong forms, no surrogates, nothing past U+10FFFF).
+    guard bytes[i + 1] >= low && bytes[i + 1] <= high else { return i }
+    for k in 2..<max(length, 2) where bytes[i + k] & 0xC0 != 0x80 { return i }
+    i += length
+  }
+  return nil
 }

@@ -5,6 +5,12 @@ import Foundation
 /// comparisons, `and` / `or` / `not`, indexing `xs[i]`, `a if cond else b`, and the functions
 /// `len`, `min`, `max`, `int`, `range`, `sum`. `/` on integers is exact division (an error when
 /// there is a remainder); `//` is floor division.
+///
+/// Limits keep hostile text from exhausting the stack, the time or the memory: expressions nest at most
+/// ``ExpressionParser/maxDepth`` deep, lists hold at most ``Evaluator/maxListCount`` elements, and one
+/// build evaluates at most ``EvaluationBudget/defaultUnits`` steps. Integer overflow and non-finite
+/// decimals are errors; comparisons take two values of one type (integers and decimals compare as numbers,
+/// and anything may be compared with `null`).
 struct ExpressionError: Error {
   var message: String
   /// Character offset inside the expression text.
@@ -78,6 +84,23 @@ private func tokenize(_ s: String) throws(ExpressionError) -> [Token] {
 struct ExpressionParser {
   private var tokens: [Token]
   private var pos = 0
+  /// Nesting of the expression being parsed: every (sub-)expression inside brackets, parentheses or
+  /// calls, unary operators, and the operators of a chain like `1 + 1 + 1` (the tree deepens by one per
+  /// operator).
+  private var depth = 0
+
+  /// The deepest an expression may nest: far above any real argument value, low enough that parsing,
+  /// evaluating and freeing the tree stay well inside the stack.
+  static let maxDepth = 100
+
+  private mutating func enter(_ offset: Int, by n: Int = 1) throws(ExpressionError) {
+    depth += n
+    guard depth <= Self.maxDepth else {
+      throw ExpressionError(
+        message: "the expression nests more than \(Self.maxDepth) levels deep (brackets, operators or operands)",
+        offset: offset)
+    }
+  }
 
   static func parse(_ text: String) throws(ExpressionError) -> Expr {
     var p = ExpressionParser(tokens: try tokenize(text))
@@ -114,6 +137,8 @@ struct ExpressionParser {
   ]
 
   mutating func expression() throws(ExpressionError) -> Expr {
+    try enter(peek.offset)
+    defer { depth -= 1 }
     let value = try binary(0)
     if isOp("if") {
       pos += 1
@@ -127,11 +152,15 @@ struct ExpressionParser {
 
   private mutating func binary(_ minPrec: Int) throws(ExpressionError) -> Expr {
     var lhs = try unary()
+    let entryDepth = depth
+    defer { depth = entryDepth }
     while true {
       let t = peek
       guard t.kind == .op || t.kind == .name, let prec = Self.precedence[t.text], prec > minPrec
       else { break }
       pos += 1
+      // Each operator of a chain puts the tree one level deeper.
+      try enter(t.offset)
       // `**` is right-associative.
       let rhs = try binary(t.text == "**" ? prec - 1 : prec)
       lhs = .binary(t.text, lhs, rhs, t.offset)
@@ -142,10 +171,14 @@ struct ExpressionParser {
   private mutating func unary() throws(ExpressionError) -> Expr {
     if isOp("-") {
       let t = next()
+      try enter(t.offset)
+      defer { depth -= 1 }
       return .unary(t.text, try unary(), t.offset)
     }
     if isOp("not") {
       let t = next()
+      try enter(t.offset)
+      defer { depth -= 1 }
       return .unary(t.text, try binary(3), t.offset)
     }
     return try postfix()
@@ -168,8 +201,18 @@ struct ExpressionParser {
     case .number:
       let text = t.text.replacingOccurrences(of: "_", with: "")
       if let i = Int(text) { return .literal(.int(i)) }
-      if let d = Double(text) { return .literal(.double(d)) }
-      throw ExpressionError(message: "`\(t.text)` is not a number", offset: t.offset)
+      let decimal = text.contains { $0 == "." || $0 == "e" }
+      if !decimal, !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) {
+        throw ExpressionError(
+          message: "the integer \(clip(t.text)) is too large (the limit is \(Int.max))", offset: t.offset)
+      }
+      if decimal, let d = Double(text) {
+        guard d.isFinite else {
+          throw ExpressionError(message: "the number \(clip(t.text)) is too large to be finite", offset: t.offset)
+        }
+        return .literal(.double(d))
+      }
+      throw ExpressionError(message: "`\(clip(t.text))` is not a number", offset: t.offset)
     case .string:
       return .literal(.string(t.text))
     case .name:
@@ -210,21 +253,61 @@ struct ExpressionParser {
   }
 }
 
+/// Steps of evaluation left for one build, shared by every evaluator of the build, so that a loop
+/// evaluating a costly expression (`len(range(1000000))` in a `repeat`) ends in an error instead of
+/// running for hours.
+final class EvaluationBudget {
+  /// Steps allowed for one build: expression nodes evaluated plus list elements made. The largest
+  /// built-in network uses well under 1% of it.
+  static let defaultUnits = 20_000_000
+  let limit: Int
+  private(set) var remaining: Int
+  init(units: Int = defaultUnits) {
+    limit = units
+    remaining = units
+  }
+  func spend(_ units: Int, at offset: Int) throws(ExpressionError) {
+    remaining -= units
+    guard remaining >= 0 else {
+      throw ExpressionError(
+        message: "evaluating the definition takes more than \(limit) steps (expressions and list elements); "
+          + "is a list or a loop too large?",
+        offset: offset)
+    }
+  }
+}
+
+/// Text for an error message, cut to `limit` characters.
+func clip(_ text: String, _ limit: Int = 60) -> String {
+  text.count <= limit ? text : String(text.prefix(limit)) + "…"
+}
+
 /// Evaluates expressions against a set of named values.
 struct Evaluator {
   var lookup: (String) -> Value?
   var names: () -> [String]
+  /// Steps left for the build; nil for a one-off evaluation (such as a `--arg` value), which is
+  /// bounded by the expression's own size.
+  var budget: EvaluationBudget? = nil
+
+  /// The functions expressions may call.
+  static let functions = ["len", "range", "int", "sum", "min", "max"]
+
+  /// The most elements a list may have (`range`, `+` of lists).
+  static let maxListCount = 1_000_000
 
   func eval(_ e: Expr) throws(ExpressionError) -> Value {
+    try budget?.spend(1, at: 0)
     switch e {
     case .literal(let v): return v
     case .name(let n, let offset):
       if let v = lookup(n) { return v }
-      var message = "unknown name `\(n)`"
+      var message = "unknown name `\(clip(n))`"
       if let s = closest(n, among: names()) { message += " — did you mean `\(s)`?" }
       throw ExpressionError(message: message, offset: offset)
     case .list(let items):
       var out: [Value] = []
+      out.reserveCapacity(items.count)
       for item in items { out.append(try eval(item)) }
       return .list(out)
     case .unary(let op, let x, let offset):
@@ -285,12 +368,20 @@ struct Evaluator {
     case ("len", 1):
       if case .list(let l) = args[0] { return .int(l.count) }
     case ("range", 1):
-      if case .int(let n) = args[0], n >= 0, n <= 1_000_000 { return .list((0..<n).map { .int($0) }) }
+      if case .int(let n) = args[0], n >= 0 {
+        guard n <= Self.maxListCount else {
+          throw ExpressionError(
+            message: "range(\(n)) would make a list of more than \(Self.maxListCount) elements", offset: offset)
+        }
+        try budget?.spend(n, at: offset)
+        return .list((0..<n).map { .int($0) })
+      }
     case ("int", 1):
       if case .int = args[0] { return args[0] }
-      if case .double(let d) = args[0], d.isFinite, abs(d) < 9e18 { return .int(Int(d)) }
+      if case .double(let d) = args[0], d.isFinite, abs(d) < 9e18 { return .int(Int(d.rounded(.towardZero))) }
     case ("sum", 1):
       if let xs = ints(args[0]) {
+        try budget?.spend(xs.count, at: offset)
         var s = 0
         for x in xs {
           let (r, o) = s.addingReportingOverflow(x)
@@ -301,9 +392,10 @@ struct Evaluator {
       }
     case ("min", 1...), ("max", 1...):
       let xs = args.count == 1 ? ints(args[0]) : ints(.list(args))
+      try budget?.spend(xs?.count ?? 0, at: offset)
       if let xs, let m = (f == "min" ? xs.min() : xs.max()) { return .int(m) }
     default:
-      let known = ["len", "range", "int", "sum", "min", "max"]
+      let known = Self.functions
       if !known.contains(f) {
         var message = "unknown function `\(f)`"
         if let s = closest(f, among: known) { message += " — did you mean `\(s)`?" }
@@ -311,7 +403,32 @@ struct Evaluator {
       }
     }
     throw ExpressionError(
-      message: "`\(f)` cannot take (\(args.map(\.description).joined(separator: ", ")))", offset: offset)
+      message: "`\(f)` cannot take (\(clip(args.map(\.description).joined(separator: ", "))))", offset: offset)
+  }
+
+  /// Whether two values are equal; both must be of one type (integers and decimals compare as
+  /// numbers, lists element by element), or one of them `null`.
+  private func equal(_ l: Value, _ r: Value, _ op: String, _ offset: Int) throws(ExpressionError) -> Bool {
+    switch (l, r) {
+    case (.null, _), (_, .null): return l == r
+    case (.int(let a), .int(let b)): return a == b
+    case (.int(let a), .double(let b)): return Double(exactly: a).map { $0 == b } ?? false
+    case (.double(let a), .int(let b)): return Double(exactly: b).map { $0 == a } ?? false
+    case (.double(let a), .double(let b)): return a == b
+    case (.bool(let a), .bool(let b)): return a == b
+    case (.string(let a), .string(let b)): return a == b
+    case (.block(let a), .block(let b)): return a == b
+    case (.list(let a), .list(let b)):
+      guard a.count == b.count else { return false }
+      try budget?.spend(a.count, at: offset)
+      for (x, y) in zip(a, b) where !(try equal(x, y, op, offset)) { return false }
+      return true
+    default:
+      throw ExpressionError(
+        message: "cannot compare \(l.typeName) (\(clip(l.description))) with \(r.typeName) (\(clip(r.description))) "
+          + "using `\(op)`: the values must be of one type (write a string in quotes, a number without)",
+        offset: offset)
+    }
   }
 
   private func binary(_ op: String, _ l: Value, _ r: Value, _ offset: Int) throws(ExpressionError)
@@ -319,45 +436,19 @@ struct Evaluator {
   {
     func fail(_ why: String) -> ExpressionError { ExpressionError(message: why, offset: offset) }
     switch op {
-    case "==": return .bool(l == r)
-    case "!=": return .bool(l != r)
+    case "==": return .bool(try equal(l, r, op, offset))
+    case "!=": return .bool(!(try equal(l, r, op, offset)))
     default: break
     }
-    if case .list(let a) = l, case .list(let b) = r, op == "+" { return .list(a + b) }
-    if case .int(let a) = l, case .int(let b) = r {
-      switch op {
-      case "+", "-", "*":
-        let (v, o) =
-          op == "+"
-          ? a.addingReportingOverflow(b)
-          : op == "-" ? a.subtractingReportingOverflow(b) : a.multipliedReportingOverflow(by: b)
-        if o { throw fail("integer overflow in \(a) \(op) \(b)") }
-        return .int(v)
-      case "/", "//", "%":
-        guard b != 0 else { throw fail("division by zero in \(a) \(op) \(b)") }
-        if op == "/" {
-          guard a % b == 0 else {
-            throw fail("\(a) / \(b) is not a whole number (use // to round down)")
-          }
-          return .int(a / b)
-        }
-        let q = Int((Double(a) / Double(b)).rounded(.down))
-        return op == "//" ? .int(q) : .int(a - q * b)
-      case "**":
-        guard b >= 0 else { throw fail("negative exponent in \(a) ** \(b)") }
-        var v = 1
-        for _ in 0..<b {
-          let (p, o) = v.multipliedReportingOverflow(by: a)
-          if o { throw fail("integer overflow in \(a) ** \(b)") }
-          v = p
-        }
-        return .int(v)
-      case "<": return .bool(a < b)
-      case "<=": return .bool(a <= b)
-      case ">": return .bool(a > b)
-      case ">=": return .bool(a >= b)
-      default: break
+    if case .list(let a) = l, case .list(let b) = r, op == "+" {
+      guard a.count + b.count <= Self.maxListCount else {
+        throw fail("joining lists of \(a.count) and \(b.count) elements passes the limit of \(Self.maxListCount)")
       }
+      try budget?.spend(a.count + b.count, at: offset)
+      return .list(a + b)
+    }
+    if case .int(let a) = l, case .int(let b) = r {
+      return try integerBinary(op, a, b, offset)
     }
     let a: Double?
     let b: Double?
@@ -372,30 +463,109 @@ struct Evaluator {
     default: b = nil
     }
     guard let a, let b else {
-      throw fail("cannot apply `\(op)` to \(l.typeName) (\(l)) and \(r.typeName) (\(r))")
+      throw fail(
+        "cannot apply `\(op)` to \(l.typeName) (\(clip(l.description))) and \(r.typeName) (\(clip(r.description)))")
     }
+    let result: Double
     switch op {
-    case "+": return .double(a + b)
-    case "-": return .double(a - b)
-    case "*": return .double(a * b)
+    case "+": result = a + b
+    case "-": result = a - b
+    case "*": result = a * b
     case "/":
-      guard b != 0 else { throw fail("division by zero") }
-      return .double(a / b)
+      guard b != 0 else { throw fail("division by zero in \(a) / \(b)") }
+      result = a / b
     case "//":
-      guard b != 0 else { throw fail("division by zero") }
-      return .double((a / b).rounded(.down))
-    case "**": return .double(pow(a, b))
+      guard b != 0 else { throw fail("division by zero in \(a) // \(b)") }
+      result = (a / b).rounded(.down)
+    case "**": result = pow(a, b)
     case "<": return .bool(a < b)
     case "<=": return .bool(a <= b)
     case ">": return .bool(a > b)
     case ">=": return .bool(a >= b)
     default: throw fail("cannot apply `\(op)` to numbers")
     }
+    guard result.isFinite else { throw fail("\(a) \(op) \(b) does not give a finite number") }
+    return .double(result)
+  }
+
+  /// Integer arithmetic where every overflow (including `Int.min // -1`) is an error, `//` and `%`
+  /// round towards negative infinity as in Python, and `**` is exponentiation by squaring.
+  private func integerBinary(_ op: String, _ a: Int, _ b: Int, _ offset: Int) throws(ExpressionError) -> Value {
+    func overflow() -> ExpressionError {
+      ExpressionError(message: "integer overflow in \(a) \(op) \(b) (integers are 64-bit)", offset: offset)
+    }
+    switch op {
+    case "+", "-", "*":
+      let (v, o) =
+        op == "+"
+        ? a.addingReportingOverflow(b)
+        : op == "-" ? a.subtractingReportingOverflow(b) : a.multipliedReportingOverflow(by: b)
+      if o { throw overflow() }
+      return .int(v)
+    case "/", "//", "%":
+      guard b != 0 else { throw ExpressionError(message: "division by zero in \(a) \(op) \(b)", offset: offset) }
+      // Int.min / -1 is the one quotient that does not fit; its remainder is 0.
+      if a == Int.min && b == -1 {
+        if op == "%" { return .int(0) }
+        throw overflow()
+      }
+      let q = a / b
+      let r = a % b
+      switch op {
+      case "/":
+        guard r == 0 else {
+          throw ExpressionError(
+            message: "\(a) / \(b) is not a whole number (use // to round down)", offset: offset)
+        }
+        return .int(q)
+      case "//":
+        // Truncation rounds towards zero; step down when the exact quotient is negative and inexact.
+        return .int(r != 0 && (r < 0) != (b < 0) ? q - 1 : q)
+      default:
+        return .int(r != 0 && (r < 0) != (b < 0) ? r + b : r)
+      }
+    case "**":
+      guard b >= 0 else {
+        throw ExpressionError(message: "negative exponent in \(a) ** \(b)", offset: offset)
+      }
+      switch a {
+      case 0: return .int(b == 0 ? 1 : 0)
+      case 1: return .int(1)
+      case -1: return .int(b % 2 == 0 ? 1 : -1)
+      default: break
+      }
+      // |a| ≥ 2, so an exponent of 63 or more always overflows; squaring needs at most 6 steps.
+      guard b < 64 else { throw overflow() }
+      var result = 1
+      var base = a
+      var e = b
+      while true {
+        if e & 1 == 1 {
+          let (p, o) = result.multipliedReportingOverflow(by: base)
+          if o { throw overflow() }
+          result = p
+        }
+        e >>= 1
+        if e == 0 { break }
+        let (sq, o) = base.multipliedReportingOverflow(by: base)
+        if o { throw overflow() }
+        base = sq
+      }
+      return .int(result)
+    case "<": return .bool(a < b)
+    case "<=": return .bool(a <= b)
+    case ">": return .bool(a > b)
+    case ">=": return .bool(a >= b)
+    default:
+      throw ExpressionError(message: "cannot apply `\(op)` to integers", offset: offset)
+    }
   }
 }
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
 public func closest(_ word: String, among candidates: [String]) -> String? {
+  // A suggestion for a very long word is never a typo fix, and the edit distance costs length².
+  guard word.count <= 64 else { return nil }
   let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
   guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
   return best.1 <= max(2, word.count / 3) ? best.0 : nil
@@ -403,6 +573,7 @@ public func closest(_ word: String, among candidates: [String]) -> String? {
 
 /// Candidates sorted by closeness to `word`.
 public func closestNames(_ word: String, among candidates: [String], limit: Int) -> [String] {
+  let word = String(word.prefix(64))
   let scored: [(name: String, distance: Int)] = candidates.map {
     (name: $0, distance: editDistance(word.lowercased(), $0.lowercased()))
   }

@@ -9,7 +9,11 @@ public struct Zoo: @unchecked Sendable {
   /// The zoo embedded in the binary (generated from `zoo/*.yaml` by `scripts/embed-zoo.sh`).
   public static func builtin() throws(DefinitionError) -> Zoo {
     var files: [DefinitionFile] = []
-    for (name, text) in builtinSources { files.append(try DefinitionFile(path: "zoo/\(name)", text: text)) }
+    for (name, text) in builtinSources {
+      var file = try DefinitionFile(path: "zoo/\(name)", text: text)
+      file.isBuiltin = true
+      files.append(file)
+    }
     return Zoo(files: files)
   }
 
@@ -42,11 +46,30 @@ extension DefinitionFile {
         values.append((k, v))
       } catch {
         throw DefinitionError(
-          file: "--arg", line: 1, column: error.offset + 1, message: "in `\(k)=\(text)`: \(error.message)")
+          file: "--arg", line: 0, column: error.offset + 1,
+          message: "\(error.message) (at character \(error.offset + 1) of the value)",
+          cause: "--arg \(clip(k))=\(clip(text))")
       }
     }
-    var b = Builder(file: self)
-    return try b.build(model, input: input, overrides: values)
+    do {
+      var b = Builder(file: self)
+      return try b.build(model, input: input, overrides: values)
+    } catch {
+      guard !values.isEmpty else { throw error }
+      // Blame the --arg values when the model builds without them: the one that fails alone, or all.
+      var plain = Builder(file: self)
+      guard (try? plain.build(model, input: input, overrides: [])) != nil else { throw error }
+      var culprits: [Int] = []
+      for i in values.indices {
+        var single = Builder(file: self)
+        if (try? single.build(model, input: input, overrides: [values[i]])) == nil { culprits.append(i) }
+      }
+      if culprits.isEmpty { culprits = Array(values.indices) }
+      var e = error
+      e.cause = culprits.map { "--arg \(clip(overrides[$0].0))=\(clip(overrides[$0].1))" }.joined(separator: " ")
+      e.context = "\(model.name)" + (e.context.map { "'s \($0)" } ?? "")
+      throw e
+    }
   }
 
   /// The first model of the file, for `zoo describe my_net.yaml`.

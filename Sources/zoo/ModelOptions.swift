@@ -52,10 +52,22 @@ func parseArgOverrides(_ args: [String]) throws -> [(String, String)] {
 /// Parses `--input CxHxW` (for example `3x224x224`).
 func parseInputShape(_ text: String) throws -> [Int] {
   let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
-  let dims = parts.compactMap { Int($0) }
-  guard parts.count == 3, dims.count == 3, dims.allSatisfy({ $0 >= 1 && $0 <= maxSize }) else {
-    throw ValidationError(
-      "--input must be three integers CxHxW between 1 and \(maxSize) (for example 3x224x224), got `\(text)`.")
+  guard parts.count == 3 else {
+    throw ValidationError("--input must be three integers CxHxW (for example 3x224x224), got `\(text)`.")
+  }
+  var dims: [Int] = []
+  for (what, part) in zip(["channel count", "height", "width"], parts) {
+    let digits = part.hasPrefix("+") ? part.dropFirst() : part[...]
+    guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+      throw ValidationError(
+        "--input must be three integers CxHxW (for example 3x224x224); the \(what) `\(part)` in `\(text)` is not one.")
+    }
+    guard let v = Int(digits), v <= maxSize else {
+      throw ValidationError(
+        "--input: the \(what) \(digits) in `\(text)` is too large; the limit is \(maxSize) (2³¹ − 1).")
+    }
+    guard v >= 1 else { throw ValidationError("--input: the \(what) in `\(text)` must be at least 1, got \(v).") }
+    dims.append(v)
   }
   return dims
 }
@@ -70,13 +82,7 @@ struct ZooError: Error, CustomStringConvertible {
 func loadGraph(_ spec: String, overrides: [(String, String)] = []) throws -> Graph {
   do {
     if let (path, name) = fileSpec(spec) {
-      let text: String
-      do {
-        text = try String(contentsOfFile: path, encoding: .utf8)
-      } catch {
-        throw ZooError("cannot read the definition file `\(path)`: \(error.localizedDescription)")
-      }
-      let file = try DefinitionFile(path: path, text: text)
+      let file = try DefinitionFile(contentsOfFile: path)
       let model: DefinitionFile.ModelEntry
       if let name {
         guard let m = file.models.first(where: { $0.name == name }) else {

@@ -12,7 +12,7 @@ struct ZooCommand: ParsableCommand {
     subcommands: [
       ListCommand.self, DescribeCommand.self, CompareCommand.self, RFCommand.self, RenderCommand.self, RunCommand.self,
       BenchCommand.self,
-      ExplainCommand.self, ReportCommand.self,
+      ExplainCommand.self, ReportCommand.self, CheckCommand.self,
     ]
   )
 }

@@ -254,7 +254,7 @@ struct RunawayDefinitionTests {
   @Test func aBlockThatCallsItself() throws {
     let e = try #require(
       definitionError("input: [3, 8, 8]\nblocks:\n  a: {body: [a]}\nnetwork: [a]\nmodels: {m: {}}\n"))
-    #expect(e.message.contains("block calls nest more than 64 deep"), "\(e)")
+    #expect(e.message.contains("block calls nest more than 32 deep"), "\(e)")
     #expect(e.message.contains("a → a"), "\(e)")
   }
 
