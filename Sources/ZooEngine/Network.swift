@@ -174,8 +174,11 @@ public final class Network: @unchecked Sendable {
     self.steps = steps
     self.weightBytes = weightElements * 4
     self.scratchBytes = scratchElements * 4
-    guard let arena = Self.allocate(max(1, memory.arenaBytes / 4)), let scratch = Self.allocate(max(1, scratchElements))
-    else {
+    let arena = Self.allocate(max(1, memory.arenaBytes / 4))
+    let scratch = Self.allocate(max(1, scratchElements))
+    guard let arena, let scratch else {
+      free(arena)
+      free(scratch)
       throw EngineError("\(graph.name): could not allocate \(formatBytes(planned)) for a batch of \(batch)")
     }
     self.arena = arena

@@ -35,7 +35,8 @@ struct EngineOptions: ParsableArguments {
     help: ArgumentHelp(
       """
       The most memory the compiled plan may take (activations, weights and scratch), in bytes or with a \
-      unit (`512M`, `16G`). The default is three quarters of the physical memory.
+      decimal unit (`512M`, `16G`, as the sizes `zoo` prints). The default is three quarters of the \
+      physical memory.
       """, valueName: "size"))
   var memoryLimit: String?
 
@@ -52,7 +53,7 @@ struct EngineOptions: ParsableArguments {
   /// `--memory-limit` in bytes, or nil for the default.
   func memoryLimitBytes() throws -> Int? {
     guard let text = memoryLimit else { return nil }
-    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+    let units: [Character: Int] = ["K": 1_000, "M": 1_000_000, "G": 1_000_000_000, "T": 1_000_000_000_000]
     var digits = Substring(text.uppercased())
     if digits.hasSuffix("B") { digits = digits.dropLast() }
     var scale = 1
