@@ -18,6 +18,14 @@ public enum ImageInput {
     public var width: Int
     public var height: Int
     public var pixels: [UInt8]
+
+    public init(width: Int, height: Int, pixels: [UInt8]) {
+      precondition(
+        pixels.count == width * height * 3, "an RGB image of \(width) × \(height) holds \(width * height * 3) bytes")
+      self.width = width
+      self.height = height
+      self.pixels = pixels
+    }
   }
 
   /// The default largest image accepted, in pixels: 8192 × 8192 (64 Mi). Its decoded RGB takes 192 MiB;
@@ -133,14 +141,16 @@ public enum ImageInput {
 
   /// Separable bilinear resampling with PIL's antialiasing: a triangle filter stretched by the
   /// scale when shrinking; output values stay in `0...255` as floats.
-  static func resample(_ image: RGB, toWidth w: Int, height h: Int) -> [Float] {
+  public static func resample(_ image: RGB, toWidth w: Int, height h: Int) -> [Float] {
     resample(image, toWidth: w, height: h, rows: 0..<h, columns: 0..<w)
   }
 
   /// The rows `rows` and columns `columns` of the image resampled to `w × h` (see
   /// ``resample(_:toWidth:height:)``), as `[rows.count, columns.count, 3]`: the same values as cutting
   /// them out of the whole resampled image, computed without it.
-  static func resample(_ image: RGB, toWidth w: Int, height h: Int, rows: Range<Int>, columns: Range<Int>) -> [Float] {
+  public static func resample(_ image: RGB, toWidth w: Int, height h: Int, rows: Range<Int>, columns: Range<Int>)
+    -> [Float]
+  {
     func weights(_ inSize: Int, _ outSize: Int, _ range: Range<Int>) -> [(start: Int, w: [Float])] {
       let scale = Double(inSize) / Double(outSize)
       let support = max(scale, 1)

@@ -201,10 +201,6 @@ public enum Safetensors {
         throw EngineError(
           "`\(path)`: tensor `\(key)` has data_offsets \(JSON.array(offsetValues).text); it needs two: [begin, end]")
       }
-      guard offsets[0] <= offsets[1], offsets[1] <= dataSize else {
-        throw EngineError(
-          "`\(path)`: tensor `\(key)` has data_offsets \(offsets) outside the \(dataSize) data bytes")
-      }
       var elements = 1
       for d in shape {
         let (p, o) = elements.multipliedReportingOverflow(by: d)
@@ -218,6 +214,10 @@ public enum Safetensors {
         throw EngineError(
           "`\(path)`: tensor `\(key)` has shape \(shape) of \(elements) \(dtype) elements, whose byte size overflows 64 bits"
         )
+      }
+      guard offsets[0] <= offsets[1], offsets[1] <= dataSize else {
+        throw EngineError(
+          "`\(path)`: tensor `\(key)` has data_offsets \(offsets) outside the \(dataSize) data bytes")
       }
       guard offsets[1] - offsets[0] == bytes else {
         throw EngineError(

@@ -112,6 +112,7 @@ public enum Files {
     let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw FileError("cannot write \(label): \(problem(errno, path: temp))") }
     let slot = TemporaryFiles.shared.add(temp)
+    if pauseMilliseconds > 0 { usleep(UInt32(pauseMilliseconds) * 1000) }
     var failure: String? = nil
     var done = 0
     while done < raw.count {
@@ -150,6 +151,15 @@ public enum Files {
   }
 
   private static let counter = Counter()
+
+  /// `ZOO_TEST_WRITE_PAUSE_MS`: a pause between creating a temporary file and writing it, so that tests
+  /// can signal a process mid-write. 0 (no pause) unless set.
+  static let pauseMilliseconds: Int = {
+    guard let text = ProcessInfo.processInfo.environment["ZOO_TEST_WRITE_PAUSE_MS"], let ms = Int(text) else {
+      return 0
+    }
+    return min(max(ms, 0), 60_000)
+  }()
 
   /// `DIR/.NAME.zoo-tmp-PID-N`: beside the target (so the rename stays on one file system), hidden, and
   /// recognisable by ``isTemporaryName(_:)``.
@@ -235,7 +245,19 @@ public final class TemporaryFiles: @unchecked Sendable {
     defer { lock.unlock() }
     if !installed {
       installed = true
-      for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, removeTemporaryFilesAndDie) }
+      // Signals the process ignores (nohup's SIGHUP, SIGINT in a background job) stay ignored; the
+      // others are unblocked in this thread, which writes, in case the parent handed down a blocked mask.
+      var unblock = sigset_t()
+      sigemptyset(&unblock)
+      for sig in [SIGINT, SIGTERM, SIGHUP] {
+        let previous = signal(sig, removeTemporaryFilesAndDie)
+        if let previous, unsafeBitCast(previous, to: Int.self) == 1 {  // SIG_IGN
+          signal(sig, previous)
+        } else {
+          sigaddset(&unblock, sig)
+        }
+      }
+      pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
     guard let slot = used.firstIndex(of: false) else { return nil }
     used[slot] = true
