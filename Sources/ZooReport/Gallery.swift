@@ -47,9 +47,7 @@ public struct Gallery: Sendable {
     ]
   }
 
-  /// Every file of the gallery, or only the pages of `models` (and the index) when given, in the order
-  /// they must be written so that no page names a figure that is not there yet: figures first, then
-  /// the model pages, the index page (`README.md`) last.
+  /// Every file of the gallery, or only the pages of `models` (and the index) when given.
   public func files(models: [String]? = nil) throws -> [ReportFile] {
     var chosen = pages
     if let models {
@@ -66,8 +64,7 @@ public struct Gallery: Sendable {
       files.append(ReportFile(path: p.fileName, contents: p.markdown))
       files += try p.figures()
     }
-    func rank(_ f: ReportFile) -> Int { f.path == "README.md" ? 2 : f.path.hasSuffix(".md") ? 1 : 0 }
-    return files.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+    return files
   }
 }
 
@@ -103,6 +100,14 @@ public struct GalleryCheck: Sendable, Equatable {
     guard reportExtra else { return }
     let expected = Set(files.map(\.path))
     extra = Self.listFiles(dir).filter { !expected.contains($0) && !temporary.contains($0) }
+  }
+
+  /// `files` in the order they must be written so that no page names a figure that is not there yet:
+  /// figures first, then the model pages, the index page (`README.md`) last.
+  public static func writingOrder(_ files: [ReportFile]) -> [ReportFile] {
+    func rank(_ f: ReportFile) -> Int { f.path == "README.md" ? 2 : f.path.hasSuffix(".md") ? 1 : 0 }
+    return files.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }
+      .map(\.element)
   }
 
   /// The relative paths of the regular files under `dir`, sorted; hidden files and folders skipped

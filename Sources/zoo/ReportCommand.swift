@@ -55,9 +55,9 @@ struct ReportCommand: ParsableCommand {
       throw ExitCode.failure
     }
     var written = 0
-    // `files` lists the figures first and the index last: a write that fails halfway leaves no page
-    // naming a figure that is not there.
-    for f in files where result.stale.contains(f.path) || result.missing.contains(f.path) {
+    // Figures first and the index last: a write that fails halfway leaves no page naming a figure
+    // that is not there.
+    for f in GalleryCheck.writingOrder(files) where result.stale.contains(f.path) || result.missing.contains(f.path) {
       let url = dir.appendingPathComponent(f.path)
       do {
         try makeFolders(url.deletingLastPathComponent().path)
