@@ -64,13 +64,16 @@ failed=()
 for t in "${targets[@]}"; do
   exe=$scratch/fuzz-$t
   if [ "$t" = definition ]; then
-    objects=("$build"/ZooGraph.build/*.o "$build"/ZooFormat.build/*.o "$build"/Yams.build/*.o "$build"/CYaml.build/*.o)
+    modules=(ZooGraph ZooFormat Yams CYaml)
     libs=()
   else
-    objects=("$build"/ZooGraph.build/*.o "$build"/ZooAnalysis.build/*.o "$build"/ZooEngine.build/*.o
-      "$build"/CZooKernels.build/*.o)
+    modules=(ZooGraph ZooAnalysis ZooEngine CZooKernels)
     libs=($(pkg-config --libs openblas libpng) -ljpeg)
   fi
+  objects=()
+  for m in "${modules[@]}"; do
+    while IFS= read -r o; do objects+=("$o"); done < <(find "$build/$m.build" -name '*.o' | sort)
+  done
   includes=()
   for f in $(pkg-config --cflags openblas libpng); do includes+=(-Xcc "$f"); done
   swiftc -O -parse-as-library -sanitize=fuzzer,address "${linker[@]}" -I "$build/Modules" \

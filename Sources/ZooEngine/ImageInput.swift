@@ -36,7 +36,13 @@ public enum ImageInput {
   public static func decode(_ path: String, maxPixels: Int = defaultMaxPixels) throws -> RGB {
     let bytes: [UInt8]
     do {
-      bytes = try Files.read(path, what: "the image")
+      // 8 bytes a pixel (uncompressed 16-bit RGBA) and 16 MiB of other chunks bound any PNG or JPEG within the budget.
+      let (bound, o) = max(0, maxPixels).multipliedReportingOverflow(by: 8)
+      bytes = try Files.read(
+        path, what: "the image", maxBytes: o ? .max : bound &+ (16 << 20),
+        why:
+          "that an image within the limit of \(grouped(UInt64(max(0, maxPixels)))) pixels can take (`zoo run --max-pixels N` raises it)"
+      )
     } catch {
       throw EngineError(error.description)
     }

@@ -31,8 +31,11 @@ public enum Files {
 
   // MARK: Reading
 
-  /// The whole contents of the regular file at `path`; `what` names it in errors ("the image").
-  public static func read(_ path: String, what: String) throws(FileError) -> [UInt8] {
+  /// The whole contents of the regular file at `path`; `what` names it in errors ("the image"). A file
+  /// larger than `maxBytes` is refused before it is read, with `why` saying where the limit comes from.
+  public static func read(_ path: String, what: String, maxBytes: Int = .max, why: String = "")
+    throws(FileError) -> [UInt8]
+  {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FileError("cannot read \(what) `\(path)`: \(problem(errno, path: path))") }
     defer { close(fd) }
@@ -44,6 +47,9 @@ public enum Files {
       throw FileError("cannot read \(what) `\(path)`: \(kind(st.st_mode)), not a file")
     }
     let size = Int(st.st_size)
+    guard size <= maxBytes else {
+      throw FileError("cannot read \(what) `\(path)`: it has \(size) bytes, more than the \(maxBytes) \(why)")
+    }
     var bytes = [UInt8](repeating: 0, count: size)
     var done = 0
     while done < size {
