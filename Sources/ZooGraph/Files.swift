@@ -26,7 +26,8 @@ public enum Files {
   /// Whether `name` (a file name, not a path) is one of zoo's temporary files, or one that
   /// Foundation's atomic writes or cairo leave behind when a process is killed mid-write.
   public static func isTemporaryName(_ name: String) -> Bool {
-    name.contains(temporaryMarker) || name.hasSuffix(".tmp") || name.hasPrefix(".dat.nosync")
+    name.contains(temporaryMarker) || name.hasSuffix(".tmp") || name.hasPrefix(".dat.nosync")  // swift-foundation
+      || name.range(of: #"\.tmp\.[A-Za-z0-9]{6}$"#, options: .regularExpression) != nil  // older corelibs Foundation
   }
 
   // MARK: Reading
@@ -140,7 +141,12 @@ public enum Files {
     TemporaryFiles.shared.remove(slot)
   }
 
-  /// Throws when `path` cannot be an output: its folder is missing or it names a folder.
+  /// Throws when `path` cannot be an output (its folder is missing, or it names a folder), so that a
+  /// command can say so before doing its work; `what` names the file ("the .npy array").
+  public static func requireWritable(_ path: String, what: String = "") throws(FileError) {
+    try checkWritable(path, label: what.isEmpty ? "`\(path)`" : "\(what) `\(path)`")
+  }
+
   static func checkWritable(_ path: String, label: String) throws(FileError) {
     guard !path.isEmpty else { throw FileError("cannot write \(label): the path is empty") }
     let url = URL(fileURLWithPath: path)

@@ -60,6 +60,7 @@ struct RunCommand: ParsableCommand {
       do {
         try Files.requireDistinct(
           outputs: [("--output", output)], inputs: [("--input", input)] + (weights.map { [("--weights", $0)] } ?? []))
+        try Files.requireWritable(output, what: "the .npy array")
       } catch { throw ZooError(error.description) }
     }
     do {

@@ -427,6 +427,11 @@ struct HostileInputTests {
       #expect(try Data(contentsOf: URL(fileURLWithPath: weights)) == before)
       let overInput = try runZoo(["run", "lenet5", "--input", x, "--output", dir.path + "/./x.npy"])
       #expect(overInput.status != 0 && overInput.err.contains("is the same file as --input `\(x)`"), "\(overInput.err)")
+      let nowhere = try runZoo(["run", "lenet5", "--input", x, "--output", dir.path + "/no/y.npy"])
+      #expect(
+        nowhere.status != 0 && nowhere.err.contains("`\(dir.path)/no/y.npy`: there is no folder `\(dir.path)/no`")
+          && !nowhere.out.contains("lenet5 · input"),
+        "refused before the model runs: \(nowhere.err)")
       let chart = dir.appendingPathComponent("rf.svg").path
       let both = try runZoo([
         "rf", "resnet18", "--chart", chart, "--diagram", dir.path + "/../\(dir.lastPathComponent)/rf.svg",
