@@ -3,9 +3,10 @@
 // Two decoders into 8-bit RGB, written in C because libpng and libjpeg report errors by longjmp,
 // which Swift cannot catch: on failure they return 0 and leave a message in `error`.
 //
-// Both read the image size from the header first and return 2, with `*width` and `*height` set and
-// nothing decoded, when `width × height` exceeds `max_pixels`, so that a small file claiming a huge
-// image never allocates it. The conversion to RGB is PIL's `convert('RGB')`, which torchvision's
+// Both are called twice: first with no buffer, to read the image size from the header (they return 2,
+// with `*width` and `*height` set and nothing decoded, when `width × height` exceeds `max_pixels`, so
+// that a small file claiming a huge image never allocates it), then with the caller's buffer of that
+// size, which they decode into (so the pixels are held once, in the caller's array). The conversion to RGB is PIL's `convert('RGB')`, which torchvision's
 // preprocessing uses: alpha (an alpha channel, or a palette's or grey level's tRNS transparency) is
 // dropped, not blended; palettes and grey levels are expanded; 16-bit samples keep their high byte.
 // A file that ends before its image does is an error, not an image padded with grey.
@@ -42,14 +43,16 @@ static void zoo_jpeg_message(j_common_ptr info, int level) {
   }
 }
 
-/// Decodes a JPEG held in memory to RGB; `*pixels` is malloc'ed (free it with `free`). Returns 1 on
-/// success, 2 when the image has more than `max_pixels` pixels, 0 on an error.
-static inline int zoo_decode_jpeg(const unsigned char *data, unsigned long size, unsigned char **pixels,
+/// Decodes a JPEG held in memory to RGB into `pixels`, which holds `*width × *height × 3` bytes for the
+/// size the header gives; with `pixels` NULL it only reads that size. Returns 1 on success, 2 when the
+/// image has more than `max_pixels` pixels, 0 on an error.
+static inline int zoo_decode_jpeg(const unsigned char *data, unsigned long size, unsigned char *pixels,
                                   int *width, int *height, unsigned long long max_pixels, char *error,
                                   size_t error_size) {
   struct jpeg_decompress_struct info;
   struct zoo_jpeg_error err;
-  unsigned char *volatile out = NULL;
+  unsigned char *out = pixels;
+  int expected_width = *width, expected_height = *height;
   info.err = jpeg_std_error(&err.manager);
   err.manager.error_exit = zoo_jpeg_error_exit;
   err.manager.emit_message = zoo_jpeg_message;
@@ -57,7 +60,6 @@ static inline int zoo_decode_jpeg(const unsigned char *data, unsigned long size,
   if (setjmp(err.jump)) {
     snprintf(error, error_size, "%s", err.message);
     jpeg_destroy_decompress(&info);
-    free(out);
     return 0;
   }
   jpeg_create_decompress(&info);
@@ -69,6 +71,10 @@ static inline int zoo_decode_jpeg(const unsigned char *data, unsigned long size,
     jpeg_destroy_decompress(&info);
     return 2;
   }
+  if (!out) {
+    jpeg_destroy_decompress(&info);
+    return 1;
+  }
   info.out_color_space = JCS_RGB;
   jpeg_start_decompress(&info);
   if (info.output_components != 3) {
@@ -76,13 +82,13 @@ static inline int zoo_decode_jpeg(const unsigned char *data, unsigned long size,
     jpeg_destroy_decompress(&info);
     return 0;
   }
-  size_t stride = (size_t)info.output_width * 3;
-  out = (unsigned char *)malloc(stride * info.output_height);
-  if (!out) {
-    snprintf(error, error_size, "out of memory for %u × %u pixels", info.output_width, info.output_height);
+  if ((int)info.output_width != expected_width || (int)info.output_height != expected_height) {
+    snprintf(error, error_size, "it decodes to %u × %u pixels, not the %d × %d of its header", info.output_width,
+             info.output_height, expected_width, expected_height);
     jpeg_destroy_decompress(&info);
     return 0;
   }
+  size_t stride = (size_t)info.output_width * 3;
   while (info.output_scanline < info.output_height) {
     unsigned char *row = out + stride * info.output_scanline;
     jpeg_read_scanlines(&info, &row, 1);
@@ -91,7 +97,6 @@ static inline int zoo_decode_jpeg(const unsigned char *data, unsigned long size,
   *width = (int)info.output_width;
   *height = (int)info.output_height;
   jpeg_destroy_decompress(&info);
-  *pixels = out;
   return 1;
 }
 
@@ -122,10 +127,11 @@ static void zoo_png_warning(png_structp png, png_const_charp message) {
   (void)message;
 }
 
-/// Decodes a PNG held in memory to RGB as PIL's `convert('RGB')` does (see the top of this file);
-/// `*pixels` is malloc'ed. Returns 1 on success, 2 when the image has more than `max_pixels` pixels,
+/// Decodes a PNG held in memory to RGB as PIL's `convert('RGB')` does (see the top of this file) into
+/// `pixels`, which holds `*width × *height × 3` bytes for the size the header gives; with `pixels` NULL
+/// it only reads that size. Returns 1 on success, 2 when the image has more than `max_pixels` pixels,
 /// 0 on an error.
-static inline int zoo_decode_png(const unsigned char *data, unsigned long size, unsigned char **pixels,
+static inline int zoo_decode_png(const unsigned char *data, unsigned long size, unsigned char *pixels,
                                  int *width, int *height, unsigned long long max_pixels, char *error,
                                  size_t error_size) {
   struct zoo_png_state state;
@@ -138,12 +144,12 @@ static inline int zoo_decode_png(const unsigned char *data, unsigned long size, 
     return 0;
   }
   png_infop info = png_create_info_struct(png);
-  unsigned char *volatile out = NULL;
+  unsigned char *out = pixels;
+  int expected_width = *width, expected_height = *height;
   png_bytep *volatile rows = NULL;
   if (!info || setjmp(png_jmpbuf(png))) {
     snprintf(error, error_size, "%s", info ? state.message : "cannot start libpng");
     png_destroy_read_struct(&png, info ? &info : NULL, NULL);
-    free(out);
     free(rows);
     return 0;
   }
@@ -158,6 +164,14 @@ static inline int zoo_decode_png(const unsigned char *data, unsigned long size, 
   if ((unsigned long long)w * h > max_pixels) {
     png_destroy_read_struct(&png, &info, NULL);
     return 2;
+  }
+  if (!out) {
+    png_destroy_read_struct(&png, &info, NULL);
+    return 1;
+  }
+  if ((int)w != expected_width || (int)h != expected_height) {
+    snprintf(state.message, sizeof state.message, "its header changed between two reads");
+    png_longjmp(png, 1);
   }
   int depth = png_get_bit_depth(png, info);
   int type = png_get_color_type(png, info);
@@ -174,9 +188,8 @@ static inline int zoo_decode_png(const unsigned char *data, unsigned long size, 
              png_get_channels(png, info));
     png_longjmp(png, 1);
   }
-  out = (unsigned char *)malloc(stride * h);
   rows = (png_bytep *)malloc(sizeof(png_bytep) * h);
-  if (!out || !rows) {
+  if (!rows) {
     snprintf(state.message, sizeof state.message, "out of memory for %u × %u pixels", w, h);
     png_longjmp(png, 1);
   }
@@ -185,6 +198,5 @@ static inline int zoo_decode_png(const unsigned char *data, unsigned long size, 
   png_read_end(png, NULL);
   png_destroy_read_struct(&png, &info, NULL);
   free(rows);
-  *pixels = out;
   return 1;
 }

@@ -58,31 +58,40 @@ public enum ImageInput {
       throw EngineError("`\(path)` is neither a PNG nor a JPEG image (nor a .npy array)")
     }
     let kind = isPNG ? "PNG" : "JPEG"
-    var out: UnsafeMutablePointer<UInt8>? = nil
     var w: Int32 = 0
     var h: Int32 = 0
     var message = [CChar](repeating: 0, count: 256)
     let limit = UInt64(max(0, maxPixels))
-    let status = bytes.withUnsafeBufferPointer { b in
-      message.withUnsafeMutableBufferPointer { m in
-        isPNG
-          ? zoo_decode_png(b.baseAddress, UInt(b.count), &out, &w, &h, limit, m.baseAddress, 256)
-          : zoo_decode_jpeg(b.baseAddress, UInt(b.count), &out, &w, &h, limit, m.baseAddress, 256)
+    func decode(into pixels: UnsafeMutablePointer<UInt8>?) -> Int32 {
+      bytes.withUnsafeBufferPointer { b in
+        message.withUnsafeMutableBufferPointer { m in
+          isPNG
+            ? zoo_decode_png(b.baseAddress, UInt(b.count), pixels, &w, &h, limit, m.baseAddress, 256)
+            : zoo_decode_jpeg(b.baseAddress, UInt(b.count), pixels, &w, &h, limit, m.baseAddress, 256)
+        }
       }
     }
+    func failure() -> EngineError {
+      let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+      return EngineError("cannot decode the \(kind) image `\(path)`: \(text)")
+    }
+    // First the size from the header, checked against the budget; then the pixels, straight into the array.
+    let status = decode(into: nil)
     if status == 2 {
       let pixels = UInt64(UInt32(bitPattern: w)) * UInt64(UInt32(bitPattern: h))
       throw EngineError(
         "the \(kind) image `\(path)` is \(UInt32(bitPattern: w)) × \(UInt32(bitPattern: h)) = \(grouped(pixels)) pixels, "
           + "more than the limit of \(grouped(limit)); nothing was decoded (`zoo run --max-pixels N` raises the limit)")
     }
-    guard status == 1, let out else {
-      let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-      throw EngineError("cannot decode the \(kind) image `\(path)`: \(text)")
-    }
-    defer { free(out) }
+    guard status == 1 else { throw failure() }
     let count = Int(w) * Int(h) * 3
-    return RGB(width: Int(w), height: Int(h), pixels: Array(UnsafeBufferPointer(start: out, count: count)))
+    var ok: Int32 = 0
+    let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialised in
+      ok = decode(into: buffer.baseAddress)
+      initialised = ok == 1 ? count : 0
+    }
+    guard ok == 1 else { throw failure() }
+    return RGB(width: Int(w), height: Int(h), pixels: pixels)
   }
 
   /// `1234567` → `1,234,567`.
