@@ -54,7 +54,30 @@ open(os.path.join(d, "empty"), "wb").write(st({}, b""))
 PY
       ;;
     npy) cp Tests/ZooTests/Fixtures/*.npy "$dir/" ;;
-    image) cp Tests/ZooTests/Fixtures/*.png Tests/ZooTests/Fixtures/*.jpg "$dir/" ;;
+    image)
+      cp Tests/ZooTests/Fixtures/*.png Tests/ZooTests/Fixtures/*.jpg "$dir/"
+      # PNGs of every colour type and bit depth (16-bit, palette with tRNS, grey + alpha, 2-bit, interlaced).
+      python3 - "$dir" << 'PY'
+import os, struct, sys, zlib
+def png(w, h, depth, ctype, rows, extra=b"", interlace=0):
+    def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, interlace)
+    idat = zlib.compress(b"".join(b"\0" + r for r in rows))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+d = sys.argv[1]
+seeds = {
+    "rgb16.png": png(3, 2, 16, 2, [bytes(range(18))] * 2),
+    "rgba.png": png(2, 2, 8, 6, [bytes([200, 100, 50, 0, 1, 2, 3, 4])] * 2),
+    "greyalpha16.png": png(2, 1, 16, 4, [bytes(range(8))]),
+    "palette.png": png(2, 1, 8, 3, [bytes([0, 1])], chunk(b"PLTE", bytes(range(6))) + chunk(b"tRNS", b"\0\x80")),
+    "grey2.png": png(4, 1, 2, 0, [bytes([0x1B])]),
+    "interlaced.png": png(1, 1, 8, 2, [bytes([9, 8, 7])], interlace=1),
+}
+for name, data in seeds.items():
+    open(os.path.join(d, name), "wb").write(data)
+PY
+      ;;
     definition) cp zoo/*.yaml docs/examples/*.yaml "$dir/" ;;
   esac
   echo "$dir"
