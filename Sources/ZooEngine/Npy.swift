@@ -1,4 +1,5 @@
 import Foundation
+import ZooGraph
 
 /// NumPy `.npy` files of float32 in C order (format versions 1.0, 2.0 and 3.0).
 ///
@@ -9,17 +10,21 @@ import Foundation
 public enum Npy {
   /// Reads `path`; the dtype must be little-endian float32 and the order C.
   public static func read(_ path: String) throws -> Tensor {
-    let data: Data
+    let bytes: [UInt8]
     do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
+      bytes = try Files.read(path, what: "the .npy array")
     } catch {
-      throw EngineError("cannot read `\(path)`: \(error.localizedDescription)")
+      throw EngineError(error.description)
     }
-    return try parse(data, path: path)
+    return try parse(bytes, path: path)
   }
 
-  public static func parse(_ data: Data, path: String) throws -> Tensor {
-    let bytes = [UInt8](data)
+  /// Parses a `.npy` file held in memory; `path` names it in errors.
+  public static func parse(_ data: Data, path: String) throws -> Tensor { try parse([UInt8](data), path: path) }
+
+  /// Parses a `.npy` file held in memory; `path` names it in errors. The shape's element count and byte
+  /// size are computed with overflow checks, and the data must be exactly that size.
+  public static func parse(_ bytes: [UInt8], path: String) throws -> Tensor {
     let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
     guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
       throw EngineError("`\(path)` is not a .npy file (no \\x93NUMPY magic)")
@@ -35,41 +40,72 @@ public enum Npy {
     default:
       throw EngineError("`\(path)`: unsupported .npy format version \(major)")
     }
-    guard headerStart + headerLength <= bytes.count else {
+    guard headerLength <= bytes.count - headerStart else {
       throw EngineError("`\(path)`: the .npy header claims \(headerLength) bytes but the file is \(bytes.count) bytes")
     }
-    let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
+    let headerBytes = bytes[headerStart..<headerStart + headerLength]
+    guard headerBytes.allSatisfy({ $0 < 0x80 }) else {
+      throw EngineError("`\(path)`: the .npy header is not ASCII text")
+    }
+    let header = String(decoding: headerBytes, as: UTF8.self)
+    let shown = header.trimmingCharacters(in: .whitespacesAndNewlines)
     guard let descr = value(of: "descr", in: header), let order = value(of: "fortran_order", in: header),
       let shapeText = value(of: "shape", in: header)
     else {
-      throw EngineError(
-        "`\(path)`: cannot parse the .npy header \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+      throw EngineError("`\(path)`: cannot parse the .npy header \(shown)")
     }
     let dtype = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
     guard dtype == "<f4" || dtype == "|f4" else {
       throw EngineError("`\(path)` holds dtype \(dtype); zoo needs float32 ('<f4'), e.g. `x.astype(np.float32)`")
     }
-    guard order.trimmingCharacters(in: .whitespaces) == "False" else {
-      throw EngineError("`\(path)` is in Fortran order; save a C-ordered array (np.ascontiguousarray)")
+    switch order.trimmingCharacters(in: .whitespaces) {
+    case "False": break
+    case "True": throw EngineError("`\(path)` is in Fortran order; save a C-ordered array (np.ascontiguousarray)")
+    default: throw EngineError("`\(path)`: the .npy header has fortran_order \(order); it must be True or False")
     }
-    let inner = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
-    let parts = inner.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    let shape = parts.compactMap { Int($0) }
-    guard shape.count == parts.count, shape.allSatisfy({ $0 >= 0 }) else {
-      throw EngineError("`\(path)`: cannot parse the .npy shape \(shapeText)")
+    let trimmed = shapeText.trimmingCharacters(in: .whitespaces)
+    guard trimmed.hasPrefix("("), trimmed.hasSuffix(")") else {
+      throw EngineError("`\(path)`: the .npy shape \(shapeText) is not a tuple such as (1, 3, 224, 224)")
     }
-    let count = shape.reduce(1, *)
-    let start = headerStart + headerLength
-    guard bytes.count - start == count * 4 else {
+    let inner = trimmed.dropFirst().dropLast()
+    var parts = inner.split(separator: ",", omittingEmptySubsequences: false).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    if parts.count > 1, parts.last == "" { parts.removeLast() }  // (3,) and (2, 3, )
+    if parts == [""] { parts = [] }  // () is a scalar.
+    var shape: [Int] = []
+    for p in parts {
+      guard let d = Int(p), d >= 0 else {
+        throw EngineError(
+          "`\(path)`: the .npy shape \(shapeText) has an entry `\(p)` that is not an integer in 0...\(Int.max)")
+      }
+      shape.append(d)
+    }
+    var count = 1
+    for d in shape {
+      let (p, o) = count.multipliedReportingOverflow(by: d)
+      guard !o else { throw EngineError("`\(path)`: the .npy shape \(shapeText) has more elements than 64 bits count") }
+      count = p
+    }
+    let (byteCount, o) = count.multipliedReportingOverflow(by: 4)
+    guard !o else {
       throw EngineError(
-        "`\(path)`: shape \(shape) needs \(count * 4) data bytes but the file has \(bytes.count - start)")
+        "`\(path)`: the .npy shape \(shapeText) has \(count) float32 elements, more bytes than 64 bits count")
+    }
+    let start = headerStart + headerLength
+    guard bytes.count - start == byteCount else {
+      throw EngineError(
+        "`\(path)`: shape \(shape) needs \(byteCount) data bytes but the file has \(bytes.count - start)")
     }
     var values = [Float](repeating: 0, count: count)
     values.withUnsafeMutableBytes { dst in
       bytes.withUnsafeBytes { src in
-        dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[start..<start + count * 4]))
+        dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[start..<start + byteCount]))
       }
     }
+    #if _endian(big)
+      for i in 0..<count { values[i] = Float(bitPattern: values[i].bitPattern.byteSwapped) }
+    #endif
     return Tensor(shape: shape, data: values)
   }
 
@@ -96,15 +132,15 @@ public enum Npy {
     var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
     while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
     header += "\n"
-    var data = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0])
+    var data: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0]
     data.append(UInt8(header.utf8.count & 0xFF))
     data.append(UInt8(header.utf8.count >> 8))
-    data.append(Data(header.utf8))
+    data += header.utf8
     tensor.data.withUnsafeBytes { data.append(contentsOf: $0) }
     do {
-      try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+      try Files.write(data, to: path, what: "the .npy array")
     } catch {
-      throw EngineError("cannot write `\(path)`: \(error.localizedDescription)")
+      throw EngineError(error.description)
     }
   }
 }

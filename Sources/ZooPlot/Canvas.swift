@@ -1,5 +1,6 @@
 import CCairo
 import Foundation
+import ZooGraph
 
 /// A drawing failure (an unwritable file, an unknown extension), naming the file.
 public struct PlotError: Error, Sendable, CustomStringConvertible {
@@ -38,19 +39,19 @@ public enum Anchor: Sendable { case start, middle, end }
 ///
 /// The file type follows the path's extension (`.svg` or `.png`); PNGs are drawn at twice the size
 /// (so they stay sharp on slides) from the same drawing calls. Coordinates: origin top left, y down.
+/// cairo draws into memory; ``finish()`` writes the file through ``Files/write(_:to:what:)`` (a temporary
+/// file renamed into place), so a failed or interrupted drawing never leaves a partial or stray file.
 public final class Canvas {
   public let width: Double
   public let height: Double
-  /// The file to write, and the temporary file beside it that cairo writes until ``finish()`` renames
-  /// it: a failed drawing never leaves a partial file behind.
+  /// The file to write (its extension chooses the format; it names the file in errors).
   let path: String
-  let temporary: String
-  var finished = false
   let png: Bool
+  let sink = ByteSink()
   let surface: OpaquePointer
   let cr: OpaquePointer
 
-  /// Opens a surface for `path`; call ``finish()`` to write the file.
+  /// Opens a surface for `path`; call ``finish()`` to write the file or ``rendered()`` for its bytes.
   public init(path: String, width: Double, height: Double) throws(PlotError) {
     let lower = path.lowercased()
     guard lower.hasSuffix(".svg") || lower.hasSuffix(".png") else {
@@ -59,17 +60,16 @@ public final class Canvas {
     self.width = width
     self.height = height
     self.path = path
-    let temporary = "\(path).zoo-\(getpid()).tmp"
-    self.temporary = temporary
     self.png = lower.hasSuffix(".png")
     let surface =
       png
       ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width * 2), Int32(height * 2))!
-      : cairo_svg_surface_create(temporary, width, height)!
+      : cairo_svg_surface_create_for_stream(
+        ByteSink.write, Unmanaged.passUnretained(sink).toOpaque(), width, height)!
     guard cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
       let why = String(cString: cairo_status_to_string(cairo_surface_status(surface)))
       cairo_surface_destroy(surface)
-      throw PlotError("cannot write `\(path)`: \(why)")
+      throw PlotError("cannot draw `\(path)`: \(why)")
     }
     self.surface = surface
     self.cr = cairo_create(surface)!
@@ -82,26 +82,28 @@ public final class Canvas {
   deinit {
     cairo_destroy(cr)
     cairo_surface_destroy(surface)
-    if !finished { unlink(temporary) }
   }
 
-  /// Writes the file (SVG: flushes the surface; PNG: encodes the pixels).
-  public func finish() throws(PlotError) {
+  /// The file's bytes (SVG: finishes the surface; PNG: encodes the pixels). Call it once.
+  public func rendered() throws(PlotError) -> [UInt8] {
     cairo_surface_flush(surface)
     var status = CAIRO_STATUS_SUCCESS
     if png {
-      status = cairo_surface_write_to_png(surface, temporary)
+      status = cairo_surface_write_to_png_stream(surface, ByteSink.write, Unmanaged.passUnretained(sink).toOpaque())
     } else {
       cairo_surface_finish(surface)
       status = cairo_surface_status(surface)
     }
     guard status == CAIRO_STATUS_SUCCESS else {
-      throw PlotError("cannot write `\(path)`: \(String(cString: cairo_status_to_string(status)))")
+      throw PlotError("cannot draw `\(path)`: \(String(cString: cairo_status_to_string(status)))")
     }
-    guard rename(temporary, path) == 0 else {
-      throw PlotError("cannot write `\(path)`: \(String(cString: strerror(errno)))")
-    }
-    finished = true
+    return sink.bytes
+  }
+
+  /// Writes the file atomically.
+  public func finish() throws(PlotError) {
+    let bytes = try rendered()
+    do { try Files.write(bytes, to: path) } catch { throw PlotError(error.description) }
   }
 
   func set(_ c: Colour, alpha: Double = 1) { cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha) }
@@ -204,5 +206,17 @@ public final class Canvas {
     cairo_move_to(cr, dx, 0)
     cairo_show_text(cr, text)
     cairo_restore(cr)
+  }
+}
+
+/// The bytes cairo writes through a stream callback.
+final class ByteSink {
+  var bytes: [UInt8] = []
+
+  static let write: cairo_write_func_t = { closure, data, length in
+    guard let closure else { return CAIRO_STATUS_WRITE_ERROR }
+    let sink = Unmanaged<ByteSink>.fromOpaque(closure).takeUnretainedValue()
+    if let data, length > 0 { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length))) }
+    return CAIRO_STATUS_SUCCESS
   }
 }

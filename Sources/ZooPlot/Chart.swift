@@ -83,11 +83,18 @@ public struct Chart: Sendable {
     self.yLabel = yLabel
   }
 
-  /// Draws the chart to `path` (`.svg` or `.png`).
+  /// Draws the chart to `path` (`.svg` or `.png`), atomically.
   public func write(to path: String) throws(PlotError) {
     let canvas = try Canvas(path: path, width: width, height: height)
     draw(on: canvas)
     try canvas.finish()
+  }
+
+  /// The chart as the bytes of a file named `name` (`.svg` or `.png`), without writing it.
+  public func rendered(as name: String) throws(PlotError) -> [UInt8] {
+    let canvas = try Canvas(path: name, width: width, height: height)
+    draw(on: canvas)
+    return try canvas.rendered()
   }
 
   /// Draws the chart on a canvas of the chart's size.

@@ -144,6 +144,20 @@ private func diagramChain(_ rf: ReceptiveFields, width: Bool, maxLayers: Int, ma
 public func writeReceptiveFieldDiagram(
   _ rf: ReceptiveFields, to path: String, maxLayers: Int = 4, maxField: Int = 40
 ) throws(PlotError) {
+  try drawReceptiveFieldDiagram(rf, path: path, maxLayers: maxLayers, maxField: maxField).finish()
+}
+
+/// ``writeReceptiveFieldDiagram(_:to:maxLayers:maxField:)``'s drawing as the bytes of a file named `name`
+/// (`.svg` or `.png`), without writing it.
+public func renderReceptiveFieldDiagram(
+  _ rf: ReceptiveFields, as name: String, maxLayers: Int = 4, maxField: Int = 40
+) throws(PlotError) -> [UInt8] {
+  try drawReceptiveFieldDiagram(rf, path: name, maxLayers: maxLayers, maxField: maxField).rendered()
+}
+
+private func drawReceptiveFieldDiagram(
+  _ rf: ReceptiveFields, path: String, maxLayers: Int, maxField: Int
+) throws(PlotError) -> Canvas {
   let g = rf.summary.graph
   // The height axis, unless the input is one pixel high (a 1-D toy laid out along the width).
   let alongWidth = rf.summary.input[1] == 1 && rf.summary.input[2] > 1
@@ -260,5 +274,5 @@ public func writeReceptiveFieldDiagram(
   c.text(
     "receptive field: \(top.size) pixels (\(span.lowerBound)…\(span.upperBound))", x: (a + b) / 2, y: by + 18,
     size: 13, colour: topColour, anchor: .middle, bold: true)
-  try c.finish()
+  return c
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ZooAnalysis
+import ZooGraph
 
 /// A diagram file format: DOT text as generated, or an image Graphviz renders in-process.
 public enum DiagramFormat: String, Sendable, CaseIterable {
@@ -44,27 +45,8 @@ public func writeDiagram(
   try writeAtomically(try renderDiagram(summary, options: options, format: format), to: path)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so readers
-/// never see a partial file; the temporary file is removed when anything fails.
+/// Writes `bytes` to `path` atomically through ``Files/write(_:to:what:)``: a temporary file beside
+/// `path` renamed over it, removed when anything fails or a signal ends the process.
 public func writeAtomically(_ bytes: [UInt8], to path: String) throws(RenderError) {
-  let url = URL(fileURLWithPath: path)
-  let dir = url.deletingLastPathComponent()
-  var isFolder: ObjCBool = false
-  guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isFolder), isFolder.boolValue else {
-    throw RenderError("cannot write `\(path)`: the folder `\(dir.path)` does not exist")
-  }
-  let temp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-  do {
-    try Data(bytes).write(to: temp)
-    if rename(temp.path, url.path) != 0 {
-      let reason = String(cString: strerror(errno))
-      throw RenderError("cannot write `\(path)`: \(reason)")
-    }
-  } catch let e as RenderError {
-    try? FileManager.default.removeItem(at: temp)
-    throw e
-  } catch {
-    try? FileManager.default.removeItem(at: temp)
-    throw RenderError("cannot write `\(path)`: \(error.localizedDescription)")
-  }
+  do { try Files.write(bytes, to: path) } catch { throw RenderError(error.description) }
 }

@@ -76,8 +76,11 @@ public struct GalleryCheck: Sendable, Equatable {
   public var missing: [String] = []
   /// Files in the folder the gallery does not write (only when the whole gallery is checked).
   public var extra: [String] = []
+  /// Temporary files an interrupted write left in the folder (zoo's, cairo's or Foundation's), hidden or
+  /// not, always listed.
+  public var temporary: [String] = []
 
-  public var isUpToDate: Bool { stale.isEmpty && missing.isEmpty && extra.isEmpty }
+  public var isUpToDate: Bool { stale.isEmpty && missing.isEmpty && extra.isEmpty && temporary.isEmpty }
 
   /// Compares `files` with the folder `dir`, byte for byte. `reportExtra` also lists the files of
   /// `dir` (recursively, hidden files aside) that are not among `files`.
@@ -91,17 +94,29 @@ public struct GalleryCheck: Sendable, Equatable {
       }
       if data != Data(f.contents.utf8) { stale.append(f.path) }
     }
+    temporary = Self.listFiles(dir, hidden: true).filter {
+      Files.isTemporaryName(URL(fileURLWithPath: $0).lastPathComponent)
+    }
     guard reportExtra else { return }
     let expected = Set(files.map(\.path))
-    extra = Self.listFiles(dir).filter { !expected.contains($0) }
+    extra = Self.listFiles(dir).filter { !expected.contains($0) && !temporary.contains($0) }
   }
 
-  /// The relative paths of the regular files under `dir`, sorted; hidden files and folders skipped.
-  static func listFiles(_ dir: URL) -> [String] {
+  /// `files` in the order they must be written so that no page names a figure that is not there yet:
+  /// figures first, then the model pages, the index page (`README.md`) last.
+  public static func writingOrder(_ files: [ReportFile]) -> [ReportFile] {
+    func rank(_ f: ReportFile) -> Int { f.path == "README.md" ? 2 : f.path.hasSuffix(".md") ? 1 : 0 }
+    return files.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }
+      .map(\.element)
+  }
+
+  /// The relative paths of the regular files under `dir`, sorted; hidden files and folders skipped
+  /// unless `hidden`.
+  static func listFiles(_ dir: URL, hidden: Bool = false) -> [String] {
     let fm = FileManager.default
     guard
       let e = fm.enumerator(
-        at: dir, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        at: dir, includingPropertiesForKeys: [.isRegularFileKey], options: hidden ? [] : [.skipsHiddenFiles])
     else { return [] }
     let base = dir.standardizedFileURL.path
     var out: [String] = []

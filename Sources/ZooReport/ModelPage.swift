@@ -58,7 +58,7 @@ public struct ModelPage: Sendable {
       ReportFile(
         path: fieldDiagramPath,
         contents: try svgText(named: "\(summary.graph.name) receptive-field diagram") {
-          try writeReceptiveFieldDiagram(receptiveFields, to: $0)
+          try renderReceptiveFieldDiagram(receptiveFields, as: "diagram.svg")
         }),
     ]
   }

@@ -48,6 +48,11 @@ struct RFCommand: ParsableCommand {
   }
 
   func run() throws {
+    do {
+      try Files.requireDistinct(
+        outputs: [("--chart", chart), ("--diagram", diagram)].compactMap { f, p in p.map { (f, $0) } },
+        inputs: definitionInputs(options.model))
+    } catch { throw ZooError(error.description) }
     let graph = try options.graph()
     let rf: ReceptiveFields
     do {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import ZooAnalysis
+import ZooGraph
 import ZooRender
 
 struct RenderCommand: ParsableCommand {
@@ -19,6 +21,9 @@ struct RenderCommand: ParsableCommand {
   @OptionGroup var drawing: RenderOptions
 
   func run() throws {
+    do {
+      try Files.requireDistinct(outputs: [("-o", drawing.output)], inputs: definitionInputs(model.model))
+    } catch { throw ZooError(error.description) }
     let graph = try model.graph()
     let summary: Summary
     do {
@@ -70,4 +75,15 @@ struct RenderOptions: ParsableArguments {
       depth: depth, expand: expand,
       direction: DiagramOptions.Direction(rawValue: direction.uppercased()) ?? .topToBottom)
   }
+}
+
+/// The definition file a model argument reads (`net.yaml` or `net.yaml:model`), as an input that no
+/// output may overwrite; none for a built-in model.
+func definitionInputs(_ spec: String) -> [(String, String)] {
+  let fm = FileManager.default
+  if fm.fileExists(atPath: spec) { return [("the definition", spec)] }
+  if let colon = spec.lastIndex(of: ":"), fm.fileExists(atPath: String(spec[..<colon])) {
+    return [("the definition", String(spec[..<colon]))]
+  }
+  return []
 }

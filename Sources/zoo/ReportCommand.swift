@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZooFormat
+import ZooGraph
 import ZooReport
 
 struct ReportCommand: ParsableCommand {
@@ -46,19 +47,25 @@ struct ReportCommand: ParsableCommand {
       lines += result.stale.map { "  stale:   \(out)/\($0)" }
       lines += result.missing.map { "  missing: \(out)/\($0)" }
       lines += result.extra.map { "  extra:   \(out)/\($0) (not written by zoo report; remove it)" }
+      lines += result.temporary.map {
+        "  temporary: \(out)/\($0) (left by an interrupted write; remove it)"
+      }
       lines.append("Run `zoo report\(out == "reports" ? "" : " --out \(out)")` and commit the result.")
       FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
       throw ExitCode.failure
     }
-    let fm = FileManager.default
     var written = 0
-    for f in files where result.stale.contains(f.path) || result.missing.contains(f.path) {
+    // Figures first and the index last: a write that fails halfway leaves no page naming a figure
+    // that is not there.
+    for f in GalleryCheck.writingOrder(files) where result.stale.contains(f.path) || result.missing.contains(f.path) {
       let url = dir.appendingPathComponent(f.path)
       do {
-        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(f.contents.utf8).write(to: url, options: .atomic)
+        try makeFolders(url.deletingLastPathComponent().path)
+        try Files.write(Array(f.contents.utf8), to: url.path)
       } catch {
-        throw ZooError("cannot write `\(out)/\(f.path)`: \(error.localizedDescription)")
+        throw ZooError(
+          "\(error)\nStopped after \(written) of the files to write; the index and the pages not written keep "
+            + "their previous contents.")
       }
       written += 1
     }
@@ -68,5 +75,21 @@ struct ReportCommand: ParsableCommand {
         "Not written by zoo report (remove them, or --check fails): "
           + result.extra.map { "\(out)/\($0)" }.joined(separator: ", "))
     }
+  }
+}
+
+/// Creates the folder `path` and its missing parents; the error says in our words which one failed.
+func makeFolders(_ path: String) throws {
+  var st = stat()
+  if stat(path, &st) == 0 {
+    guard (st.st_mode & S_IFMT) == S_IFDIR else {
+      throw ZooError("cannot create the folder `\(path)`: a file is in the way")
+    }
+    return
+  }
+  let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+  if parent != path { try makeFolders(parent) }
+  guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+    throw ZooError("cannot create the folder `\(path)`: \(Files.problem(errno, path: path))")
   }
 }

@@ -12,7 +12,8 @@ struct RunCommand: ParsableCommand {
       the two-line export); without --weights the model gets deterministic seeded weights (PyTorch's \
       default initialisation), so every model runs out of the box.
       Inputs: a float32 .npy of shape CxHxW or NxCxHxW, or a PNG/JPEG image, which gets the standard \
-      ImageNet preprocessing (shorter side resized to 256, centre crop 224, mean/std normalisation).
+      ImageNet preprocessing (shorter side resized to 256, centre crop 224, mean/std normalisation); \
+      an image larger than --max-pixels is refused from its header, before it is decoded.
       """
   )
 
@@ -30,6 +31,12 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Prints the K highest-scoring classes of every sample (with ImageNet names for 1000-class models).")
   var top: Int = 5
 
+  @Option(
+    help: ArgumentHelp(
+      "The largest input image accepted, in pixels (width × height), checked from its header before decoding (default: 8192 × 8192 = 67,108,864).",
+      valueName: "N"))
+  var maxPixels: Int = ImageInput.defaultMaxPixels
+
   @Option(help: "The seed of the initialisation used when no --weights are given.")
   var seed: UInt64 = 0
 
@@ -43,13 +50,21 @@ struct RunCommand: ParsableCommand {
 
   func validate() throws {
     guard top >= 0 else { throw ValidationError("--top must be at least 0, got \(top).") }
+    guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1, got \(maxPixels).") }
   }
 
   func run() throws {
     BLASSetup.preferAVX512Kernels()
     let graph = try engine.graph()
+    if let output {
+      do {
+        try Files.requireDistinct(
+          outputs: [("--output", output)], inputs: [("--input", input)] + (weights.map { [("--weights", $0)] } ?? []))
+        try Files.requireWritable(output, what: "the .npy array")
+      } catch { throw ZooError(error.description) }
+    }
     do {
-      let x = try loadInput(input, graph: graph)
+      let x = try loadInput(input, graph: graph, maxPixels: maxPixels)
       let batch = x.shape.count == 4 ? x.shape[0] : 1
       let sample = Array(x.shape.suffix(3))
       let table =
@@ -82,7 +97,7 @@ struct RunCommand: ParsableCommand {
 }
 
 /// Reads a .npy (CxHxW or NxCxHxW) or an image, checked against the model's input channels.
-func loadInput(_ path: String, graph: Graph) throws -> Tensor {
+func loadInput(_ path: String, graph: Graph, maxPixels: Int = ImageInput.defaultMaxPixels) throws -> Tensor {
   let channels = graph.inputShape[0]
   if path.lowercased().hasSuffix(".npy") {
     let t = try Npy.read(path)
@@ -94,7 +109,7 @@ func loadInput(_ path: String, graph: Graph) throws -> Tensor {
     return t
   }
   let size = Array(graph.inputShape.suffix(2))
-  return try ImageInput.load(path, channels: channels, height: size[0], width: size[1])
+  return try ImageInput.load(path, channels: channels, height: size[0], width: size[1], maxPixels: maxPixels)
 }
 
 /// The top `k` entries of `scores` with their softmax probabilities and ImageNet names.
