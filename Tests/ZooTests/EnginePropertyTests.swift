@@ -11,12 +11,13 @@ import ZooGraph
 ///
 /// CI runs 5,000 small graphs and 120 large ones (channels and sizes that reach Winograd's
 /// thresholds, the narrow-column kernel and the threading splits); `ZOO_PROPERTY_GRAPHS=N` runs N
-/// small graphs in each of the 40 chunks instead of 125, and `ZOO_PROPERTY_SEED` shifts the seeds.
+/// small graphs in each of the 40 chunks instead of 125, `ZOO_PROPERTY_LARGE=N` N large ones instead
+/// of 3, and `ZOO_PROPERTY_SEED` shifts the seeds.
 @Suite("Engine against the reference interpreter")
 struct EnginePropertyTests {
   static let chunks = 40
   static let perChunk = ProcessInfo.processInfo.environment["ZOO_PROPERTY_GRAPHS"].flatMap { Int($0) } ?? 125
-  static let largePerChunk = 3
+  static let largePerChunk = ProcessInfo.processInfo.environment["ZOO_PROPERTY_LARGE"].flatMap { Int($0) } ?? 3
   static let firstSeed = ProcessInfo.processInfo.environment["ZOO_PROPERTY_SEED"].flatMap { UInt64($0) } ?? 0
 
   /// The plans compared on every graph.
