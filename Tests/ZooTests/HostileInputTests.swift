@@ -104,7 +104,7 @@ func jpegClaiming(width: Int, height: Int) throws -> [UInt8] {
 // MARK: Cases
 
 /// One hostile file: what it is, how to read it, and what the error must say (besides the file's path).
-struct HostileCase: Sendable, CustomTestStringConvertible {
+struct HostileFile: Sendable, CustomTestStringConvertible {
   enum Reader: Sendable { case safetensors, npy, image }
   var name: String
   var reader: Reader
@@ -115,49 +115,49 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
 
 let f32x2 = floatBytes([1, 2])
 
-let hostileCases: [HostileCase] = [
+let hostileFiles: [HostileFile] = [
   // safetensors
-  HostileCase(
+  HostileFile(
     name: "safetensors shape whose byte size overflows", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,8]}}"#) },
     expected: ["tensor `w`", "4611686018427387904", "overflows 64 bits"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors shape whose element count overflows", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#) },
     expected: ["tensor `w`", "[4294967296, 4294967296]", "element count overflows 64 bits"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors fractional shape", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[10.5],"data_offsets":[0,8]}}"#, data: f32x2) },
     expected: ["tensor `w`", "shape entry 10.5", "not an integer"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors negative shape", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: f32x2) },
     expected: ["tensor `w`", "shape entry -2"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors shape too large for 64 bits", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]}}"#) },
     expected: ["tensor `w`", "shape entry 99999999999999999999"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors fractional offsets", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}}"#, data: f32x2) },
     expected: ["tensor `w`", "data offset 8.0", "not an integer"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors negative offsets", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}"#, data: f32x2) },
     expected: ["tensor `w`", "data offset -8"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors offsets out of the file", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[200],"data_offsets":[0,800]}}"#, data: f32x2) },
     expected: ["tensor `w`", "data_offsets [0, 800] outside the 8 data bytes"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors offsets in reverse", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}}"#, data: f32x2) },
     expected: ["tensor `w`", "data_offsets [8, 0]"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors three offsets", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4,8]}}"#, data: f32x2) },
     expected: ["tensor `w`", "data_offsets [0, 4, 8]", "it needs two"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors overlapping tensors", reader: .safetensors,
     bytes: {
       safetensorsBytes(
@@ -165,7 +165,7 @@ let hostileCases: [HostileCase] = [
         data: floatBytes([1, 2, 3]))
     },
     expected: ["tensors `a` [0, 8] and `b` [4, 12] overlap"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors hole between tensors", reader: .safetensors,
     bytes: {
       safetensorsBytes(
@@ -173,27 +173,27 @@ let hostileCases: [HostileCase] = [
         data: floatBytes([1, 2, 3]))
     },
     expected: ["data bytes 4..<8 belong to no tensor (before `b`)"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors trailing bytes", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: f32x2) },
     expected: ["the tensors end at data byte 4 but the data section has 8 bytes"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors unknown dtype", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}}"#, data: f32x2) },
     expected: ["tensor `w`", "unknown dtype `F31`"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors header longer than the file", reader: .safetensors,
     bytes: { safetensorsBytes(header: Array("{}".utf8), claimedLength: 1 << 40) },
     expected: ["the header claims 1099511627776 bytes but the file has only 2"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors header not UTF-8", reader: .safetensors,
     bytes: { safetensorsBytes(header: Array(#"{"w"#.utf8) + [0xFF, 0xFE] + Array(#"":{}}"#.utf8)) },
     expected: ["not UTF-8 text", "header byte 3"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors header not JSON", reader: .safetensors,
     bytes: { safetensorsBytes(#"{"w": {"dtype": "F32",}}"#) },
     expected: ["not valid JSON", "header byte"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors duplicate keys", reader: .safetensors,
     bytes: {
       safetensorsBytes(
@@ -201,55 +201,55 @@ let hostileCases: [HostileCase] = [
         data: f32x2)
     },
     expected: ["duplicate key \"w\""]),
-  HostileCase(
+  HostileFile(
     name: "safetensors metadata not strings", reader: .safetensors,
     bytes: {
       safetensorsBytes(
         #"{"__metadata__":{"format":7},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: f32x2)
     },
     expected: ["`__metadata__` entry `format` must be a string, not a number"]),
-  HostileCase(
+  HostileFile(
     name: "safetensors header nested too deep", reader: .safetensors,
     bytes: { safetensorsBytes(String(repeating: "[", count: 100_000)) },
     expected: ["nesting deeper than 64 levels"]),
   // .npy
-  HostileCase(
+  HostileFile(
     name: "npy shape whose element count overflows", reader: .npy,
     bytes: { npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }") },
     expected: ["(4294967296, 4294967296)", "more elements than 64 bits count"]),
-  HostileCase(
+  HostileFile(
     name: "npy shape whose byte size overflows", reader: .npy,
     bytes: { npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,), }") },
     expected: ["(4611686018427387904,)", "more bytes than 64 bits count"]),
-  HostileCase(
+  HostileFile(
     name: "npy fractional shape", reader: .npy,
     bytes: { npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2.5,), }", data: f32x2) },
     expected: ["entry `2.5`", "not an integer"]),
-  HostileCase(
+  HostileFile(
     name: "npy data shorter than the shape", reader: .npy,
     bytes: { npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data: f32x2) },
     expected: ["shape [3] needs 12 data bytes but the file has 8"]),
   // Images
-  HostileCase(
+  HostileFile(
     name: "PNG of 30000 × 30000", reader: .image,
     bytes: { pngBytes(width: 30000, height: 30000, rows: [[0, 0, 0]]) },
     expected: ["PNG image", "30000 × 30000 = 900,000,000 pixels", "limit of 67,108,864", "--max-pixels"]),
-  HostileCase(
+  HostileFile(
     name: "JPEG claiming 65500 × 65500", reader: .image,
     bytes: { try jpegClaiming(width: 65500, height: 65500) },
     expected: ["JPEG image", "65500 × 65500 = 4,290,250,000 pixels", "limit of 67,108,864"]),
-  HostileCase(
+  HostileFile(
     name: "truncated JPEG", reader: .image,
     bytes: { Array(try Data(contentsOf: fixturesDir.appendingPathComponent("orange.jpg")).prefix(630)) },
     expected: ["cannot decode the JPEG image", "truncated"]),
-  HostileCase(
+  HostileFile(
     name: "truncated PNG", reader: .image,
     bytes: {
       let png = pngBytes(width: 64, height: 64, rows: Array(repeating: Array(repeating: 7, count: 192), count: 64))
       return Array(png.prefix(png.count / 2))
     },
     expected: ["cannot decode the PNG image", "truncated"]),
-  HostileCase(
+  HostileFile(
     name: "PNG with a bad checksum", reader: .image,
     bytes: {
       var png = pngBytes(width: 2, height: 2, rows: [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]])
@@ -261,8 +261,8 @@ let hostileCases: [HostileCase] = [
 
 @Suite("Hostile inputs")
 struct HostileInputTests {
-  @Test(arguments: hostileCases)
-  func refusedWithOneClearError(_ c: HostileCase) throws {
+  @Test(arguments: hostileFiles)
+  func refusedWithOneClearError(_ c: HostileFile) throws {
     try withScratchFolder { dir in
       let ext = ["safetensors": "safetensors", "npy": "npy", "image": "img"]["\(c.reader)"]!
       let path = dir.appendingPathComponent("hostile.\(ext)").path
