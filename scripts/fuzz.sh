@@ -90,7 +90,7 @@ for t in "${targets[@]}"; do
     modules=(ZooGraph ZooFormat Yams CYaml)
     libs=()
   else
-    modules=(ZooGraph ZooAnalysis ZooEngine CZooKernels)
+    modules=(ZooGraph ZooFiles ZooAnalysis ZooEngine CZooKernels)
     libs=($(pkg-config --libs openblas libpng) -ljpeg)
   fi
   objects=()

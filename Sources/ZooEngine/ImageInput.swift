@@ -1,5 +1,6 @@
 import CImage
 import Foundation
+import ZooFiles
 import ZooGraph
 
 /// PNG and JPEG inputs with torchvision's standard ImageNet preprocessing:

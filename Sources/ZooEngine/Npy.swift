@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 import ZooGraph
 
 /// NumPy `.npy` files of float32 in C order (format versions 1.0, 2.0 and 3.0).

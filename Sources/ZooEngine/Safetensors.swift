@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 import ZooGraph
 
 #if canImport(Glibc)

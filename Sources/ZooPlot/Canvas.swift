@@ -1,5 +1,6 @@
 import CCairo
 import Foundation
+import ZooFiles
 import ZooGraph
 
 /// A drawing failure (an unwritable file, an unknown extension), naming the file.

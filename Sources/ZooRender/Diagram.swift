@@ -1,5 +1,6 @@
 import Foundation
 import ZooAnalysis
+import ZooFiles
 import ZooGraph
 
 /// A diagram file format: DOT text as generated, or an image Graphviz renders in-process.

@@ -1,5 +1,6 @@
 import Foundation
 import ZooAnalysis
+import ZooFiles
 import ZooFormat
 import ZooGraph
 import ZooPlot

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZooAnalysis
+import ZooFiles
 import ZooGraph
 import ZooRender
 

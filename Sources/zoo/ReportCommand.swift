@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooFiles
 import ZooFormat
 import ZooGraph
 import ZooReport

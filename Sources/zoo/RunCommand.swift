@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZooEngine
+import ZooFiles
 import ZooGraph
 
 struct RunCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZooEngine
+import ZooFiles
 import ZooGraph
 
 // Hostile inputs: files built at test time in a temporary folder that each test removes. Every one must
