@@ -1,3 +1,4 @@
+import CZooKernels
 import Foundation
 import Testing
 import ZooAnalysis
@@ -58,6 +59,105 @@ struct EngineModelTests {
       let y = try net.run(seededInput(net.inputCount))[0]
       #expect(y.count == net.shapes[graph.outputs[0]].reduce(1, *), "\(name)")
       #expect(y.allSatisfy { $0.isFinite }, "\(name)")
+    }
+  }
+}
+
+/// Runs `body` on a new thread and waits at most `seconds` for it; false when it has not finished
+/// (a deadlock fails the test instead of hanging the suite; the stuck thread is left behind).
+private func finishes(within seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bool {
+  let done = DispatchSemaphore(value: 0)
+  Thread {
+    body()
+    done.signal()
+  }.start()
+  return done.wait(timeout: .now() + seconds) == .success
+}
+
+/// A lock-protected box the test threads write their results into.
+private final class Results: @unchecked Sendable {
+  private let lock = NSLock()
+  private var values: [String: [[Float]]] = [:]
+  func append(_ key: String, _ y: [Float]) { lock.withLock { values[key, default: []].append(y) } }
+  func get(_ key: String) -> [[Float]] { lock.withLock { values[key] ?? [] } }
+}
+
+@Suite("Engine thread pool")
+struct EnginePoolTests {
+  /// A parallel job whose chunks start parallel jobs of their own: each inner call finds the pool
+  /// busy and runs on its own thread, so every (outer, inner) pair runs exactly once and nothing waits.
+  @Test func nestedParallelCallsRunEveryChunkOnce() throws {
+    let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+    counts.initialize(repeating: 0, count: 64)
+    defer { counts.deallocate() }
+    struct Outer { var counts: UnsafeMutablePointer<Int32> }
+    struct Inner {
+      var counts: UnsafeMutablePointer<Int32>
+      var outer: Int
+    }
+    nonisolated(unsafe) let slots = counts
+    let ok = finishes(within: 60) {
+      var outer = Outer(counts: slots)
+      zk_parallel_chunks(
+        2, 8,
+        { context, index, _ in
+          let counts = context!.assumingMemoryBound(to: Outer.self).pointee.counts
+          var inner = Inner(counts: counts, outer: Int(index))
+          zk_parallel_chunks(
+            2, 8,
+            { context, index, _ in
+              let job = context!.assumingMemoryBound(to: Inner.self).pointee
+              job.counts[job.outer * 8 + Int(index)] += 1
+            }, &inner)
+        }, &outer)
+    }
+    try #require(ok, "a nested zk_parallel_chunks call did not return (deadlock)")
+    #expect((0..<64).allSatisfy { counts[$0] == 1 }, "\((0..<64).map { counts[$0] })")
+  }
+
+  /// Two networks run at once from two threads (each calling into the pool while the other may hold
+  /// it), several times over, give exactly what each gives run alone.
+  @Test func concurrentNetworksMatchSerialRuns() throws {
+    let models: [(name: String, input: [Int], batch: Int)] = [
+      ("resnet18", [3, 32, 32], 2), ("googlenet", [3, 48, 48], 1),
+    ]
+    var serial: [String: [Float]] = [:]
+    var nets: [String: Network] = [:]
+    for m in models {
+      let graph = try builtin(m.name)
+      let net = try Network(
+        graph: graph, input: m.input, batch: m.batch, weights: SeededInit.weights(for: graph, randomStatistics: true),
+        threads: 2)
+      nets[m.name] = net
+      serial[m.name] = try net.run(seededInput(net.inputCount))[0]
+    }
+    let results = Results()
+    let rounds = 4
+    let workers = models.map { m in
+      let net = nets[m.name]!
+      return { @Sendable in
+        let x = seededInput(net.inputCount)
+        for _ in 0..<rounds { results.append(m.name, (try? net.run(x)[0]) ?? []) }
+      }
+    }
+    let ok = finishes(within: 300) {
+      let group = DispatchGroup()
+      for work in workers {
+        group.enter()
+        Thread {
+          work()
+          group.leave()
+        }.start()
+      }
+      group.wait()
+    }
+    try #require(ok, "the concurrent runs did not finish")
+    for m in models {
+      let ys = results.get(m.name)
+      #expect(ys.count == rounds, "\(m.name): \(ys.count) runs of \(rounds)")
+      for (k, y) in ys.enumerated() {
+        #expect(y == serial[m.name]!, "\(m.name), run \(k): differs from the serial run")
+      }
     }
   }
 }
