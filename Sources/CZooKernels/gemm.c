@@ -10,6 +10,7 @@
 #include "zoo_kernels.h"
 #include "split.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,13 +46,18 @@ void zk_pack_a_rows_in_place(float *a, int m, int k, int rows, float *tmp) {
 
 #define ZK_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
+static int has_avx512;
+static pthread_once_t has_avx512_once = PTHREAD_ONCE_INIT;
+
+static void detect_avx512(void) {
+  __builtin_cpu_init();
+  has_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+
+// Detected once, whichever threads ask first (pthread_once orders the write before every read).
 int zk_has_avx512(void) {
-  static int known = -1;
-  if (known < 0) {
-    __builtin_cpu_init();
-    known = __builtin_cpu_supports("avx512f") ? 1 : 0;
-  }
-  return known;
+  pthread_once(&has_avx512_once, detect_avx512);
+  return has_avx512;
 }
 
 typedef struct {
@@ -258,16 +264,21 @@ typedef void (*tile_fn)(const tile_job *);
 static const tile_fn tiles[ZK_MR][3] = {ZK_ROW(1), ZK_ROW(2), ZK_ROW(3), ZK_ROW(4),
                                          ZK_ROW(5), ZK_ROW(6), ZK_ROW(7), ZK_ROW(8)};
 
+static int kc_limit;
+static pthread_once_t kc_limit_once = PTHREAD_ONCE_INIT;
+
+static void read_kc_limit(void) {
+  const char *text = getenv("ZOO_GEMM_KC");
+  int v = text ? atoi(text) : 0;
+  kc_limit = v > 0 ? v : 1024;
+}
+
 // The most steps of k per block: a block of B (k × 48 floats) stays near the core while the tiles
-// of A pass over it. `ZOO_GEMM_KC` overrides (for measuring).
+// of A pass over it. `ZOO_GEMM_KC` overrides (for measuring); it is read once, on the first call
+// from any thread.
 static int block_limit(void) {
-  static int kc = 0;
-  if (kc == 0) {
-    const char *text = getenv("ZOO_GEMM_KC");
-    int v = text ? atoi(text) : 0;
-    kc = v > 0 ? v : 1024;
-  }
-  return kc;
+  pthread_once(&kc_limit_once, read_kc_limit);
+  return kc_limit;
 }
 
 int zk_k_block(int k) {

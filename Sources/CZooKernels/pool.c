@@ -2,6 +2,11 @@
 // a generation counter for a while after each job (so back-to-back layers start at once), then
 // sleep on a condition variable. A job is cut into chunks that the threads take in turn from a shared
 // counter, so a thread that runs slower (a core the machine's other tenants share) takes fewer.
+//
+// One job at a time: the caller that sets the `busy` flag owns the pool until its job is done. A call
+// made while the flag is set — from inside a job (on the caller or a worker) or from another thread
+// running its own network — runs its chunks on its own thread, in order, instead of waiting for the
+// pool (which, from inside a job, would never come free).
 #include "zoo_kernels.h"
 
 #include <pthread.h>
@@ -23,7 +28,7 @@ enum { ZK_MAX_WORKERS = 63, ZK_SPIN = 200000 };
 static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  pthread_mutex_t run_mu;  // one job at a time
+  atomic_int busy;  // 1 while a job owns the pool
   atomic_long generation;
   atomic_int pending;
   atomic_int sleepers;
@@ -33,7 +38,7 @@ static struct {
   int threads, chunks;
   atomic_int next;  // the next chunk to take
   long start[ZK_MAX_WORKERS + 1];  // the generation each worker starts from
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 static void take_chunks(void) {
   for (;;) {
@@ -69,11 +74,12 @@ static void *worker(void *arg) {
 void zk_parallel_chunks(int threads, int chunks, void (*fn)(void *, int, int), void *ctx) {
   if (chunks < 1) return;
   if (threads > chunks) threads = chunks;
-  if (threads <= 1) {
+  // Serially on this thread when one thread is asked for, or when the pool is already running a job
+  // (a nested call from inside a job, or a call from another thread).
+  if (threads <= 1 || atomic_exchange_explicit(&pool.busy, 1, memory_order_acquire)) {
     for (int i = 0; i < chunks; i++) fn(ctx, i, chunks);
     return;
   }
-  pthread_mutex_lock(&pool.run_mu);
   if (threads - 1 > ZK_MAX_WORKERS) threads = ZK_MAX_WORKERS + 1;
   while (pool.workers < threads - 1) {
     pthread_t t;
@@ -97,7 +103,7 @@ void zk_parallel_chunks(int threads, int chunks, void (*fn)(void *, int, int), v
   }
   take_chunks();
   while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) zk_pause();
-  pthread_mutex_unlock(&pool.run_mu);
+  atomic_store_explicit(&pool.busy, 0, memory_order_release);
 }
 
 void zk_parallel(int count, void (*fn)(void *, int, int), void *ctx) { zk_parallel_chunks(count, count, fn, ctx); }

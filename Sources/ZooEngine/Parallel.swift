@@ -33,7 +33,9 @@ private struct ParallelJob {
 /// (`zk_parallel_chunks`), so a thread slowed by the rest of the machine takes fewer.
 ///
 /// Small loops (under `grain` items per thread) run on the calling thread: dispatching costs more
-/// than it saves.
+/// than it saves. So does a call made while the pool is busy — a `parallelFor` inside another's
+/// `body`, or one from a second thread running its own network (`zk_parallel_chunks`): it never waits
+/// for the pool, so nesting cannot deadlock and concurrent networks give the results of serial runs.
 func parallelFor(_ count: Int, threads: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
   let used = max(1, min(min(threads, engineLoopThreads), count / max(grain, 1)))
   if used <= 1 {

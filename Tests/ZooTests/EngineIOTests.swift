@@ -166,8 +166,16 @@ struct EngineCommandTests {
     let missing = try runZoo(["run", "lenet5", "--input", "/nonexistent.png"])
     #expect(missing.status != 0)
     #expect(missing.err.contains("/nonexistent.png"))
-    let w = try runZoo(["run", "lenet5", "--input", x, "--weights", "/nonexistent.safetensors"])
+    // A missing weight file, with an input lenet5 accepts, so the weights are what is refused.
+    let good = temporaryPath("good.npy")
+    defer { try? FileManager.default.removeItem(atPath: good) }
+    try Npy.write(Tensor(shape: [1, 32, 32], data: Array(repeating: 0, count: 1024)), to: good)
+    let w = try runZoo(["run", "lenet5", "--input", good, "--weights", "/nonexistent.safetensors"])
     #expect(w.status != 0)
+    #expect(
+      w.err == "Error: cannot open the weight file `/nonexistent.safetensors`: No such file or directory\n",
+      "\(w.err)")
+    #expect(w.out.isEmpty)
   }
 
   @Test func benchPrintsJSON() throws {

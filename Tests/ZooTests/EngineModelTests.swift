@@ -1,3 +1,4 @@
+import CZooKernels
 import Foundation
 import Testing
 import ZooAnalysis
@@ -62,6 +63,105 @@ struct EngineModelTests {
   }
 }
 
+/// Runs `body` on a new thread and waits at most `seconds` for it; false when it has not finished
+/// (a deadlock fails the test instead of hanging the suite; the stuck thread is left behind).
+private func finishes(within seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bool {
+  let done = DispatchSemaphore(value: 0)
+  Thread {
+    body()
+    done.signal()
+  }.start()
+  return done.wait(timeout: .now() + seconds) == .success
+}
+
+/// A lock-protected box the test threads write their results into.
+private final class Results: @unchecked Sendable {
+  private let lock = NSLock()
+  private var values: [String: [[Float]]] = [:]
+  func append(_ key: String, _ y: [Float]) { lock.withLock { values[key, default: []].append(y) } }
+  func get(_ key: String) -> [[Float]] { lock.withLock { values[key] ?? [] } }
+}
+
+@Suite("Engine thread pool")
+struct EnginePoolTests {
+  /// A parallel job whose chunks start parallel jobs of their own: each inner call finds the pool
+  /// busy and runs on its own thread, so every (outer, inner) pair runs exactly once and nothing waits.
+  @Test func nestedParallelCallsRunEveryChunkOnce() throws {
+    let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+    counts.initialize(repeating: 0, count: 64)
+    defer { counts.deallocate() }
+    struct Outer { var counts: UnsafeMutablePointer<Int32> }
+    struct Inner {
+      var counts: UnsafeMutablePointer<Int32>
+      var outer: Int
+    }
+    nonisolated(unsafe) let slots = counts
+    let ok = finishes(within: 60) {
+      var outer = Outer(counts: slots)
+      zk_parallel_chunks(
+        2, 8,
+        { context, index, _ in
+          let counts = context!.assumingMemoryBound(to: Outer.self).pointee.counts
+          var inner = Inner(counts: counts, outer: Int(index))
+          zk_parallel_chunks(
+            2, 8,
+            { context, index, _ in
+              let job = context!.assumingMemoryBound(to: Inner.self).pointee
+              job.counts[job.outer * 8 + Int(index)] += 1
+            }, &inner)
+        }, &outer)
+    }
+    try #require(ok, "a nested zk_parallel_chunks call did not return (deadlock)")
+    #expect((0..<64).allSatisfy { counts[$0] == 1 }, "\((0..<64).map { counts[$0] })")
+  }
+
+  /// Two networks run at once from two threads (each calling into the pool while the other may hold
+  /// it), several times over, give exactly what each gives run alone.
+  @Test func concurrentNetworksMatchSerialRuns() throws {
+    let models: [(name: String, input: [Int], batch: Int)] = [
+      ("resnet18", [3, 32, 32], 2), ("googlenet", [3, 48, 48], 1),
+    ]
+    var serial: [String: [Float]] = [:]
+    var nets: [String: Network] = [:]
+    for m in models {
+      let graph = try builtin(m.name)
+      let net = try Network(
+        graph: graph, input: m.input, batch: m.batch, weights: SeededInit.weights(for: graph, randomStatistics: true),
+        threads: 2)
+      nets[m.name] = net
+      serial[m.name] = try net.run(seededInput(net.inputCount))[0]
+    }
+    let results = Results()
+    let rounds = 4
+    let workers = models.map { m in
+      let net = nets[m.name]!
+      return { @Sendable in
+        let x = seededInput(net.inputCount)
+        for _ in 0..<rounds { results.append(m.name, (try? net.run(x)[0]) ?? []) }
+      }
+    }
+    let ok = finishes(within: 300) {
+      let group = DispatchGroup()
+      for work in workers {
+        group.enter()
+        Thread {
+          work()
+          group.leave()
+        }.start()
+      }
+      group.wait()
+    }
+    try #require(ok, "the concurrent runs did not finish")
+    for m in models {
+      let ys = results.get(m.name)
+      #expect(ys.count == rounds, "\(m.name): \(ys.count) runs of \(rounds)")
+      for (k, y) in ys.enumerated() {
+        #expect(y == serial[m.name]!, "\(m.name), run \(k): differs from the serial run")
+      }
+    }
+  }
+}
+
 @Suite("Engine memory plan")
 struct EngineMemoryTests {
   @Test func chainOfConvBatchNormReLUSharesBuffers() throws {
@@ -90,33 +190,65 @@ struct EngineMemoryTests {
   }
 
   @Test(arguments: ["resnet18", "googlenet", "densenet121"])
-  func arenaIsCloseToTheLivenessPeak(model: String) throws {
+  func compiledNetworkPlanIsSafeAndTight(model: String) throws {
+    // The plan the compiled network allocates its arena from, at a batch and an input size whose
+    // buffers are not all multiples of the 64-byte alignment.
     let graph = try builtin(model)
-    let net = try Network(graph: graph, weights: SeededInit.weights(for: graph))
+    let net = try Network(graph: graph, input: [3, 37, 37], batch: 3, weights: SeededInit.weights(for: graph))
+    let sim = simulate(net.memory, graph: graph, shapes: net.shapes, batch: 3)
+    #expect(sim.violations.isEmpty, "\(model): \(sim.violations.prefix(5))")
+    #expect(net.memory.peakBytes == sim.peakBytes, "\(model): the plan's peak is not the recomputed one")
+    #expect(net.memory.arenaBytes >= sim.peakBytes)
+    #expect(Double(net.memory.arenaBytes) <= 1.25 * Double(sim.peakBytes))
     // What the activations would take without reuse: every node's output in its own buffer.
-    let all = net.shapes.reduce(0) { $0 + $1.reduce(4, *) }
-    #expect(net.memory.arenaBytes >= net.memory.peakBytes)
-    #expect(Double(net.memory.arenaBytes) <= 1.25 * Double(net.memory.peakBytes))
-    #expect(net.memory.peakBytes < all / 3, "the plan reuses memory: peak \(net.memory.peakBytes) of \(all)")
+    let all = net.shapes.reduce(0) { $0 + $1.reduce(3 * 4, *) }
+    #expect(sim.peakBytes < all / 3, "the plan reuses memory: peak \(sim.peakBytes) of \(all)")
   }
 
-  /// The engine plans on the analyzer's liveness, so `zoo describe`'s inference peak is the engine's;
-  /// the placement must hold every buffer of every zoo model without overlaps in time and space.
+  /// Models whose arena is larger than the live-bytes peak (docs/engine.md): DenseNet's concatenations
+  /// make buffers of ever-growing sizes whose lifetimes interleave, and the greedy placement leaves a
+  /// gap. On every other zoo model the arena is exactly the peak, counting each buffer rounded up to
+  /// the 64-byte alignment (LeNet-5's 6 × 14 × 14 pool output, 4,704 B, takes 4,736).
+  static let arenaAbovePeak: Set<String> = ["densenet121", "densenet161", "densenet169", "densenet201"]
+
+  /// The placement, replayed step by step (``simulate(_:graph:shapes:batch:)``), never overwrites a
+  /// value that is read later; its peak is the live-bytes peak recomputed from the graph (the figure
+  /// `zoo describe` prints), and its arena the aligned peak except on the models in ``arenaAbovePeak``.
   @Test(arguments: allModels)
-  func planMatchesTheAnalyzerAndNeverOverlaps(model: String) throws {
+  func planIsSafeAndItsArenaIsThePeak(model: String) throws {
     let s = try Summary(try builtin(model))
-    let liveness = try Liveness(s)
-    let plan = MemoryPlan(liveness)
-    #expect(plan.peakBytes == liveness.peakBytes, "\(model): engine and analyzer disagree on the peak")
-    #expect(plan.arenaBytes >= plan.peakBytes, "\(model): the arena is smaller than the peak")
-    let owned = plan.bytes.indices.filter { plan.bytes[$0] > 0 }
-    for a in owned {
-      for b in owned where b > a && plan.firstStep[a] <= plan.lastStep[b] && plan.firstStep[b] <= plan.lastStep[a] {
-        let disjoint =
-          plan.offsets[a] + plan.bytes[a] <= plan.offsets[b] || plan.offsets[b] + plan.bytes[b] <= plan.offsets[a]
-        #expect(disjoint, "\(model): buffers of \(s.graph.nodes[a].name) and \(s.graph.nodes[b].name) overlap")
-      }
+    let plan = MemoryPlan(try Liveness(s))
+    let sim = simulate(plan, graph: s.graph, shapes: s.shapes, batch: 1)
+    #expect(sim.violations.isEmpty, "\(model): \(sim.violations.prefix(5))")
+    #expect(plan.peakBytes == sim.peakBytes, "\(model): the plan's peak is not the recomputed one")
+    #expect(try Liveness(s).peakBytes == sim.peakBytes, "\(model): `zoo describe`'s peak is not the recomputed one")
+    if Self.arenaAbovePeak.contains(model) {
+      #expect(
+        plan.arenaBytes > sim.alignedPeakBytes, "\(model): the arena now equals the peak; update arenaAbovePeak")
+      #expect(Double(plan.arenaBytes) <= 1.1 * Double(sim.peakBytes), "\(model): arena \(plan.arenaBytes)")
+    } else {
+      #expect(
+        plan.arenaBytes == sim.alignedPeakBytes,
+        "\(model): arena \(plan.arenaBytes), aligned peak \(sim.alignedPeakBytes) (peak \(sim.peakBytes))")
     }
+  }
+
+  @Test func randomGraphPlansAreSafe() throws {
+    var rng = SplitMix(state: 11)
+    var aboveThePeak = 0
+    for trial in 0..<300 {
+      let g = randomLivenessGraph(&rng, size: Int.random(in: 1...14, using: &rng))
+      let batch = Int.random(in: 1...3, using: &rng)
+      let s = try Summary(g, batch: batch)
+      let plan = try MemoryPlan(graph: g, shapes: s.shapes, batch: batch)
+      let sim = simulate(plan, graph: g, shapes: s.shapes, batch: batch)
+      #expect(sim.violations.isEmpty, "trial \(trial): \(sim.violations.prefix(5))")
+      #expect(plan.peakBytes == sim.peakBytes, "trial \(trial): the plan's peak is not the recomputed one")
+      // Sizes here are small and rarely multiples of the alignment: each live buffer may round up.
+      #expect(plan.arenaBytes >= sim.peakBytes, "trial \(trial)")
+      if plan.arenaBytes > sim.peakBytes { aboveThePeak += 1 }
+    }
+    #expect(aboveThePeak > 0, "the sweep never exercised the alignment padding")
   }
 
   @Test func resnet18PeakByHand() throws {
@@ -128,4 +260,112 @@ struct EngineMemoryTests {
     #expect(net.memory.peakBytes == 3_211_264 + 802_816)
     #expect(graph.nodes[net.memory.peakStep].name == "maxpool")
   }
+}
+
+/// What replaying a memory plan found: the live-bytes peak recomputed from the graph, the same with
+/// every buffer rounded up to ``MemoryPlan/alignment``, and every way the placement breaks the
+/// contract (empty when it is safe).
+struct PlanSimulation {
+  var peakBytes: Int
+  var alignedPeakBytes: Int
+  var violations: [String]
+}
+
+/// Replays `plan` on `graph` without the planner's own lifetimes or peak.
+///
+/// Ownership: a node owns its buffer, of `elements × batch × 4` bytes at an aligned offset inside the
+/// arena, or shares its input's (a view: flatten, dropout, identity; or an in-place activation, batch
+/// norm or add on its first input) and has no bytes of its own. Values: step `s` writes node `s`'s
+/// buffer (a view writes nothing); every value a node reads, and every graph output at the end, must
+/// not have been overlapped by a write since it was written, except by the reading node itself
+/// writing in place over its first input. Peak: a buffer is live from its owner's step through the
+/// last step that reads any node sharing it (to the end when one of them is a graph output); the
+/// peak is the largest sum over a step.
+func simulate(_ plan: MemoryPlan, graph: Graph, shapes: [[Int]], batch: Int) -> PlanSimulation {
+  let n = graph.nodes.count
+  var bad: [String] = []
+  func name(_ v: Int) -> String { graph.nodes[v].name }
+  guard plan.owner.count == n, plan.bytes.count == n, plan.offsets.count == n else {
+    return PlanSimulation(
+      peakBytes: -1, alignedPeakBytes: -1, violations: ["the plan does not have one entry per node"])
+  }
+  // Ownership and sizes.
+  for node in graph.nodes {
+    let v = node.id
+    let o = plan.owner[v]
+    if o == v {
+      let want = shapes[v].reduce(batch * 4, *)
+      if plan.bytes[v] != want { bad.append("\(name(v)) owns \(plan.bytes[v]) bytes instead of \(want)") }
+      if plan.offsets[v] % MemoryPlan.alignment != 0 { bad.append("\(name(v)) is at unaligned \(plan.offsets[v])") }
+      if plan.offsets[v] < 0 || plan.offsets[v] + plan.bytes[v] > plan.arenaBytes {
+        bad.append("\(name(v)) at \(plan.offsets[v]) + \(plan.bytes[v]) lies outside the arena of \(plan.arenaBytes)")
+      }
+      continue
+    }
+    let sharable: Bool
+    switch node.op {
+    case .flatten, .dropout, .identity, .activation, .batchNorm, .add: sharable = true
+    default: sharable = false
+    }
+    if !sharable || node.inputs.isEmpty || plan.owner[node.inputs[0]] != o || plan.bytes[v] != 0
+      || shapes[v].reduce(1, *) != shapes[node.inputs[0]].reduce(1, *)
+    {
+      bad.append("\(name(v)) (\(node.op.kindName)) cannot share the buffer of \(name(o))")
+    }
+  }
+  if !bad.isEmpty { return PlanSimulation(peakBytes: -1, alignedPeakBytes: -1, violations: bad) }
+  func isView(_ v: Int) -> Bool {
+    switch graph.nodes[v].op {
+    case .flatten, .dropout, .identity: true
+    default: false
+    }
+  }
+  // The step that wrote each node's value, and the byte range the value occupies.
+  var written = Array(0..<n)
+  for v in 0..<n where isView(v) { written[v] = written[graph.nodes[v].inputs[0]] }
+  func range(_ v: Int) -> Range<Int> {
+    let o = plan.owner[v]
+    return plan.offsets[o]..<(plan.offsets[o] + plan.bytes[o])
+  }
+  /// Whether `v`'s value is intact when step `step` reads it (`reader` is that step's node, nil at the end).
+  func intact(_ v: Int, through step: Int, reader: Int?) -> Int? {
+    guard written[v] < step else { return nil }
+    for t in (written[v] + 1)...step where !isView(t) && range(t).overlaps(range(v)) {
+      let inPlaceOnIt = t == reader && graph.nodes[t].inputs[0] == v && plan.owner[t] == plan.owner[v]
+      if !inPlaceOnIt { return t }
+    }
+    return nil
+  }
+  for node in graph.nodes where !isView(node.id) {
+    for i in Set(node.inputs) {
+      if let t = intact(i, through: node.id, reader: node.id) {
+        bad.append("\(name(node.id)) reads \(name(i)), overwritten by \(name(t))")
+      }
+    }
+  }
+  for o in Set(graph.outputs) {
+    if let t = intact(o, through: n - 1, reader: nil) { bad.append("output \(name(o)) overwritten by \(name(t))") }
+  }
+  // Lifetimes and the peak, from the graph's edges.
+  var last = Array(repeating: -1, count: n)
+  for node in graph.nodes {
+    let o = plan.owner[node.id]
+    last[o] = max(last[o], node.id)
+    for i in node.inputs { last[plan.owner[i]] = max(last[plan.owner[i]], node.id) }
+  }
+  for v in graph.outputs { last[plan.owner[v]] = n - 1 }
+  let a = MemoryPlan.alignment
+  var (peak, alignedPeak) = (0, 0)
+  for s in 0..<n {
+    let live = (0..<n).filter { plan.owner[$0] == $0 && $0 <= s && s <= last[$0] }
+    peak = max(peak, live.reduce(0) { $0 + plan.bytes[$1] })
+    alignedPeak = max(alignedPeak, live.reduce(0) { $0 + (plan.bytes[$1] + a - 1) / a * a })
+    // Buffers live at the same step never overlap.
+    for (k, a) in live.enumerated() {
+      for b in live[(k + 1)...] where range(a).overlaps(range(b)) {
+        bad.append("\(name(a)) and \(name(b)) overlap at step \(s)")
+      }
+    }
+  }
+  return PlanSimulation(peakBytes: peak, alignedPeakBytes: alignedPeak, violations: bad)
 }

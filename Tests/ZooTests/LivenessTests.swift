@@ -13,7 +13,8 @@ private func graph(_ input: [Int], _ ops: [(Op, [Int])], outputs: [Int]? = nil) 
 }
 
 /// A random DAG over feature maps `[c, 3, 3]` and vectors, with views, in-place candidates and merges.
-private func randomGraph(_ rng: inout SplitMix, size: Int) -> Graph {
+/// The engine's memory-plan tests place the same graphs.
+func randomLivenessGraph(_ rng: inout SplitMix, size: Int) -> Graph {
   var shapes: [[Int]] = [[2, 3, 3]]
   var ops: [(Op, [Int])] = []
   func pick(_ ok: ([Int]) -> Bool) -> Int? {
@@ -149,7 +150,7 @@ private func bruteForceLive(_ g: Graph, shapes: [[Int]], batch: Int, bytes: Int)
     var inPlace = 0
     var refused = 0
     for trial in 0..<300 {
-      let g = randomGraph(&rng, size: Int.random(in: 1...14, using: &rng))
+      let g = randomLivenessGraph(&rng, size: Int.random(in: 1...14, using: &rng))
       let s = try Summary(g, batch: 2)
       let l = try Liveness(s, dtype: .fp16)
       let expected = bruteForceLive(g, shapes: s.shapes, batch: 2, bytes: 2)

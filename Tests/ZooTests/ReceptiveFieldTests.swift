@@ -349,11 +349,15 @@ struct ReceptiveFieldTests {
   @Test("Every zoo model: stages and blocks equal a set back-propagation through the graph, with no warnings")
   func everyZooModel() throws {
     let zoo = try Zoo.builtin()
+    var models = 0
     for file in zoo.files {
       for model in file.models {
         let rf = try ReceptiveFields(try file.graph(model))
         #expect(rf.warnings.isEmpty, "\(model.name): \(rf.warnings)")
-        for row in rf.rows where row.depth <= 2 && !row.field.global {
+        let rows = rf.rows.filter { $0.depth <= 2 && !$0.field.global }
+        #expect(!rows.isEmpty, "\(model.name): no stage or block with a local field")
+        models += 1
+        for row in rows {
           for (axis, field) in [(1, row.field.h), (2, row.field.w)] {
             let u = (rf.summary.shapes[row.node][axis] - 1) / 2
             let support = try #require(
@@ -366,6 +370,7 @@ struct ReceptiveFieldTests {
         }
       }
     }
+    #expect(models == allModels.count, "checked \(models) models of \(allModels.count)")
   }
 }
 

@@ -4,7 +4,7 @@ import ZooAnalysis
 import ZooFormat
 import ZooGraph
 
-/// torchvision's figures from ../shared/reference/torchvision.json.
+/// torchvision's figures of one model, from Fixtures/reference/torchvision.json (scripts/make_reference.py).
 struct ReferenceModel: Decodable, Sendable {
   var input: [Int]
   var output: [Int]
@@ -22,36 +22,51 @@ struct ReferenceModel: Decodable, Sendable {
   }
 }
 
-let referenceModels: [String: ReferenceModel] = {
+/// The models of torchvision.json, or why the file could not be read (the tests then fail with it).
+let referenceModels: Result<[String: ReferenceModel], any Error> = Result {
   struct File: Decodable { var models: [String: ReferenceModel] }
-  let url = referenceDir.appendingPathComponent("torchvision.json")
-  let decoder = JSONDecoder()
-  guard let data = try? Data(contentsOf: url), let file = try? decoder.decode(File.self, from: data) else {
-    return [:]
-  }
-  return file.models
-}()
+  let data = try Data(contentsOf: referenceDir.appendingPathComponent("torchvision.json"))
+  return try JSONDecoder().decode(File.self, from: data).models
+}
+
+/// The zoo's models that are not in torchvision, so have no reference entry: the lecture notes' and
+/// papers' variants and the three single-block examples.
+let modelsWithoutReference: Set<String> = [
+  "lenet5", "lenet5_original", "alexnet_original", "plain3x3_256", "bottleneck_256", "depthwise_separable_256",
+]
+
+/// Every zoo model but the exceptions: each must have a reference entry.
+let referencedModels = allModels.filter { !modelsWithoutReference.contains($0) }
+
+/// torchvision's figures for `name`; throws when the file is missing or unreadable, or lacks the model.
+func reference(_ name: String) throws -> ReferenceModel {
+  try #require(try referenceModels.get()[name], "\(name) has no entry in \(referenceDir.path)/torchvision.json")
+}
 
 @Suite("torchvision reference figures")
 struct ReferenceTests {
-  @Test func referenceFileIsReadable() {
-    #expect(referenceModels.count >= 21, "expected the 21 torchvision models in \(referenceDir.path)")
+  @Test func everyZooModelHasAReferenceOrIsAnException() throws {
+    let models = try referenceModels.get()
+    #expect(Set(referencedModels).count == 21)
+    #expect(Set(models.keys) == Set(referencedModels), "the reference file and the zoo list different models")
+    #expect(modelsWithoutReference.isSubset(of: allModels), "an exception names a model the zoo does not have")
   }
 
-  @Test(arguments: referenceModels.keys.sorted())
+  @Test(arguments: referencedModels)
   func paramsMacsAndOutputAreExact(_ name: String) throws {
-    let ref = try #require(referenceModels[name])
+    let ref = try reference(name)
     let s = try Summary(try builtin(name), input: Array(ref.input.dropFirst()))
     #expect(s.totals.params == ref.params, "params of \(name)")
     #expect(s.totals.macs == ref.macs, "MACs of \(name)")
     #expect([1] + s.output == ref.output, "output shape of \(name)")
   }
 
-  @Test(arguments: referenceModels.keys.sorted())
+  @Test(arguments: referencedModels)
   func everyStateDictKeyAndShape(_ name: String) throws {
-    let ref = try #require(referenceModels[name])
+    let ref = try reference(name)
     let tensors = try builtin(name).nodes.flatMap(\.tensors)
     let ours = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.shape) })
+    #expect(!ref.stateDict.isEmpty, "\(name): the reference has no state-dict keys")
     let missing = ref.stateDict.keys.filter { ours[$0] == nil }.sorted()
     let extra = ours.keys.filter { ref.stateDict[$0] == nil }.sorted()
     #expect(missing.isEmpty, "\(name) lacks torchvision keys \(missing.prefix(5))")
@@ -62,9 +77,9 @@ struct ReferenceTests {
   }
 
   /// fvcore's total = our MACs + our BN FLOPs (2 per element) + our adaptive-pool FLOPs (1 per input element).
-  @Test(arguments: referenceModels.keys.sorted())
+  @Test(arguments: referencedModels)
   func fvcoreFigureFromOurPerOpCounts(_ name: String) throws {
-    let ref = try #require(referenceModels[name])
+    let ref = try reference(name)
     let s = try Summary(try builtin(name))
     var bnFlops = 0
     var bnElements = 0

@@ -60,6 +60,7 @@ struct ReportTests {
     #expect(a == b)
     // A page written alone is the same bytes as in the whole gallery (cairo's surface counter aside).
     let alone = try Gallery(zoo: try Zoo.builtin()).files(models: ["vgg16"])
+    #expect(alone.count == 6, "the index, the chart, and vgg16's page and three figures")
     for f in alone { #expect(a.first { $0.path == f.path } == f, "\(f.path) differs when written alone") }
     for f in a {
       #expect(!f.contents.contains(repoRoot.path), "\(f.path) holds a machine path")

@@ -4,12 +4,13 @@ import ZooAnalysis
 import ZooFormat
 import ZooGraph
 
-/// The repository root (for reading zoo/ and ../shared/reference/).
+/// The repository root (for reading zoo/ and the test fixtures).
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
   .deletingLastPathComponent()
 
-/// `../shared/reference/` beside the repository.
-let referenceDir = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+/// The reference figures measured on torchvision (`torchvision.json`, `receptive_fields.json`), made by
+/// scripts/make_reference.py and committed with the tests.
+let referenceDir = repoRoot.appendingPathComponent("Tests/ZooTests/Fixtures/reference")
 
 /// The built `zoo` executable, next to the test bundle in the build folder.
 let zooBinary: URL = {

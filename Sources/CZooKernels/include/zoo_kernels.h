@@ -112,14 +112,19 @@ void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, i
                       const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
                       float *dst, float *scratch, int band_rows, int private_slots, int threads);
 
-/// Calls `fn(ctx, index, count)` for `index` in `0 ..< count` on `count` threads (the caller is
-/// index 0) and returns when all are done. The workers spin briefly between calls, then sleep.
+/// `zk_parallel_chunks(count, count, fn, ctx)`: `fn(ctx, index, count)` for `index` in `0 ..< count`
+/// on up to `count` threads, returning when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
 
 /// Calls `fn(ctx, chunk, chunks)` for `chunk` in `0 ..< chunks` on up to `threads` threads (the caller
 /// among them), each thread taking the next chunk from a shared counter until none is left, and
 /// returns when all are done: a thread slowed by the rest of the machine takes fewer chunks instead
 /// of holding the others up. `fn` must not depend on which thread runs a chunk.
+///
+/// Safe from any thread and re-entrant. The pool runs one job at a time; a call made while it is busy
+/// — from inside `fn` (on the caller or on a worker), or from another thread — runs all its chunks on
+/// the calling thread, in order, and never waits for the pool. Two networks run from two threads
+/// therefore both make progress, one of them on its own thread only while the other holds the pool.
 void zk_parallel_chunks(int threads, int chunks, void (*fn)(void *ctx, int index, int count), void *ctx);
 
 #ifdef __cplusplus
