@@ -57,7 +57,7 @@ let package = Package(
       name: "ZooTests",
       dependencies: [
         "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooEngine", "ZooTeach", "ZooReport",
-        "ZooFiles",
+        "ZooFiles", "CZooKernels",
       ],
       exclude: ["Snapshots", "Fixtures"]
     ),

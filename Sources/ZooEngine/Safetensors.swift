@@ -48,9 +48,8 @@ public enum Safetensors {
       throw EngineError("cannot read the weight file `\(path)`: \(Files.problem(errno, path: path))")
     }
     guard (st.st_mode & S_IFMT) == S_IFREG else {
-      throw EngineError(
-        "cannot read the weight file `\(path)`: \((st.st_mode & S_IFMT) == S_IFDIR ? "it is a folder" : "it is not a regular file"), not a file"
-      )
+      let what = (st.st_mode & S_IFMT) == S_IFDIR ? "a folder" : "a device, pipe or socket"
+      throw EngineError("cannot read the weight file `\(path)`: it is \(what), not a file")
     }
     return try decode(size: Int(st.st_size), name: path) { buffer, count, offset in
       var done = 0

@@ -173,7 +173,7 @@ struct EngineCommandTests {
     let w = try runZoo(["run", "lenet5", "--input", good, "--weights", "/nonexistent.safetensors"])
     #expect(w.status != 0)
     #expect(
-      w.err == "Error: cannot open the weight file `/nonexistent.safetensors`: No such file or directory\n",
+      w.err == "Error: cannot read the weight file `/nonexistent.safetensors`: there is no such file\n",
       "\(w.err)")
     #expect(w.out.isEmpty)
   }
