@@ -180,4 +180,67 @@ struct ActivationTests {
       #expect(activationSaves == [keepsInput ? 2 : 3], "\(layer)")
     }
   }
+  /// Each activation at `x = k/8` for `k` in −96…96, then ±20 and ±100, against PyTorch's float32
+  /// modules (scripts/make_fixtures.py, `activation_values.npy`, one row per activation).
+  @Test func matchesPyTorchOnAGrid() throws {
+    let rows: [Activation] = [.relu6, .hardsigmoid, .hardswish, .silu, .gelu(.erf), .gelu(.tanh)]
+    let x = (-96...96).map { Float($0) / 8 } + [-20, 20, -100, 100]
+    let expected = try Npy.read(fixturesDir.appendingPathComponent("activation_values.npy").path)
+    #expect(expected.shape == [rows.count, x.count])
+    for (r, a) in rows.enumerated() {
+      let want = Array(expected.data[(r * x.count)..<((r + 1) * x.count)])
+      let y = try runSingle(.activation(a), input: [x.count], x: x)
+      // Some float32 ulps: the two sides' exp, erf and tanh need not round alike (PyTorch's vectorised
+      // erf and glibc's erff differ by up to 5.4e-7 here; the others by at most 1.6e-7).
+      let worst = zip(y, want).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+      #expect(worst <= 2e-6, "\(a.summary): worst error \(worst)")
+    }
+  }
+
+  /// A small network with each activation after a convolution (or convolution and batch norm) the
+  /// engine fuses it into, against PyTorch (`activation_net.npy`; scripts/make_fixtures.py's
+  /// `ActivationNet`), from the same seeded weights and 8 × the seeded input, on every kernel set this
+  /// CPU runs, at 1e-4 of the largest magnitude.
+  @Test func networkMatchesPyTorch() throws {
+    let text = """
+      input: [3, 8, 8]
+      network:
+        - {conv: 8, kernel: 3, padding: 1, name: c1}
+        - {bn, name: b1}
+        - relu6
+        - {conv: 8, kernel: 3, padding: 1, groups: 8, name: c2}
+        - {bn, name: b2}
+        - hardswish
+        - {conv: 16, kernel: 1, name: c3}
+        - gelu
+        - {conv: 16, kernel: 3, padding: 1, stride: 2, name: c4}
+        - {gelu, approximate: tanh}
+        - {conv: 8, kernel: 1, name: c5}
+        - silu
+        - {conv: 8, kernel: 1, name: c6}
+        - hardsigmoid
+        - flatten
+        - {linear: 10, name: fc}
+      models: {net: {}}
+      """
+    let g = try DefinitionFile(path: "activation_net.yaml", text: text).graph(named: nil)
+    let expected = try Npy.read(fixturesDir.appendingPathComponent("activation_net.npy").path)
+    #expect(expected.shape == [2, 10])
+    let scale = expected.data.map(abs).max()!
+    #expect(scale > 0)
+    for kernels in PlanOptions.Kernels.supported {
+      let net = try Network(
+        graph: g, batch: 2, weights: SeededInit.weights(for: g, randomStatistics: true),
+        options: PlanOptions(kernels: kernels))
+      let steps = net.stepPaths.map { $0.replacing(/:[a-z-]+/, with: "") }
+      #expect(
+        steps.prefix(6) == [
+          "conv+bn+relu6", "conv+bn+hardswish", "conv+gelu", "conv+gelu", "conv+silu", "conv+hardsigmoid",
+        ],
+        "every activation fused: \(net.stepPaths)")
+      let y = try net.run(seededInput(net.inputCount).map { 8 * $0 })[0]
+      let err = maxAbsDiff(y, expected.data) / scale
+      #expect(err <= 1e-4, "\(kernels): max error \(err) of the largest magnitude \(scale)")
+    }
+  }
 }
