@@ -11,6 +11,7 @@ Weights and inputs are not stored: both sides compute them from the same counter
                                                   # compares with PyTorch (nothing is written to the repo);
                                                   # --winograd runs `zoo run --winograd`, --size N the input side
   python scripts/make_fixtures.py --classes       # regenerates Sources/ZooEngine/ImageNetClasses.swift
+  python scripts/make_fixtures.py --activations   # only the activation fixtures (needs torch and numpy only)
 """
 import argparse
 import math
@@ -22,7 +23,6 @@ import tempfile
 import numpy as np
 import torch
 import torch.nn as nn
-import torchvision
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "Tests", "ZooTests", "Fixtures")
@@ -104,6 +104,8 @@ class LeNet5(nn.Module):
 
 
 def build(name):
+    import torchvision
+
     tv = torchvision.models
     if name == "lenet5":
         return LeNet5()
@@ -148,6 +150,63 @@ def write_fixtures():
         path = os.path.join(FIXTURES, f"{name}.npy")
         np.save(path, y.astype(np.float32))
         print(f"{path}: input {shape}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+    write_activation_fixtures()
+
+
+class ActivationNet(nn.Module):
+    """The network of Tests/ZooTests/ActivationTests.swift: each activation of mobile networks once, after
+    convolutions (and batch norms) the engine fuses it into."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.b1 = nn.BatchNorm2d(8)
+        self.c2 = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.b2 = nn.BatchNorm2d(8)
+        self.c3 = nn.Conv2d(8, 16, 1)
+        self.c4 = nn.Conv2d(16, 16, 3, padding=1, stride=2)
+        self.c5 = nn.Conv2d(16, 8, 1)
+        self.c6 = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = nn.ReLU6()(self.b1(self.c1(x)))
+        x = nn.Hardswish()(self.b2(self.c2(x)))
+        x = nn.GELU()(self.c3(x))
+        x = nn.GELU(approximate="tanh")(self.c4(x))
+        x = nn.SiLU()(self.c5(x))
+        x = nn.Hardsigmoid()(self.c6(x))
+        return self.fc(torch.flatten(x, 1))
+
+
+# The input of ActivationNet is 8 × the seeded input, so that ReLU6 and the hard functions reach their clamps.
+ACTIVATION_NET_INPUT = (2, 3, 8, 8)
+ACTIVATION_NET_INPUT_SCALE = 8
+
+# The activations of activation_values.npy, one row each, at x = k/8 for k in −96…96, then ±20 and ±100.
+ACTIVATION_ROWS = [
+    nn.ReLU6(), nn.Hardsigmoid(), nn.Hardswish(), nn.SiLU(), nn.GELU(), nn.GELU(approximate="tanh"),
+]
+
+
+def activation_points():
+    return np.concatenate([np.arange(-96, 97, dtype=np.float32) / np.float32(8), np.float32([-20, 20, -100, 100])])
+
+
+def write_activation_fixtures():
+    x = torch.from_numpy(activation_points())
+    with torch.no_grad():
+        rows = np.stack([f(x).numpy() for f in ACTIVATION_ROWS]).astype(np.float32)
+    path = os.path.join(FIXTURES, "activation_values.npy")
+    np.save(path, rows)
+    print(f"{path}: {rows.shape}")
+    model = load_seeded(ActivationNet())
+    x = seeded_input(ACTIVATION_NET_INPUT) * np.float32(ACTIVATION_NET_INPUT_SCALE)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "activation_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {ACTIVATION_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
 def check_all(zoo, size, winograd=False):
@@ -197,10 +256,13 @@ if __name__ == "__main__":
     ap.add_argument("--size", type=int, default=96, help="input size for --check-all")
     ap.add_argument("--winograd", action="store_true", help="--check-all runs `zoo run --winograd`")
     ap.add_argument("--classes", action="store_true")
+    ap.add_argument("--activations", action="store_true", help="write only the activation fixtures")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
         write_classes()
+    elif a.activations:
+        write_activation_fixtures()
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

@@ -17,7 +17,8 @@ public enum Optimizer: String, CaseIterable, Sendable {
 
 /// What an op keeps from the forward pass so that the backward pass can run (docs/memory.md).
 public struct BackwardSaves: Sendable, Hashable {
-  /// Keeps its inputs (conv, linear, batch norm, LeNet's subsampling and RBF, max pool, LRN).
+  /// Keeps its inputs (conv, linear, batch norm, LeNet's subsampling and RBF, max pool, LRN, the
+  /// activations whose derivative PyTorch computes from the input).
   public var inputs = false
   /// Keeps its output (activations: the derivative is a function of the output; softmax; LRN).
   public var output = false
@@ -31,12 +32,16 @@ extension Op {
   /// - conv, linear, batch norm, subsample, RBF: the input (the weight gradient is input × output
   ///   gradient; batch norm recomputes its normalised input from it);
   /// - ReLU, leaky ReLU, tanh, sigmoid, scaled tanh, softmax: the output;
+  /// - ReLU6 (a hardtanh), hardsigmoid, hardswish, SiLU, GELU: the input;
   /// - LRN: input and output; max pool: the input and an int64 index per output element;
   /// - dropout: a one-byte mask per element (its output is then a new tensor);
   /// - average and adaptive average pooling, add, concat, flatten, identity, input: nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
     case .conv, .linear, .batchNorm, .subsample, .rbf: BackwardSaves(inputs: true)
+    case .activation(.relu6), .activation(.hardsigmoid), .activation(.hardswish), .activation(.silu),
+      .activation(.gelu):
+      BackwardSaves(inputs: true)
     case .activation, .softmax: BackwardSaves(output: true)
     case .lrn: BackwardSaves(inputs: true, output: true)
     case .pool(let p): p.kind == .max ? BackwardSaves(inputs: true, extraBytesPerOutputElement: 8) : BackwardSaves()

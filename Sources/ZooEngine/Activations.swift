@@ -4,7 +4,11 @@ import ZooGraph
 /// Element-wise activations, `dst[i] = f(src[i] + add)`; `src` may equal `dst` (in place).
 ///
 /// relu `max(x, 0)`; leaky relu `x < 0 ? s·x : x`; tanh; sigmoid `1 / (1 + e^−x)`;
-/// scaled tanh `A · tanh(S · x)` (LeCun 1998).
+/// scaled tanh `A · tanh(S · x)` (LeCun 1998); relu6 `min(max(x, 0), 6)`; hardsigmoid
+/// `min(max(x + 3, 0), 6) / 6`; hardswish `x · min(max(x + 3, 0), 6) / 6`; silu `x / (1 + e^−x)`;
+/// gelu `0.5 · x · (1 + erf(x / √2))`, or with the tanh approximation
+/// `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))` — each in float32 as PyTorch's CPU kernels
+/// write it.
 func applyActivation(
   _ activation: Activation?, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int,
   add: Float = 0
@@ -28,6 +32,33 @@ func applyActivation(
   case .scaledTanh(let a, let s):
     let (fa, fs) = (Float(a), Float(s))
     for i in 0..<count { dst[i] = fa * Foundation.tanh(fs * (src[i] + add)) }
+  case .relu6:
+    for i in 0..<count { dst[i] = min(max(src[i] + add, 0), 6) }
+  case .hardsigmoid:
+    for i in 0..<count { dst[i] = min(max(src[i] + add + 3, 0), 6) / 6 }
+  case .hardswish:
+    for i in 0..<count {
+      let v = src[i] + add
+      dst[i] = v * min(max(v + 3, 0), 6) / 6
+    }
+  case .silu:
+    for i in 0..<count {
+      let v = src[i] + add
+      dst[i] = v / (1 + Foundation.exp(-v))
+    }
+  case .gelu(.erf):
+    let invSqrt2 = Float(0.5.squareRoot())
+    for i in 0..<count {
+      let v = src[i] + add
+      dst[i] = 0.5 * v * (1 + Foundation.erf(v * invSqrt2))
+    }
+  case .gelu(.tanh):
+    let beta = Float((2 / Double.pi).squareRoot())
+    let kappa: Float = 0.044715
+    for i in 0..<count {
+      let v = src[i] + add
+      dst[i] = 0.5 * v * (1 + Foundation.tanh(beta * (v + kappa * v * v * v)))
+    }
   }
 }
 

@@ -277,7 +277,8 @@ struct Builder {
 
     if let spec = opSpecs[head] {
       var values = try bind(
-        spec.args, head: headValue, extras: extras.filter { $0.0 != "name" }, scope, at: node, what: "`\(head)`")
+        spec.args, words: spec.words, head: headValue, extras: extras.filter { $0.0 != "name" }, scope, at: node,
+        what: "`\(head)`")
       values.removeValue(forKey: "name")
       let op: Op
       do {
@@ -404,7 +405,8 @@ struct Builder {
   /// Binds argument values: the head value fills the first argument (or, when it is a mapping, gives
   /// arguments by name), the other keys give arguments by name; defaults fill the rest.
   private func bind(
-    _ spec: [(String, Value?)], head: Yams.Node?, extras: [(String, Yams.Node)], _ scope: Scope,
+    _ spec: [(String, Value?)], words: [String: [String]] = [:], head: Yams.Node?, extras: [(String, Yams.Node)],
+    _ scope: Scope,
     at node: Yams.Node, what: String, overrides: [(String, Value)] = [], positional: Bool = false
   ) throws(DefinitionError) -> Scope {
     var given = extras
@@ -428,7 +430,7 @@ struct Builder {
       guard names.contains(k) else {
         throw error(v, DefinitionFile.unknown("argument", k, known: names) + " of \(what)")
       }
-      out[k] = try value(v, scope)
+      if let ws = words[k] { out[k] = try wordValue(v, scope, words: ws) } else { out[k] = try value(v, scope) }
     }
     for (k, v) in overrides {
       guard names.contains(k) else {

@@ -6,6 +6,8 @@ private enum ArgKind {
   case pair(min: Int)
   case bool
   case number
+  /// One of these words, written unquoted (``Builder/wordValue(_:_:words:)``).
+  case word([String])
   case any
 }
 
@@ -20,6 +22,7 @@ private let opArgKinds: [String: [String: ArgKind]] = [
   "lrn": ["size": .int(min: 1), "alpha": .number, "beta": .number, "k": .number],
   "leaky_relu": ["slope": .number],
   "scaled_tanh": ["a": .number, "s": .number],
+  "gelu": ["approximate": .word(geluApproximations)],
   "maxpool": [
     "kernel": .pair(min: 1), "stride": .pair(min: 1), "padding": .pair(min: 0), "dilation": .pair(min: 1),
     "ceil": .bool,
@@ -328,6 +331,10 @@ struct DefinitionChecker {
         continue
       }
       if !seen.insert(k).inserted { report(v, "\(what) gets the argument `\(k)` twice") }
+      if case .word(let words)? = kinds[k], let w = v.plainWord, words.contains(w) || !scope.contains(w) {
+        if !words.contains(w) { report(v, "`\(k)` must be \(wordList(words)), got `\(w)`") }
+        continue
+      }
       if let kind = kinds[k], let lit = literal(v) {
         if let why = mismatch(lit, kind) { report(v, "`\(k)` must be \(why), got \(clip(lit.description))") }
       } else {
@@ -362,6 +369,9 @@ struct DefinitionChecker {
       case .int, .double: return nil
       default: return "a number"
       }
+    case .word(let words):
+      if case .string(let s) = v, words.contains(s) { return nil }
+      return wordList(words)
     }
   }
 

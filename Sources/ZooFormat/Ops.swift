@@ -5,6 +5,9 @@ import ZooGraph
 /// `nil` marks a required argument.
 struct OpSpec {
   var args: [(String, Value?)]
+  /// Arguments whose value is one of a few words, written unquoted (`approximate: tanh`); see
+  /// ``Builder/wordValue(_:_:words:)``.
+  var words: [String: [String]] = [:]
 }
 
 let opSpecs: [String: OpSpec] = [
@@ -20,6 +23,13 @@ let opSpecs: [String: OpSpec] = [
   "tanh": OpSpec(args: []),
   "sigmoid": OpSpec(args: []),
   "scaled_tanh": OpSpec(args: [("a", .double(1.7159)), ("s", .double(2.0 / 3.0))]),
+  "relu6": OpSpec(args: []),
+  "hardsigmoid": OpSpec(args: []),
+  "hardswish": OpSpec(args: []),
+  "silu": OpSpec(args: []),
+  "gelu": OpSpec(
+    args: [("approximate", .string(GELUApproximation.erf.rawValue))],
+    words: ["approximate": geluApproximations]),
   "softmax": OpSpec(args: []),
   "maxpool": OpSpec(args: [
     ("kernel", nil), ("stride", .null), ("padding", .int(0)), ("dilation", .int(1)), ("ceil", .bool(false)),
@@ -35,6 +45,9 @@ let opSpecs: [String: OpSpec] = [
   "subsample": OpSpec(args: [("kernel", .int(2))]),
   "rbf": OpSpec(args: [("classes", nil)]),
 ]
+
+/// The words of `gelu`'s `approximate` (PyTorch's).
+let geluApproximations = GELUApproximation.allCases.map(\.rawValue)
 
 /// The largest size, channel count or kernel a definition may use (sizes multiply: keeping each below
 /// 2³¹ keeps every intermediate of the output-size formula inside 64 bits).
@@ -89,6 +102,46 @@ struct Args {
   }
 
   func isNull(_ k: String) -> Bool { values[k] == nil || values[k] == .null }
+
+  /// One of `words`.
+  func word(_ k: String, among words: [String]) throws(DefinitionError) -> String {
+    if case .string(let s)? = values[k], words.contains(s) { return s }
+    let got: String
+    if case .string(let s)? = values[k] { got = "`\(s)`" } else { got = values[k]?.description ?? "nothing" }
+    throw fail("`\(k)` must be \(wordList(words)), got \(got)")
+  }
+}
+
+/// `` `a`, `b` or `c` ``: the words an argument accepts, for error messages.
+func wordList(_ words: [String]) -> String {
+  let quoted = words.map { "`\($0)`" }
+  guard quoted.count > 1 else { return quoted.first ?? "nothing" }
+  return quoted.dropLast().joined(separator: ", ") + " or " + quoted.last!
+}
+
+extension Yams.Node {
+  /// The text of an unquoted scalar that is one word (a letter or `_`, then letters, digits and `_`),
+  /// or nil.
+  var plainWord: String? {
+    guard case .scalar(let s) = self, s.style == .plain || s.style == .any, !isNull else { return nil }
+    let text = s.string
+    guard let first = text.unicodeScalars.first, first == "_" || (first.properties.isAlphabetic && first.isASCII)
+    else { return nil }
+    let ok = text.unicodeScalars.allSatisfy {
+      $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0))
+    }
+    return ok ? text : nil
+  }
+}
+
+extension Builder {
+  /// The value of a word argument (`approximate: tanh`). An unquoted word is the word itself when it is
+  /// one of `words` or names nothing in scope (so a misspelt word is reported as such, not as an unknown
+  /// name); any other value is an expression, which must then give one of the words as a string.
+  func wordValue(_ node: Yams.Node, _ scope: Scope, words: [String]) throws(DefinitionError) -> Value {
+    if let w = node.plainWord, words.contains(w) || scope[w] == nil { return .string(w) }
+    return try value(node, scope)
+  }
 }
 
 extension Builder {
@@ -155,6 +208,12 @@ extension Builder {
     case "tanh": return .activation(.tanh)
     case "sigmoid": return .activation(.sigmoid)
     case "scaled_tanh": return .activation(.scaledTanh(a: try a.double("a"), s: try a.double("s")))
+    case "relu6": return .activation(.relu6)
+    case "hardsigmoid": return .activation(.hardsigmoid)
+    case "hardswish": return .activation(.hardswish)
+    case "silu": return .activation(.silu)
+    case "gelu":
+      return .activation(.gelu(GELUApproximation(rawValue: try a.word("approximate", among: geluApproximations))!))
     case "softmax": return .softmax
     case "maxpool", "avgpool":
       _ = try channels(kind)

@@ -6,7 +6,9 @@
 /// - FLOPs: every arithmetic operation, per op:
 ///   conv/linear `2·MACs` plus one add per output element when there is a bias;
 ///   batch norm 2 per element (scale and shift, statistics folded at inference);
-///   activations 1 per element (scaled tanh 3); softmax 3 per element (exp, sum, divide);
+///   activations per element: relu, leaky relu, tanh, sigmoid 1; relu6 2; scaled tanh 3; hardsigmoid 4;
+///   hardswish 5; silu 2; gelu 5, with the tanh approximation 9 (``Activation/flopsPerElement``);
+///   softmax 3 per element (exp, sum, divide);
 ///   max pool `k·k − 1` comparisons and average pool `k·k` (adds and a divide) per output element;
 ///   adaptive average pool the bin size per output element; LRN `2·size + 4` per element;
 ///   add `n − 1` per element for `n` inputs; LeNet subsampling `k·k + 1` per output element;
@@ -86,7 +88,7 @@ extension Node {
     case .batchNorm:
       c.flops = try times(2, out)
     case .activation(let a):
-      if case .scaledTanh = a { c.flops = try times(3, out) } else { c.flops = out }
+      c.flops = try times(a.flopsPerElement, out)
     case .softmax:
       c.flops = try times(3, out)
     case .lrn(let size, _, _, _):
@@ -119,4 +121,25 @@ public func adaptiveBinTotal(_ n: Int, _ o: Int) -> Int {
     total += end - start
   }
   return total
+}
+
+extension Activation {
+  /// FLOPs per element: the operations of the definition as written, a function (`tanh`, `erf`, the
+  /// sigmoid) counting as one, a comparison (`max`, `min`) as one. ReLU, leaky ReLU, tanh and sigmoid
+  /// count 1 (the table's historical convention); scaled tanh `A·tanh(S·x)` 3; relu6 `min(max(x, 0), 6)`
+  /// 2; hardsigmoid `relu6(x + 3) / 6` 4; hardswish `x · hardsigmoid(x)` 5; silu `x · sigmoid(x)` 2;
+  /// exact gelu `0.5 · x · (1 + erf(x / √2))` 5; tanh-approximated gelu
+  /// `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))` 9.
+  public var flopsPerElement: Int {
+    switch self {
+    case .relu, .leakyReLU, .tanh, .sigmoid: 1
+    case .scaledTanh: 3
+    case .relu6: 2
+    case .hardsigmoid: 4
+    case .hardswish: 5
+    case .silu: 2
+    case .gelu(.erf): 5
+    case .gelu(.tanh): 9
+    }
+  }
 }

@@ -48,7 +48,18 @@ public enum Activation: Hashable, Sendable {
   case sigmoid
   /// LeCun's scaled hyperbolic tangent `A · tanh(S · x)` (A = 1.7159, S = 2/3 in the 1998 paper).
   case scaledTanh(a: Double, s: Double)
+  /// `nn.ReLU6`: `min(max(x, 0), 6)`.
+  case relu6
+  /// `nn.Hardsigmoid`: `relu6(x + 3) / 6`.
+  case hardsigmoid
+  /// `nn.Hardswish`: `x · relu6(x + 3) / 6`.
+  case hardswish
+  /// `nn.SiLU` (swish): `x · sigmoid(x)`.
+  case silu
+  /// `nn.GELU`: `x · Φ(x)`, exactly or with PyTorch's tanh approximation.
+  case gelu(GELUApproximation)
 
+  /// The name written in definition files (PyTorch's, in snake case).
   public var name: String {
     switch self {
     case .relu: "relu"
@@ -56,8 +67,29 @@ public enum Activation: Hashable, Sendable {
     case .tanh: "tanh"
     case .sigmoid: "sigmoid"
     case .scaledTanh: "scaled_tanh"
+    case .relu6: "relu6"
+    case .hardsigmoid: "hardsigmoid"
+    case .hardswish: "hardswish"
+    case .silu: "silu"
+    case .gelu: "gelu"
     }
   }
+
+  /// The name plus what tells two activations of one name apart (`gelu tanh`).
+  public var summary: String {
+    switch self {
+    case .gelu(.tanh): "gelu tanh"
+    default: name
+    }
+  }
+}
+
+/// How GELU computes the normal distribution's CDF `Φ`: PyTorch's `approximate` argument.
+public enum GELUApproximation: String, Hashable, Sendable, CaseIterable {
+  /// `approximate='none'`, the exact form `0.5 · x · (1 + erf(x / √2))`.
+  case erf = "none"
+  /// `approximate='tanh'`: `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))`.
+  case tanh
 }
 
 /// 2-D convolution attributes. Weight layout `[out, in / groups, kh, kw]` (PyTorch's).
@@ -190,7 +222,7 @@ extension Op {
     case .linear(_, let o, _): return "linear \(o)"
     case .batchNorm: return "bn"
     case .lrn(let n, _, _, _): return "lrn \(n)"
-    case .activation(let a): return a.name
+    case .activation(let a): return a.summary
     case .pool(let p):
       var s = "\(p.kind == .max ? "maxpool" : "avgpool") \(p.kernel.h)×\(p.kernel.w)"
       if p.stride != Pair(1) { s += "/\(p.stride)" }

@@ -139,11 +139,17 @@ struct Generator {
   }
 
   mutating func activation() -> Layer {
-    switch rng.int(0...7) {
+    switch rng.int(0...15) {
     case 0: .op("tanh")
     case 1: .op("sigmoid")
     case 2: .op("{leaky_relu: 0.1}")
     case 3: .op("{scaled_tanh: 1.7159, s: 0.6667}")
+    case 4: .op("relu6")
+    case 5: .op("hardsigmoid")
+    case 6: .op("hardswish")
+    case 7: .op("silu")
+    case 8: .op("gelu")
+    case 9: .op("{gelu, approximate: tanh}")
     default: .op("relu")
     }
   }

@@ -157,6 +157,12 @@ struct ReferenceInterpreter {
     case .tanh: tanh(v)
     case .sigmoid: 1 / (1 + exp(-v))
     case .scaledTanh(let a, let s): a * tanh(s * v)
+    case .relu6: min(max(v, 0), 6)
+    case .hardsigmoid: min(max(v + 3, 0), 6) / 6
+    case .hardswish: v * min(max(v + 3, 0), 6) / 6
+    case .silu: v / (1 + exp(-v))
+    case .gelu(.erf): 0.5 * v * (1 + erf(v / 2.0.squareRoot()))
+    case .gelu(.tanh): 0.5 * v * (1 + tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v)))
     }
   }
 
