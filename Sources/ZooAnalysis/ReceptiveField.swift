@@ -57,6 +57,30 @@ public struct AxisField: Sendable, Hashable {
   }
 }
 
+extension AxisField {
+  /// The field after a transposed convolution with kernel `k`, stride `s`, padding `p`, dilation `d`
+  /// (docs/receptive-fields.md). Unit `o` reads the cells `i` of the layer below with
+  /// `i·s − p + a·d = o` for a tap `a`, whose hull is `⌈(o + p − D)/s⌉ … ⌊(o + p)/s⌋` with `D = d·(k − 1)`.
+  /// With `s = 1` that is a sliding window over `D + 1` cells starting at `o − (D − p)`, and the field is
+  /// exact: `size' = size + D·J`, `padding' = padding + (D − p)·J`, `stride' = J`. With `s > 1` the hull's
+  /// ends move in steps of `J` every `s` units, which no (size, stride, padding) triple describes; when
+  /// `s` divides `J` the result is the smallest linear envelope `size' = size + D·J/s`,
+  /// `padding' = padding + (D − p)·J/s`, `stride' = J/s` (`exact` false). Returns nil when `s` does not
+  /// divide `J` (the field would move a fraction of a pixel per unit) or the numbers overflow.
+  public func throughTransposed(kernel k: Int, stride s: Int, padding p: Int, dilation d: Int)
+    -> (field: AxisField, exact: Bool)?
+  {
+    guard stride % s == 0 else { return nil }
+    let step = stride / s
+    let (span, o1) = (d * (k - 1)).multipliedReportingOverflow(by: step)
+    let (size2, o2) = size.addingReportingOverflow(span)
+    let (shift, o3) = (d * (k - 1) - p).multipliedReportingOverflow(by: step)
+    let (pad2, o4) = padding.addingReportingOverflow(shift)
+    if o1 || o2 || o3 || o4 { return nil }
+    return (AxisField(size: size2, stride: step, padding: pad2), s == 1)
+  }
+}
+
 /// The receptive field of one layer: per axis, or the whole input.
 public struct ReceptiveField: Sendable, Hashable {
   /// Height axis.
@@ -159,6 +183,40 @@ public struct ReceptiveFields: Sendable {
         guard let g = x.through(kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation)
         else { throw overflow() }
         f = g
+      case .convTranspose(let c):
+        var exact = true
+        var fraction: [String] = []
+        for (axis, a, k, s, p, d) in [
+          ("H", x.h, c.kernel.h, c.stride.h, c.padding.h, c.dilation.h),
+          ("W", x.w, c.kernel.w, c.stride.w, c.padding.w, c.dilation.w),
+        ] {
+          if let (g, e) = a.throughTransposed(kernel: k, stride: s, padding: p, dilation: d) {
+            if axis == "H" { f.h = g } else { f.w = g }
+            exact = exact && e
+          } else if a.stride % s != 0 {
+            fraction.append("\(axis) \(a.stride)/\(s)")
+          } else {
+            throw overflow()
+          }
+        }
+        if !fraction.isEmpty {
+          f = .whole
+          f.approximate = true
+          warnings.append(
+            Warning(
+              layer: node.name,
+              message: "the transposed convolution's stride does not divide the effective stride "
+                + "(\(fraction.joined(separator: ", "))), so the field would move a fraction of a pixel per unit; "
+                + "it is given as the whole input (an upper bound)"))
+        } else if !exact {
+          f.approximate = true
+          warnings.append(
+            Warning(
+              layer: node.name,
+              message: "a transposed convolution with stride \(c.stride) gives neighbouring units fields of "
+                + "different sizes; the field given is the smallest (size, stride, padding) window that "
+                + "contains every unit's (an upper bound)"))
+        }
       case .pool(let p):
         guard let g = x.through(kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation)
         else { throw overflow() }

@@ -29,7 +29,7 @@ public struct BackwardSaves: Sendable, Hashable {
 
 extension Op {
   /// The tensors this op saves for the backward pass, following PyTorch's autograd formulas:
-  /// - conv, linear, batch norm, subsample, RBF: the input (the weight gradient is input × output
+  /// - conv, transposed conv, linear, batch norm, subsample, RBF: the input (the weight gradient is input × output
   ///   gradient; batch norm recomputes its normalised input from it);
   /// - ReLU, leaky ReLU, tanh, sigmoid, scaled tanh, softmax: the output;
   /// - ReLU6 (a hardtanh), hardsigmoid, hardswish, SiLU, GELU: the input;
@@ -38,7 +38,7 @@ extension Op {
   /// - average and adaptive average pooling, add, concat, flatten, identity, input: nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
-    case .conv, .linear, .batchNorm, .subsample, .rbf: BackwardSaves(inputs: true)
+    case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf: BackwardSaves(inputs: true)
     case .activation(.relu6), .activation(.hardsigmoid), .activation(.hardswish), .activation(.silu),
       .activation(.gelu):
       BackwardSaves(inputs: true)

@@ -132,6 +132,12 @@ public final class Network: @unchecked Sendable {
           scratchElements = max(scratchElements, k.scratchElements(inH: inShape[1], inW: inShape[2]))
           draft.append(node.id, .conv(k))
         }
+      case .convTranspose(let c):
+        let weight = take("\(node.name).weight")
+        let bias = c.bias ? take("\(node.name).bias") : [Float](repeating: 0, count: c.outChannels)
+        let k = ConvTransposeKernel(c, weight: weight, bias: bias)
+        scratchElements = max(scratchElements, k.scratchElements(inH: inShape[1], inW: inShape[2]))
+        draft.append(node.id, .convTranspose(k))
       case .batchNorm(_, let eps):
         let norm = BatchNormKernel(
           gamma: take("\(node.name).weight"), beta: take("\(node.name).bias"), mean: take("\(node.name).running_mean"),
@@ -213,6 +219,7 @@ public final class Network: @unchecked Sendable {
     switch kernel {
     case .conv(let k): k.plannedWeightElements
     case .tableConv(let k): k.weight.count + k.bias.count
+    case .convTranspose(let k): k.weight.count + k.bias.count
     case .linear(let k): k.weightElements + (k.bias?.count ?? 0)
     case .batchNorm(let k), .concatAffine(let k): k.scale.count + k.shift.count
     case .subsample(_, let w, let b): w.count + b.count
@@ -317,6 +324,9 @@ public final class Network: @unchecked Sendable {
         residual: step.residual.map { UnsafePointer(pointer($0)) }, scratch: scratch, threads: threads)
     case .tableConv(let k):
       k.run(input: src, output: out, batch: batch, inH: inShape[1], inW: inShape[2])
+    case .convTranspose(let k):
+      k.run(
+        input: src, output: out, batch: batch, inH: inShape[1], inW: inShape[2], scratch: scratch, threads: threads)
     case .linear(let k):
       k.run(input: src, output: out, batch: batch, threads: threads)
     case .batchNorm(let k):

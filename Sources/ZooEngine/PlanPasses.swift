@@ -4,6 +4,7 @@ import ZooGraph
 enum StepKernel {
   case conv(ConvolutionKernel)
   case tableConv(TableConvolutionKernel)
+  case convTranspose(ConvTransposeKernel)
   case linear(LinearKernel)
   case batchNorm(BatchNormKernel)
   case activation(Activation)
@@ -173,6 +174,7 @@ struct PlanDraft {
       switch steps[s]!.kernel {
       case .conv(let k) where k.activation == nil: k.activation = a
       case .tableConv(let k) where k.activation == nil: k.activation = a
+      case .convTranspose(let k) where k.activation == nil: k.activation = a
       case .linear(let k) where k.activation == nil: k.activation = a
       case .batchNorm(let k) where k.activation == nil: k.activation = a
       case .concatAffine(let k) where k.activation == nil: k.activation = a

@@ -15,6 +15,10 @@ let opSpecs: [String: OpSpec] = [
     ("out", nil), ("kernel", nil), ("stride", .int(1)), ("padding", .int(0)), ("dilation", .int(1)),
     ("groups", .int(1)), ("bias", .bool(true)), ("table", .null),
   ]),
+  "conv_transpose": OpSpec(args: [
+    ("out", nil), ("kernel", nil), ("stride", .int(1)), ("padding", .int(0)), ("output_padding", .int(0)),
+    ("dilation", .int(1)), ("groups", .int(1)), ("bias", .bool(true)),
+  ]),
   "linear": OpSpec(args: [("out", nil), ("bias", .bool(true))]),
   "bn": OpSpec(args: [("eps", .double(1e-5))]),
   "lrn": OpSpec(args: [("size", nil), ("alpha", .double(1e-4)), ("beta", .double(0.75)), ("k", .double(1))]),
@@ -192,6 +196,27 @@ extension Builder {
         c.table = table
       }
       return .conv(c)
+    case "conv_transpose":
+      let inC = try channels("conv_transpose")
+      let c = ConvTranspose2D(
+        inChannels: inC, outChannels: try a.int("out", min: 1), kernel: try a.pair("kernel", min: 1),
+        stride: try a.pair("stride", min: 1), padding: try a.pair("padding", min: 0),
+        outputPadding: try a.pair("output_padding", min: 0), dilation: try a.pair("dilation", min: 1),
+        groups: try a.int("groups", min: 1), bias: try a.bool("bias"))
+      guard inC % c.groups == 0, c.outChannels % c.groups == 0 else {
+        throw a.fail(
+          "groups = \(c.groups) must divide both the input channels (\(inC)) and the output channels (\(c.outChannels))"
+        )
+      }
+      // PyTorch's rule: output padding must be smaller than either the stride or the dilation.
+      for (axis, op, s, d) in [
+        ("height", c.outputPadding.h, c.stride.h, c.dilation.h), ("width", c.outputPadding.w, c.stride.w, c.dilation.w),
+      ] where op >= max(s, d) {
+        throw a.fail(
+          "`conv_transpose`: `output_padding` \(op) (\(axis)) must be smaller than the stride (\(s)) or the dilation (\(d)), "
+            + "as in PyTorch")
+      }
+      return .convTranspose(c)
     case "linear":
       return .linear(
         inFeatures: try features("linear"), outFeatures: try a.int("out", min: 1), bias: try a.bool("bias"))

@@ -2,9 +2,10 @@
 ///
 /// Conventions (docs/conventions.md):
 /// - MACs: multiply-accumulates of conv and linear layers (and LeNet's RBF): kernel elements ×
-///   input channels per group × output elements. Bias adds are not MACs.
+///   input channels per group × output elements; a transposed convolution's in · out/groups × kernel
+///   elements × input positions (every input value times every weight it meets). Bias adds are not MACs.
 /// - FLOPs: every arithmetic operation, per op:
-///   conv/linear `2·MACs` plus one add per output element when there is a bias;
+///   conv, transposed conv and linear `2·MACs` plus one add per output element when there is a bias;
 ///   batch norm 2 per element (scale and shift, statistics folded at inference);
 ///   activations per element: relu, leaky relu, tanh, sigmoid 1; relu6 2; scaled tanh 3; hardsigmoid 4;
 ///   hardswish 5; silu 2; gelu 5, with the tanh approximation 9 (``Activation/flopsPerElement``);
@@ -79,6 +80,12 @@ extension Node {
       // Channel pairs (out · in/groups, or the connection table's entries) × kernel × output positions.
       c.macs = try checkedProduct([conv.connections, conv.kernel.h, conv.kernel.w, output[1], output[2]], "MACs")
       c.flops = try checkedAdd(try times(2, c.macs), conv.bias ? out : 0, "FLOPs")
+    case .convTranspose(let t):
+      // Every input value times every weight it meets: in · out/groups × kernel × input positions
+      // (torchvision's and fvcore's convention; taps that land in the cropped padding still count).
+      c.macs = try checkedProduct(
+        [t.inChannels, t.outChannels / t.groups, t.kernel.h, t.kernel.w, inputs[0][1], inputs[0][2]], "MACs")
+      c.flops = try checkedAdd(try times(2, c.macs), t.bias ? out : 0, "FLOPs")
     case .linear(let i, _, let bias):
       c.macs = try checkedProduct([i, out], "MACs")
       c.flops = try checkedAdd(try times(2, c.macs), bias ? out : 0, "FLOPs")

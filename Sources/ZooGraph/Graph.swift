@@ -93,6 +93,9 @@ extension Node {
         ? [c.outChannels, c.inChannels / c.groups, c.kernel.h, c.kernel.w]
         : [c.connections, c.kernel.h, c.kernel.w]
       return [p("weight", weight)] + (c.bias ? [p("bias", [c.outChannels])] : [])
+    case .convTranspose(let c):
+      let weight = [c.inChannels, c.outChannels / c.groups, c.kernel.h, c.kernel.w]
+      return [p("weight", weight)] + (c.bias ? [p("bias", [c.outChannels])] : [])
     case .linear(let i, let o, let bias):
       return [p("weight", [o, i])] + (bias ? [p("bias", [o])] : [])
     case .batchNorm(let c, _):

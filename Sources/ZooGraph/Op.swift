@@ -8,6 +8,8 @@ public enum Op: Hashable, Sendable {
   case input
   /// 2-D convolution (cross-correlation), `nn.Conv2d` semantics. See ``Conv2D``.
   case conv(Conv2D)
+  /// 2-D transposed convolution, `nn.ConvTranspose2d` semantics. See ``ConvTranspose2D``.
+  case convTranspose(ConvTranspose2D)
   /// Fully connected layer `y = W x + b`, weight `[out, in]`.
   case linear(inFeatures: Int, outFeatures: Int, bias: Bool)
   /// Batch normalisation over the channel axis (`nn.BatchNorm2d`, affine, with running statistics).
@@ -130,6 +132,49 @@ public struct Conv2D: Hashable, Sendable {
   }
 }
 
+/// 2-D transposed convolution attributes (`nn.ConvTranspose2d`). Weight layout
+/// `[in, out / groups, kh, kw]` (PyTorch's; note in and out are swapped against ``Conv2D``).
+///
+/// Every input value `x[c, i, j]` scatters into the output: `y[o, i·s − p + a·d, j·s − p + b·d]` gains
+/// `W[c, o', a, b] · x[c, i, j]` for each output channel `o` of `c`'s group (`o'` its index in the group)
+/// and each kernel tap `(a, b)`; positions outside the output are dropped. Output size per axis:
+/// `(n − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1`, where `outputPadding`
+/// (which only adds rows and columns at the bottom and right) must be below `max(stride, dilation)`.
+public struct ConvTranspose2D: Hashable, Sendable {
+  public var inChannels: Int
+  public var outChannels: Int
+  public var kernel: Pair
+  public var stride: Pair
+  public var padding: Pair
+  public var outputPadding: Pair
+  public var dilation: Pair
+  public var groups: Int
+  public var bias: Bool
+
+  public init(
+    inChannels: Int, outChannels: Int, kernel: Pair, stride: Pair = Pair(1), padding: Pair = Pair(0),
+    outputPadding: Pair = Pair(0), dilation: Pair = Pair(1), groups: Int = 1, bias: Bool = true
+  ) {
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.outputPadding = outputPadding
+    self.dilation = dilation
+    self.groups = groups
+    self.bias = bias
+  }
+
+  /// Output length along one axis of length `n`:
+  /// `(n − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1` (≤ 0 when empty).
+  public static func outputSize(
+    _ n: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int, dilation: Int
+  ) -> Int {
+    (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + outputPadding + 1
+  }
+}
+
 /// Pooling attributes. Output size per axis:
 /// `floor` (or `ceil` with `ceilMode`) of `(n + 2·padding − dilation·(kernel − 1) − 1) / stride` plus 1;
 /// in ceil mode the last window must start inside the input or the left padding (PyTorch's rule).
@@ -177,6 +222,7 @@ extension Op {
     switch self {
     case .input: "input"
     case .conv(let c): c.table == nil ? "conv" : "conv_table"
+    case .convTranspose: "conv_transpose"
     case .linear: "linear"
     case .batchNorm: "bn"
     case .lrn: "lrn"
@@ -197,7 +243,7 @@ extension Op {
   /// Coarse class used for colours and shares.
   public var opClass: OpClass {
     switch self {
-    case .conv: .convolution
+    case .conv, .convTranspose: .convolution
     case .linear, .rbf: .linear
     case .batchNorm, .lrn: .normalization
     case .activation, .softmax: .activation
@@ -218,6 +264,13 @@ extension Op {
       if c.dilation != Pair(1) { s += ", dil \(c.dilation)" }
       if c.groups != 1 { s += ", g\(c.groups)" }
       if c.table != nil { s += ", table" }
+      return s
+    case .convTranspose(let c):
+      var s = "conv_transpose \(c.kernel.h)×\(c.kernel.w)"
+      if c.stride != Pair(1) { s += "/\(c.stride)" }
+      s += ", \(c.outChannels)"
+      if c.dilation != Pair(1) { s += ", dil \(c.dilation)" }
+      if c.groups != 1 { s += ", g\(c.groups)" }
       return s
     case .linear(_, let o, _): return "linear \(o)"
     case .batchNorm: return "bn"

@@ -51,6 +51,24 @@ extension Op {
             + "on \(format(x)) gives an empty \(oh)×\(ow) output")
       }
       return [c.outChannels, oh, ow]
+    case .convTranspose(let c):
+      let (ch, h, w) = try map(x, "conv_transpose")
+      guard ch == c.inChannels else {
+        throw ShapeError("conv_transpose expects \(c.inChannels) input channels, got \(ch) (input \(format(x)))")
+      }
+      let oh = ConvTranspose2D.outputSize(
+        h, kernel: c.kernel.h, stride: c.stride.h, padding: c.padding.h, outputPadding: c.outputPadding.h,
+        dilation: c.dilation.h)
+      let ow = ConvTranspose2D.outputSize(
+        w, kernel: c.kernel.w, stride: c.stride.w, padding: c.padding.w, outputPadding: c.outputPadding.w,
+        dilation: c.dilation.w)
+      guard oh >= 1, ow >= 1 else {
+        throw ShapeError(
+          "conv_transpose \(c.kernel.h)×\(c.kernel.w) (stride \(c.stride), padding \(c.padding), "
+            + "output_padding \(c.outputPadding), dilation \(c.dilation)) on \(format(x)) gives an empty "
+            + "\(oh)×\(ow) output")
+      }
+      return [c.outChannels, oh, ow]
     case .pool(let p):
       let (ch, h, w) = try map(x, p.kind == .max ? "maxpool" : "avgpool")
       for (k, pad, d) in [(p.kernel.h, p.padding.h, p.dilation.h), (p.kernel.w, p.padding.w, p.dilation.w)]

@@ -80,6 +80,7 @@ func signature(_ m: ModuleTree, _ graph: Graph) -> String {
 private func opSignature(_ op: Op) -> String {
   switch op {
   case .conv(let c): "\(op.summary) p\(c.padding) b\(c.bias)"
+  case .convTranspose(let c): "\(op.summary) p\(c.padding) op\(c.outputPadding) b\(c.bias)"
   case .pool(let p): "\(op.summary) p\(p.padding) d\(p.dilation) i\(p.countIncludePad)"
   case .activation(.leakyReLU(let slope)): "\(op.summary) \(slope)"
   case .lrn(let n, let a, let b, let k): "lrn \(n) \(a) \(b) \(k)"

@@ -11,7 +11,8 @@ import ZooGraph
 /// output feeds several readers, followed by batch norm (DenseNet); every pooling form (max with
 /// dilation, average with and without padding in the divisor, ceil mode, adaptive); LRN; side
 /// outputs in the middle of a chain (a value that is both read and returned); and heads (flatten,
-/// linear layers, dropout, softmax, LeNet's subsampling and RBF). `large` graphs have the channels
+/// linear layers, dropout, softmax, LeNet's subsampling and RBF); transposed convolutions (strides
+/// 1–3, padding, output padding, dilation, groups). `large` graphs have the channels
 /// and sizes that reach Winograd's thresholds, the narrow-column kernel and every threading split.
 struct RandomGraph {
   let seed: UInt64
@@ -134,6 +135,8 @@ struct Generator {
       defer { (c, h, w) = shape }
       return [.side([conv(), activation()])]
     case 14: return [merge3()]
+    case 15 where rng.bool(0.5):
+      return [convTranspose()] + (rng.bool(0.5) ? [.op("bn")] : []) + (rng.bool(0.6) ? [activation()] : [])
     default: return [conv(pointwise: true), .op("relu")]
     }
   }
@@ -190,6 +193,47 @@ struct Generator {
     var text = "{conv: \(o), kernel: \(k == kw ? "\(k)" : "[\(k), \(kw)]")"
     if s != 1 { text += ", stride: \(s)" }
     if ph != 0 || pw != 0 { text += ", padding: \(ph == pw ? "\(ph)" : "[\(ph), \(pw)]")" }
+    if d != 1 { text += ", dilation: \(d)" }
+    if groups != 1 { text += ", groups: \(groups)" }
+    return .op(text + ", bias: \(bias)}")
+  }
+
+  /// A transposed convolution: stride 1–3, padding, output padding below `max(stride, dilation)`,
+  /// dilation, groups (sometimes depthwise), rectangular kernels. It keeps sizes moderate by
+  /// choosing a large padding when the input is already big.
+  mutating func convTranspose() -> Layer {
+    let channels = c
+    var o = large ? rng.pick([16, 32, 64]) : rng.int(1...12)
+    let k = rng.pick(large ? [2, 3, 4] : [1, 2, 3, 4, 5])
+    let kw = rng.bool(0.2) ? rng.pick([1, 3]) : k
+    var (sh, sw) = (rng.int(1...3), rng.int(1...3))
+    if rng.bool(0.85) { sw = sh }
+    // Large graphs upsample only small maps, so the float64 reference stays quick.
+    if large && h * sh > 64 { sh = 1 }
+    if large && w * sw > 64 { sw = 1 }
+    let d = rng.bool(0.2) ? rng.pick([2, 3]) : 1
+    var groups = 1
+    if rng.bool(0.25) {
+      let divisors = (1...channels).filter { channels % $0 == 0 }
+      groups = rng.pick(divisors)
+      o = rng.bool(0.5) ? groups * max(1, o / groups) : groups * rng.int(1...3)
+    }
+    // Padding up to the dilated kernel's reach (the output must stay non-empty).
+    func pad(_ n: Int, _ s: Int, _ kk: Int) -> Int {
+      let reach = d * (kk - 1)
+      let most = ((n - 1) * s + reach) / 2
+      return rng.int(0...min(reach, most))
+    }
+    let (ph, pw) = (pad(h, sh, k), pad(w, sw, kw))
+    let (oph, opw) = (rng.int(0...(max(sh, d) - 1)), rng.int(0...(max(sw, d) - 1)))
+    let bias = rng.bool(0.5)
+    h = ConvTranspose2D.outputSize(h, kernel: k, stride: sh, padding: ph, outputPadding: oph, dilation: d)
+    w = ConvTranspose2D.outputSize(w, kernel: kw, stride: sw, padding: pw, outputPadding: opw, dilation: d)
+    c = o
+    var text = "{conv_transpose: \(o), kernel: \(k == kw ? "\(k)" : "[\(k), \(kw)]")"
+    if sh != 1 || sw != 1 { text += ", stride: \(sh == sw ? "\(sh)" : "[\(sh), \(sw)]")" }
+    if ph != 0 || pw != 0 { text += ", padding: \(ph == pw ? "\(ph)" : "[\(ph), \(pw)]")" }
+    if oph != 0 || opw != 0 { text += ", output_padding: \(oph == opw ? "\(oph)" : "[\(oph), \(opw)]")" }
     if d != 1 { text += ", dilation: \(d)" }
     if groups != 1 { text += ", groups: \(groups)" }
     return .op(text + ", bias: \(bias)}")

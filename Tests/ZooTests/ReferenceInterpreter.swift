@@ -46,6 +46,8 @@ struct ReferenceInterpreter {
       return x
     case .conv(let c):
       return conv(c, x, inShape, outShape, weight: w(node, "weight"), bias: c.bias ? w(node, "bias") : nil)
+    case .convTranspose(let c):
+      return convTranspose(c, x, inShape, outShape, weight: w(node, "weight"), bias: c.bias ? w(node, "bias") : nil)
     case .linear(let i, let o, let hasBias):
       let weight = w(node, "weight")
       let bias = hasBias ? w(node, "bias") : nil
@@ -208,6 +210,46 @@ struct ReferenceInterpreter {
             }
             y[((n * c.outChannels + o) * oh + i) * ow + j] = s
           }
+        }
+      }
+    }
+    return y
+  }
+
+  /// The scatter that defines a transposed convolution: every input value meets every weight of its
+  /// group, `y[n, g·og + o, i·s − p + a·d, j·s − p + b·d] += W[c, o, a, b] · x[n, c, i, j]`, dropping
+  /// positions outside the output; then `y += b[o]`.
+  private func convTranspose(
+    _ c: ConvTranspose2D, _ x: [Double], _ inShape: [Int], _ outShape: [Int], weight: [Double], bias: [Double]?
+  ) -> [Double] {
+    let (h, wd, oh, ow) = (inShape[1], inShape[2], outShape[1], outShape[2])
+    let (kh, kw) = (c.kernel.h, c.kernel.w)
+    let (cg, og) = (c.inChannels / c.groups, c.outChannels / c.groups)
+    var y = [Double](repeating: 0, count: batch * c.outChannels * oh * ow)
+    for n in 0..<batch {
+      for ch in 0..<c.inChannels {
+        let group = ch / cg
+        for i in 0..<h {
+          for j in 0..<wd {
+            let v = x[((n * c.inChannels + ch) * h + i) * wd + j]
+            for o in 0..<og {
+              let out = group * og + o
+              for a in 0..<kh {
+                let yy = i * c.stride.h - c.padding.h + a * c.dilation.h
+                guard yy >= 0 && yy < oh else { continue }
+                for b in 0..<kw {
+                  let xx = j * c.stride.w - c.padding.w + b * c.dilation.w
+                  guard xx >= 0 && xx < ow else { continue }
+                  y[((n * c.outChannels + out) * oh + yy) * ow + xx] += weight[((ch * og + o) * kh + a) * kw + b] * v
+                }
+              }
+            }
+          }
+        }
+      }
+      if let bias {
+        for o in 0..<c.outChannels {
+          for k in 0..<(oh * ow) { y[(n * c.outChannels + o) * oh * ow + k] += bias[o] }
         }
       }
     }
