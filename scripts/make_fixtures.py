@@ -12,6 +12,8 @@ Weights and inputs are not stored: both sides compute them from the same counter
                                                   # --winograd runs `zoo run --winograd`, --size N the input side
   python scripts/make_fixtures.py --classes       # regenerates Sources/ZooEngine/ImageNetClasses.swift
   python scripts/make_fixtures.py --activations   # only the activation fixtures (needs torch and numpy only)
+  python scripts/make_fixtures.py --conv-transpose  # only the transposed-convolution fixtures (conv_transpose_net.npy
+                                                  # and conv_transpose_counts.json: fvcore's and torch's counts)
 """
 import argparse
 import math
@@ -59,7 +61,7 @@ def seeded_state_dict(model: nn.Module):
     sd = {}
     for name, m in model.named_modules():
         p = name + "." if name else ""
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             w = m.weight
             fan_in = int(np.prod(w.shape[1:]))
             bound = np.float32(1 / math.sqrt(fan_in))
@@ -151,6 +153,7 @@ def write_fixtures():
         np.save(path, y.astype(np.float32))
         print(f"{path}: input {shape}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
     write_activation_fixtures()
+    write_conv_transpose_fixtures()
 
 
 class ActivationNet(nn.Module):
@@ -209,6 +212,83 @@ def write_activation_fixtures():
     print(f"{path}: input {ACTIVATION_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
+class ConvTransposeNet(nn.Module):
+    """The network of Tests/ZooTests/ConvTransposeTests.swift: transposed convolutions with strides 1, 2 and
+    (2, 3), output padding, groups, dilation, a rectangular kernel and no bias, with a ReLU the engine fuses."""
+
+    def __init__(self):
+        super().__init__()
+        self.t1 = nn.ConvTranspose2d(6, 8, 3, stride=2, padding=1, output_padding=1)
+        self.t2 = nn.ConvTranspose2d(8, 8, 3, padding=2, dilation=2, groups=4)
+        self.b2 = nn.BatchNorm2d(8)
+        self.t3 = nn.ConvTranspose2d(8, 4, (4, 3), stride=(2, 3), padding=(1, 0), output_padding=(0, 2), bias=False)
+        self.t4 = nn.ConvTranspose2d(4, 2, 2, stride=2, output_padding=2, dilation=3)
+
+    def forward(self, x):
+        x = torch.relu(self.t1(x))
+        x = nn.SiLU()(self.b2(self.t2(x)))
+        return self.t4(self.t3(x))
+
+
+CONV_TRANSPOSE_NET_INPUT = (2, 6, 5, 7)
+
+
+def write_conv_transpose_fixtures():
+    import json
+
+    model = load_seeded(ConvTransposeNet())
+    x = seeded_input(CONV_TRANSPOSE_NET_INPUT)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "conv_transpose_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {CONV_TRANSPOSE_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+    # Reference counts for one sample: parameters from torch, multiplications from fvcore's conv handle
+    # (`batch · prod(w_shape) · prod(x_shape[2:])` for a transposed convolution) and torch's own flop counter.
+    one = torch.from_numpy(x[:1])
+    counts = {"input": list(CONV_TRANSPOSE_NET_INPUT[1:]), "layers": {}}
+    shapes = {}
+    hooks = [
+        m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, (list(i[0].shape), list(o.shape))))
+        for n, m in model.named_modules()
+        if isinstance(m, nn.ConvTranspose2d)
+    ]
+    with torch.no_grad():
+        model(one)
+    for h in hooks:
+        h.remove()
+    try:
+        from fvcore.nn import FlopCountAnalysis
+
+        fv = FlopCountAnalysis(model, one)
+        fv.unsupported_ops_warnings(False)
+        fv.uncalled_modules_warnings(False)
+        fv_by_module = fv.by_module()
+    except ImportError:
+        fv_by_module = None
+    from torch.utils.flop_counter import FlopCounterMode
+
+    for name, m in model.named_modules():
+        if not isinstance(m, nn.ConvTranspose2d):
+            continue
+        with FlopCounterMode(display=False) as fc:
+            with torch.no_grad():
+                m(torch.zeros(shapes[name][0]))
+        row = {
+            "params": sum(p.numel() for p in m.parameters()),
+            "output": shapes[name][1][1:],
+            "torch_flop_counter_flops": fc.get_total_flops(),
+        }
+        if fv_by_module is not None:
+            row["fvcore_macs"] = fv_by_module[name]
+        counts["layers"][name] = row
+    path = os.path.join(FIXTURES, "conv_transpose_counts.json")
+    with open(path, "w") as f:
+        json.dump(counts, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"{path}: {counts}")
+
+
 def check_all(zoo, size, winograd=False):
     from safetensors.torch import save_file
 
@@ -257,12 +337,15 @@ if __name__ == "__main__":
     ap.add_argument("--winograd", action="store_true", help="--check-all runs `zoo run --winograd`")
     ap.add_argument("--classes", action="store_true")
     ap.add_argument("--activations", action="store_true", help="write only the activation fixtures")
+    ap.add_argument("--conv-transpose", action="store_true", help="write only the transposed-convolution fixtures")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
         write_classes()
     elif a.activations:
         write_activation_fixtures()
+    elif a.conv_transpose:
+        write_conv_transpose_fixtures()
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

@@ -49,6 +49,9 @@ public enum SeededInit {
       switch node.op {
       case .conv(let c):
         fanIn = c.connections / c.outChannels * c.kernel.h * c.kernel.w
+      case .convTranspose(let c):
+        // PyTorch takes a transposed convolution's fan-in from the weight's second axis: out/groups · kh · kw.
+        fanIn = c.outChannels / c.groups * c.kernel.h * c.kernel.w
       case .linear(let i, _, _):
         fanIn = i
       case .subsample(_, let k):
