@@ -212,8 +212,10 @@ extension Builder {
       for (axis, op, s, d) in [
         ("height", c.outputPadding.h, c.stride.h, c.dilation.h), ("width", c.outputPadding.w, c.stride.w, c.dilation.w),
       ] where op >= max(s, d) {
+        // The layer's written name when it is a plain one (a templated name is built later).
+        let layer = a.at.mapping?["name"]?.plainWord.map { "layer `\($0)`" } ?? "`conv_transpose`"
         throw a.fail(
-          "`conv_transpose`: `output_padding` \(op) (\(axis)) must be smaller than the stride (\(s)) or the dilation (\(d)), "
+          "\(layer): `output_padding` \(op) (\(axis)) must be smaller than the stride (\(s)) or the dilation (\(d)), "
             + "as in PyTorch")
       }
       return .convTranspose(c)

@@ -74,6 +74,18 @@ struct ConvTransposeTests {
     #expect(g.nodes[1].op.summary == "conv_transpose 3×3/2, 8")
   }
 
+  /// A transposed convolution writes a buffer of its own (it is never in place, even on a 1×1 kernel
+  /// whose output has its input's size), and the activation after it may take its buffer over.
+  @Test func ownBuffer() throws {
+    let text =
+      "input: [4, 6, 6]\nnetwork:\n  - {conv_transpose: 4, kernel: 1, name: t}\n  - {relu, name: r}\nmodels: {m: {}}\n"
+    let g = try DefinitionFile(path: "own.yaml", text: text).graph(named: nil)
+    let l = try Liveness(try Summary(g))
+    #expect(l.bufferOf[1] != l.bufferOf[0])
+    #expect(l.buffers[l.bufferOf[1]].bytes == 4 * 6 * 6 * 4)
+    #expect(l.bufferOf[2] == l.bufferOf[1])
+  }
+
   /// `output_padding` must stay below `max(stride, dilation)`, as PyTorch requires; empty outputs
   /// and groups that do not divide the channels are refused too, with the values in the message.
   @Test func refusals() throws {
@@ -87,7 +99,9 @@ struct ConvTransposeTests {
       }
     }
     let op = message("{conv_transpose: 4, kernel: 3, stride: 2, output_padding: 2, name: up}")
-    #expect(op.contains("`output_padding` 2") && op.contains("stride (2)") && op.contains("bad.yaml:3:5"), "\(op)")
+    #expect(
+      op.contains("layer `up`: `output_padding` 2") && op.contains("stride (2)") && op.contains("bad.yaml:3:5"),
+      "\(op)")
     let dil = message("{conv_transpose: 4, kernel: 3, output_padding: [0, 1], name: up}")
     #expect(dil.contains("`output_padding` 1 (width)"), "\(dil)")
     #expect(message("{conv_transpose: 4, kernel: 3, dilation: 2, output_padding: 1, name: up}") == "")
