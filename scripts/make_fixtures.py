@@ -135,13 +135,14 @@ FIXTURE_SET = [
     ("resnet18", (1, 3, 64, 64)),
     ("googlenet", (1, 3, 64, 64)),
     ("densenet121", (1, 3, 64, 64)),
+    ("mobilenet_v2", (1, 3, 64, 64)),
 ]
 
 # Every torchvision-compatible model of the zoo.
 ALL = [
     "lenet5", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
     "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
-    "wide_resnet50_2", "densenet121", "densenet161", "densenet169", "densenet201",
+    "wide_resnet50_2", "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2",
 ]
 
 

@@ -16,9 +16,9 @@ elements of every BatchNorm2d, and every state-dict key with its shape.
 
 receptive_fields.json, per endpoint: the receptive field measured by back-propagating from the centre unit of
 the endpoint (and from its right-hand neighbour, for the stride) to the input, in float64, with the ReLUs
-removed, max pooling replaced by average pooling of the same geometry and every weight positive, so that an
-input pixel gets a non-zero gradient exactly when some path reaches it. The input grows until the field
-stays clear of the border.
+and ReLU6s removed (ReLU6 passes no gradient at 0), max pooling replaced by average pooling of the same
+geometry and every weight positive, so that an input pixel gets a non-zero gradient exactly when some path
+reaches it. The input grows until the field stays clear of the border.
 """
 import argparse
 import json
@@ -36,12 +36,13 @@ OUT = os.path.join(ROOT, "Tests", "ZooTests", "Fixtures", "reference")
 MODELS = [
     "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "googlenet",
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
-    "densenet121", "densenet161", "densenet169", "densenet201",
+    "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2",
 ]
 
 ENDPOINTS = [
     "alexnet/features", "vgg16/features", "resnet18/layer1", "resnet18/layer2", "resnet18/layer3",
     "resnet18/layer4", "resnet50/layer1", "resnet50/layer2", "resnet50/layer3", "resnet50/layer4",
+    "mobilenet_v2/features.3", "mobilenet_v2/features.7", "mobilenet_v2/features.14", "mobilenet_v2/features",
 ]
 
 
@@ -119,12 +120,12 @@ class Stop(Exception):
 
 
 def linearised(name: str) -> nn.Module:
-    """The model with ReLUs removed, max pools turned into average pools, positive weights, in float64."""
+    """The model with ReLUs and ReLU6s removed, max pools turned into average pools, positive weights, float64."""
     model = build(name)
 
     def replace(parent: nn.Module):
         for child_name, child in parent.named_children():
-            if isinstance(child, nn.ReLU):
+            if isinstance(child, (nn.ReLU, nn.ReLU6)):
                 setattr(parent, child_name, nn.Identity())
             elif isinstance(child, nn.MaxPool2d):
                 setattr(parent, child_name, nn.AvgPool2d(child.kernel_size, child.stride, child.padding,

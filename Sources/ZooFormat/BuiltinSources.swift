@@ -366,6 +366,86 @@ let builtinSources: [(name: String, text: String)] = [
     """#
   ),
   (
+    "mobilenet.yaml",
+    #"""
+    family: MobileNet
+    paper: "Sandler, Howard, Zhu, Zhmoginov, Chen. MobileNetV2: Inverted Residuals and Linear Bottlenecks. CVPR 2018"
+    description: Inverted residual blocks — a 1×1 expansion by t, a 3×3 depthwise convolution, a linear 1×1 projection — with a shortcut between the narrow ends when their shapes match; width_mult scales every width.
+    input: [3, 224, 224]
+    args:
+      width_mult: 1.0
+      round_nearest: 8                    # every width is rounded to a multiple of this (torchvision's _make_divisible)
+      num_classes: 1000
+      dropout: 0.2
+      settings:                           # t (expansion), c (output channels), n (blocks), s (stride of the first)
+        - [1, 16, 1, 1]
+        - [6, 24, 2, 2]
+        - [6, 32, 3, 2]
+        - [6, 64, 4, 2]
+        - [6, 96, 3, 1]
+        - [6, 160, 3, 2]
+        - [6, 320, 1, 1]
+
+    blocks:
+      conv_bn_relu6:                      # torchvision's Conv2dNormActivation: conv without bias, BN, ReLU6
+        args: {out: ~, kernel: 3, stride: 1, groups: 1}
+        body:
+          - {conv: out, kernel: kernel, stride: stride, padding: (kernel - 1) // 2, groups: groups, bias: false, name: "0"}
+          - {bn, name: "1"}
+          - {relu6, name: "2"}
+
+      inverted_residual:                  # 1×1 expansion by t (none when t = 1), 3×3 depthwise, linear 1×1 projection
+        args: {out: ~, stride: 1, t: ~}
+        body:
+          - if: stride == 1 and channels == out       # the shortcut joins the narrow ends when their shapes match
+            then:
+              add:
+                - - &conv
+                    name: conv
+                    seq:
+                      - if: t != 1
+                        then: {conv_bn_relu6: channels * t, kernel: 1}
+                      - {conv_bn_relu6: channels, stride: stride, groups: channels}
+                      - {conv: out, kernel: 1, bias: false}
+                      - bn
+                - []
+            else: *conv
+
+    network:
+      - name: features
+        seq:
+          - let:                          # _make_divisible(32 · width_mult)
+              d: round_nearest
+              v: 32 * width_mult
+              r: max(d, int(v + d / 2.0) // d * d)
+          - {conv_bn_relu6: r + d if r < 0.9 * v else r, stride: 2}
+          - for: row
+            in: settings
+            body:
+              - let:
+                  t: row[0]
+                  n: row[2]
+                  s: row[3]
+                  v: row[1] * width_mult
+                  r: max(d, int(v + d / 2.0) // d * d)
+              - repeat: n
+                as: i
+                body:
+                  - {inverted_residual: {out: r + d if r < 0.9 * v else r, stride: s if i == 0 else 1, t: t}}
+          - let:                          # the last width grows with width_mult but never shrinks
+              v: 1280 * (width_mult if width_mult > 1 else 1)
+              r: max(d, int(v + d / 2.0) // d * d)
+          - {conv_bn_relu6: r + d if r < 0.9 * v else r, kernel: 1}
+      - {adaptive_avgpool: 1, name: avgpool}
+      - flatten
+      - name: classifier
+        seq: [{dropout: dropout}, {linear: num_classes}]
+
+    models:
+      mobilenet_v2: {}
+    """#
+  ),
+  (
     "snippets.yaml",
     #"""
     family: Snippets

@@ -47,7 +47,7 @@ func reference(_ name: String) throws -> ReferenceModel {
 struct ReferenceTests {
   @Test func everyZooModelHasAReferenceOrIsAnException() throws {
     let models = try referenceModels.get()
-    #expect(Set(referencedModels).count == 21)
+    #expect(Set(referencedModels).count == 22)
     #expect(Set(models.keys) == Set(referencedModels), "the reference file and the zoo list different models")
     #expect(modelsWithoutReference.isSubset(of: allModels), "an exception names a model the zoo does not have")
   }
@@ -141,5 +141,22 @@ struct PaperFigureTests {
     #expect(aux.totals.params - plain.totals.params == aux1 + aux2)
     let names = Set(aux.graph.nodes.flatMap(\.tensors).map(\.name))
     #expect(names.contains("aux1.conv.conv.weight") && names.contains("aux2.fc2.bias"))
+  }
+
+  /// torchvision 0.29's `mobilenet_v2(width_mult: w)`, counted as scripts/make_reference.py counts:
+  /// parameters, MACs, the stem's and the last layer's widths. Rounding to multiples of 8 puts the
+  /// stem at 16 channels for both 0.35 and 0.5 (at 0.35 through the `< 0.9 · v` correction: 11.2
+  /// rounds to 8, then 16), and the last layer grows to 1792 at 1.4 but stays 1280 below 1.
+  @Test(arguments: [
+    ("0.35", 1_677_128, 59_285_808, 16, 1280), ("0.5", 1_968_680, 97_131_840, 16, 1280),
+    ("0.75", 2_636_424, 209_069_792, 24, 1280), ("1.4", 6_108_776, 582_195_824, 48, 1792),
+  ])
+  func mobilenetV2WidthMultipliers(width: String, params: Int, macs: Int, stem: Int, last: Int) throws {
+    let s = try Summary(try builtin("mobilenet_v2", overrides: [("width_mult", width)]))
+    #expect(s.totals.params == params, "params at width_mult \(width)")
+    #expect(s.totals.macs == macs, "MACs at width_mult \(width)")
+    let stemNode = try #require(s.graph.nodes.first { $0.name == "features.0.0" })
+    let lastNode = try #require(s.graph.nodes.first { $0.name == "features.18.0" })
+    #expect(s.shapes[stemNode.id][0] == stem && s.shapes[lastNode.id][0] == last, "widths at width_mult \(width)")
   }
 }
