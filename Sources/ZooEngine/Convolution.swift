@@ -22,6 +22,10 @@ final class ConvolutionKernel {
   /// Set when the convolution runs as Winograd F(2×2, 3×3) (see ``WinogradConvolution``); the
   /// transformed weights are made by ``finishLoading()``, after batch norm folding.
   let usesWinograd: Bool
+  /// Set for a depthwise convolution (one filter per channel: groups = input = output channels),
+  /// which runs as direct loops (`zk_depthwise`) on every kernel set instead of one tiny GEMM per
+  /// channel.
+  let usesDepthwise: Bool
   /// Whether Winograd runs on the engine's kernels (`zk_winograd_f2x3`) rather than OpenBLAS.
   let winogradPacked: Bool
   private var winograd: WinogradConvolution?
@@ -47,6 +51,8 @@ final class ConvolutionKernel {
     self.conv = conv
     self.weight = weight
     self.bias = bias
+    self.usesDepthwise =
+      conv.table == nil && conv.groups > 1 && conv.groups == conv.inChannels && conv.outChannels == conv.groups
     func winogradRuns(engine: Bool) -> Bool {
       switch winograd {
       case .off: false
@@ -69,6 +75,7 @@ final class ConvolutionKernel {
   /// The path the convolution runs on, for tests and `zoo bench --layers`: `winograd-engine`,
   /// `winograd-blas`, `gemm-direct` (a 1×1 read in place), `gemm-grid`, `gemm-narrow`, `blas`.
   var path: String {
+    if usesDepthwise { return "depthwise" }
     if usesWinograd { return winogradPacked ? "winograd-engine" : "winograd-blas" }
     if !usesPacked { return "blas" }
     if packedTransposed { return "gemm-narrow" }
@@ -134,7 +141,7 @@ final class ConvolutionKernel {
     if usesWinograd {
       return WinogradConvolution.scratchElements(conv, inH: inH, inW: inW, packed: winogradPacked)
     }
-    if isPointwise { return 0 }
+    if isPointwise || usesDepthwise { return 0 }
     let (_, ow) = outputSize(inH, inW)
     let im2col = conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w * bandRows(inH: inH, inW: inW) * ow
     if usesPacked {
@@ -192,6 +199,22 @@ final class ConvolutionKernel {
       applyBiasAndActivation(
         output, channels: c.outChannels, batch: batch, spatial: spatial, bias: bias, activation: activation,
         threads: threads)
+      return
+    }
+    if usesDepthwise {
+      weight.withUnsafeBufferPointer { w in
+        bias.withUnsafeBufferPointer { b in
+          zk_depthwise(
+            input, w.baseAddress, b.baseAddress, output, Int32(batch), Int32(c.inChannels), Int32(inH), Int32(inW),
+            Int32(oh), Int32(ow), Int32(c.kernel.h), Int32(c.kernel.w), Int32(c.stride.h), Int32(c.stride.w),
+            Int32(c.padding.h), Int32(c.padding.w), Int32(c.dilation.h), Int32(c.dilation.w),
+            activation == .relu ? 1 : 0, Int32(min(threads, engineLoopThreads)))
+        }
+      }
+      if let a = activation, a != .relu {
+        applyBiasAndActivation(
+          output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads)
+      }
       return
     }
     if let packed {
