@@ -53,6 +53,7 @@ struct EnginePropertyTests {
       "conv:blas", "conv:winograd-blas", "conv+bn", "conv+bn+relu", "conv+relu", "concat+bn", "concat+bn+relu",
       "add+relu", "linear+relu", "bn+relu", "maxpool", "avgpool", "adaptive_avgpool", "lrn", "softmax", "rbf",
       "subsample", "tanh", "sigmoid", "leaky_relu", "scaled_tanh", "relu6", "hardsigmoid", "hardswish", "silu", "gelu",
+      "mul", "mul+relu",
     ]
     if PlanOptions.Kernels.engine.isSupported {
       wanted += [
