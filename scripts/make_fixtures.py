@@ -14,6 +14,7 @@ Weights and inputs are not stored: both sides compute them from the same counter
   python scripts/make_fixtures.py --activations   # only the activation fixtures (needs torch and numpy only)
   python scripts/make_fixtures.py --conv-transpose  # only the transposed-convolution fixtures (conv_transpose_net.npy
                                                   # and conv_transpose_counts.json: fvcore's and torch's counts)
+  python scripts/make_fixtures.py --merges        # only merge_net.npy (needs torch and numpy only)
 """
 import argparse
 import math
@@ -155,6 +156,7 @@ def write_fixtures():
         print(f"{path}: input {shape}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
     write_activation_fixtures()
     write_conv_transpose_fixtures()
+    write_merge_fixtures()
 
 
 class ActivationNet(nn.Module):
@@ -288,6 +290,42 @@ def write_conv_transpose_fixtures():
         json.dump(counts, f, indent=1, sort_keys=True)
         f.write("\n")
     print(f"{path}: {counts}")
+class MergeNet(nn.Module):
+    """The network of Tests/ZooTests/MergeBroadcastTests.swift: a squeeze-and-excitation block (a C×1×1 gate
+    times the feature map), a gated convolution tanh(conv_f(x)) · sigmoid(conv_g(x)), a 1×H×W broadcast add,
+    and a mul of three inputs, one of them C×1×W (an adaptive pool to one row)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.se_reduce = nn.Conv2d(8, 2, 1)
+        self.se_expand = nn.Conv2d(2, 8, 1)
+        self.feature = nn.Conv2d(8, 6, 3, padding=1)
+        self.gate = nn.Conv2d(8, 6, 3, padding=1)
+        self.spatial = nn.Conv2d(6, 1, 1)
+        self.fc = nn.Linear(6 * 8 * 8, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        s = nn.functional.adaptive_avg_pool2d(x, 1)
+        x = x * torch.sigmoid(self.se_expand(torch.relu(self.se_reduce(s))))
+        x = torch.tanh(self.feature(x)) * torch.sigmoid(self.gate(x))
+        x = torch.relu(self.spatial(x) + x)
+        x = x * torch.sigmoid(x) * nn.functional.adaptive_avg_pool2d(x, (1, 8))
+        return self.fc(torch.flatten(x, 1))
+
+
+MERGE_NET_INPUT = (2, 3, 8, 8)
+
+
+def write_merge_fixtures():
+    model = load_seeded(MergeNet())
+    x = seeded_input(MERGE_NET_INPUT)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "merge_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {MERGE_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
 def check_all(zoo, size, winograd=False):
@@ -339,6 +377,7 @@ if __name__ == "__main__":
     ap.add_argument("--classes", action="store_true")
     ap.add_argument("--activations", action="store_true", help="write only the activation fixtures")
     ap.add_argument("--conv-transpose", action="store_true", help="write only the transposed-convolution fixtures")
+    ap.add_argument("--merges", action="store_true", help="write only the merge fixture")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
@@ -347,6 +386,8 @@ if __name__ == "__main__":
         write_activation_fixtures()
     elif a.conv_transpose:
         write_conv_transpose_fixtures()
+    elif a.merges:
+        write_merge_fixtures()
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

@@ -5,10 +5,12 @@ import ZooGraph
 /// This is the contract the forward-pass engine's planner follows (docs/memory.md):
 /// - Execution order is the graph's node order; step `s` runs node `s`.
 /// - Views: the outputs of `flatten`, `dropout` and `identity` alias their input's buffer.
-/// - In place: an activation or batch norm writes into its input's buffer, and an add into its
+/// - In place: an activation or batch norm writes into its input's buffer, and an add or mul into its
 ///   first input's (ResNet's main branch: PyTorch's `out += identity`), when that input has exactly
 ///   one consumer (this node), the buffer is not the graph input's, no node aliasing the buffer is a
-///   graph output or is read after this step, and (for an add) no other input is in that buffer.
+///   graph output or is read after this step, and (for an add or mul) no other input is in that
+///   buffer and the first input already has the output's shape (a broadcast first input, such as a
+///   squeeze-and-excitation gate `[C, 1, 1]` listed first, is too small to hold the output).
 /// - Every other node's output (the graph input included) is a new buffer of
 ///   `elements × batch × dtype bytes`.
 /// - A buffer is live from its producer's step through the last step that reads it (through the
@@ -71,7 +73,7 @@ public struct Liveness: Sendable {
       switch node.op {
       case .flatten, .dropout, .identity:
         alias = bufferOf[node.inputs[0]]
-      case .activation, .batchNorm, .add:
+      case .activation, .batchNorm, .add, .mul:
         let i = node.inputs[0]
         let b = bufferOf[i]
         // The buffer's readers so far are final for nodes before `id`; later aliases can only be
@@ -80,7 +82,9 @@ public struct Liveness: Sendable {
         let readLater = lastRead[b] > id
         // An add's other inputs must live elsewhere (`add(x, x)` is not in place).
         let othersElsewhere = node.inputs.dropFirst().allSatisfy { bufferOf[$0] != b }
-        if consumers[i].count == 1, b != inputBuffer, !readLater, !holdsOutput[b], othersElsewhere {
+        // A broadcast add or mul writes more elements than its first input holds.
+        let fits = shapes[i] == shapes[id]
+        if consumers[i].count == 1, b != inputBuffer, !readLater, !holdsOutput[b], othersElsewhere, fits {
           alias = b
         }
       default:

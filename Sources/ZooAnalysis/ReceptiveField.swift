@@ -119,10 +119,16 @@ public struct ReceptiveField: Sendable, Hashable {
 
 /// Receptive fields of every node and every module path of a graph at one input size.
 ///
-/// Multi-path nodes (add, concat) take, per axis, the smallest interval that holds the fields of all
-/// their inputs: with equal effective strides this is exact, and when the inputs are also centred
+/// Multi-path nodes (add, mul, concat) take, per axis, the smallest interval that holds the fields of
+/// all their inputs: with equal effective strides this is exact, and when the inputs are also centred
 /// alike (the usual case) it is simply the largest field. When the inputs disagree on the stride or
 /// on the centre offset, a ``Warning`` names the node and the two values.
+///
+/// A broadcast input of an add or mul, of size 1 along H or W where the output is larger, lends its
+/// single unit to every output unit along that axis, so every output unit depends on everything that
+/// unit sees. After a global pool (squeeze-and-excitation) that is the whole input, and the node is
+/// global. Otherwise the node is given as global too (the union over all output units of what they
+/// see spans the input), flagged approximate with a warning: one output unit may see less.
 public struct ReceptiveFields: Sendable {
   public var summary: Summary
   /// The field of every node, indexed like `graph.nodes`.
@@ -249,7 +255,25 @@ public struct ReceptiveFields: Sendable {
               message: "adaptive pooling \(uneven.joined(separator: ", ")) has uneven bins; the field given is the "
                 + "smallest window that contains every bin (an upper bound)"))
         }
-      case .add, .concat:
+      case .add, .mul, .concat:
+        let out = summary.shapes[node.id]
+        let broadcast = node.inputs.filter { i in
+          let s = summary.shapes[i]
+          return s.count == 3 && out.count == 3 && ((s[1] == 1 && out[1] > 1) || (s[2] == 1 && out[2] > 1))
+        }
+        if !broadcast.isEmpty {
+          // Global inputs were handled above; these see only part of the input.
+          let names = broadcast.map { "`\(graph.nodes[$0].name)`" }.joined(separator: ", ")
+          warnings.append(
+            Warning(
+              layer: node.name,
+              message: "it broadcasts \(names) along H or W, whose one unit does not see the whole input; every "
+                + "output unit reads that unit, so the field given is the whole input (an upper bound)"))
+          var whole = ReceptiveField.whole
+          whole.approximate = true
+          f = whole
+          break
+        }
         var h = x.h
         var w = x.w
         var approximate = ins.contains(where: \.approximate)

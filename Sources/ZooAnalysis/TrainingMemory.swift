@@ -17,7 +17,7 @@ public enum Optimizer: String, CaseIterable, Sendable {
 
 /// What an op keeps from the forward pass so that the backward pass can run (docs/memory.md).
 public struct BackwardSaves: Sendable, Hashable {
-  /// Keeps its inputs (conv, linear, batch norm, LeNet's subsampling and RBF, max pool, LRN, the
+  /// Keeps its inputs (conv, linear, batch norm, LeNet's subsampling and RBF, max pool, LRN, mul, the
   /// activations whose derivative PyTorch computes from the input).
   public var inputs = false
   /// Keeps its output (activations: the derivative is a function of the output; softmax; LRN).
@@ -38,7 +38,7 @@ extension Op {
   /// - average and adaptive average pooling, add, concat, flatten, identity, input: nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
-    case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf: BackwardSaves(inputs: true)
+    case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
     case .activation(.relu6), .activation(.hardsigmoid), .activation(.hardswish), .activation(.silu),
       .activation(.gelu):
       BackwardSaves(inputs: true)

@@ -113,7 +113,7 @@ public final class Network: @unchecked Sendable {
     try Self.validate(&table, graph: graph, source: source)
 
     func take(_ key: String) -> [Float] { table.removeValue(forKey: key)!.data }
-    var draft = PlanDraft(graph: graph, memory: memory)
+    var draft = PlanDraft(graph: graph, memory: memory, shapes: summary.shapes)
     var scratchElements = 0
     for node in graph.nodes where node.op != .input {
       let inShape = summary.shapes[node.inputs[0]]
@@ -162,6 +162,8 @@ public final class Network: @unchecked Sendable {
         draft.append(node.id, .concat)
       case .add:
         draft.append(node.id, .add(nil))
+      case .mul:
+        draft.append(node.id, .mul(nil))
       case .subsample(_, let k):
         draft.append(
           node.id, .subsample(kernel: k, weight: take("\(node.name).weight"), bias: take("\(node.name).bias")))
@@ -224,7 +226,7 @@ public final class Network: @unchecked Sendable {
     case .batchNorm(let k), .concatAffine(let k): k.scale.count + k.shift.count
     case .subsample(_, let w, let b): w.count + b.count
     case .rbf(let w): w.count
-    case .activation, .lrn, .pool, .adaptiveAvgPool, .softmax, .concat, .add: 0
+    case .activation, .lrn, .pool, .adaptiveAvgPool, .softmax, .concat, .add, .mul: 0
     }
   }
 
@@ -355,8 +357,12 @@ public final class Network: @unchecked Sendable {
         spatial: outShape[1] * outShape[2], affine: k, threads: threads)
     case .add(let a):
       runAdd(
-        inputs: node.inputs.map { UnsafePointer(pointer($0)) }, output: out, count: outShape.reduce(1, *) * batch,
-        activation: a, threads: threads)
+        inputs: node.inputs.map { (UnsafePointer(pointer($0)), shapes[$0]) }, output: out, outShape: outShape,
+        batch: batch, activation: a, threads: threads)
+    case .mul(let a):
+      runMul(
+        inputs: node.inputs.map { (UnsafePointer(pointer($0)), shapes[$0]) }, output: out, outShape: outShape,
+        batch: batch, activation: a, threads: threads)
     case .subsample(let k, let w, let b):
       runSubsample(
         input: src, output: out, batch: batch, channels: inShape[0], h: inShape[1], w: inShape[2], kernel: k,

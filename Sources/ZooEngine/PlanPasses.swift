@@ -16,6 +16,8 @@ enum StepKernel {
   /// Concatenation with the batch norm (and activation) after it applied while copying.
   case concatAffine(BatchNormKernel)
   case add(Activation?)
+  /// Element-wise product, broadcast, with an optional activation after it.
+  case mul(Activation?)
   case subsample(kernel: Int, weight: [Float], bias: [Float])
   case rbf(weight: [Float])
 }
@@ -47,15 +49,18 @@ struct PlanStep {
 struct PlanDraft {
   let graph: Graph
   let memory: MemoryPlan
+  /// Per-sample output shape of every node.
+  let shapes: [[Int]]
   private(set) var steps: [PlanStep?] = []
   /// For every node, the index of the step that computes it (nil for the input and views).
   private(set) var stepOf: [Int?]
   private let consumers: [[Int]]
   private let outputs: Set<Int>
 
-  init(graph: Graph, memory: MemoryPlan) {
+  init(graph: Graph, memory: MemoryPlan, shapes: [[Int]]) {
     self.graph = graph
     self.memory = memory
+    self.shapes = shapes
     self.stepOf = Array(repeating: nil, count: graph.nodes.count)
     self.consumers = graph.consumers()
     self.outputs = Set(graph.outputs)
@@ -149,14 +154,16 @@ struct PlanDraft {
     }
   }
 
-  /// The residual epilogue. Precondition: a two-input add whose first input is the last value of a
-  /// convolution step that can add a residual (``ConvolutionKernel/fusesResidual``) and has applied
-  /// nothing but a folded batch norm after its GEMM; nothing else reads that value; and the second
-  /// input exists before the convolution runs, in another buffer.
+  /// The residual epilogue. Precondition: a two-input add whose inputs have equal shapes (the
+  /// epilogue adds element by element; a broadcast add is not fused), whose first input is the last
+  /// value of a convolution step that can add a residual (``ConvolutionKernel/fusesResidual``) and
+  /// has applied nothing but a folded batch norm after its GEMM; nothing else reads that value; and
+  /// the second input exists before the convolution runs, in another buffer.
   mutating func residualEpilogues() {
     for add in nodes(where: { $0 == .add }) where add.inputs.count == 2 {
       let (main, identity) = (add.inputs[0], add.inputs[1])
-      guard let s = soleHost(of: main, reader: add.id), let host = steps[s], case .conv(let k) = host.kernel,
+      guard shapes[main] == shapes[identity], let s = soleHost(of: main, reader: add.id), let host = steps[s],
+        case .conv(let k) = host.kernel,
         k.fusesResidual, k.activation == nil, host.residual == nil,
         host.nodes.dropFirst().allSatisfy({ if case .batchNorm = graph.nodes[$0].op { true } else { false } }),
         readyAfter(identity) < s, memory.owner[identity] != memory.owner[main]
@@ -179,6 +186,7 @@ struct PlanDraft {
       case .batchNorm(let k) where k.activation == nil: k.activation = a
       case .concatAffine(let k) where k.activation == nil: k.activation = a
       case .add(nil): steps[s]!.kernel = .add(a)
+      case .mul(nil): steps[s]!.kernel = .mul(a)
       default: continue
       }
       fuse(node.id, into: s)

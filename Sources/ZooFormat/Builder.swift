@@ -247,7 +247,7 @@ struct Builder {
       let path = try childPath(ctx, try name(nameNode, scope), kind: "seq", at: nameNode)
       modules.append(Module(path: path, kind: "seq"))
       return try body(items, outerScope, Context(path: path, indexed: true), x)
-    case "add", "concat":
+    case "add", "mul", "concat":
       try only(["name"])
       guard case .sequence(let branches) = try required("a list of branches"), branches.count >= 2
       else { throw error(node, "`\(head)` needs a list of at least two branches") }
@@ -259,7 +259,7 @@ struct Builder {
           ins.append(try body(b, outerScope, ctx, x))
         }
       }
-      let op: Op = head == "add" ? .add : .concat
+      let op: Op = head == "add" ? .add : head == "mul" ? .mul : .concat
       let path = try childPath(
         ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: head, at: node)
       return try addNode(path, op, ins, at: node)
@@ -301,7 +301,7 @@ struct Builder {
       blockName = head
     } else {
       let known =
-        Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "concat", "side", "let"]
+        Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "mul", "concat", "side", "let"]
       throw error(node, DefinitionFile.unknown("op or block", head, known: known))
     }
     let def = file.blocks[blockName]!

@@ -468,11 +468,40 @@ let builtinSources: [(name: String, text: String)] = [
         body:
           - {conv: width, kernel: 3, padding: 1, groups: width, bias: false, name: depthwise}
           - {conv: width, kernel: 1, bias: false, name: pointwise}
+      squeeze_excitation:                 # the map times a per-channel gate from its global average (Hu et al. 2018)
+        args: {width: 256, reduce: 16}
+        body:
+          - mul:
+              - []                              # the feature map, C×H×W
+              - - {adaptive_avgpool: 1, name: avgpool}        # squeeze: C×1×1
+                - {conv: width // reduce, kernel: 1, name: fc1}
+                - relu
+                - {conv: width, kernel: 1, name: fc2}
+                - sigmoid                       # excitation: one weight per channel, broadcast over H×W
+            name: scale
+      plain_se:                           # the plain 3×3 convolution, then squeeze-and-excitation (SE-ResNet's placement)
+        args: {width: 256}
+        body:
+          - {conv: width, kernel: 3, padding: 1, bias: false, name: conv}
+          - {squeeze_excitation: width, name: se}
+      gated_conv:                         # tanh(conv_f(x)) ⊙ sigmoid(conv_g(x)), two 3×3 convolutions (gated PixelCNN)
+        args: {width: 256}
+        body:
+          - mul:
+              - [{conv: width, kernel: 3, padding: 1, name: feature}, tanh]
+              - [{conv: width, kernel: 3, padding: 1, name: gate}, sigmoid]
+      plain_gated:                        # the plain 3×3 convolution, then a gated convolution
+        args: {width: 256}
+        body:
+          - {conv: width, kernel: 3, padding: 1, bias: false, name: conv}
+          - {gated_conv: width, name: gated}
 
     models:
       plain3x3_256: {use: plain}
       bottleneck_256: {use: bottleneck}
       depthwise_separable_256: {use: depthwise_separable}
+      plain3x3_se_256: {use: plain_se}
+      plain3x3_gated_256: {use: plain_gated}
     """#
   ),
 ]

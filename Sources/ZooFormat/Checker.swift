@@ -40,7 +40,7 @@ private let opArgKinds: [String: [String: ArgKind]] = [
 /// The structural items and the keys each takes besides its head.
 private let structureKeys: [String: [String]] = [
   "repeat": ["as", "body"], "for": ["in", "body"], "if": ["then", "else"], "seq": ["name"], "add": ["name"],
-  "concat": ["name"], "side": [], "let": [],
+  "mul": ["name"], "concat": ["name"], "side": [], "let": [],
 ]
 
 extension DefinitionFile {
@@ -262,7 +262,7 @@ struct DefinitionChecker {
       case "seq":
         guard let items = headValue else { return report(headNode, "`seq` needs a list of layers") }
         body(items, outer)
-      case "add", "concat":
+      case "add", "mul", "concat":
         guard case .sequence(let branches)? = headValue, branches.count >= 2 else {
           return report(headNode, "`\(head)` needs a list of at least two branches")
         }
@@ -297,7 +297,7 @@ struct DefinitionChecker {
     }
     guard let def = file.blocks[head] else {
       let known =
-        Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "concat", "side", "let"]
+        Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "mul", "concat", "side", "let"]
       return report(headNode, DefinitionFile.unknown("op or block", head, known: known))
     }
     arguments(

@@ -12,7 +12,7 @@
 ///   softmax 3 per element (exp, sum, divide);
 ///   max pool `k·k − 1` comparisons and average pool `k·k` (adds and a divide) per output element;
 ///   adaptive average pool the bin size per output element; LRN `2·size + 4` per element;
-///   add `n − 1` per element for `n` inputs; LeNet subsampling `k·k + 1` per output element;
+///   add and mul `n − 1` per output element for `n` inputs (broadcast inputs count per output element); LeNet subsampling `k·k + 1` per output element;
 ///   RBF 3 per connection; flatten, concat, dropout and identity 0.
 public struct Counts: Sendable, Hashable {
   public var params = 0
@@ -109,7 +109,7 @@ extension Node {
         [x[0], adaptiveBinTotal(x[1], oh), adaptiveBinTotal(x[2], ow)], "FLOPs")
     case .subsample(_, let k):
       c.flops = try times(k * k + 1, out)
-    case .add:
+    case .add, .mul:
       c.flops = try times(max(inputs.count - 1, 0), out)
     case .input, .flatten, .dropout, .identity, .concat:
       break

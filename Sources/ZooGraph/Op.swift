@@ -32,8 +32,13 @@ public enum Op: Hashable, Sendable {
   case softmax
   /// Channel concatenation of all inputs (spatial sizes must agree).
   case concat
-  /// Element-wise sum of all inputs (shapes must agree).
+  /// Element-wise sum of all inputs, broadcast as in PyTorch (``broadcastShape(_:)``): every axis of
+  /// the per-sample shapes is equal or 1, and the output has the broadcast shape.
   case add
+  /// Element-wise product of all inputs (`torch.mul`), broadcast like ``add``: a `[C, 1, 1]` gate
+  /// scales each channel (squeeze-and-excitation), a `[1, H, W]` gate each position, and two equal
+  /// shapes multiply element by element (gated convolution).
+  case mul
   /// LeNet-5's trainable subsampling (LeCun 1998): per channel, the sum of a `kernel × kernel`
   /// window (stride `kernel`) times a trainable coefficient plus a trainable bias.
   case subsample(channels: Int, kernel: Int)
@@ -235,6 +240,7 @@ extension Op {
     case .softmax: "softmax"
     case .concat: "concat"
     case .add: "add"
+    case .mul: "mul"
     case .subsample: "subsample"
     case .rbf: "rbf"
     }
@@ -248,7 +254,7 @@ extension Op {
     case .batchNorm, .lrn: .normalization
     case .activation, .softmax: .activation
     case .pool, .adaptiveAvgPool, .subsample: .pooling
-    case .concat, .add: .merge
+    case .concat, .add, .mul: .merge
     case .input, .flatten, .dropout, .identity: .other
     }
   }
@@ -288,6 +294,7 @@ extension Op {
     case .softmax: return "softmax"
     case .concat: return "concat"
     case .add: return "add"
+    case .mul: return "mul"
     case .subsample(_, let k): return "subsample \(k)×\(k)"
     case .rbf(_, let n): return "rbf \(n)"
     }

@@ -118,11 +118,8 @@ extension Op {
     case .rbf(let i, let n):
       guard x == [i] else { throw ShapeError("rbf expects [\(i)], got \(format(x))") }
       return [n]
-    case .add:
-      for other in inputs.dropFirst() where other != x {
-        throw ShapeError("add needs equal shapes, got \(inputs.map(format).joined(separator: " and "))")
-      }
-      return x
+    case .add, .mul:
+      return try broadcastShape(inputs, kindName)
     case .concat:
       let (_, h, w) = try map(x, "concat")
       var channels = 0
@@ -137,6 +134,30 @@ extension Op {
       return [channels, h, w]
     }
   }
+}
+
+/// The shape `add` and `mul` produce from their inputs' per-sample shapes, by PyTorch's (NumPy's)
+/// broadcasting rule: the shapes have the same number of axes, and along every axis the sizes are
+/// equal or 1; the output takes the largest size of each axis (`[C, 1, 1]` and `[C, H, W]` give
+/// `[C, H, W]`). Shapes of different ranks (a vector and a feature map) are an error.
+public func broadcastShape(_ inputs: [[Int]], _ what: String = "add") throws(ShapeError) -> [Int] {
+  guard var out = inputs.first else { return [] }
+  func mismatch() -> ShapeError {
+    ShapeError(
+      "\(what) needs shapes that broadcast (every axis equal or 1), got "
+        + inputs.map(format).joined(separator: " and "))
+  }
+  for s in inputs.dropFirst() {
+    guard s.count == out.count else { throw mismatch() }
+    for a in s.indices where s[a] != out[a] {
+      if out[a] == 1 {
+        out[a] = s[a]
+      } else if s[a] != 1 {
+        throw mismatch()
+      }
+    }
+  }
+  return out
 }
 
 /// `[64, 56, 56]` → `64×56×56`.

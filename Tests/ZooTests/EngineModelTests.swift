@@ -304,7 +304,7 @@ func simulate(_ plan: MemoryPlan, graph: Graph, shapes: [[Int]], batch: Int) -> 
     }
     let sharable: Bool
     switch node.op {
-    case .flatten, .dropout, .identity, .activation, .batchNorm, .add: sharable = true
+    case .flatten, .dropout, .identity, .activation, .batchNorm, .add, .mul: sharable = true
     default: sharable = false
     }
     if !sharable || node.inputs.isEmpty || plan.owner[node.inputs[0]] != o || plan.bytes[v] != 0

@@ -64,6 +64,17 @@ struct EnginePassTests {
       name: "no residual into a grid conv", network: "[{add: [[{conv: 16, kernel: 3, padding: 1}], []]}]",
       passes: Set(Fusion.allCases), steps: ["conv", "add"]),
     Case(
+      name: "no residual for a broadcast add (a 1×16×16 identity)",
+      network: "[{conv: 1, kernel: 1}, {add: [[{conv: 16, kernel: 1}], []]}]", passes: Set(Fusion.allCases),
+      steps: ["conv", "conv", "add"]),
+    Case(
+      name: "residual for the same add without broadcasting",
+      network: "[{conv: 16, kernel: 1}, {add: [[{conv: 16, kernel: 1}], []]}]", passes: Set(Fusion.allCases),
+      steps: ["conv", "conv+add"]),
+    Case(
+      name: "activation after a mul", network: "[{mul: [[], [{adaptive_avgpool: 1}, sigmoid]]}, relu]",
+      passes: [.activationFusion], steps: ["adaptive_avgpool", "sigmoid", "mul+relu"]),
+    Case(
       name: "activations", network: "[{maxpool: 2}, relu, {add: [[], [tanh]]}, sigmoid, flatten, {linear: 4}, relu]",
       passes: [.activationFusion], steps: ["maxpool", "relu", "tanh", "add+sigmoid", "linear+relu"]),
     Case(name: "no passes", network: "[{conv: 8, kernel: 1}, bn, relu]", passes: [], steps: ["conv", "bn", "relu"]),

@@ -12,7 +12,9 @@ import ZooGraph
 /// dilation, average with and without padding in the divisor, ceil mode, adaptive); LRN; side
 /// outputs in the middle of a chain (a value that is both read and returned); and heads (flatten,
 /// linear layers, dropout, softmax, LeNet's subsampling and RBF); transposed convolutions (strides
-/// 1–3, padding, output padding, dilation, groups). `large` graphs have the channels
+/// 1–3, padding, output padding, dilation, groups); squeeze-and-excitation blocks, gated
+/// convolutions, broadcast adds and muls of three inputs, with the full-size input first (in place)
+/// or not. `large` graphs have the channels
 /// and sizes that reach Winograd's thresholds, the narrow-column kernel and every threading split.
 struct RandomGraph {
   let seed: UInt64
@@ -47,7 +49,7 @@ struct RandomGraph {
 indirect enum Layer {
   /// A flow mapping or a bare op name, as written.
   case op(String)
-  /// `add` or `concat` of branches (an empty branch is the identity).
+  /// `add`, `mul` or `concat` of branches (an empty branch is the identity).
   case merge(String, [[Layer]])
   /// `{side: layers}`: an extra graph output.
   case side([Layer])
@@ -119,7 +121,7 @@ struct Generator {
 
   /// One item of a feature-map chain.
   mutating func item() -> [Layer] {
-    switch rng.int(0...15) {
+    switch rng.int(0...19) {
     case 0...3: return [conv()] + (rng.bool(0.6) ? [.op("bn")] : []) + (rng.bool(0.6) ? [activation()] : [])
     case 4...6:
       // Post-activation (ResNet: the add, then ReLU) or the add before a batch norm.
@@ -135,7 +137,10 @@ struct Generator {
       defer { (c, h, w) = shape }
       return [.side([conv(), activation()])]
     case 14: return [merge3()]
-    case 15 where rng.bool(0.5):
+    case 15: return squeezeExcitation()
+    case 16: return [gatedConvolution()]
+    case 17: return [broadcastMerge()]
+    case 18 where rng.bool(0.5):
       return [convTranspose()] + (rng.bool(0.5) ? [.op("bn")] : []) + (rng.bool(0.6) ? [activation()] : [])
     default: return [conv(pointwise: true), .op("relu")]
     }
@@ -316,6 +321,45 @@ struct Generator {
     let a = conv(out: c0, pointwise: true)
     let b = conv(out: c0, same: true)
     return .merge("add", [[a, .op("relu")], [], [b]])
+  }
+
+  /// Squeeze-and-excitation (Hu et al. 2018): the feature map times a per-channel gate
+  /// `sigmoid(conv(relu(conv(global average))))`, sometimes with the gate listed first (no longer in
+  /// place) and an activation after the product.
+  mutating func squeezeExcitation() -> [Layer] {
+    let reduced = max(1, c / rng.int(1...4))
+    let gate: [Layer] = [
+      .op("{adaptive_avgpool: 1}"), .op("{conv: \(reduced), kernel: 1, bias: \(rng.bool(0.7))}"), .op("relu"),
+      .op("{conv: \(c), kernel: 1}"), rng.bool(0.8) ? .op("sigmoid") : .op("hardsigmoid"),
+    ]
+    var layers: [Layer] = [.merge("mul", rng.bool(0.7) ? [[], gate] : [gate, []])]
+    if rng.bool(0.3) { layers.append(.op("relu")) }
+    return layers
+  }
+
+  /// A gated convolution `tanh(conv_f(x)) ⊙ sigmoid(conv_g(x))`, both convolutions keeping the size.
+  mutating func gatedConvolution() -> Layer {
+    let (c0, h0, w0) = (c, h, w)
+    let out = large ? rng.pick([16, 32, 64]) : rng.int(1...10)
+    let feature = [conv(out: out, same: true), .op("tanh")]
+    (c, h, w) = (c0, h0, w0)
+    let gate = [conv(out: out, same: true), .op("sigmoid")]
+    return .merge("mul", [feature, gate])
+  }
+
+  /// A broadcast add or mul: the running `C×H×W` value with a `C×1×1`, `1×H×W` or `C×1×W` branch,
+  /// in either order, or a mul of three inputs (the value, a same-size gate and a broadcast one).
+  mutating func broadcastMerge() -> Layer {
+    let c0 = c
+    let pooled: [Layer] = [.op("{adaptive_avgpool: 1}"), .op("{conv: \(c0), kernel: 1}")]
+    let rows: [Layer] = [.op("{adaptive_avgpool: [1, \(w)]}")]
+    let plane: [Layer] = [.op("{conv: 1, kernel: 1}")]
+    if rng.bool(0.3) {
+      return .merge("mul", [[], [.op("{conv: \(c0), kernel: 1}"), .op("sigmoid")], pooled + [.op("sigmoid")]])
+    }
+    let small = rng.pick([pooled, rows, plane])
+    let kind = rng.bool(0.5) ? "add" : "mul"
+    return .merge(kind, rng.bool(0.6) ? [[], small] : [small, []])
   }
 
   mutating func pool() -> Layer {

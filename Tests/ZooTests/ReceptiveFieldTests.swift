@@ -341,7 +341,12 @@ struct ReceptiveFieldTests {
       default:
         below = here
       }
-      for i in n.inputs { sets[i, default: []].formUnion(below) }
+      for i in n.inputs {
+        // A broadcast input of an add or mul gives its one unit along the axis to every output unit.
+        let broadcast =
+          (n.op == .add || n.op == .mul) && s.shapes[i].count == 3 && s.shapes[i][axis] == 1 && s.shapes[id][axis] > 1
+        sets[i, default: []].formUnion(broadcast ? [0] : below)
+      }
     }
     return nil
   }

@@ -36,6 +36,33 @@ struct ReferenceInterpreter {
 
   private func w(_ node: Node, _ key: String) -> [Double] { weights["\(node.name).\(key)"]! }
 
+  /// `combine` folded over the inputs at every output index, by broadcasting's definition: the
+  /// output element at `(n, i₀, i₁, …)` of `outShape` reads, from an input of per-sample shape `s`,
+  /// the element at `(n, j₀, j₁, …)` with `jₐ = 0` where `sₐ = 1` and `jₐ = iₐ` otherwise.
+  private func broadcast(
+    _ node: Node, _ values: [[Double]], _ outShape: [Int], _ start: Double, _ combine: (Double, Double) -> Double
+  ) -> [Double] {
+    let perSample = outShape.reduce(1, *)
+    var y = [Double](repeating: start, count: batch * perSample)
+    for o in y.indices {
+      // The output's multi-index, last axis fastest.
+      var rest = o % perSample
+      var index = [Int](repeating: 0, count: outShape.count)
+      for a in outShape.indices.reversed() {
+        index[a] = rest % outShape[a]
+        rest /= outShape[a]
+      }
+      for i in node.inputs {
+        let s = shapes[i]
+        precondition(s.count == outShape.count, "broadcast inputs of one rank")
+        var flat = o / perSample
+        for a in s.indices { flat = flat * s[a] + (s[a] == 1 ? 0 : index[a]) }
+        y[o] = combine(y[o], values[i][flat])
+      }
+    }
+    return y
+  }
+
   private func evaluate(_ node: Node, _ values: [[Double]]) -> [Double] {
     let x = values[node.inputs[0]]
     let inShape = shapes[node.inputs[0]]
@@ -118,7 +145,9 @@ struct ReferenceInterpreter {
       }
       return y
     case .add:
-      return x.indices.map { i in node.inputs.reduce(0.0) { $0 + values[$1][i] } }
+      return broadcast(node, values, outShape, 0.0, +)
+    case .mul:
+      return broadcast(node, values, outShape, 1.0, *)
     case .subsample(let channels, let k):
       let (weight, bias) = (w(node, "weight"), w(node, "bias"))
       let (h, wd, oh, ow) = (inShape[1], inShape[2], outShape[1], outShape[2])

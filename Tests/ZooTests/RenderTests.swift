@@ -87,7 +87,8 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     "vgg16": 25, "vgg19": 28, "vgg11_bn": 20, "vgg13_bn": 22, "vgg16_bn": 25, "vgg19_bn": 28, "googlenet": 43,
     "resnet18": 25, "resnet34": 25, "resnet50": 31, "resnet101": 31, "resnet152": 31, "resnext50_32x4d": 31,
     "wide_resnet50_2": 31, "densenet121": 34, "densenet161": 34, "densenet169": 34, "densenet201": 34,
-    "mobilenet_v2": 21, "plain3x3_256": 3, "bottleneck_256": 5, "depthwise_separable_256": 4,
+    "mobilenet_v2": 21, "plain3x3_256": 3, "bottleneck_256": 5, "depthwise_separable_256": 4, "plain3x3_se_256": 7,
+    "plain3x3_gated_256": 6,
   ]
 
   @Test(arguments: try Zoo.builtin().modelNames)
