@@ -202,16 +202,19 @@ final class ConvolutionKernel {
       return
     }
     if usesDepthwise {
+      // ReLU and ReLU6 are the kernel's clamp; other activations run after it.
+      let clamp: (lo: Float, hi: Float) =
+        activation == .relu ? (0, .infinity) : activation == .relu6 ? (0, 6) : (-.infinity, .infinity)
       weight.withUnsafeBufferPointer { w in
         bias.withUnsafeBufferPointer { b in
           zk_depthwise(
             input, w.baseAddress, b.baseAddress, output, Int32(batch), Int32(c.inChannels), Int32(inH), Int32(inW),
             Int32(oh), Int32(ow), Int32(c.kernel.h), Int32(c.kernel.w), Int32(c.stride.h), Int32(c.stride.w),
-            Int32(c.padding.h), Int32(c.padding.w), Int32(c.dilation.h), Int32(c.dilation.w),
-            activation == .relu ? 1 : 0, Int32(min(threads, engineLoopThreads)))
+            Int32(c.padding.h), Int32(c.padding.w), Int32(c.dilation.h), Int32(c.dilation.w), clamp.lo, clamp.hi,
+            Int32(min(threads, engineLoopThreads)))
         }
       }
-      if let a = activation, a != .relu {
+      if let a = activation, a != .relu, a != .relu6 {
         applyBiasAndActivation(
           output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads)
       }

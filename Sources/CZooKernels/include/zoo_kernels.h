@@ -90,11 +90,12 @@ void zk_avgpool_inside(const float *src, int planes, int h, int w, int kh, int k
 
 /// Depthwise convolution, NCHW: plane `(n, c)` of `h × wd` is convolved with the `kh × kw` filter
 /// `w[c]` (PyTorch's `[C, 1, kh, kw]`) into plane `(n, c)` of `oh × ow`, with strides, zero padding and
-/// dilations per axis as in `nn.Conv2d`; then `bias[c]` (NULL: none) and `max(·, 0)` when `relu`.
+/// dilations per axis as in `nn.Conv2d`; then `bias[c]` (NULL: none), then clamped to `[lo, hi]`
+/// (ReLU: `[0, ∞]`, ReLU6: `[0, 6]`, none: `[−∞, ∞]`).
 /// Output size per axis: `floor((n + 2·p − d·(k − 1) − 1) / s) + 1`.
 void zk_depthwise(const float *x, const float *w, const float *bias, float *y, int batch, int channels, int h, int wd,
-                  int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int relu,
-                  int threads);
+                  int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, float lo,
+                  float hi, int threads);
 
 /// `out = a + b` over `count` floats, then `max(·, 0)` when `relu` (ResNet's `relu(out + identity)`).
 /// `out` may be `a` or `b`.
