@@ -15,6 +15,7 @@ Weights and inputs are not stored: both sides compute them from the same counter
   python scripts/make_fixtures.py --conv-transpose  # only the transposed-convolution fixtures (conv_transpose_net.npy
                                                   # and conv_transpose_counts.json: fvcore's and torch's counts)
   python scripts/make_fixtures.py --merges        # only merge_net.npy (needs torch and numpy only)
+  python scripts/make_fixtures.py --channels      # only channel_net.npy (needs torch and numpy only)
 """
 import argparse
 import math
@@ -157,6 +158,7 @@ def write_fixtures():
     write_activation_fixtures()
     write_conv_transpose_fixtures()
     write_merge_fixtures()
+    write_channel_fixtures()
 
 
 class ActivationNet(nn.Module):
@@ -328,6 +330,63 @@ def write_merge_fixtures():
     print(f"{path}: input {MERGE_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
+def channel_shuffle(x, groups):
+    """torchvision.models.shufflenetv2.channel_shuffle, verbatim in substance: view the channels as
+    [groups, C / groups], transpose, flatten."""
+    batchsize, num_channels, height, width = x.size()
+    channels_per_group = num_channels // groups
+    x = x.view(batchsize, groups, channels_per_group, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batchsize, num_channels, height, width)
+
+
+class ChannelNet(nn.Module):
+    """The network of Tests/ZooTests/ChannelOpsTests.swift: a stem, a ShuffleNetV2 basic unit
+    (x.chunk(2, dim=1), the second half through 1×1 conv, bn, relu, 3×3 depthwise conv, bn, 1×1 conv, bn,
+    relu; cat; channel_shuffle 2), a chunk of 8 channels into 3 (3, 3, 2) with a convolution on the middle
+    piece, a split by sizes [1, 6, 3] (sigmoid, identity, 1×1 conv), a shuffle in 5 groups, and a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.b_conv1 = nn.Conv2d(4, 4, 1, bias=False)
+        self.b_bn1 = nn.BatchNorm2d(4)
+        self.b_dw = nn.Conv2d(4, 4, 3, padding=1, groups=4, bias=False)
+        self.b_bn2 = nn.BatchNorm2d(4)
+        self.b_conv2 = nn.Conv2d(4, 4, 1, bias=False)
+        self.b_bn3 = nn.BatchNorm2d(4)
+        self.mid = nn.Conv2d(3, 5, 3, padding=1)
+        self.last = nn.Conv2d(3, 3, 1)
+        self.fc = nn.Linear(10 * 6 * 6, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x1, x2 = x.chunk(2, dim=1)
+        x2 = torch.relu(self.b_bn1(self.b_conv1(x2)))
+        x2 = self.b_bn2(self.b_dw(x2))
+        x2 = torch.relu(self.b_bn3(self.b_conv2(x2)))
+        x = channel_shuffle(torch.cat((x1, x2), dim=1), 2)
+        a, b, c = x.chunk(3, dim=1)
+        x = torch.cat((a, torch.relu(self.mid(b)), c), dim=1)
+        a, b, c = torch.split(x, [1, 6, 3], dim=1)
+        x = torch.cat((torch.sigmoid(a), b, self.last(c)), dim=1)
+        x = channel_shuffle(x, 5)
+        return self.fc(torch.flatten(x, 1))
+
+
+CHANNEL_NET_INPUT = (2, 3, 6, 6)
+
+
+def write_channel_fixtures():
+    model = load_seeded(ChannelNet())
+    x = seeded_input(CHANNEL_NET_INPUT)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "channel_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {CHANNEL_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+
+
 def check_all(zoo, size, winograd=False):
     from safetensors.torch import save_file
 
@@ -378,6 +437,7 @@ if __name__ == "__main__":
     ap.add_argument("--activations", action="store_true", help="write only the activation fixtures")
     ap.add_argument("--conv-transpose", action="store_true", help="write only the transposed-convolution fixtures")
     ap.add_argument("--merges", action="store_true", help="write only the merge fixture")
+    ap.add_argument("--channels", action="store_true", help="write only the channel-operations fixture")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
@@ -388,6 +448,8 @@ if __name__ == "__main__":
         write_conv_transpose_fixtures()
     elif a.merges:
         write_merge_fixtures()
+    elif a.channels:
+        write_channel_fixtures()
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

@@ -183,6 +183,9 @@ public struct ReceptiveFields: Sendable {
       switch node.op {
       case .input, .batchNorm, .lrn, .activation, .dropout, .identity, .softmax:
         break
+      case .channelShuffle, .channelSlice:
+        // Channels move; every output value is an input value at the same position.
+        break
       case .flatten, .linear, .rbf:
         f = .whole
       case .conv(let c):

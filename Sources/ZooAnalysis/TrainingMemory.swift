@@ -35,7 +35,8 @@ extension Op {
   /// - ReLU6 (a hardtanh), hardsigmoid, hardswish, SiLU, GELU: the input;
   /// - LRN: input and output; max pool: the input and an int64 index per output element;
   /// - dropout: a one-byte mask per element (its output is then a new tensor);
-  /// - average and adaptive average pooling, add, concat, flatten, identity, input: nothing.
+  /// - average and adaptive average pooling, add, concat, flatten, identity, input, channel shuffle and
+  ///   channel slice (their gradients only move values back): nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
     case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
@@ -47,6 +48,7 @@ extension Op {
     case .pool(let p): p.kind == .max ? BackwardSaves(inputs: true, extraBytesPerOutputElement: 8) : BackwardSaves()
     case .dropout: BackwardSaves(extraBytesPerOutputElement: 1)
     case .adaptiveAvgPool, .add, .concat, .flatten, .identity, .input: BackwardSaves()
+    case .channelShuffle, .channelSlice: BackwardSaves()
     }
   }
 }

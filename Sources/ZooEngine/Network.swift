@@ -169,6 +169,10 @@ public final class Network: @unchecked Sendable {
           node.id, .subsample(kernel: k, weight: take("\(node.name).weight"), bias: take("\(node.name).bias")))
       case .rbf:
         draft.append(node.id, .rbf(weight: take("\(node.name).weight")))
+      case .channelShuffle(let g):
+        draft.append(node.id, .channelShuffle(groups: g))
+      case .channelSlice(let start, let count):
+        draft.append(node.id, .channelSlice(start: start, count: count))
       }
     }
     draft.run(options.fusions)
@@ -227,6 +231,7 @@ public final class Network: @unchecked Sendable {
     case .subsample(_, let w, let b): w.count + b.count
     case .rbf(let w): w.count
     case .activation, .lrn, .pool, .adaptiveAvgPool, .softmax, .concat, .add, .mul: 0
+    case .channelShuffle, .channelSlice: 0
     }
   }
 
@@ -370,6 +375,13 @@ public final class Network: @unchecked Sendable {
     case .rbf(let w):
       runRBF(
         input: src, output: out, batch: batch, inFeatures: inShape[0], classes: outShape[0], weight: w)
+    case .channelShuffle(let g):
+      runChannelShuffle(
+        input: src, output: out, batch: batch, channels: inShape[0], groups: g, spatial: spatial, threads: threads)
+    case .channelSlice(let start, let count):
+      runChannelSlice(
+        input: src, output: out, batch: batch, channels: inShape[0], start: start, count: count, spatial: spatial,
+        threads: threads)
     }
   }
 

@@ -20,6 +20,10 @@ enum StepKernel {
   case mul(Activation?)
   case subsample(kernel: Int, weight: [Float], bias: [Float])
   case rbf(weight: [Float])
+  /// ShuffleNet's channel shuffle into groups, a copy.
+  case channelShuffle(groups: Int)
+  /// The channels `start ..< start + count`, a copy.
+  case channelSlice(start: Int, count: Int)
 }
 
 /// One kernel of a plan: it reads the inputs of its first node and writes the value of its last.

@@ -263,6 +263,61 @@ struct Builder {
       let path = try childPath(
         ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: head, at: node)
       return try addNode(path, op, ins, at: node)
+    case "split":
+      try only(["sizes", "name"])
+      guard case .sequence(let branches) = try required("a list of branches"), branches.count >= 2
+      else { throw error(node, "`split` needs a list of at least two branches") }
+      let given = try extra("name").map { n throws(DefinitionError) in try name(n, scope) }
+      let label = given.map { "layer `\(ctx.path.isEmpty ? $0 : "\(ctx.path).\($0)")`" } ?? "a `split`"
+      guard x.shape.count == 3 else {
+        throw error(node, "\(label): `split` needs a C×H×W feature map, but its input is \(format(x.shape))")
+      }
+      let channels = x.shape[0]
+      var sizes: [Int] = []
+      if let sizesNode = extra("sizes") {
+        guard case .list(let values) = try value(sizesNode, scope), values.count == branches.count else {
+          throw error(
+            sizesNode, "\(label): `sizes` must list one channel count for each of the \(branches.count) branches")
+        }
+        for v in values {
+          guard case .int(let n) = v, n >= 1 else {
+            throw error(sizesNode, "\(label): `sizes` must be channel counts ≥ 1, got \(v)")
+          }
+          sizes.append(n)
+        }
+        guard sizes.reduce(0, +) == channels else {
+          throw error(
+            sizesNode,
+            "\(label): `sizes` \(sizes) add up to \(sizes.reduce(0, +)) channels, but the input has \(channels)")
+        }
+      } else {
+        // torch.chunk: ⌈C / N⌉ channels per piece, the last piece smaller.
+        let piece = (channels + branches.count - 1) / branches.count
+        var left = channels
+        while left > 0 {
+          sizes.append(min(piece, left))
+          left -= piece
+        }
+        guard sizes.count == branches.count else {
+          throw error(
+            node,
+            "\(label): chunking \(channels) channels into \(branches.count) branches gives \(sizes.count) pieces "
+              + "(torch.chunk's ⌈\(channels)/\(branches.count)⌉ = \(piece) per piece); give `sizes`")
+        }
+      }
+      var ins: [Tensor] = []
+      var start = 0
+      for (b, size) in zip(branches, sizes) {
+        let slicePath = try childPath(ctx, nil, kind: "slice", at: b)
+        let piece = try addNode(slicePath, .channelSlice(start: start, count: size), [x], at: b)
+        start += size
+        if case .sequence(let s) = b, s.isEmpty {
+          ins.append(piece)
+        } else {
+          ins.append(try body(b, outerScope, ctx, piece))
+        }
+      }
+      return try addNode(try childPath(ctx, given, kind: "concat", at: node), .concat, ins, at: node)
     case "let":
       throw error(
         node, "`{let: {name: value}}` names values for the rest of a list, so it must be an item of a list of layers")
@@ -301,7 +356,9 @@ struct Builder {
       blockName = head
     } else {
       let known =
-        Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "mul", "concat", "side", "let"]
+        Array(opSpecs.keys) + file.blockOrder + [
+          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let",
+        ]
       throw error(node, DefinitionFile.unknown("op or block", head, known: known))
     }
     let def = file.blocks[blockName]!

@@ -495,6 +495,26 @@ let builtinSources: [(name: String, text: String)] = [
         body:
           - {conv: width, kernel: 3, padding: 1, bias: false, name: conv}
           - {gated_conv: width, name: gated}
+      shuffle_unit:                       # ShuffleNetV2's basic unit (Ma et al. 2018): half the channels kept, half through
+        args: {width: 256}                # 1×1, 3×3 depthwise, 1×1; concatenated, then shuffled in two groups
+        body:
+          - split:                          # x1, x2 = x.chunk(2, dim=1)
+              - []                              # x1, unchanged
+              - - {conv: width // 2, kernel: 1, bias: false, name: conv1}
+                - {bn, name: bn1}
+                - relu
+                - {conv: width // 2, kernel: 3, padding: 1, groups: width // 2, bias: false, name: depthwise}
+                - {bn, name: bn2}
+                - {conv: width // 2, kernel: 1, bias: false, name: conv2}
+                - {bn, name: bn3}
+                - relu
+            name: cat
+          - {channel_shuffle: 2, name: shuffle}
+      plain_shuffle:                      # the plain 3×3 convolution, then a ShuffleNetV2 unit
+        args: {width: 256}
+        body:
+          - {conv: width, kernel: 3, padding: 1, bias: false, name: conv}
+          - {shuffle_unit: width, name: unit}
 
     models:
       plain3x3_256: {use: plain}
@@ -502,6 +522,7 @@ let builtinSources: [(name: String, text: String)] = [
       depthwise_separable_256: {use: depthwise_separable}
       plain3x3_se_256: {use: plain_se}
       plain3x3_gated_256: {use: plain_gated}
+      plain3x3_shuffle_256: {use: plain_shuffle}
     """#
   ),
 ]

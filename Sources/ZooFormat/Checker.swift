@@ -35,12 +35,13 @@ private let opArgKinds: [String: [String: ArgKind]] = [
   "dropout": ["p": .number],
   "subsample": ["kernel": .int(min: 1)],
   "rbf": ["classes": .int(min: 1)],
+  "channel_shuffle": ["groups": .int(min: 1)],
 ]
 
 /// The structural items and the keys each takes besides its head.
 private let structureKeys: [String: [String]] = [
   "repeat": ["as", "body"], "for": ["in", "body"], "if": ["then", "else"], "seq": ["name"], "add": ["name"],
-  "mul": ["name"], "concat": ["name"], "side": [], "let": [],
+  "mul": ["name"], "concat": ["name"], "split": ["sizes", "name"], "side": [], "let": [],
 ]
 
 extension DefinitionFile {
@@ -267,6 +268,15 @@ struct DefinitionChecker {
           return report(headNode, "`\(head)` needs a list of at least two branches")
         }
         for b in branches { body(b, outer) }
+      case "split":
+        guard case .sequence(let branches)? = headValue, branches.count >= 2 else {
+          return report(headNode, "`split` needs a list of at least two branches")
+        }
+        if let sizes = extra("sizes") {
+          if let v = literal(sizes), !isList(v) { report(sizes, "`sizes` must be a list of channel counts") }
+          expression(sizes, scope)
+        }
+        for b in branches { body(b, outer) }
       case "side":
         guard let layers = headValue else { return report(headNode, "`side` needs layers") }
         body(layers, outer)
@@ -297,7 +307,9 @@ struct DefinitionChecker {
     }
     guard let def = file.blocks[head] else {
       let known =
-        Array(opSpecs.keys) + file.blockOrder + ["repeat", "for", "if", "seq", "add", "mul", "concat", "side", "let"]
+        Array(opSpecs.keys) + file.blockOrder + [
+          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let",
+        ]
       return report(headNode, DefinitionFile.unknown("op or block", head, known: known))
     }
     arguments(

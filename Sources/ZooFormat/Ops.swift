@@ -48,6 +48,7 @@ let opSpecs: [String: OpSpec] = [
   "identity": OpSpec(args: []),
   "subsample": OpSpec(args: [("kernel", .int(2))]),
   "rbf": OpSpec(args: [("classes", nil)]),
+  "channel_shuffle": OpSpec(args: [("groups", nil)]),
 ]
 
 /// The words of `gelu`'s `approximate` (PyTorch's).
@@ -263,6 +264,10 @@ extension Builder {
     case "identity": return .identity
     case "subsample": return .subsample(channels: try channels(kind), kernel: try a.int("kernel", min: 1))
     case "rbf": return .rbf(inFeatures: try features("rbf"), classes: try a.int("classes", min: 1))
+    case "channel_shuffle":
+      _ = try channels(kind)
+      // Whether the channels divide by the groups is checked with the shape, which names the layer.
+      return .channelShuffle(groups: try a.int("groups", min: 1))
     default:
       preconditionFailure("op `\(kind)` has a spec but no constructor")
     }

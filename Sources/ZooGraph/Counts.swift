@@ -13,7 +13,8 @@
 ///   max pool `k·k − 1` comparisons and average pool `k·k` (adds and a divide) per output element;
 ///   adaptive average pool the bin size per output element; LRN `2·size + 4` per element;
 ///   add and mul `n − 1` per output element for `n` inputs (broadcast inputs count per output element); LeNet subsampling `k·k + 1` per output element;
-///   RBF 3 per connection; flatten, concat, dropout and identity 0.
+///   RBF 3 per connection; flatten, concat, dropout, identity, channel shuffle and channel slice 0
+///   (they move values without arithmetic).
 public struct Counts: Sendable, Hashable {
   public var params = 0
   public var trainableParams = 0
@@ -111,7 +112,7 @@ extension Node {
       c.flops = try times(k * k + 1, out)
     case .add, .mul:
       c.flops = try times(max(inputs.count - 1, 0), out)
-    case .input, .flatten, .dropout, .identity, .concat:
+    case .input, .flatten, .dropout, .identity, .concat, .channelShuffle, .channelSlice:
       break
     }
     return c

@@ -45,6 +45,13 @@ public enum Op: Hashable, Sendable {
   /// LeNet-5's radial-basis-function output layer: `y_j = Σ_i (x_i − w_ji)²`, with fixed
   /// (non-trainable) weights `[classes, in]`.
   case rbf(inFeatures: Int, classes: Int)
+  /// ShuffleNet's channel shuffle (`nn.ChannelShuffle(groups)`): the channels, viewed as a
+  /// `[groups, C / groups]` matrix, are transposed, so output channel `j·groups + i` is input channel
+  /// `i·(C / groups) + j`. `C` must divide by `groups`.
+  case channelShuffle(groups: Int)
+  /// The channels `start ..< start + count` of a feature map (`x[:, start:start + count]`), one branch
+  /// of a channel split (ShuffleNetV2's `x.chunk(2, dim=1)`).
+  case channelSlice(start: Int, count: Int)
 }
 
 /// Element-wise activation functions.
@@ -243,6 +250,8 @@ extension Op {
     case .mul: "mul"
     case .subsample: "subsample"
     case .rbf: "rbf"
+    case .channelShuffle: "channel_shuffle"
+    case .channelSlice: "slice"
     }
   }
 
@@ -255,7 +264,7 @@ extension Op {
     case .activation, .softmax: .activation
     case .pool, .adaptiveAvgPool, .subsample: .pooling
     case .concat, .add, .mul: .merge
-    case .input, .flatten, .dropout, .identity: .other
+    case .input, .flatten, .dropout, .identity, .channelShuffle, .channelSlice: .other
     }
   }
 
@@ -297,6 +306,8 @@ extension Op {
     case .mul: return "mul"
     case .subsample(_, let k): return "subsample \(k)×\(k)"
     case .rbf(_, let n): return "rbf \(n)"
+    case .channelShuffle(let g): return "channel_shuffle \(g)"
+    case .channelSlice(let start, let count): return "slice \(start)..<\(start + count)"
     }
   }
 }

@@ -132,6 +132,18 @@ extension Op {
         channels += c
       }
       return [channels, h, w]
+    case .channelShuffle(let g):
+      let (ch, _, _) = try map(x, "channel_shuffle")
+      guard g >= 1, ch % g == 0 else {
+        throw ShapeError("channel_shuffle needs channels that divide by groups, got \(ch) channels and \(g) groups")
+      }
+      return x
+    case .channelSlice(let start, let count):
+      let (ch, h, w) = try map(x, "slice")
+      guard start >= 0, count >= 1, start + count <= ch else {
+        throw ShapeError("slice of channels \(start)..<\(start + count) is outside the input's \(ch) channels")
+      }
+      return [count, h, w]
     }
   }
 }

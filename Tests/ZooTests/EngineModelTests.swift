@@ -205,11 +205,15 @@ struct EngineMemoryTests {
     #expect(sim.peakBytes < all / 3, "the plan reuses memory: peak \(sim.peakBytes) of \(all)")
   }
 
-  /// Models whose arena is larger than the live-bytes peak (docs/engine.md): DenseNet's concatenations
-  /// make buffers of ever-growing sizes whose lifetimes interleave, and the greedy placement leaves a
-  /// gap. On every other zoo model the arena is exactly the peak, counting each buffer rounded up to
-  /// the 64-byte alignment (LeNet-5's 6 × 14 × 14 pool output, 4,704 B, takes 4,736).
-  static let arenaAbovePeak: Set<String> = ["densenet121", "densenet161", "densenet169", "densenet201"]
+  /// Models whose arena is larger than the live-bytes peak (docs/engine.md), with the most it may be
+  /// as a multiple of the peak: DenseNet's concatenations make buffers of ever-growing sizes whose
+  /// lifetimes interleave, and the greedy placement leaves a gap; the ShuffleNetV2 unit's two
+  /// half-size channel slices and full-size concat and shuffle leave one half-size gap (+25%). On
+  /// every other zoo model the arena is exactly the peak, counting each buffer rounded up to the
+  /// 64-byte alignment (LeNet-5's 6 × 14 × 14 pool output, 4,704 B, takes 4,736).
+  static let arenaAbovePeak: [String: Double] = [
+    "densenet121": 1.1, "densenet161": 1.1, "densenet169": 1.1, "densenet201": 1.1, "plain3x3_shuffle_256": 1.25,
+  ]
 
   /// The placement, replayed step by step (``simulate(_:graph:shapes:batch:)``), never overwrites a
   /// value that is read later; its peak is the live-bytes peak recomputed from the graph (the figure
@@ -222,10 +226,10 @@ struct EngineMemoryTests {
     #expect(sim.violations.isEmpty, "\(model): \(sim.violations.prefix(5))")
     #expect(plan.peakBytes == sim.peakBytes, "\(model): the plan's peak is not the recomputed one")
     #expect(try Liveness(s).peakBytes == sim.peakBytes, "\(model): `zoo describe`'s peak is not the recomputed one")
-    if Self.arenaAbovePeak.contains(model) {
+    if let bound = Self.arenaAbovePeak[model] {
       #expect(
         plan.arenaBytes > sim.alignedPeakBytes, "\(model): the arena now equals the peak; update arenaAbovePeak")
-      #expect(Double(plan.arenaBytes) <= 1.1 * Double(sim.peakBytes), "\(model): arena \(plan.arenaBytes)")
+      #expect(Double(plan.arenaBytes) <= bound * Double(sim.peakBytes), "\(model): arena \(plan.arenaBytes)")
     } else {
       #expect(
         plan.arenaBytes == sim.alignedPeakBytes,

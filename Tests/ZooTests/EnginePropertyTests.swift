@@ -54,7 +54,7 @@ struct EnginePropertyTests {
       "concat+bn+relu",
       "add+relu", "linear+relu", "bn+relu", "maxpool", "avgpool", "adaptive_avgpool", "lrn", "softmax", "rbf",
       "subsample", "conv_transpose", "conv_transpose+relu", "tanh", "sigmoid", "leaky_relu", "scaled_tanh", "relu6",
-      "hardsigmoid", "hardswish", "silu", "gelu", "mul", "mul+relu",
+      "hardsigmoid", "hardswish", "silu", "gelu", "mul", "mul+relu", "channel_shuffle", "slice",
     ]
     if PlanOptions.Kernels.engine.isSupported {
       wanted += [

@@ -14,7 +14,9 @@ import ZooGraph
 /// linear layers, dropout, softmax, LeNet's subsampling and RBF); transposed convolutions (strides
 /// 1–3, padding, output padding, dilation, groups); squeeze-and-excitation blocks, gated
 /// convolutions, broadcast adds and muls of three inputs, with the full-size input first (in place)
-/// or not. `large` graphs have the channels
+/// or not; ShuffleNetV2 units (a channel split, a depthwise branch, a channel shuffle), channel splits
+/// into two or three branches by torch.chunk's rule or explicit sizes, and plain channel shuffles.
+/// `large` graphs have the channels
 /// and sizes that reach Winograd's thresholds, the narrow-column kernel and every threading split.
 struct RandomGraph {
   let seed: UInt64
@@ -53,6 +55,8 @@ indirect enum Layer {
   case merge(String, [[Layer]])
   /// `{side: layers}`: an extra graph output.
   case side([Layer])
+  /// `{split: branches, sizes: …}`: a channel split, each branch on its own slice, concatenated.
+  case split([[Layer]], sizes: [Int]?)
 }
 
 struct Generator {
@@ -92,6 +96,9 @@ struct Generator {
     switch layer {
     case .op(let text): return [text]
     case .side(let layers): return ["side:"] + list(layers).map { "  " + $0 }
+    case .split(let branches, let sizes):
+      let lines = render(.merge("split", branches))
+      return lines + (sizes.map { ["sizes: [\($0.map(String.init).joined(separator: ", "))]"] } ?? [])
     case .merge(let kind, let branches):
       var lines = ["\(kind):"]
       for b in branches {
@@ -142,6 +149,10 @@ struct Generator {
     case 17: return [broadcastMerge()]
     case 18 where rng.bool(0.5):
       return [convTranspose()] + (rng.bool(0.5) ? [.op("bn")] : []) + (rng.bool(0.6) ? [activation()] : [])
+    case 19 where c >= 2 && rng.bool(0.5): return rng.bool(0.6) ? shuffleUnit() : [channelSplit()]
+    case 19 where rng.bool(0.5):
+      let divisors = (1...c).filter { c % $0 == 0 }
+      return [.op("{channel_shuffle: \(rng.pick(divisors))}")]
     default: return [conv(pointwise: true), .op("relu")]
     }
   }
@@ -360,6 +371,55 @@ struct Generator {
     let small = rng.pick([pooled, rows, plane])
     let kind = rng.bool(0.5) ? "add" : "mul"
     return .merge(kind, rng.bool(0.6) ? [[], small] : [small, []])
+  }
+
+  /// ShuffleNetV2's basic unit (Ma et al. 2018, torchvision's `InvertedResidual` with stride 1): the
+  /// channels chunked in two, the first half kept, the second through 1×1 conv → bn → relu → 3×3
+  /// depthwise conv → bn → 1×1 conv → bn → relu, concatenated and shuffled in two groups. With an odd
+  /// channel count the branch gives as many channels as the kept half, so the shuffle divides.
+  mutating func shuffleUnit() -> [Layer] {
+    let half = (c + 1) / 2
+    let branch: [Layer] = [
+      .op("{conv: \(half), kernel: 1, bias: false}"), .op("bn"), .op("relu"),
+      .op("{conv: \(half), kernel: 3, padding: 1, groups: \(half), bias: false}"), .op("bn"),
+      .op("{conv: \(half), kernel: 1, bias: false}"), .op("bn"), .op("relu"),
+    ]
+    c = 2 * half
+    return [.split([[], branch], sizes: nil), .op("{channel_shuffle: 2}")]
+  }
+
+  /// A channel split into two or three branches, by torch.chunk's rule or by explicit sizes, each
+  /// branch the identity or a size-keeping convolution.
+  mutating func channelSplit() -> Layer {
+    let c0 = c
+    let n = rng.int(2...min(3, c0))
+    var sizes: [Int]? = nil
+    var pieces: [Int]
+    let chunk = (c0 + n - 1) / n
+    if rng.bool(0.5) && (c0 + chunk - 1) / chunk == n {
+      pieces = (0..<n).map { min(chunk, c0 - $0 * chunk) }
+    } else {
+      // Random positive sizes adding up to c0.
+      var cuts = Set<Int>()
+      while cuts.count < n - 1 { cuts.insert(rng.int(1...(c0 - 1))) }
+      let ends = cuts.sorted() + [c0]
+      pieces = zip(ends, [0] + ends.dropLast()).map { $0 - $1 }
+      sizes = pieces
+    }
+    var branches: [[Layer]] = []
+    var total = 0
+    let (h0, w0) = (h, w)
+    for p in pieces {
+      (c, h, w) = (p, h0, w0)
+      if rng.bool(0.4) {
+        branches.append([])
+      } else {
+        branches.append([conv(same: true)] + (rng.bool(0.5) ? [.op("relu")] : []))
+      }
+      total += c
+    }
+    (c, h, w) = (total, h0, w0)
+    return .split(branches, sizes: sizes)
   }
 
   mutating func pool() -> Layer {

@@ -144,6 +144,29 @@ struct ReferenceInterpreter {
         }
       }
       return y
+    case .channelShuffle(let g):
+      // torch's definition: view [N, g, C/g, H·W], transpose the two channel axes, flatten.
+      let (c, spatial) = (inShape[0], inShape[1] * inShape[2])
+      let perGroup = c / g
+      var y = [Double](repeating: .nan, count: x.count)
+      for n in 0..<batch {
+        for a in 0..<g {
+          for b in 0..<perGroup {
+            for k in 0..<spatial {
+              // Element [n, a, b, k] of the view moves to [n, b, a, k] of the transposed tensor.
+              y[((n * perGroup + b) * g + a) * spatial + k] = x[((n * g + a) * perGroup + b) * spatial + k]
+            }
+          }
+        }
+      }
+      return y
+    case .channelSlice(let start, let count):
+      let (c, spatial) = (inShape[0], inShape[1] * inShape[2])
+      var y: [Double] = []
+      for n in 0..<batch {
+        y += x[((n * c + start) * spatial)..<((n * c + start + count) * spatial)]
+      }
+      return y
     case .add:
       return broadcast(node, values, outShape, 0.0, +)
     case .mul:
