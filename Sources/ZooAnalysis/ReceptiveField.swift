@@ -231,7 +231,7 @@ public struct ReceptiveFields: Sendable {
         guard let g = x.through(kernel: Pair(k), stride: Pair(k), padding: Pair(0), dilation: Pair(1))
         else { throw overflow() }
         f = g
-      case .adaptiveAvgPool(let oh, let ow):
+      case .adaptiveAvgPool(let oh, let ow), .adaptiveMaxPool(let oh, let ow):
         let shape = summary.shapes[node.inputs[0]]
         if oh == 1 && ow == 1 {
           f = .whole

@@ -33,7 +33,8 @@ extension Op {
   ///   gradient; batch norm recomputes its normalised input from it);
   /// - ReLU, leaky ReLU, tanh, sigmoid, scaled tanh, softmax: the output;
   /// - ReLU6 (a hardtanh), hardsigmoid, hardswish, SiLU, GELU: the input;
-  /// - LRN: input and output; max pool: the input and an int64 index per output element;
+  /// - LRN: input and output; max pool and adaptive max pool: the input and an int64 index per output
+  ///   element;
   /// - dropout: a one-byte mask per element (its output is then a new tensor);
   /// - average and adaptive average pooling, add, concat, flatten, identity, input: nothing.
   public var backwardSaves: BackwardSaves {
@@ -45,6 +46,7 @@ extension Op {
     case .activation, .softmax: BackwardSaves(output: true)
     case .lrn: BackwardSaves(inputs: true, output: true)
     case .pool(let p): p.kind == .max ? BackwardSaves(inputs: true, extraBytesPerOutputElement: 8) : BackwardSaves()
+    case .adaptiveMaxPool: BackwardSaves(inputs: true, extraBytesPerOutputElement: 8)
     case .dropout: BackwardSaves(extraBytesPerOutputElement: 1)
     case .adaptiveAvgPool, .add, .concat, .flatten, .identity, .input: BackwardSaves()
     }

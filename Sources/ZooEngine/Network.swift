@@ -156,6 +156,8 @@ public final class Network: @unchecked Sendable {
         draft.append(node.id, .pool(p))
       case .adaptiveAvgPool(let oh, let ow):
         draft.append(node.id, .adaptiveAvgPool(oh, ow))
+      case .adaptiveMaxPool(let oh, let ow):
+        draft.append(node.id, .adaptiveMaxPool(oh, ow))
       case .softmax:
         draft.append(node.id, .softmax)
       case .concat:
@@ -226,7 +228,7 @@ public final class Network: @unchecked Sendable {
     case .batchNorm(let k), .concatAffine(let k): k.scale.count + k.shift.count
     case .subsample(_, let w, let b): w.count + b.count
     case .rbf(let w): w.count
-    case .activation, .lrn, .pool, .adaptiveAvgPool, .softmax, .concat, .add, .mul: 0
+    case .activation, .lrn, .pool, .adaptiveAvgPool, .adaptiveMaxPool, .softmax, .concat, .add, .mul: 0
     }
   }
 
@@ -343,6 +345,10 @@ public final class Network: @unchecked Sendable {
       runPool(p, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], threads: threads)
     case .adaptiveAvgPool(let oh, let ow):
       runAdaptiveAvgPool(
+        input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,
+        threads: threads)
+    case .adaptiveMaxPool(let oh, let ow):
+      runAdaptiveMaxPool(
         input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,
         threads: threads)
     case .softmax:

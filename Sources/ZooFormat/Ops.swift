@@ -43,6 +43,7 @@ let opSpecs: [String: OpSpec] = [
     ("count_include_pad", .bool(true)),
   ]),
   "adaptive_avgpool": OpSpec(args: [("size", nil)]),
+  "adaptive_maxpool": OpSpec(args: [("size", nil)]),
   "flatten": OpSpec(args: []),
   "dropout": OpSpec(args: [("p", .double(0.5))]),
   "identity": OpSpec(args: []),
@@ -255,6 +256,10 @@ extension Builder {
       _ = try channels(kind)
       let s = try a.pair("size", min: 1)
       return .adaptiveAvgPool(outH: s.h, outW: s.w)
+    case "adaptive_maxpool":
+      _ = try channels(kind)
+      let s = try a.pair("size", min: 1)
+      return .adaptiveMaxPool(outH: s.h, outW: s.w)
     case "flatten": return .flatten
     case "dropout":
       let p = try a.double("p")

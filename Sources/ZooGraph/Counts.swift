@@ -107,6 +107,12 @@ extension Node {
       let x = inputs[0]
       c.flops = try checkedProduct(
         [x[0], adaptiveBinTotal(x[1], oh), adaptiveBinTotal(x[2], ow)], "FLOPs")
+    case .adaptiveMaxPool(let oh, let ow):
+      // One comparison per element of a bin after its first, as for `maxpool`.
+      let x = inputs[0]
+      let elements = try checkedProduct(
+        [x[0], adaptiveBinTotal(x[1], oh), adaptiveBinTotal(x[2], ow)], "FLOPs")
+      c.flops = elements - out
     case .subsample(_, let k):
       c.flops = try times(k * k + 1, out)
     case .add, .mul:

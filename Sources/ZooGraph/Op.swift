@@ -22,6 +22,8 @@ public enum Op: Hashable, Sendable {
   case pool(Pool2D)
   /// Adaptive average pooling to a fixed output size (PyTorch's bin rule).
   case adaptiveAvgPool(outH: Int, outW: Int)
+  /// Adaptive max pooling to a fixed output size (`nn.AdaptiveMaxPool2d`, the same bins as average).
+  case adaptiveMaxPool(outH: Int, outW: Int)
   /// Flatten `[C, H, W]` to `[C·H·W]`.
   case flatten
   /// Dropout: the identity at inference time.
@@ -234,6 +236,7 @@ extension Op {
     case .activation(let a): a.name
     case .pool(let p): p.kind == .max ? "maxpool" : "avgpool"
     case .adaptiveAvgPool: "adaptive_avgpool"
+    case .adaptiveMaxPool: "adaptive_maxpool"
     case .flatten: "flatten"
     case .dropout: "dropout"
     case .identity: "identity"
@@ -253,7 +256,7 @@ extension Op {
     case .linear, .rbf: .linear
     case .batchNorm, .lrn: .normalization
     case .activation, .softmax: .activation
-    case .pool, .adaptiveAvgPool, .subsample: .pooling
+    case .pool, .adaptiveAvgPool, .adaptiveMaxPool, .subsample: .pooling
     case .concat, .add, .mul: .merge
     case .input, .flatten, .dropout, .identity: .other
     }
@@ -288,6 +291,7 @@ extension Op {
       if p.ceilMode { s += " ceil" }
       return s
     case .adaptiveAvgPool(let h, let w): return "adaptive avgpool \(h)×\(w)"
+    case .adaptiveMaxPool(let h, let w): return "adaptive maxpool \(h)×\(w)"
     case .flatten: return "flatten"
     case .dropout(let p): return "dropout \(p)"
     case .identity: return "identity"

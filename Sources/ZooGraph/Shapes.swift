@@ -97,6 +97,9 @@ extension Op {
     case .adaptiveAvgPool(let oh, let ow):
       let (ch, _, _) = try map(x, "adaptive_avgpool")
       return [ch, oh, ow]
+    case .adaptiveMaxPool(let oh, let ow):
+      let (ch, _, _) = try map(x, "adaptive_maxpool")
+      return [ch, oh, ow]
     case .batchNorm(let c, _):
       guard x.count >= 1, x[0] == c else {
         throw ShapeError("bn expects \(c) channels, got \(format(x))")

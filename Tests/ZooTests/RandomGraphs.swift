@@ -367,7 +367,7 @@ struct Generator {
       let (oh, ow) = (rng.int(1...max(1, h)), rng.int(1...max(1, w)))
       h = oh
       w = ow
-      return .op("{adaptive_avgpool: [\(oh), \(ow)]}")
+      return .op("{\(rng.bool(0.5) ? "adaptive_avgpool" : "adaptive_maxpool"): [\(oh), \(ow)]}")
     }
     let max = rng.bool(0.5)
     var k = rng.pick([1, 2, 3, 3])

@@ -124,6 +124,27 @@ struct ReferenceInterpreter {
         }
       }
       return y
+    case .adaptiveMaxPool(let oh, let ow):
+      // Bin i of an axis of length n into o bins: floor(i·n/o) ..< ceil((i+1)·n/o); a NaN wins.
+      let (channels, h, wd) = (inShape[0], inShape[1], inShape[2])
+      var y: [Double] = []
+      for plane in 0..<(batch * channels) {
+        for i in 0..<oh {
+          let (y0, y1) = (i * h / oh, ((i + 1) * h + oh - 1) / oh)
+          for j in 0..<ow {
+            let (x0, x1) = (j * wd / ow, ((j + 1) * wd + ow - 1) / ow)
+            var m = -Double.infinity
+            for yy in y0..<y1 {
+              for xx in x0..<x1 {
+                let v = x[(plane * h + yy) * wd + xx]
+                if v > m || v.isNaN { m = v }
+              }
+            }
+            y.append(m)
+          }
+        }
+      }
+      return y
     case .softmax:
       var y: [Double] = []
       for n in 0..<batch {
