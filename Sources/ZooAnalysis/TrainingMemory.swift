@@ -36,7 +36,7 @@ extension Op {
   /// - LRN: input and output; max pool and adaptive max pool: the input and an int64 index per output
   ///   element;
   /// - dropout: a one-byte mask per element (its output is then a new tensor);
-  /// - average and adaptive average pooling, add, concat, flatten, identity, input: nothing.
+  /// - average and adaptive average pooling, upsampling (PyTorch keeps only the sizes), add, concat, flatten, identity, input: nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
     case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
@@ -47,6 +47,7 @@ extension Op {
     case .lrn: BackwardSaves(inputs: true, output: true)
     case .pool(let p): p.kind == .max ? BackwardSaves(inputs: true, extraBytesPerOutputElement: 8) : BackwardSaves()
     case .adaptiveMaxPool: BackwardSaves(inputs: true, extraBytesPerOutputElement: 8)
+    case .upsample: BackwardSaves()
     case .dropout: BackwardSaves(extraBytesPerOutputElement: 1)
     case .adaptiveAvgPool, .add, .concat, .flatten, .identity, .input: BackwardSaves()
     }

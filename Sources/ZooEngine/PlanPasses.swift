@@ -12,6 +12,7 @@ enum StepKernel {
   case pool(Pool2D)
   case adaptiveAvgPool(Int, Int)
   case adaptiveMaxPool(Int, Int)
+  case upsample(Upsample)
   case softmax
   case concat
   /// Concatenation with the batch norm (and activation) after it applied while copying.

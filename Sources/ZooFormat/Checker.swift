@@ -33,6 +33,9 @@ private let opArgKinds: [String: [String: ArgKind]] = [
   ],
   "adaptive_avgpool": ["size": .pair(min: 1)],
   "adaptive_maxpool": ["size": .pair(min: 1)],
+  "upsample": [
+    "scale_factor": .pair(min: 1), "size": .pair(min: 1), "mode": .word(upsampleModes), "align_corners": .bool,
+  ],
   "dropout": ["p": .number],
   "subsample": ["kernel": .int(min: 1)],
   "rbf": ["classes": .int(min: 1)],

@@ -113,6 +113,9 @@ extension Node {
       let elements = try checkedProduct(
         [x[0], adaptiveBinTotal(x[1], oh), adaptiveBinTotal(x[2], ow)], "FLOPs")
       c.flops = elements - out
+    case .upsample(let u):
+      // Nearest copies; bilinear weighs four pixels (4 multiplies, 3 adds) per output element.
+      c.flops = u.mode == .nearest ? 0 : try times(7, out)
     case .subsample(_, let k):
       c.flops = try times(k * k + 1, out)
     case .add, .mul:
