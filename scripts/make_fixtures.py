@@ -16,6 +16,7 @@ Weights and inputs are not stored: both sides compute them from the same counter
                                                   # and conv_transpose_counts.json: fvcore's and torch's counts)
   python scripts/make_fixtures.py --merges        # only merge_net.npy (needs torch and numpy only)
   python scripts/make_fixtures.py --channels      # only channel_net.npy (needs torch and numpy only)
+  python scripts/make_fixtures.py --resize        # only resize_net.npy (needs torch and numpy only)
 """
 import argparse
 import math
@@ -159,6 +160,7 @@ def write_fixtures():
     write_conv_transpose_fixtures()
     write_merge_fixtures()
     write_channel_fixtures()
+    write_resize_fixtures()
 
 
 class ActivationNet(nn.Module):
@@ -385,6 +387,37 @@ def write_channel_fixtures():
     path = os.path.join(FIXTURES, "channel_net.npy")
     np.save(path, y.astype(np.float32))
     print(f"{path}: input {CHANNEL_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+class ResizeNet(nn.Module):
+    """The network of Tests/ZooTests/ResizeTests.swift: nearest upsampling ×2, bilinear upsampling to a size
+    without and with align_corners, and adaptive max pooling to a size that does not divide the input."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.mid = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 7 * 9, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+        x = self.mid(x)
+        x = nn.functional.interpolate(x, size=(15, 13), mode="bilinear", align_corners=False)
+        x = nn.functional.adaptive_max_pool2d(x, (4, 5))
+        x = nn.functional.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True)
+        return self.fc(torch.flatten(x, 1))
+
+
+RESIZE_NET_INPUT = (2, 3, 6, 5)
+
+
+def write_resize_fixtures():
+    model = load_seeded(ResizeNet())
+    x = seeded_input(RESIZE_NET_INPUT)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "resize_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {RESIZE_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
 def check_all(zoo, size, winograd=False):
@@ -438,6 +471,7 @@ if __name__ == "__main__":
     ap.add_argument("--conv-transpose", action="store_true", help="write only the transposed-convolution fixtures")
     ap.add_argument("--merges", action="store_true", help="write only the merge fixture")
     ap.add_argument("--channels", action="store_true", help="write only the channel-operations fixture")
+    ap.add_argument("--resize", action="store_true", help="write only the upsampling and adaptive max pool fixture")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
@@ -450,6 +484,8 @@ if __name__ == "__main__":
         write_merge_fixtures()
     elif a.channels:
         write_channel_fixtures()
+    elif a.resize:
+        write_resize_fixtures()
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

@@ -234,7 +234,7 @@ public struct ReceptiveFields: Sendable {
         guard let g = x.through(kernel: Pair(k), stride: Pair(k), padding: Pair(0), dilation: Pair(1))
         else { throw overflow() }
         f = g
-      case .adaptiveAvgPool(let oh, let ow):
+      case .adaptiveAvgPool(let oh, let ow), .adaptiveMaxPool(let oh, let ow):
         let shape = summary.shapes[node.inputs[0]]
         if oh == 1 && ow == 1 {
           f = .whole
@@ -257,6 +257,52 @@ public struct ReceptiveFields: Sendable {
               layer: node.name,
               message: "adaptive pooling \(uneven.joined(separator: ", ")) has uneven bins; the field given is the "
                 + "smallest window that contains every bin (an upper bound)"))
+        }
+      case .upsample(let u):
+        // Nearest by an integer s reads input floor(o/s): a transposed window with kernel s and
+        // stride s. Bilinear (align_corners false) by s reads floor(src) and floor(src) + 1 with
+        // src = (o + 0.5)/s − 0.5: within the transposed window with kernel 2s, stride s and padding
+        // ⌈s/2⌉ (clamped reads at the borders carry zero weight).
+        let shape = summary.shapes[node.inputs[0]]
+        let out = summary.shapes[node.id]
+        var integer: Pair? = u.scale
+        if integer == nil, out[1] % shape[1] == 0, out[2] % shape[2] == 0 {
+          integer = Pair(out[1] / shape[1], out[2] / shape[2])
+        }
+        var fraction: [String] = []
+        var exact = true
+        if let s = integer, !u.alignCorners || (s.h == 1 && s.w == 1) {
+          for (axis, a, k) in [("H", x.h, s.h), ("W", x.w, s.w)] {
+            let bilinear = u.mode == .bilinear && k > 1
+            let window = bilinear ? 2 * k : k
+            let padding = bilinear ? (k + 1) / 2 : 0
+            if let (g, e) = a.throughTransposed(kernel: window, stride: k, padding: padding, dilation: 1) {
+              if axis == "H" { f.h = g } else { f.w = g }
+              exact = exact && e
+            } else if a.stride % k != 0 {
+              fraction.append("\(axis) \(a.stride)/\(k)")
+            } else {
+              throw overflow()
+            }
+          }
+        } else {
+          fraction.append(u.alignCorners ? "align_corners" : "a size that is not a whole multiple")
+        }
+        if !fraction.isEmpty {
+          f = .whole
+          f.approximate = true
+          warnings.append(
+            Warning(
+              layer: node.name,
+              message: "the upsampling (\(fraction.joined(separator: ", "))) moves the field a fraction of a pixel "
+                + "per unit; it is given as the whole input (an upper bound)"))
+        } else if !exact {
+          f.approximate = true
+          warnings.append(
+            Warning(
+              layer: node.name,
+              message: "an upsampling gives neighbouring units fields of different sizes; the field given is the "
+                + "smallest (size, stride, padding) window that contains every unit's (an upper bound)"))
         }
       case .add, .mul, .concat:
         let out = summary.shapes[node.id]

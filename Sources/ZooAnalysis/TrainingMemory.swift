@@ -33,10 +33,12 @@ extension Op {
   ///   gradient; batch norm recomputes its normalised input from it);
   /// - ReLU, leaky ReLU, tanh, sigmoid, scaled tanh, softmax: the output;
   /// - ReLU6 (a hardtanh), hardsigmoid, hardswish, SiLU, GELU: the input;
-  /// - LRN: input and output; max pool: the input and an int64 index per output element;
+  /// - LRN: input and output; max pool and adaptive max pool: the input and an int64 index per output
+  ///   element;
   /// - dropout: a one-byte mask per element (its output is then a new tensor);
-  /// - average and adaptive average pooling, add, concat, flatten, identity, input, channel shuffle and
-  ///   channel slice (their gradients only move values back): nothing.
+  /// - average and adaptive average pooling, upsampling (PyTorch keeps only the sizes), add, concat,
+  ///   flatten, identity, input, channel shuffle and channel slice (their gradients only move values
+  ///   back): nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
     case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
@@ -46,6 +48,8 @@ extension Op {
     case .activation, .softmax: BackwardSaves(output: true)
     case .lrn: BackwardSaves(inputs: true, output: true)
     case .pool(let p): p.kind == .max ? BackwardSaves(inputs: true, extraBytesPerOutputElement: 8) : BackwardSaves()
+    case .adaptiveMaxPool: BackwardSaves(inputs: true, extraBytesPerOutputElement: 8)
+    case .upsample: BackwardSaves()
     case .dropout: BackwardSaves(extraBytesPerOutputElement: 1)
     case .adaptiveAvgPool, .add, .concat, .flatten, .identity, .input: BackwardSaves()
     case .channelShuffle, .channelSlice: BackwardSaves()

@@ -156,6 +156,10 @@ public final class Network: @unchecked Sendable {
         draft.append(node.id, .pool(p))
       case .adaptiveAvgPool(let oh, let ow):
         draft.append(node.id, .adaptiveAvgPool(oh, ow))
+      case .adaptiveMaxPool(let oh, let ow):
+        draft.append(node.id, .adaptiveMaxPool(oh, ow))
+      case .upsample(let u):
+        draft.append(node.id, .upsample(u))
       case .softmax:
         draft.append(node.id, .softmax)
       case .concat:
@@ -230,7 +234,7 @@ public final class Network: @unchecked Sendable {
     case .batchNorm(let k), .concatAffine(let k): k.scale.count + k.shift.count
     case .subsample(_, let w, let b): w.count + b.count
     case .rbf(let w): w.count
-    case .activation, .lrn, .pool, .adaptiveAvgPool, .softmax, .concat, .add, .mul: 0
+    case .activation, .lrn, .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .softmax, .concat, .add, .mul: 0
     case .channelShuffle, .channelSlice: 0
     }
   }
@@ -350,6 +354,15 @@ public final class Network: @unchecked Sendable {
       runAdaptiveAvgPool(
         input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,
         threads: threads)
+    case .adaptiveMaxPool(let oh, let ow):
+      runAdaptiveMaxPool(
+        input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,
+        threads: threads)
+    case .upsample(let u):
+      let outShape = shapes[node.id]
+      runUpsample(
+        u, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: outShape[1],
+        ow: outShape[2], threads: threads)
     case .softmax:
       runSoftmax(input: src, output: out, batch: batch, features: inShape.reduce(1, *))
     case .concat:

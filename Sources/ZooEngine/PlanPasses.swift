@@ -11,6 +11,8 @@ enum StepKernel {
   case lrn(size: Int, alpha: Double, beta: Double, k: Double)
   case pool(Pool2D)
   case adaptiveAvgPool(Int, Int)
+  case adaptiveMaxPool(Int, Int)
+  case upsample(Upsample)
   case softmax
   case concat
   /// Concatenation with the batch norm (and activation) after it applied while copying.

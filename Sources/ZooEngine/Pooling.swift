@@ -115,6 +115,38 @@ func runAdaptiveAvgPool(
   }
 }
 
+/// Adaptive max pooling to `oh × ow` over the same bins as ``runAdaptiveAvgPool``; a NaN in a bin
+/// wins, as in PyTorch.
+func runAdaptiveMaxPool(
+  input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, oh: Int, ow: Int,
+  threads: Int
+) {
+  let s = SharedPointer(input)
+  let d = SharedPointer(output)
+  parallelFor(planes, threads: threads, grain: 16) { range in
+    for plane in range {
+      let src = s.p + plane * h * w
+      let dst = d.p + plane * oh * ow
+      for y in 0..<oh {
+        let ys = y * h / oh
+        let ye = ((y + 1) * h + oh - 1) / oh
+        for x in 0..<ow {
+          let xs = x * w / ow
+          let xe = ((x + 1) * w + ow - 1) / ow
+          var m = -Float.infinity
+          for iy in ys..<ye {
+            for ix in xs..<xe {
+              let v = src[iy * w + ix]
+              if v > m || v.isNaN { m = v }
+            }
+          }
+          dst[y * ow + x] = m
+        }
+      }
+    }
+  }
+}
+
 /// LeNet-5's subsampling: `y[c] = w[c] · Σ(k×k window, stride k) + b[c]`.
 func runSubsample(
   input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, channels: Int, h: Int, w: Int,

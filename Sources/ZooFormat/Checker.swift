@@ -32,6 +32,10 @@ private let opArgKinds: [String: [String: ArgKind]] = [
     "count_include_pad": .bool,
   ],
   "adaptive_avgpool": ["size": .pair(min: 1)],
+  "adaptive_maxpool": ["size": .pair(min: 1)],
+  "upsample": [
+    "scale_factor": .pair(min: 1), "size": .pair(min: 1), "mode": .word(upsampleModes), "align_corners": .bool,
+  ],
   "dropout": ["p": .number],
   "subsample": ["kernel": .int(min: 1)],
   "rbf": ["classes": .int(min: 1)],

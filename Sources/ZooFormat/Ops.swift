@@ -43,6 +43,13 @@ let opSpecs: [String: OpSpec] = [
     ("count_include_pad", .bool(true)),
   ]),
   "adaptive_avgpool": OpSpec(args: [("size", nil)]),
+  "adaptive_maxpool": OpSpec(args: [("size", nil)]),
+  "upsample": OpSpec(
+    args: [
+      ("scale_factor", .null), ("size", .null), ("mode", .string(Upsample.Mode.nearest.rawValue)),
+      ("align_corners", .bool(false)),
+    ],
+    words: ["mode": upsampleModes]),
   "flatten": OpSpec(args: []),
   "dropout": OpSpec(args: [("p", .double(0.5))]),
   "identity": OpSpec(args: []),
@@ -52,6 +59,7 @@ let opSpecs: [String: OpSpec] = [
 ]
 
 /// The words of `gelu`'s `approximate` (PyTorch's).
+let upsampleModes = Upsample.Mode.allCases.map(\.rawValue)
 let geluApproximations = GELUApproximation.allCases.map(\.rawValue)
 
 /// The largest size, channel count or kernel a definition may use (sizes multiply: keeping each below
@@ -256,6 +264,24 @@ extension Builder {
       _ = try channels(kind)
       let s = try a.pair("size", min: 1)
       return .adaptiveAvgPool(outH: s.h, outW: s.w)
+    case "adaptive_maxpool":
+      _ = try channels(kind)
+      let s = try a.pair("size", min: 1)
+      return .adaptiveMaxPool(outH: s.h, outW: s.w)
+    case "upsample":
+      _ = try channels(kind)
+      guard a.isNull("scale_factor") != a.isNull("size") else {
+        throw a.fail("`upsample` needs exactly one of `scale_factor` and `size`")
+      }
+      let mode = Upsample.Mode(rawValue: try a.word("mode", among: upsampleModes))!
+      let align = try a.bool("align_corners")
+      if align && mode == .nearest {
+        throw a.fail("`align_corners` only applies to `mode: bilinear`")
+      }
+      return .upsample(
+        Upsample(
+          scale: a.isNull("scale_factor") ? nil : try a.pair("scale_factor", min: 1),
+          size: a.isNull("size") ? nil : try a.pair("size", min: 1), mode: mode, alignCorners: align))
     case "flatten": return .flatten
     case "dropout":
       let p = try a.double("p")

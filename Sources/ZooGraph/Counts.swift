@@ -108,6 +108,15 @@ extension Node {
       let x = inputs[0]
       c.flops = try checkedProduct(
         [x[0], adaptiveBinTotal(x[1], oh), adaptiveBinTotal(x[2], ow)], "FLOPs")
+    case .adaptiveMaxPool(let oh, let ow):
+      // One comparison per element of a bin after its first, as for `maxpool`.
+      let x = inputs[0]
+      let elements = try checkedProduct(
+        [x[0], adaptiveBinTotal(x[1], oh), adaptiveBinTotal(x[2], ow)], "FLOPs")
+      c.flops = elements - out
+    case .upsample(let u):
+      // Nearest copies; bilinear weighs four pixels (4 multiplies, 3 adds) per output element.
+      c.flops = u.mode == .nearest ? 0 : try times(7, out)
     case .subsample(_, let k):
       c.flops = try times(k * k + 1, out)
     case .add, .mul:

@@ -22,6 +22,10 @@ public enum Op: Hashable, Sendable {
   case pool(Pool2D)
   /// Adaptive average pooling to a fixed output size (PyTorch's bin rule).
   case adaptiveAvgPool(outH: Int, outW: Int)
+  /// Adaptive max pooling to a fixed output size (`nn.AdaptiveMaxPool2d`, the same bins as average).
+  case adaptiveMaxPool(outH: Int, outW: Int)
+  /// Nearest or bilinear upsampling (`nn.Upsample`). See ``Upsample``.
+  case upsample(Upsample)
   /// Flatten `[C, H, W]` to `[C·H·W]`.
   case flatten
   /// Dropout: the identity at inference time.
@@ -215,6 +219,38 @@ public struct Pool2D: Hashable, Sendable {
   }
 }
 
+/// `nn.Upsample` with a positive integer `scale` per axis or an output `size` (exactly one of them),
+/// nearest or bilinear. Nearest reads input `floor(o · n_in / n_out)` (PyTorch's legacy `nearest`);
+/// bilinear reads around `max((o + 0.5) · n_in / n_out − 0.5, 0)`, or `o · (n_in − 1) / (n_out − 1)` with
+/// `alignCorners`, clamped at the last pixel.
+public struct Upsample: Hashable, Sendable {
+  public enum Mode: String, Hashable, Sendable, CaseIterable {
+    case nearest, bilinear
+  }
+  public var scale: Pair?
+  public var size: Pair?
+  public var mode: Mode
+  public var alignCorners: Bool
+
+  public init(scale: Pair? = nil, size: Pair? = nil, mode: Mode = .nearest, alignCorners: Bool = false) {
+    precondition((scale == nil) != (size == nil), "an upsample has a scale or a size")
+    precondition(!alignCorners || mode == .bilinear, "align_corners is bilinear only")
+    self.scale = scale
+    self.size = size
+    self.mode = mode
+    self.alignCorners = alignCorners
+  }
+
+  /// The output's `(height, width)` for an input of `h × w`; nil when a scale overflows.
+  public func outputSize(_ h: Int, _ w: Int) -> (Int, Int)? {
+    if let size { return (size.h, size.w) }
+    let s = scale!
+    let (oh, o1) = h.multipliedReportingOverflow(by: s.h)
+    let (ow, o2) = w.multipliedReportingOverflow(by: s.w)
+    return o1 || o2 ? nil : (oh, ow)
+  }
+}
+
 /// A (height, width) pair of integers.
 public struct Pair: Hashable, Sendable, CustomStringConvertible {
   public var h: Int
@@ -241,6 +277,8 @@ extension Op {
     case .activation(let a): a.name
     case .pool(let p): p.kind == .max ? "maxpool" : "avgpool"
     case .adaptiveAvgPool: "adaptive_avgpool"
+    case .adaptiveMaxPool: "adaptive_maxpool"
+    case .upsample: "upsample"
     case .flatten: "flatten"
     case .dropout: "dropout"
     case .identity: "identity"
@@ -262,7 +300,7 @@ extension Op {
     case .linear, .rbf: .linear
     case .batchNorm, .lrn: .normalization
     case .activation, .softmax: .activation
-    case .pool, .adaptiveAvgPool, .subsample: .pooling
+    case .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .subsample: .pooling
     case .concat, .add, .mul: .merge
     case .input, .flatten, .dropout, .identity, .channelShuffle, .channelSlice: .other
     }
@@ -297,6 +335,10 @@ extension Op {
       if p.ceilMode { s += " ceil" }
       return s
     case .adaptiveAvgPool(let h, let w): return "adaptive avgpool \(h)×\(w)"
+    case .adaptiveMaxPool(let h, let w): return "adaptive maxpool \(h)×\(w)"
+    case .upsample(let u):
+      let target = u.size.map { "to \($0.h)×\($0.w)" } ?? "×\(u.scale?.description ?? "?")"
+      return "upsample \(u.mode.rawValue) \(target)" + (u.alignCorners ? " aligned" : "")
     case .flatten: return "flatten"
     case .dropout(let p): return "dropout \(p)"
     case .identity: return "identity"

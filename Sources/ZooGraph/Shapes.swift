@@ -97,6 +97,15 @@ extension Op {
     case .adaptiveAvgPool(let oh, let ow):
       let (ch, _, _) = try map(x, "adaptive_avgpool")
       return [ch, oh, ow]
+    case .adaptiveMaxPool(let oh, let ow):
+      let (ch, _, _) = try map(x, "adaptive_maxpool")
+      return [ch, oh, ow]
+    case .upsample(let u):
+      let (ch, h, w) = try map(x, "upsample")
+      guard let (oh, ow) = u.outputSize(h, w) else {
+        throw ShapeError("upsample of \(format(x)) by \(u.scale!) overflows")
+      }
+      return [ch, oh, ow]
     case .batchNorm(let c, _):
       guard x.count >= 1, x[0] == c else {
         throw ShapeError("bn expects \(c) channels, got \(format(x))")

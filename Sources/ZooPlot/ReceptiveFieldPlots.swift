@@ -40,7 +40,7 @@ public func receptiveFieldChart(_ rf: ReceptiveFields) -> Chart {
   var sizes: [Int: (h: Int, w: Int, stride: Int, node: Int)] = [0: (1, 1, 1, 0)]
   for node in g.nodes where node.op != .input {
     let f = rf.nodes[node.id]
-    let isWindow = windowGeometry(node.op) != nil || (node.op.kindName == "adaptive_avgpool" && !f.global)
+    let isWindow = windowGeometry(node.op) != nil || (node.op.kindName.hasPrefix("adaptive_") && !f.global)
     depth[node.id] = (node.inputs.map { depth[$0] }.max() ?? 0) + (isWindow ? 1 : 0)
     guard isWindow, !f.global else { continue }
     let d = depth[node.id]
@@ -122,7 +122,7 @@ private func diagramChain(_ rf: ReceptiveFields, width: Bool, maxLayers: Int, ma
     guard next.inputs.count == 1, !rf.nodes[next.id].global else { break }
     current = next.id
     guard let geo = windowGeometry(next.op) else {
-      if next.op.kindName == "adaptive_avgpool" { break }
+      if next.op.kindName.hasPrefix("adaptive_") { break }
       continue
     }
     let f = width ? rf.nodes[next.id].w : rf.nodes[next.id].h

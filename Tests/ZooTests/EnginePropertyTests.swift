@@ -52,7 +52,9 @@ struct EnginePropertyTests {
     var wanted = [
       "conv:blas", "conv:winograd-blas", "conv:depthwise", "conv+bn", "conv+bn+relu", "conv+relu", "concat+bn",
       "concat+bn+relu",
-      "add+relu", "linear+relu", "bn+relu", "maxpool", "avgpool", "adaptive_avgpool", "lrn", "softmax", "rbf",
+      "add+relu", "linear+relu", "bn+relu", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "upsample",
+      "lrn",
+      "softmax", "rbf",
       "subsample", "conv_transpose", "conv_transpose+relu", "tanh", "sigmoid", "leaky_relu", "scaled_tanh", "relu6",
       "hardsigmoid", "hardswish", "silu", "gelu", "mul", "mul+relu", "channel_shuffle", "slice",
     ]

@@ -423,11 +423,29 @@ struct Generator {
   }
 
   mutating func pool() -> Layer {
+    if rng.bool(0.2) && h <= 10 && w <= 10 {
+      let bilinear = rng.bool(0.5)
+      var text = "{upsample: "
+      if rng.bool(0.5) {
+        let (sh, sw) = (rng.int(1...3), rng.int(1...3))
+        text += sh == sw ? "\(sh)" : "[\(sh), \(sw)]"
+        (h, w) = (h * sh, w * sw)
+      } else {
+        let (oh, ow) = (rng.int(1...(2 * h + 1)), rng.int(1...(2 * w + 1)))
+        text += "null, size: [\(oh), \(ow)]"
+        (h, w) = (oh, ow)
+      }
+      if bilinear {
+        text += ", mode: bilinear"
+        if rng.bool(0.4) { text += ", align_corners: true" }
+      }
+      return .op(text + "}")
+    }
     if rng.bool(0.2) {
       let (oh, ow) = (rng.int(1...max(1, h)), rng.int(1...max(1, w)))
       h = oh
       w = ow
-      return .op("{adaptive_avgpool: [\(oh), \(ow)]}")
+      return .op("{\(rng.bool(0.5) ? "adaptive_avgpool" : "adaptive_maxpool"): [\(oh), \(ow)]}")
     }
     let max = rng.bool(0.5)
     var k = rng.pick([1, 2, 3, 3])

@@ -124,6 +124,54 @@ struct ReferenceInterpreter {
         }
       }
       return y
+    case .upsample(let u):
+      // nn.Upsample: nearest reads floor(o·n/m); bilinear interpolates between floor(src) and the
+      // next pixel (clamped), src = max((o + ½)·n/m − ½, 0), or o·(n − 1)/(m − 1) with align_corners.
+      let (channels, h, wd) = (inShape[0], inShape[1], inShape[2])
+      let (oh, ow) = (outShape[1], outShape[2])
+      func source(_ o: Int, _ n: Int, _ m: Int) -> (Int, Int, Double) {
+        if u.mode == .nearest { return (Swift.min(o * n / m, n - 1), Swift.min(o * n / m, n - 1), 0) }
+        let src =
+          u.alignCorners
+          ? (m > 1 ? Double(o * (n - 1)) / Double(m - 1) : 0)
+          : Swift.max((Double(o) + 0.5) * Double(n) / Double(m) - 0.5, 0)
+        let i0 = Swift.min(Int(src.rounded(.down)), n - 1)
+        return (i0, Swift.min(i0 + 1, n - 1), src - Double(i0))
+      }
+      var y: [Double] = []
+      for plane in 0..<(batch * channels) {
+        for i in 0..<oh {
+          let (y0, y1, ty) = source(i, h, oh)
+          for j in 0..<ow {
+            let (x0, x1, tx) = source(j, wd, ow)
+            let v = { (r: Int, c: Int) in x[(plane * h + r) * wd + c] }
+            y.append(
+              (1 - ty) * ((1 - tx) * v(y0, x0) + tx * v(y0, x1)) + ty * ((1 - tx) * v(y1, x0) + tx * v(y1, x1)))
+          }
+        }
+      }
+      return y
+    case .adaptiveMaxPool(let oh, let ow):
+      // Bin i of an axis of length n into o bins: floor(i·n/o) ..< ceil((i+1)·n/o); a NaN wins.
+      let (channels, h, wd) = (inShape[0], inShape[1], inShape[2])
+      var y: [Double] = []
+      for plane in 0..<(batch * channels) {
+        for i in 0..<oh {
+          let (y0, y1) = (i * h / oh, ((i + 1) * h + oh - 1) / oh)
+          for j in 0..<ow {
+            let (x0, x1) = (j * wd / ow, ((j + 1) * wd + ow - 1) / ow)
+            var m = -Double.infinity
+            for yy in y0..<y1 {
+              for xx in x0..<x1 {
+                let v = x[(plane * h + yy) * wd + xx]
+                if v > m || v.isNaN { m = v }
+              }
+            }
+            y.append(m)
+          }
+        }
+      }
+      return y
     case .softmax:
       var y: [Double] = []
       for n in 0..<batch {
