@@ -351,12 +351,12 @@ public final class Network: @unchecked Sendable {
     case .pool(let p):
       runPool(p, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], threads: threads)
     case .adaptiveAvgPool(let oh, let ow):
-      runAdaptiveAvgPool(
-        input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,
+      runAdaptivePool(
+        .avg, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,
         threads: threads)
     case .adaptiveMaxPool(let oh, let ow):
-      runAdaptiveMaxPool(
-        input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,
+      runAdaptivePool(
+        .max, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,
         threads: threads)
     case .upsample(let u):
       let outShape = shapes[node.id]

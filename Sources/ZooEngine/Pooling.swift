@@ -86,11 +86,12 @@ func runPool(
   }
 }
 
-/// Adaptive average pooling to `oh × ow`: bin `i` of an axis of length `n` spans
-/// `floor(i·n/o) ..< ceil((i+1)·n/o)` (PyTorch's rule).
-func runAdaptiveAvgPool(
-  input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, oh: Int, ow: Int,
-  threads: Int
+/// Adaptive pooling to `oh × ow`: bin `i` of an axis of length `n` spans
+/// `floor(i·n/o) ..< ceil((i+1)·n/o)` (PyTorch's rule); each output is the bin's mean, or its
+/// maximum (a NaN in a bin wins, as in PyTorch).
+func runAdaptivePool(
+  _ kind: Pool2D.Kind, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, planes: Int, h: Int,
+  w: Int, oh: Int, ow: Int, threads: Int
 ) {
   let s = SharedPointer(input)
   let d = SharedPointer(output)
@@ -104,43 +105,17 @@ func runAdaptiveAvgPool(
         for x in 0..<ow {
           let xs = x * w / ow
           let xe = ((x + 1) * w + ow - 1) / ow
-          var sum: Float = 0
-          for iy in ys..<ye {
-            for ix in xs..<xe { sum += src[iy * w + ix] }
-          }
-          dst[y * ow + x] = sum / Float((ye - ys) * (xe - xs))
-        }
-      }
-    }
-  }
-}
-
-/// Adaptive max pooling to `oh × ow` over the same bins as ``runAdaptiveAvgPool``; a NaN in a bin
-/// wins, as in PyTorch.
-func runAdaptiveMaxPool(
-  input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, oh: Int, ow: Int,
-  threads: Int
-) {
-  let s = SharedPointer(input)
-  let d = SharedPointer(output)
-  parallelFor(planes, threads: threads, grain: 16) { range in
-    for plane in range {
-      let src = s.p + plane * h * w
-      let dst = d.p + plane * oh * ow
-      for y in 0..<oh {
-        let ys = y * h / oh
-        let ye = ((y + 1) * h + oh - 1) / oh
-        for x in 0..<ow {
-          let xs = x * w / ow
-          let xe = ((x + 1) * w + ow - 1) / ow
-          var m = -Float.infinity
+          var acc: Float = kind == .max ? -.infinity : 0
           for iy in ys..<ye {
             for ix in xs..<xe {
               let v = src[iy * w + ix]
-              if v > m || v.isNaN { m = v }
+              switch kind {
+              case .avg: acc += v
+              case .max: if v > acc || v.isNaN { acc = v }
+              }
             }
           }
-          dst[y * ow + x] = m
+          dst[y * ow + x] = kind == .max ? acc : acc / Float((ye - ys) * (xe - xs))
         }
       }
     }

@@ -110,20 +110,7 @@ struct ReferenceInterpreter {
     case .pool(let p):
       return pool(p, x, inShape, outShape)
     case .adaptiveAvgPool(let oh, let ow):
-      let (channels, h, wd) = (inShape[0], inShape[1], inShape[2])
-      var y: [Double] = []
-      for plane in 0..<(batch * channels) {
-        for i in 0..<oh {
-          let (y0, y1) = (i * h / oh, ((i + 1) * h + oh - 1) / oh)
-          for j in 0..<ow {
-            let (x0, x1) = (j * wd / ow, ((j + 1) * wd + ow - 1) / ow)
-            var s = 0.0
-            for yy in y0..<y1 { for xx in x0..<x1 { s += x[(plane * h + yy) * wd + xx] } }
-            y.append(s / Double((y1 - y0) * (x1 - x0)))
-          }
-        }
-      }
-      return y
+      return adaptivePool(x, inShape, oh, ow) { $0.reduce(0, +) / Double($0.count) }
     case .upsample(let u):
       // nn.Upsample: nearest reads floor(o·n/m); bilinear interpolates between floor(src) and the
       // next pixel (clamped), src = max((o + ½)·n/m − ½, 0), or o·(n − 1)/(m − 1) with align_corners.
@@ -152,26 +139,10 @@ struct ReferenceInterpreter {
       }
       return y
     case .adaptiveMaxPool(let oh, let ow):
-      // Bin i of an axis of length n into o bins: floor(i·n/o) ..< ceil((i+1)·n/o); a NaN wins.
-      let (channels, h, wd) = (inShape[0], inShape[1], inShape[2])
-      var y: [Double] = []
-      for plane in 0..<(batch * channels) {
-        for i in 0..<oh {
-          let (y0, y1) = (i * h / oh, ((i + 1) * h + oh - 1) / oh)
-          for j in 0..<ow {
-            let (x0, x1) = (j * wd / ow, ((j + 1) * wd + ow - 1) / ow)
-            var m = -Double.infinity
-            for yy in y0..<y1 {
-              for xx in x0..<x1 {
-                let v = x[(plane * h + yy) * wd + xx]
-                if v > m || v.isNaN { m = v }
-              }
-            }
-            y.append(m)
-          }
-        }
+      // A NaN wins, as in PyTorch.
+      return adaptivePool(x, inShape, oh, ow) { bin in
+        bin.reduce(-Double.infinity) { m, v in v > m || v.isNaN ? v : m }
       }
-      return y
     case .softmax:
       var y: [Double] = []
       for n in 0..<batch {
@@ -250,6 +221,25 @@ struct ReferenceInterpreter {
       }
       return y
     }
+  }
+
+  /// Adaptive pooling: bin `i` of an axis of length `n` into `o` bins spans
+  /// `floor(i·n/o) ..< ceil((i+1)·n/o)`, and `reduce` makes one output of the bin's values.
+  private func adaptivePool(
+    _ x: [Double], _ inShape: [Int], _ oh: Int, _ ow: Int, reduce: ([Double]) -> Double
+  ) -> [Double] {
+    let (channels, h, wd) = (inShape[0], inShape[1], inShape[2])
+    var y: [Double] = []
+    for plane in 0..<(batch * channels) {
+      for i in 0..<oh {
+        let (y0, y1) = (i * h / oh, ((i + 1) * h + oh - 1) / oh)
+        for j in 0..<ow {
+          let (x0, x1) = (j * wd / ow, ((j + 1) * wd + ow - 1) / ow)
+          y.append(reduce((y0..<y1).flatMap { yy in (x0..<x1).map { x[(plane * h + yy) * wd + $0] } }))
+        }
+      }
+    }
+    return y
   }
 
   private func activate(_ a: Activation, _ v: Double) -> Double {
