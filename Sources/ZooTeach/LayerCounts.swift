@@ -1,0 +1,44 @@
+import ZooGraph
+
+/// The output shape and counts of one layer on one input, by ZooGraph's rules (what `zoo describe`
+/// prints), with shape and overflow errors turned into lesson errors.
+func layerCounts(_ op: Op, input: [Int]) throws(TeachError) -> (output: [Int], counts: Counts) {
+  let node = Node(id: 0, name: "layer", op: op, inputs: [])
+  do {
+    let output = try op.outputShape([input])
+    return (output, try node.counts(inputs: [input], output: output))
+  } catch let e as ShapeError {
+    throw TeachError(e.message)
+  } catch {
+    throw TeachError("\(error)")
+  }
+}
+
+/// `a / b` as a ratio for the worked text: `8.69`, or a whole number from 100 on.
+func ratio(_ a: Int, _ b: Int) -> String {
+  guard b > 0 else { return "∞" }
+  let r = Double(a) / Double(b)
+  if r >= 100 { return grouped(Int(r.rounded())) }
+  let hundredths = Int((r * 100).rounded())
+  let frac = hundredths % 100
+  return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+}
+
+/// `[3, 32, 32]` → `3×32×32`.
+func shapeText(_ s: [Int]) -> String { s.map(String.init).joined(separator: "×") }
+
+/// Right-aligned table rows, two spaces of indent, the first column left-aligned.
+func tableLines(_ table: [[String]]) -> [String] {
+  let n = table.map(\.count).max() ?? 0
+  let widths = (0..<n).map { i in table.map { i < $0.count ? $0[i].count : 0 }.max() ?? 0 }
+  return table.map { row in
+    var line =
+      "  "
+      + row.enumerated().map { i, s in
+        let pad = String(repeating: " ", count: widths[i] - s.count)
+        return i == 0 ? s + pad : pad + s
+      }.joined(separator: "   ")
+    while line.hasSuffix(" ") { line.removeLast() }
+    return line
+  }
+}
