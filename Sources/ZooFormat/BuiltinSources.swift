@@ -517,12 +517,34 @@ let builtinSources: [(name: String, text: String)] = [
           - {shuffle_unit: width, name: unit}
 
     models:
-      plain3x3_256: {use: plain}
-      bottleneck_256: {use: bottleneck}
-      depthwise_separable_256: {use: depthwise_separable}
-      plain3x3_se_256: {use: plain_se}
-      plain3x3_gated_256: {use: plain_gated}
-      plain3x3_shuffle_256: {use: plain_shuffle}
+      plain3x3_256:
+        use: plain
+        description: One 3×3 convolution keeping 256 channels, the baseline the other snippets are compared with.
+      bottleneck_256:
+        use: bottleneck
+        description: >-
+          ResNet's bottleneck. A 1×1 convolution reduces 256 channels to 64, the 3×3 works on 64, a 1×1 expands back
+          to 256; the 3×3 sees 4× fewer channels on each side, so it has 16× fewer weights.
+      depthwise_separable_256:
+        use: depthwise_separable
+        description: >-
+          MobileNet's factorisation. A 3×3 depthwise convolution filters each channel alone and a 1×1 pointwise
+          convolution mixes them: 1/F + 1/k² of the full convolution's weights and MACs.
+      plain3x3_se_256:
+        use: plain_se
+        description: >-
+          The 3×3, then squeeze-and-excitation (SENet). A global average pool, two 1×1 layers (256 → 16 → 256) and
+          a sigmoid scale each channel: 1.4 % more parameters and almost no MACs.
+      plain3x3_gated_256:
+        use: plain_gated
+        description: >-
+          The 3×3, then a gated convolution (Yu et al. 2019). Feature and gate convolutions of the same shape give
+          tanh(feature) ⊙ sigmoid(gate): twice the weights of a plain layer.
+      plain3x3_shuffle_256:
+        use: plain_shuffle
+        description: >-
+          The 3×3, then a ShuffleNetV2 unit. Half the channels pass through, the other half go 1×1, 3×3 depthwise,
+          1×1; the halves are concatenated and their channels shuffled.
     """#
   ),
 ]

@@ -12,7 +12,9 @@ struct CompareCommand: ParsableCommand {
       activation memory, the training figure (weights, gradients, optimiser state and the activations \
       kept for the backward pass), and the depth in weight layers (conv and linear layers on the \
       longest path; batch norm excluded). Ratios: ×r means r times the first column's value, ÷r means \
-      r times less. Memory model: docs/memory.md.
+      r times less. Memory model: docs/memory.md. For small models (snippets and single blocks, at most \
+      12 layers with weights) the parameters and MACs are also written as sums over those layers, with each \
+      model's description, so every ratio can be read back to the layers that make it.
 
       Examples:
         zoo compare vgg16 googlenet resnet50 densenet121
@@ -159,12 +161,15 @@ func compareTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int) -> 
       })
   row("Depth (weight layers)") { $0.depth }
   let o = options
-  return [
-    t.render(), "",
-    "Bytes at \(o.dtype.rawValue), batch \(batch); training = weights + gradients + \(o.optimizer.rawValue) state "
-      + "+ saved activations (docs/memory.md).",
-    "×r: r times the first column; ÷r: r times less.",
-  ].joined(separator: "\n")
+  var lines = [t.render(), ""]
+  let breakdown = compareBreakdown(ms)
+  if !breakdown.isEmpty { lines += breakdown + [""] }
+  return
+    (lines + [
+      "Bytes at \(o.dtype.rawValue), batch \(batch); training = weights + gradients + \(o.optimizer.rawValue) state "
+        + "+ saved activations (docs/memory.md).",
+      "×r: r times the first column; ÷r: r times less.",
+    ]).joined(separator: "\n")
 }
 
 /// A model's top-level rows: name, weight layers, parameters, MACs.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooGraph
 
 private func object(_ text: String) throws -> [String: Any] {
   try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object")
@@ -19,6 +20,41 @@ private func object(_ text: String) throws -> [String: Any] {
       macs.contains("1,849,688,064") && macs.contains("218,365,952 (÷8.47)") && macs.contains("212,746,240 (÷8.69)"))
     let depth = try #require(r.out.split(separator: "\n").first { $0.hasPrefix("Depth") })
     #expect(depth.contains("3 (×3.00)") && depth.contains("2 (×2.00)"))
+    // The explanation: each ratio read back to the layers that make it, and each design's description.
+    #expect(r.out.contains("params reduce 16,384 + conv 36,864 + expand 16,384 = 69,632 (÷8.47)"))
+    #expect(r.out.contains("params depthwise 2,304 + pointwise 65,536 = 67,840 (÷8.69)"))
+    #expect(r.out.contains("MACs   depthwise 7,225,344 + pointwise 205,520,896 = 212,746,240 (÷8.69)"))
+    #expect(r.out.contains("ResNet's bottleneck."))
+    for line in r.out.split(separator: "\n") where line.count > 100 && !line.hasPrefix("Bytes at") {
+      Issue.record("a line of \(line.count) columns: \(line)")
+    }
+  }
+
+  /// Every snippet is explained against the plain 3×3 layer: breakdown terms that add up to the Params
+  /// row, and a description of its own.
+  @Test func everySnippetExplainedAgainstThePlainLayer() throws {
+    let names = try runZoo(["list", "--json"])
+    let list = try #require(try JSONSerialization.jsonObject(with: Data(names.out.utf8)) as? [[String: Any]])
+    let snippets = list.filter { $0["family"] as? String == "Snippets" }.compactMap { $0["model"] as? String }
+    #expect(snippets.count >= 6)
+    for name in snippets where name != "plain3x3_256" {
+      let r = try runZoo(["compare", "plain3x3_256", name])
+      #expect(r.status == 0, "\(name): \(r.err)")
+      let lines = r.out.split(separator: "\n").map(String.init)
+      let row = try #require(lines.first { $0.hasPrefix("Params") }, "\(name): no Params row")
+      let total = try #require(row.matches(of: /([0-9][0-9,]*) \(/).last.map { String($0.1) })
+      let first = try #require(
+        lines.firstIndex { $0.hasPrefix("  \(name) ") && $0.contains(" params ") }, "\(name): no breakdown")
+      // The params sum runs from its line to the line before "MACs".
+      let paramsText = lines[first...].prefix { !$0.contains("MACs") }.joined(separator: " ")
+      let terms = paramsText.matches(of: /([a-z][a-z0-9_.]*) ([0-9][0-9,]*)/).filter { $0.1 != "params" }
+      let sum = terms.reduce(0) { $0 + (Int($1.2.replacingOccurrences(of: ",", with: "")) ?? 0) }
+      #expect(!terms.isEmpty, "\(name): no terms in \(paramsText)")
+      #expect(total == grouped(sum), "\(name): the breakdown adds up to \(sum), the table says \(total)")
+      let description = try builtin(name).description
+      let opening = String(description.prefix { $0 != "." })
+      #expect(r.out.contains(opening), "\(name): its description `\(opening)` is not printed")
+    }
   }
 
   @Test func vggAgainstGoogLeNet() throws {
