@@ -572,6 +572,16 @@ public func closest(_ word: String, among candidates: [String]) -> String? {
 }
 
 /// Candidates sorted by closeness to `word`.
+/// The candidates close enough to `word` to be what was meant: at most a third of its letters (and at
+/// least 2) away, nearest first; empty when nothing is close.
+public func closeNames(_ word: String, among candidates: [String], limit: Int) -> [String] {
+  let w = word.lowercased()
+  let bound = max(2, w.count / 3)
+  return closestNames(word, among: candidates, limit: candidates.count).filter {
+    editDistance(String(w.prefix(64)), $0.lowercased()) <= bound || $0.lowercased().hasPrefix(w) && w.count >= 3
+  }.prefix(limit).map { $0 }
+}
+
 public func closestNames(_ word: String, among candidates: [String], limit: Int) -> [String] {
   let word = String(word.prefix(64))
   let scored: [(name: String, distance: Int)] = candidates.map {

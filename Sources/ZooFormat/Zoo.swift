@@ -20,12 +20,23 @@ public struct Zoo: @unchecked Sendable {
   /// Every model name, in file order.
   public var modelNames: [String] { files.flatMap { $0.models.map(\.name) } }
 
-  /// The file and entry defining `name`.
+  /// The file and entry defining `name`: the exact name, or else the one name that equals it ignoring
+  /// case, `_`, `-` and `.` (`ResNet50`, `MobileNet-V2`, `wide_resnet50-2`).
   public func find(_ name: String) -> (DefinitionFile, DefinitionFile.ModelEntry)? {
     for f in files {
       if let m = f.models.first(where: { $0.name == name }) { return (f, m) }
     }
-    return nil
+    let key = Self.loose(name)
+    var found: [(DefinitionFile, DefinitionFile.ModelEntry)] = []
+    for f in files {
+      for m in f.models where Self.loose(m.name) == key { found.append((f, m)) }
+    }
+    return found.count == 1 ? found[0] : nil
+  }
+
+  /// `name` lowercased without `_`, `-` and `.`: the spelling differences ``find(_:)`` forgives.
+  static func loose(_ name: String) -> String {
+    String(name.lowercased().filter { $0 != "_" && $0 != "-" && $0 != "." })
   }
 }
 

@@ -78,6 +78,14 @@ struct ZooError: Error, CustomStringConvertible {
   init(_ description: String) { self.description = description }
 }
 
+/// "`x` is not in the zoo", with only the close names (none when nothing is close).
+func unknownModelMessage(_ name: String, among names: [String]) -> String {
+  let near = closeNames(name, among: names, limit: 3)
+  let list = "`zoo list` shows the \(names.count) built-in models"
+  guard !near.isEmpty else { return "`\(name)` is not in the zoo (\(list))" }
+  return "`\(name)` is not in the zoo; did you mean \(near.map { "`\($0)`" }.joined(separator: ", "))? (\(list))"
+}
+
 /// Loads a built-in model by name or a definition file (`path.yaml` or `path.yaml:model`).
 func loadGraph(_ spec: String, overrides: [(String, String)] = []) throws -> Graph {
   do {
@@ -97,10 +105,7 @@ func loadGraph(_ spec: String, overrides: [(String, String)] = []) throws -> Gra
     }
     let zoo = try Zoo.builtin()
     guard let (file, model) = zoo.find(spec) else {
-      let near = closestNames(spec, among: zoo.modelNames, limit: 3)
-      throw ZooError(
-        "unknown model `\(spec)`; the closest built-in names are \(near.joined(separator: ", ")) "
-          + "(`zoo list` shows them all; a definition file needs a .yaml extension)")
+      throw ZooError(unknownModelMessage(spec, among: zoo.modelNames) + "; a definition file needs a .yaml extension")
     }
     return try file.graph(model, overrides: overrides)
   } catch let e as DefinitionError {

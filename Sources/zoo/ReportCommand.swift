@@ -27,10 +27,7 @@ struct ReportCommand: ParsableCommand {
   func validate() throws {
     let known = try Zoo.builtin().modelNames
     for m in models where !known.contains(m) {
-      let near = closestNames(m, among: known, limit: 3)
-      throw ValidationError(
-        "unknown model `\(m)`; the closest built-in names are \(near.joined(separator: ", ")) (`zoo list` shows them all)."
-      )
+      throw ValidationError(unknownModelMessage(m, among: known) + ".")
     }
   }
 

@@ -56,7 +56,7 @@ struct CLITests {
   @Test func badInputGivesOneClearErrorAndNonZeroExit() throws {
     let unknown = try runZoo(["describe", "resnet19"])
     #expect(unknown.status != 0)
-    #expect(unknown.err.contains("unknown model `resnet19`") && unknown.err.contains("resnet18"))
+    #expect(unknown.err.contains("`resnet19` is not in the zoo; did you mean `resnet18`"), "\(unknown.err)")
     let small = try runZoo(["describe", "vgg16", "--input", "3x16x16"])
     #expect(small.status != 0)
     #expect(small.err.contains("features.30"), "\(small.err)")
@@ -66,6 +66,33 @@ struct CLITests {
     #expect(missing.status != 0 && missing.err.contains("/nonexistent/net.yaml"))
     let overflow = try runZoo(["describe", "resnet18", "--input", "3x2000000000x2000000000", "--batch", "100000"])
     #expect(overflow.status != 0 && overflow.err.contains("overflows"), "\(overflow.err)")
+  }
+
+  /// What well-made command-line tools have taught people: a version, a did-you-mean for a misspelt
+  /// command, model names in any case, only close names in suggestions, and status 1 for every user error.
+  @Test func commandLineHabits() throws {
+    let version = try runZoo(["--version"])
+    #expect(version.status == 0 && version.out.split(separator: ".").count == 3, "\(version.out)")
+    let typo = try runZoo(["descrbe", "resnet18"])
+    #expect(typo.status == 1)
+    #expect(typo.err.contains("`descrbe` is not a zoo command; did you mean `describe`?"), "\(typo.err)")
+    let nonsense = try runZoo(["frobnicate"])
+    #expect(nonsense.status == 1 && !nonsense.err.contains("did you mean"), "\(nonsense.err)")
+    let camel = try runZoo(["describe", "ResNet50", "--json"])
+    #expect(camel.status == 0, "\(camel.err)")
+    #expect(camel.out.contains("\"params\" : 25557032"))
+    #expect(try runZoo(["describe", "MobileNet-V2", "--depth", "1"]).status == 0)
+    // Nothing close: no list of unrelated names.
+    let far = try runZoo(["describe", "transformerxl"])
+    #expect(far.status == 1 && far.err.contains("is not in the zoo") && !far.err.contains("did you mean"))
+    // Usage errors exit 1 like every other user error (ArgumentParser alone exits 64).
+    for args in [
+      ["report", "nosuch"], ["describe", "resnet18", "--nosuch"], ["describe", "resnet18", "--input", "3x"],
+    ] {
+      let r = try runZoo(args)
+      #expect(r.status == 1, "\(args.joined(separator: " ")) exits \(r.status)")
+      #expect(!r.err.isEmpty)
+    }
   }
 
   @Test func auxiliaryClassifiersThroughArg() throws {

@@ -102,7 +102,7 @@ struct ReportTests {
     #expect(c.err.contains("stale:   \(out)/alexnet.md"))
     let bad = try runZoo(["report", "resnet5", "--out", out])
     #expect(bad.status != 0)
-    #expect(bad.err.contains("unknown model `resnet5`"))
+    #expect(bad.err.contains("`resnet5` is not in the zoo; did you mean `resnet50`"))
   }
 
   /// CI's guard: the committed gallery is what the current code writes (`zoo report` regenerates it).
