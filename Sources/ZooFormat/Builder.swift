@@ -63,6 +63,24 @@ struct Builder {
 
   // MARK: - Entry point
 
+  /// The arguments `model` builds with, in declaration order: the network's (or its `use` block's)
+  /// arguments with their defaults, replaced by the model's own values. A required argument the model
+  /// does not give has no value.
+  func arguments(_ model: DefinitionFile.ModelEntry) throws(DefinitionError) -> [ModelArgument] {
+    let declared: [(String, Yams.Node)]
+    if let use = model.use, let def = file.blocks[use] { declared = def.args } else { declared = file.args }
+    var scope: Scope = [:]
+    var result: [ModelArgument] = []
+    for (k, v) in declared {
+      let given = model.args.first { $0.0 == k }
+      let node = given?.1 ?? v
+      let value = node.isNull ? nil : try self.value(node, scope)
+      if let value { scope[k] = value }
+      result.append(ModelArgument(name: k, value: value, setByModel: given != nil))
+    }
+    return result
+  }
+
   mutating func build(_ model: DefinitionFile.ModelEntry, input: [Int]?, overrides: [(String, Value)])
     throws(DefinitionError) -> Graph
   {

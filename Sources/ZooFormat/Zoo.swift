@@ -17,6 +17,11 @@ public struct Zoo: @unchecked Sendable {
     return Zoo(files: files)
   }
 
+  /// The text of a built-in definition file by its path (`zoo/resnet.yaml`), as embedded.
+  public static func builtinText(path: String) -> String? {
+    builtinSources.first { "zoo/\($0.name)" == path }?.text
+  }
+
   /// Every model name, in file order.
   public var modelNames: [String] { files.flatMap { $0.models.map(\.name) } }
 
@@ -83,9 +88,22 @@ extension DefinitionFile {
     }
   }
 
+  /// The arguments `model` takes and the values it builds with (`zoo describe MODEL --args`).
+  public func arguments(_ model: ModelEntry) throws(DefinitionError) -> [ModelArgument] {
+    try Builder(file: self).arguments(model)
+  }
+
   /// The first model of the file, for `zoo describe my_net.yaml`.
   public func graph(named name: String? = nil) throws(DefinitionError) -> Graph {
     let m = name.flatMap { n in models.first { $0.name == n } } ?? models[0]
     return try graph(m)
   }
+}
+
+/// One argument of a model: its name, the value the model builds with (nil: required and not given),
+/// and whether the model sets it rather than taking the default.
+public struct ModelArgument: Sendable {
+  public var name: String
+  public var value: Value?
+  public var setByModel: Bool
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZooAnalysis
+import ZooFormat
 import ZooGraph
 
 struct DescribeCommand: ParsableCommand {
@@ -45,12 +46,19 @@ struct DescribeCommand: ParsableCommand {
   @Flag(help: "Prints the shares of parameters, MACs and activation memory per stage, per op class and the top layers.")
   var shares = false
 
+  @Flag(help: "Lists the arguments the model takes, with the values it builds with, instead of the table.")
+  var args = false
+
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
     guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth).") }
   }
 
   func run() throws {
+    if args {
+      print(try argumentsText(options.model))
+      return
+    }
     let graph = try options.graph()
     let summary: Summary
     do {
@@ -180,4 +188,20 @@ func jsonString<T: Encodable>(_ value: T) throws -> String {
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
   encoder.keyEncodingStrategy = .convertToSnakeCase
   return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// `zoo describe MODEL --args`: each argument, its value for this model, and where the value comes from.
+func argumentsText(_ spec: String) throws -> String {
+  let (file, model) = try loadEntry(spec)
+  let arguments: [ModelArgument]
+  do { arguments = try file.arguments(model) } catch { throw ZooError(error.description) }
+  guard !arguments.isEmpty else { return "\(model.name) takes no arguments." }
+  var t = TextTable(headers: ["Argument", "Value", "From"], rightAligned: [])
+  for a in arguments {
+    t.rows.append([
+      a.name, a.value.map(\.description) ?? "(required)", a.setByModel ? "the model" : "the default",
+    ])
+  }
+  return "\(model.name) (\(file.family.isEmpty ? file.path : file.family)): change one with --arg NAME=VALUE.\n\n"
+    + t.render()
 }

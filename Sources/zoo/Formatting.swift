@@ -31,3 +31,21 @@ extension String {
     return s
   }
 }
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word gets a line of its own).
+func wrapWords(_ text: String, width: Int) -> [String] {
+  var lines: [String] = []
+  var current = ""
+  for word in text.split(separator: " ") {
+    if current.isEmpty {
+      current = String(word)
+    } else if current.count + 1 + word.count <= width {
+      current += " " + word
+    } else {
+      lines.append(current)
+      current = String(word)
+    }
+  }
+  if !current.isEmpty { lines.append(current) }
+  return lines
+}

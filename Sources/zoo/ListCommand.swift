@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ZooAnalysis
 import ZooFormat
 import ZooGraph
@@ -6,37 +7,103 @@ import ZooGraph
 struct ListCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
-    abstract: "Lists every built-in model with its family, input, parameters and MACs.")
+    abstract: "Lists the built-in models with their family, year, input, parameters and MACs.",
+    discussion: """
+      Examples:
+        zoo list                  every model
+        zoo list resnet           names containing `resnet` (any case)
+        zoo list 'vgg1?_bn'       a pattern with * and ?
+        zoo list --family DenseNet
+      The year is that of the family's paper (`--json` carries the paper).
+      """)
+
+  @Argument(
+    help: ArgumentHelp(
+      "Shows only the models whose name contains this text, or matches it as a pattern with * and ?; any case.",
+      valueName: "pattern"))
+  var pattern: String?
+
+  @Option(help: "Shows only the models of this family (any case), for example ResNet.")
+  var family: String?
 
   @Flag(help: "Prints a JSON array instead of the table.")
   var json = false
 
   struct Entry: Encodable {
     var model, family: String
+    var year: Int?
+    var paper: String
     var input, output: [Int]
     var params, macs: Int
   }
 
   func run() throws {
-    let zoo = try Zoo.builtin()
+    let zoo: Zoo
+    do { zoo = try Zoo.builtin() } catch { throw ZooError(error.description) }
+    if let family, !zoo.files.contains(where: { $0.family.lowercased() == family.lowercased() }) {
+      let families = zoo.files.map(\.family)
+      let near = closeNames(family, among: families, limit: 2)
+      throw ZooError(
+        "no family `\(family)`"
+          + (near.isEmpty ? "" : "; did you mean \(near.map { "`\($0)`" }.joined(separator: " or "))?")
+          + " The families are \(families.joined(separator: ", "))")
+    }
     var entries: [Entry] = []
-    for file in zoo.files {
-      for m in file.models {
-        let s = try Summary(try file.graph(m))
+    for file in zoo.files where family.map({ $0.lowercased() == file.family.lowercased() }) ?? true {
+      for m in file.models where pattern.map({ nameMatches(m.name, $0) }) ?? true {
+        let s: Summary
+        do { s = try Summary(try file.graph(m)) } catch { throw ZooError("\(m.name): \(error)") }
         entries.append(
           Entry(
-            model: m.name, family: file.family, input: s.input, output: s.output, params: s.totals.params,
-            macs: s.totals.macs))
+            model: m.name, family: file.family, year: paperYear(file.paper), paper: file.paper, input: s.input,
+            output: s.output, params: s.totals.params, macs: s.totals.macs))
       }
     }
     if json {
       print(try jsonString(entries))
       return
     }
-    var t = TextTable(headers: ["Model", "Family", "Input", "Params", "MACs"], rightAligned: [3, 4])
+    guard !entries.isEmpty else {
+      throw ZooError(
+        "no model matches `\(pattern ?? "")`\(family.map { " in \($0)" } ?? ""); `zoo list` shows them all")
+    }
+    var t = TextTable(headers: ["Model", "Family", "Year", "Input", "Params", "MACs"], rightAligned: [2, 4, 5])
     for e in entries {
-      t.rows.append([e.model, e.family, format(e.input), grouped(e.params), grouped(e.macs)])
+      t.rows.append([
+        e.model, e.family, e.year.map(String.init) ?? "–", format(e.input), grouped(e.params), grouped(e.macs),
+      ])
     }
     print(t.render())
   }
+}
+
+/// Whether `name` contains `pattern`, or matches it with `*` (any run) and `?` (one character); any case.
+func nameMatches(_ name: String, _ pattern: String) -> Bool {
+  let (n, p) = (Array(name.lowercased()), Array(pattern.lowercased()))
+  guard p.contains("*") || p.contains("?") else { return name.lowercased().contains(pattern.lowercased()) }
+  // Glob matching with backtracking to the last star.
+  var (i, j, star, mark) = (0, 0, -1, 0)
+  while i < n.count {
+    if j < p.count && (p[j] == "?" || p[j] == n[i]) {
+      i += 1
+      j += 1
+    } else if j < p.count && p[j] == "*" {
+      star = j
+      mark = i
+      j += 1
+    } else if star >= 0 {
+      j = star + 1
+      mark += 1
+      i = mark
+    } else {
+      return false
+    }
+  }
+  while j < p.count && p[j] == "*" { j += 1 }
+  return j == p.count
+}
+
+/// The last four-digit year from 1950 to 2099 in a paper reference (`… CVPR 2016` → 2016).
+func paperYear(_ paper: String) -> Int? {
+  paper.matches(of: /(19[5-9][0-9]|20[0-9][0-9])/).compactMap { Int($0.1) }.last
 }

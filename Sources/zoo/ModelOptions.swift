@@ -86,30 +86,35 @@ func unknownModelMessage(_ name: String, among names: [String]) -> String {
   return "`\(name)` is not in the zoo; did you mean \(near.map { "`\($0)`" }.joined(separator: ", "))? (\(list))"
 }
 
-/// Loads a built-in model by name or a definition file (`path.yaml` or `path.yaml:model`).
-func loadGraph(_ spec: String, overrides: [(String, String)] = []) throws -> Graph {
+/// Finds a built-in model by name or a model of a definition file (`path.yaml` or `path.yaml:model`).
+func loadEntry(_ spec: String) throws -> (DefinitionFile, DefinitionFile.ModelEntry) {
   do {
     if let (path, name) = fileSpec(spec) {
       let file = try DefinitionFile(contentsOfFile: path)
-      let model: DefinitionFile.ModelEntry
-      if let name {
-        guard let m = file.models.first(where: { $0.name == name }) else {
-          throw ZooError(
-            "`\(path)` has no model `\(name)`; it defines \(file.models.map(\.name).joined(separator: ", "))")
-        }
-        model = m
-      } else {
-        model = file.models[0]
+      guard let name else { return (file, file.models[0]) }
+      guard let m = file.models.first(where: { $0.name == name }) else {
+        throw ZooError(
+          "`\(path)` has no model `\(name)`; it defines \(file.models.map(\.name).joined(separator: ", "))")
       }
-      return try file.graph(model, overrides: overrides)
+      return (file, m)
     }
     let zoo = try Zoo.builtin()
-    guard let (file, model) = zoo.find(spec) else {
+    guard let found = zoo.find(spec) else {
       throw ZooError(unknownModelMessage(spec, among: zoo.modelNames) + "; a definition file needs a .yaml extension")
     }
-    return try file.graph(model, overrides: overrides)
+    return found
   } catch let e as DefinitionError {
     throw ZooError(e.description)
+  }
+}
+
+/// Loads a built-in model by name or a definition file (`path.yaml` or `path.yaml:model`).
+func loadGraph(_ spec: String, overrides: [(String, String)] = []) throws -> Graph {
+  let (file, model) = try loadEntry(spec)
+  do {
+    return try file.graph(model, overrides: overrides)
+  } catch {
+    throw ZooError(error.description)
   }
 }
 

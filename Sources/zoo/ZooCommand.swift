@@ -17,7 +17,8 @@ struct ZooCommand: ParsableCommand {
       """,
     version: zooVersion,
     subcommands: [
-      ListCommand.self, DescribeCommand.self, CompareCommand.self, RFCommand.self, RenderCommand.self, RunCommand.self,
+      ListCommand.self, ShowCommand.self, DescribeCommand.self, CompareCommand.self, RFCommand.self, RenderCommand.self,
+      RunCommand.self,
       BenchCommand.self,
       ExplainCommand.self, ReportCommand.self, CheckCommand.self,
     ]

@@ -95,6 +95,56 @@ struct CLITests {
     }
   }
 
+  @Test func listFiltersByPatternAndFamily() throws {
+    let resnets = try runZoo(["list", "ResNet1"])
+    #expect(resnets.status == 0, "\(resnets.err)")
+    let rows = resnets.out.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ")[0] }
+    #expect(rows == ["resnet18", "resnet101", "resnet152"])
+    let glob = try runZoo(["list", "vgg1?_bn", "--json"])
+    let entries = try #require(try JSONSerialization.jsonObject(with: Data(glob.out.utf8)) as? [[String: Any]])
+    #expect(entries.compactMap { $0["model"] as? String } == ["vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"])
+    #expect(entries.allSatisfy { $0["year"] as? Int == 2015 && ($0["paper"] as? String)?.contains("Simonyan") == true })
+    let family = try runZoo(["list", "--family", "densenet"])
+    #expect(family.out.contains("densenet201") && !family.out.contains("resnet"))
+    let typo = try runZoo(["list", "--family", "densnet"])
+    #expect(typo.status == 1 && typo.err.contains("did you mean `DenseNet`"), "\(typo.err)")
+    let none = try runZoo(["list", "transformer"])
+    #expect(none.status == 1 && none.err.contains("no model matches `transformer`"))
+    // The glob rule: `*` any run, `?` one character, plain text a substring, any case.
+    let cases: [(String, [String])] = [
+      ("res*50", ["resnet50"]), ("*res*50*", ["resnet50", "resnext50_32x4d", "wide_resnet50_2"]),
+      ("?lexnet", ["alexnet"]),
+      ("alexnet?", []), ("LENET5*", ["lenet5", "lenet5_original"]),
+    ]
+    for (pattern, expected) in cases {
+      let r = try runZoo(["list", pattern, "--json"])
+      let got = (try? JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]])?.compactMap {
+        $0["model"] as? String
+      }
+      #expect((got ?? []) == expected, "`\(pattern)` lists \(got ?? [])")
+    }
+  }
+
+  /// `zoo show` prints a file that reads back to the same model; `--args` lists what it takes.
+  @Test func showAndArgs() throws {
+    let shown = try runZoo(["show", "resnet50"])
+    #expect(shown.status == 0 && shown.out.hasPrefix("# zoo/resnet.yaml: the built-in definition of resnet50."))
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-show-\(getpid()).yaml")
+    defer { try? FileManager.default.removeItem(at: file) }
+    try shown.out.write(to: file, atomically: true, encoding: .utf8)
+    let back = try runZoo(["describe", "\(file.path):resnet50", "--json"])
+    #expect(back.out.contains("\"params\" : 25557032"), "\(back.err)")
+    for line in shown.out.split(separator: "\n") where line.hasPrefix("#") {
+      #expect(line.count <= 100, "a header line of \(line.count) columns")
+    }
+    let args = try runZoo(["describe", "googlenet", "--args"])
+    #expect(args.status == 0)
+    #expect(args.out.contains("aux_logits   false  the default"), "\(args.out)")
+    let r50 = try runZoo(["describe", "resnet50", "--args"])
+    #expect(r50.out.contains("layers           [3, 4, 6, 3]        the model"), "\(r50.out)")
+    #expect(try runZoo(["show", "resnet19"]).err.contains("did you mean `resnet18`"))
+  }
+
   @Test func auxiliaryClassifiersThroughArg() throws {
     let r = try runZoo(["describe", "googlenet", "--arg", "aux_logits=true", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")
