@@ -432,7 +432,7 @@ def check_all(zoo, size, winograd=False):
             save_file(model.state_dict(), w)  # the torchvision export, num_batches_tracked included
             xi, yo = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
             np.save(xi, x)
-            r = subprocess.run([zoo, "run", name, "--weights", w, "--input", xi, "--output", yo, "--top", "0"]
+            r = subprocess.run([zoo, "run", name, xi, "--weights", w, "--output", yo, "--top", "0"]
                                + (["--winograd"] if winograd else []), capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"{name:18} FAILED: {r.stderr.strip()}")

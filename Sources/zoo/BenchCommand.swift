@@ -21,6 +21,12 @@ struct BenchCommand: ParsableCommand {
 
   @OptionGroup var engine: EngineOptions
 
+  @Option(
+    help: ArgumentHelp(
+      "The input of one sample as CxHxW, for example 3x320x320. Defaults to the model's own input.",
+      valueName: "CxHxW"))
+  var input: String?
+
   @Option(help: "The number of samples per forward pass.")
   var batch: Int = 1
 
@@ -37,6 +43,7 @@ struct BenchCommand: ParsableCommand {
   var layers: Int = 0
 
   func validate() throws {
+    _ = try input.map(parseInputShape)
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
     guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations).") }
     guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup).") }
@@ -70,7 +77,8 @@ struct BenchCommand: ParsableCommand {
     let net: Network
     do {
       net = try Network(
-        graph: graph, batch: batch, weights: SeededInit.weights(for: graph), threads: engine.threads,
+        graph: graph, input: try input.map(parseInputShape), batch: batch, weights: SeededInit.weights(for: graph),
+        threads: engine.threads,
         options: try engine.planOptions())
       _ = try net.run(SeededInit.uniform(key: "input", count: net.inputCount).map { 2 * $0 - 1 })
     } catch let e as EngineError {

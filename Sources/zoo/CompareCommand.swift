@@ -39,6 +39,13 @@ struct CompareCommand: ParsableCommand {
       valueName: "CxHxW"))
   var input: String?
 
+  @Option(
+    name: .customLong("arg"),
+    help: ArgumentHelp(
+      "Overrides an argument of every model, for example `--arg num_classes=10`. Repeatable.",
+      valueName: "name=value"))
+  var args: [String] = []
+
   @Option(help: "The number of samples per batch; MACs, FLOPs and activation memory scale with it.")
   var batch: Int = 1
 
@@ -60,6 +67,7 @@ struct CompareCommand: ParsableCommand {
     }
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
     _ = try parsedInput()
+    _ = try parseArgOverrides(args)
   }
 
   func parsedInput() throws -> [Int]? { try input.map(parseInputShape) }
@@ -68,7 +76,7 @@ struct CompareCommand: ParsableCommand {
     let shape = try parsedInput()
     var entries: [ComparedModel] = []
     for spec in models {
-      let graph = try loadGraph(spec)
+      let graph = try loadGraph(spec, overrides: try parseArgOverrides(args))
       let summary: Summary
       do {
         summary = try Summary(graph, input: shape, batch: batch)

@@ -5,7 +5,7 @@ import ZooGraph
 extension PlanOptions.Kernels: ExpressibleByArgument {}
 
 /// Options of the commands that run a model (`zoo run`, `zoo bench`): which model, its argument
-/// overrides, and the threads. (`--input` means a file there, so `ModelOptions` does not fit.)
+/// overrides, the threads and the kernels. Each command adds its own `--input` (the shape CxHxW).
 struct EngineOptions: ParsableArguments {
   @Argument(
     help: ArgumentHelp(

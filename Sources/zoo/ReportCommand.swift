@@ -32,6 +32,12 @@ struct ReportCommand: ParsableCommand {
   }
 
   func run() throws {
+    var isDirectory: ObjCBool = false
+    if check && !(FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) && isDirectory.boolValue) {
+      throw ZooError(
+        "there is no `\(out)` folder here to check: run `zoo report --check` in a checkout of CNN Zoo, or give "
+          + "the gallery's folder with --out")
+    }
     let gallery = try Gallery(zoo: try Zoo.builtin())
     let files = try gallery.files(models: models.isEmpty ? nil : models)
     let dir = URL(fileURLWithPath: out, isDirectory: true)

@@ -145,6 +145,21 @@ struct CLITests {
     #expect(try runZoo(["show", "resnet19"]).err.contains("did you mean `resnet18`"))
   }
 
+  /// One vocabulary: `--input` is a shape and `--arg` an override in every command that takes them.
+  @Test func inputAndArgMeanTheSameEverywhere() throws {
+    let bench = try runZoo(["bench", "resnet18", "--input", "3x64x64", "--iterations", "1", "--warmup", "0", "--json"])
+    #expect(bench.status == 0, "\(bench.err)")
+    let small = try runZoo(["describe", "resnet18", "--input", "3x64x64", "--json"])
+    let doc = try #require(try JSONSerialization.jsonObject(with: Data(small.out.utf8)) as? [String: Any])
+    let macs = try #require((doc["totals"] as? [String: Any])?["macs"] as? Int)
+    #expect(bench.out.contains("\"macs\" : \(macs)"), "bench at 64×64 counts \(macs) MACs")
+    let compare = try runZoo(["compare", "resnet18", "resnet50", "--arg", "num_classes=10", "--json"])
+    #expect(compare.status == 0, "\(compare.err)")
+    // 512·10 + 10 and 2048·10 + 10 fc parameters instead of 513,000 and 2,049,000.
+    #expect(compare.out.contains("\"params\" : \(11_689_512 - 513_000 + 5_130)"))
+    #expect(compare.out.contains("\"params\" : \(25_557_032 - 2_049_000 + 20_490)"))
+  }
+
   @Test func auxiliaryClassifiersThroughArg() throws {
     let r = try runZoo(["describe", "googlenet", "--arg", "aux_logits=true", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")

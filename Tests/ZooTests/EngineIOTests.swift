@@ -122,7 +122,7 @@ struct EngineCommandTests {
       try? FileManager.default.removeItem(atPath: y)
     }
     try Npy.write(Tensor(shape: [2, 1, 32, 32], data: seededInput(2048)), to: x)
-    let r = try runZoo(["run", "lenet5", "--input", x, "--output", y, "--top", "3"])
+    let r = try runZoo(["run", "lenet5", x, "--output", y, "--top", "3"])
     #expect(r.status == 0, "\(r.err)")
     #expect(r.out.contains("lenet5 · input 2×1×32×32 · output 2×10"))
     let out = try Npy.read(y)
@@ -141,8 +141,8 @@ struct EngineCommandTests {
     defer { for p in [x, plain, wino] { try? FileManager.default.removeItem(atPath: p) } }
     let input = seededInput(3 * 48 * 48)
     try Npy.write(Tensor(shape: [3, 48, 48], data: input), to: x)
-    let a = try runZoo(["run", "resnet18", "--input", x, "--output", plain, "--top", "0"])
-    let b = try runZoo(["run", "resnet18", "--input", x, "--output", wino, "--top", "0", "--winograd"])
+    let a = try runZoo(["run", "resnet18", x, "--output", plain, "--top", "0"])
+    let b = try runZoo(["run", "resnet18", x, "--output", wino, "--top", "0", "--winograd"])
     #expect(a.status == 0 && b.status == 0, "\(a.err)\(b.err)")
     let (ya, yb) = (try Npy.read(plain).data, try Npy.read(wino).data)
     let scale = ya.reduce(Float(0)) { max($0, abs($1)) }
@@ -160,22 +160,34 @@ struct EngineCommandTests {
     let x = temporaryPath("wrong.npy")
     defer { try? FileManager.default.removeItem(atPath: x) }
     try Npy.write(Tensor(shape: [3, 32, 32], data: Array(repeating: 0, count: 3072)), to: x)
-    let r = try runZoo(["run", "lenet5", "--input", x])
+    let r = try runZoo(["run", "lenet5", x])
     #expect(r.status != 0)
     #expect(r.err.contains("has shape 3×32×32; lenet5 takes 1×32×32"))
-    let missing = try runZoo(["run", "lenet5", "--input", "/nonexistent.png"])
+    let missing = try runZoo(["run", "lenet5", "/nonexistent.png"])
     #expect(missing.status != 0)
     #expect(missing.err.contains("/nonexistent.png"))
     // A missing weight file, with an input lenet5 accepts, so the weights are what is refused.
     let good = temporaryPath("good.npy")
     defer { try? FileManager.default.removeItem(atPath: good) }
     try Npy.write(Tensor(shape: [1, 32, 32], data: Array(repeating: 0, count: 1024)), to: good)
-    let w = try runZoo(["run", "lenet5", "--input", good, "--weights", "/nonexistent.safetensors"])
+    let w = try runZoo(["run", "lenet5", good, "--weights", "/nonexistent.safetensors"])
     #expect(w.status != 0)
     #expect(
       w.err == "Error: cannot read the weight file `/nonexistent.safetensors`: there is no such file\n",
       "\(w.err)")
     #expect(w.out.isEmpty)
+    // `--input` is the shape, as in every command; the file is the argument after the model.
+    let old = try runZoo(["run", "lenet5", "--input", good])
+    #expect(old.status == 1)
+    #expect(old.err.contains("give the file as the argument after the model: zoo run lenet5 \(good)"), "\(old.err)")
+    let noFile = try runZoo(["run", "lenet5", "--input", "1x32x32"])
+    #expect(noFile.status == 1 && noFile.err.contains("zoo run needs an input file after the model"))
+    let wrongShape = try runZoo(["run", "lenet5", good, "--input", "1x28x28"])
+    #expect(wrongShape.status == 1 && wrongShape.err.contains("not the --input 1×28×28"), "\(wrongShape.err)")
+    // Seeded weights: said once, on stderr, and no ImageNet names.
+    let seeded = try runZoo(["run", "lenet5", good, "--top", "2"])
+    #expect(seeded.status == 0)
+    #expect(seeded.err.components(separatedBy: "seeded random weights").count == 2, "\(seeded.err)")
   }
 
   @Test func benchPrintsJSON() throws {
@@ -223,17 +235,17 @@ struct EngineImageTests {
     let path = temporaryPath("fake.jpg")
     defer { try? FileManager.default.removeItem(atPath: path) }
     try Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).write(to: URL(fileURLWithPath: path))
-    let r = try runZoo(["run", "resnet18", "--input", path])
+    let r = try runZoo(["run", "resnet18", path])
     #expect(r.status != 0)
     #expect(r.err.contains("cannot decode the JPEG image"))
     try Data("hello".utf8).write(to: URL(fileURLWithPath: path))
-    let r2 = try runZoo(["run", "resnet18", "--input", path])
+    let r2 = try runZoo(["run", "resnet18", path])
     #expect(r2.err.contains("neither a PNG nor a JPEG"))
   }
 
   @Test func runPrintsImageNetNames() throws {
     let r = try runZoo([
-      "run", "resnet18", "--input", fixturesDir.appendingPathComponent("orange.jpg").path, "--top", "3",
+      "run", "resnet18", fixturesDir.appendingPathComponent("orange.jpg").path, "--top", "3",
     ])
     #expect(r.status == 0, "\(r.err)")
     #expect(r.out.contains("seeded weights"))

@@ -402,10 +402,10 @@ struct HostileInputTests {
 
   @Test func maxPixelsFlagSetsTheBudget() throws {
     let png = fixturesDir.appendingPathComponent("gradient.png").path  // 20 × 16 = 320 pixels
-    let refused = try runZoo(["run", "lenet5", "--input", png, "--max-pixels", "319", "--top", "0"])
+    let refused = try runZoo(["run", "lenet5", png, "--max-pixels", "319", "--top", "0"])
     #expect(refused.status != 0)
     #expect(refused.err.contains("`\(png)` is 20 × 16 = 320 pixels, more than the limit of 319"), "\(refused.err)")
-    let accepted = try runZoo(["run", "lenet5", "--input", png, "--max-pixels", "320", "--top", "0"])
+    let accepted = try runZoo(["run", "lenet5", png, "--max-pixels", "320", "--top", "0"])
     #expect(accepted.status == 0, "\(accepted.err)")
   }
 
@@ -421,14 +421,15 @@ struct HostileInputTests {
       try FileManager.default.linkItem(atPath: weights, toPath: link)
       let x = dir.appendingPathComponent("x.npy").path
       try Npy.write(Tensor(shape: [1, 32, 32], data: Array(repeating: 0.5, count: 1024)), to: x)
-      let overWeights = try runZoo(["run", "lenet5", "--input", x, "--weights", weights, "--output", link])
+      let overWeights = try runZoo(["run", "lenet5", x, "--weights", weights, "--output", link])
       #expect(overWeights.status != 0)
       #expect(
         overWeights.err.contains("--output `\(link)` is the same file as --weights `\(weights)`"), "\(overWeights.err)")
       #expect(try Data(contentsOf: URL(fileURLWithPath: weights)) == before)
-      let overInput = try runZoo(["run", "lenet5", "--input", x, "--output", dir.path + "/./x.npy"])
-      #expect(overInput.status != 0 && overInput.err.contains("is the same file as --input `\(x)`"), "\(overInput.err)")
-      let nowhere = try runZoo(["run", "lenet5", "--input", x, "--output", dir.path + "/no/y.npy"])
+      let overInput = try runZoo(["run", "lenet5", x, "--output", dir.path + "/./x.npy"])
+      #expect(
+        overInput.status != 0 && overInput.err.contains("is the same file as the input `\(x)`"), "\(overInput.err)")
+      let nowhere = try runZoo(["run", "lenet5", x, "--output", dir.path + "/no/y.npy"])
       #expect(
         nowhere.status != 0 && nowhere.err.contains("`\(dir.path)/no/y.npy`: there is no folder `\(dir.path)/no`")
           && !nowhere.out.contains("lenet5 · input"),
@@ -476,7 +477,7 @@ struct HostileInputTests {
       let y = dir.appendingPathComponent("y.npy").path
       let p = Process()
       p.executableURL = zooBinary
-      p.arguments = ["run", "lenet5", "--input", x, "--output", y]
+      p.arguments = ["run", "lenet5", x, "--output", y]
       p.environment = ProcessInfo.processInfo.environment.merging(["ZOO_TEST_WRITE_PAUSE_MS": "20000"]) { $1 }
       p.standardOutput = FileHandle.nullDevice
       try p.run()
