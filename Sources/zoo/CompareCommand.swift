@@ -252,7 +252,10 @@ struct CompareDocument: Encodable {
   struct Model: Encodable {
     var model, family: String
     var input, output: [Int]
-    var params, macs, flops, depth: Int
+    var params, macs, flops: Int
+    /// Conv and linear layers on the longest path (`Depth (weight layers)` in the table); `depth` in the
+    /// other commands' JSON is the nesting of a module path.
+    var weightLayers: Int
     /// The final feature map's receptive field `[h, w]` (null when every layer is global).
     var receptiveField: [Int]?
     var memory: MemoryDocument
@@ -278,7 +281,7 @@ struct CompareDocument: Encodable {
       [
         "params": m.summary.totals.params, "macs": m.summary.totals.macs, "flops": m.summary.totals.flops,
         "param_bytes": m.memory.training.paramBytes, "inference_peak_bytes": m.memory.liveness.peakBytes,
-        "training_bytes": m.memory.training.totalBytes, "depth": m.depth,
+        "training_bytes": m.memory.training.totalBytes, "weight_layers": m.depth,
       ]
     }
     let base = figures(ms[0])
@@ -290,7 +293,7 @@ struct CompareDocument: Encodable {
       let s = m.summary
       return Model(
         model: s.graph.name, family: s.graph.family, input: s.input, output: s.output, params: s.totals.params,
-        macs: s.totals.macs, flops: s.totals.flops, depth: m.depth, receptiveField: m.receptiveField,
+        macs: s.totals.macs, flops: s.totals.flops, weightLayers: m.depth, receptiveField: m.receptiveField,
         memory: MemoryDocument(s, m.memory),
         ratios: ratios)
     }

@@ -139,7 +139,9 @@ struct RFDocument: Encodable {
     var outgrowsInput: Bool
 
     enum CodingKeys: String, CodingKey {
-      case name, kind, depth, output, global, approximate, size, stride, padding, centre, coverage, outgrowsInput
+      case name, kind, depth, output, global, approximate, stride, padding, centre, coverage, outgrowsInput
+      // `receptive_field`, as in `zoo describe --json` and `zoo compare --json`.
+      case size = "receptive_field"
     }
     /// Written out so that global rows carry explicit `null`s (the synthesised encoder omits nil fields).
     func encode(to encoder: any Encoder) throws {

@@ -83,7 +83,7 @@ private func object(_ text: String) throws -> [String: Any] {
     let b = models[1]
     #expect(
       Set(b.keys) == [
-        "model", "family", "input", "output", "params", "macs", "flops", "depth", "receptive_field", "memory",
+        "model", "family", "input", "output", "params", "macs", "flops", "weight_layers", "receptive_field", "memory",
         "ratios",
       ])
     #expect(b["receptive_field"] as? [Int] == [3, 3], "bottleneck_256: only its 3×3 widens the field")

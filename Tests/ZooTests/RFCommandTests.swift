@@ -12,14 +12,14 @@ struct RFCommandTests {
     let layers = try #require(doc["layers"] as? [[String: Any]])
     let byName = Dictionary(layers.map { ($0["name"] as! String, $0) }, uniquingKeysWith: { a, _ in a })
     let layer3 = try #require(byName["layer3"])
-    #expect(layer3["size"] as? [Int] == [267, 267])
+    #expect(layer3["receptive_field"] as? [Int] == [267, 267])
     #expect(layer3["stride"] as? [Int] == [16, 16])
     #expect(layer3["padding"] as? [Int] == [133, 133])
     #expect(layer3["kind"] as? String == "module")
     #expect(byName["layer3.5.conv2"]?["kind"] as? String == "layer")
     let fc = try #require(byName["fc"])
     #expect(fc["global"] as? Bool == true)
-    #expect(fc["size"] is NSNull)
+    #expect(fc["receptive_field"] is NSNull)
     #expect((doc["warnings"] as? [Any])?.isEmpty == true)
   }
 
