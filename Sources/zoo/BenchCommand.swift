@@ -143,7 +143,7 @@ struct BenchCommand: ParsableCommand {
     let peakText =
       enginePeak.map { "engine GEMM \(String(format: "%.1f", $0)) GFLOP/s, \(blasText)" } ?? blasText
     func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
-    print(
+    printFitted(
       """
       \(r.model) · batch \(batch) · \(net.threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
       Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms

@@ -95,9 +95,9 @@ struct CompareCommand: ParsableCommand {
     if json {
       print(try jsonString(CompareDocument(entries, options: memory, batch: batch, byStage: by == .stage)))
     } else if by == .stage {
-      print(compareStagesTable(entries))
+      printFitted(compareStagesTable(entries))
     } else {
-      print(compareTable(entries, options: memory, batch: batch))
+      printFitted(compareTable(entries, options: memory, batch: batch))
     }
   }
 }
@@ -131,7 +131,39 @@ func ratioText(_ v: Int, _ base: Int) -> String {
   return sign + String(format: digits, x)
 }
 
-/// The side-by-side table: one row per figure, one column per model.
+/// The table turned on its side, for more models than fit across the terminal: one row per model, the
+/// figures in units (`138.36 M`, `15.47 G`, `553.43 MB`), each with its ratio to the first model.
+func compareSideTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int) -> String {
+  let base = ms[0]
+  var first = true
+  func cell(_ m: ComparedModel, _ value: (ComparedModel) -> Int, _ text: (Int) -> String) -> String {
+    let v = value(m)
+    return first ? text(v) : "\(text(v)) \(ratioText(v, value(base)))"
+  }
+  var t = TextTable(
+    headers: ["Model", "Params", "MACs", "Inference peak", "Training", "RF", "Depth"],
+    rightAligned: [1, 2, 3, 4, 5, 6])
+  for m in ms {
+    let rf = m.receptiveField.map { $0[0] == $0[1] ? "\($0[0]) px" : "\($0[0])×\($0[1]) px" } ?? "–"
+    t.rows.append([
+      m.name, cell(m, { $0.summary.totals.params }, compact), cell(m, { $0.summary.totals.macs }, compact),
+      cell(m, { $0.memory.liveness.peakBytes }, byteText), cell(m, { $0.memory.training.totalBytes }, byteText),
+      rf, cell(m, { $0.depth }, String.init),
+    ])
+    first = false
+  }
+  let o = options
+  return [
+    t.render(), "",
+    "Turned on its side to fit \(outputWidth) columns (COLUMNS); --json has every figure.",
+    "Bytes at \(o.dtype.rawValue), batch \(batch); training: weights, gradients, \(o.optimizer.rawValue) state and "
+      + "saved activations (docs/memory.md).",
+    "Depth: weight layers on the longest path. ×r: r times the first model; ÷r: r times less.",
+  ].joined(separator: "\n")
+}
+
+/// The side-by-side table: one row per figure, one column per model; turned on its side
+/// (``compareSideTable(_:options:batch:)``) when it is wider than the terminal.
 func compareTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int) -> String {
   var t = TextTable(headers: [""] + ms.map(\.name), rightAligned: Set(1...ms.count))
   func row(_ label: String, _ value: (ComparedModel) -> Int, text: (Int) -> String = grouped) {
@@ -168,6 +200,7 @@ func compareTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int) -> 
         return rf[0] == rf[1] ? "\(rf[0]) px" : "\(rf[0])×\(rf[1]) px"
       })
   row("Depth (weight layers)") { $0.depth }
+  if t.width > outputWidth { return compareSideTable(ms, options: options, batch: batch) }
   let o = options
   var lines = [t.render(), ""]
   let breakdown = compareBreakdown(ms)

@@ -73,9 +73,10 @@ struct DescribeCommand: ParsableCommand {
       if shares { doc.shares = SharesDocument(try Shares(summary, liveness: figures.liveness)) }
       print(try jsonString(doc))
     } else if shares {
-      print(sharesText(try Shares(summary, liveness: figures.liveness), summary, figures))
+      printFitted(sharesText(try Shares(summary, liveness: figures.liveness), summary, figures))
     } else {
-      print(describeTable(summary, depth: depth) + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n"))
+      printFitted(
+        describeTable(summary, depth: depth) + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n"))
     }
   }
 }

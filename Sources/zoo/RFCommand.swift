@@ -14,7 +14,7 @@ struct RFCommand: ParsableCommand {
       + "Where several paths meet (add, concat) the field spans all of them; paths that disagree on the stride or "
       + "the centre are reported as warnings. After flatten, linear layers and global pooling every output sees "
       + "the whole input: such rows say `global`.\n\n"
-      + "Coverage is the share of the input the centre unit's field covers; `RF > input` marks a field larger than "
+      + "Coverage is the share of the input the centre unit's field covers; `*` marks a field larger than "
       + "the input; `~` marks an approximate field (see the warnings). Details and a worked example: "
       + "docs/receptive-fields.md."
   )
@@ -67,7 +67,7 @@ struct RFCommand: ParsableCommand {
     } catch {
       throw ZooError("\(graph.name): \(error)")
     }
-    print(json ? try jsonString(rfDocument(rf)) : rfTable(rf, depth: depth))
+    if json { print(try jsonString(rfDocument(rf))) } else { printFitted(rfTable(rf, depth: depth)) }
   }
 }
 
@@ -98,10 +98,10 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
     let f = row.field
     let cells: [String] =
       f.global
-      ? ["global", "–", "–", "–", "100%"]
+      ? ["global", "–", "–", "–", "100.0%"]
       : [
         fieldSize(f), axisPair(f.h.stride, f.w.stride), axisPair(f.h.padding, f.w.padding), centrePair(f),
-        String(format: "%.1f%%", row.coverage * 100) + (row.outgrowsInput ? " (RF > input)" : ""),
+        String(format: "%.1f%%", row.coverage * 100) + (row.outgrowsInput ? "*" : ""),
       ]
     table.rows.append([indent + row.path, type, format(s.shapes[row.node])] + cells)
   }
@@ -111,7 +111,8 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
       "Output field: \(fieldSize(rf.output)) pixels, stride \(axisPair(rf.output.h.stride, rf.output.w.stride))")
   }
   if let first = rf.rows.first(where: { $0.outgrowsInput }) {
-    lines.append("The field outgrows the \(s.input[1])×\(s.input[2]) input first at `\(first.path)`.")
+    lines.append(
+      "* The field is larger than the \(s.input[1])×\(s.input[2]) input, first at `\(first.path)`.")
   }
   if let g = rf.globalFrom {
     lines.append("From `\(g.path)` on, every output sees the whole input (global).")

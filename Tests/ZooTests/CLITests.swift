@@ -160,6 +160,34 @@ struct CLITests {
     #expect(compare.out.contains("\"params\" : \(25_557_032 - 2_049_000 + 20_490)"))
   }
 
+  /// Output follows the terminal's width (COLUMNS here): no line beyond it at 100 and 200 columns, and
+  /// compare turns on its side when its models do not fit across.
+  @Test func outputFitsTheWidth() throws {
+    let commands: [[String]] = [
+      ["describe", "densenet121"], ["describe", "resnet152", "--shares"], ["rf", "densenet121"],
+      ["compare", "vgg16", "googlenet", "resnet50", "densenet121"], ["explain", "local", "--tile", "2"],
+    ]
+    for width in [100, 200] {
+      for args in commands {
+        let r = try runZoo(args, environment: ["COLUMNS": "\(width)"])
+        #expect(r.status == 0, "\(args): \(r.err)")
+        for line in r.out.split(separator: "\n") where line.count > width {
+          Issue.record("COLUMNS=\(width) zoo \(args.joined(separator: " ")): a line of \(line.count): \(line)")
+        }
+      }
+    }
+    let narrow = try runZoo(
+      ["compare", "vgg16", "googlenet", "resnet50", "densenet121"], environment: ["COLUMNS": "100"])
+    #expect(narrow.out.hasPrefix("Model ") && narrow.out.contains("googlenet     6.62 M ÷20.9"), "\(narrow.out)")
+    let wide = try runZoo(
+      ["compare", "vgg16", "googlenet", "resnet50", "densenet121"], environment: ["COLUMNS": "200"])
+    #expect(wide.out.contains("Params") && wide.out.contains("6,624,904 (÷20.9)"), "\(wide.out)")
+    // Piped without COLUMNS: 100.
+    let piped = try runZoo(["describe", "resnet18"], environment: ["COLUMNS": ""])
+    #expect(
+      piped.out.contains("  Training:       162,453,984 bytes (162.45 MB) = weights 46.76 MB + gradients 46.76 MB\n"))
+  }
+
   @Test func auxiliaryClassifiersThroughArg() throws {
     let r = try runZoo(["describe", "googlenet", "--arg", "aux_logits=true", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")

@@ -27,7 +27,8 @@ struct RFCommandTests {
   func table() throws {
     let r = try runZoo(["rf", "resnet18", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")
-    #expect(r.out.contains("The field outgrows the 224×224 input first at `layer4`."), "\(r.out)")
+    #expect(r.out.contains("* The field is larger than the 224×224 input, first at `layer4`."), "\(r.out)")
+    #expect(r.out.contains("100.0%*"), "\(r.out)")
     let d = try runZoo(["describe", "resnet18", "--depth", "1"])
     #expect(d.out.contains("layer4 …"), "\(d.out)")
     let line = try #require(d.out.split(separator: "\n").first { $0.hasPrefix("layer4") })

@@ -20,11 +20,17 @@ let zooBinary: URL = {
   return dir.appendingPathComponent("zoo")
 }()
 
-/// Runs the `zoo` binary with `args`; returns the exit status, standard output and standard error.
-func runZoo(_ args: [String], cwd: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+/// Runs the `zoo` binary with `args` (and `environment` over this process's); returns the exit status,
+/// standard output and standard error.
+func runZoo(_ args: [String], cwd: URL? = nil, environment: [String: String] = [:]) throws -> (
+  status: Int32, out: String, err: String
+) {
   let p = Process()
   p.executableURL = zooBinary
   p.arguments = args
+  // Output is 100 columns wide when piped, unless the caller sets COLUMNS: the environment's own COLUMNS
+  // (a terminal's, CI's) must not change what the tests see.
+  p.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": ""].merging(environment) { $1 }) { $1 }
   if let cwd { p.currentDirectoryURL = cwd }
   let out = Pipe()
   let err = Pipe()
