@@ -17,6 +17,8 @@ Weights and inputs are not stored: both sides compute them from the same counter
   python scripts/make_fixtures.py --merges        # only merge_net.npy (needs torch and numpy only)
   python scripts/make_fixtures.py --channels      # only channel_net.npy (needs torch and numpy only)
   python scripts/make_fixtures.py --resize        # only resize_net.npy (needs torch and numpy only)
+  python scripts/make_fixtures.py --padding       # only pad_net.npy: padding modes, pads, crops (torch and numpy)
+  python scripts/make_fixtures.py --segmentation  # only fcn_resnet50.npy and unet.npy
 """
 import argparse
 import math
@@ -108,12 +110,62 @@ class LeNet5(nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
+class DoubleConv(nn.Module):
+    def __init__(self, i, o):
+        super().__init__()
+        self.conv1 = nn.Conv2d(i, o, 3)
+        self.conv2 = nn.Conv2d(o, o, 3)
+
+    def forward(self, x):
+        return torch.relu(self.conv2(torch.relu(self.conv1(x))))
+
+
+class Up(nn.Module):
+    def __init__(self, i):
+        super().__init__()
+        self.upconv = nn.ConvTranspose2d(i, i // 2, 2, stride=2)
+        self.conv = DoubleConv(i, i // 2)
+
+    def forward(self, x, skip):
+        x = self.upconv(x)
+        dy, dx = (skip.shape[2] - x.shape[2]) // 2, (skip.shape[3] - x.shape[3]) // 2
+        skip = skip[:, :, dy:dy + x.shape[2], dx:dx + x.shape[3]]
+        return self.conv(torch.cat([skip, x], 1))
+
+
+class UNet(nn.Module):
+    """zoo/unet.yaml: Ronneberger et al.'s U-Net (unpadded convolutions, centre crops), the same module names."""
+
+    def __init__(self):
+        super().__init__()
+        self.down1, self.down2 = DoubleConv(1, 64), DoubleConv(64, 128)
+        self.down3, self.down4 = DoubleConv(128, 256), DoubleConv(256, 512)
+        self.bottom = DoubleConv(512, 1024)
+        self.up4, self.up3, self.up2, self.up1 = Up(1024), Up(512), Up(256), Up(128)
+        self.head = nn.Conv2d(64, 2, 1)
+
+    def forward(self, x):
+        skips = []
+        for d in [self.down1, self.down2, self.down3, self.down4]:
+            x = d(x)
+            skips.append(x)
+            x = nn.functional.max_pool2d(x, 2)
+        x = self.bottom(x)
+        for up, skip in zip([self.up4, self.up3, self.up2, self.up1], reversed(skips)):
+            x = up(x, skip)
+        return self.head(x)
+
+
 def build(name):
     import torchvision
 
     tv = torchvision.models
     if name == "lenet5":
         return LeNet5()
+    if name == "unet":
+        return UNet()
+    if name == "fcn_resnet50":
+        return tv.segmentation.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=None)
     if name == "googlenet":
         return tv.googlenet(weights=None, aux_logits=False, init_weights=False, transform_input=False)
     return getattr(tv, name)(weights=None)
@@ -128,8 +180,10 @@ def forward(name, shape):
     model = load_seeded(build(name))
     x = seeded_input(shape)
     with torch.no_grad():
-        y = model(torch.from_numpy(x)).numpy()
-    return model, x, y
+        y = model(torch.from_numpy(x))
+    if isinstance(y, dict):
+        y = y["out"]  # torchvision's segmentation models
+    return model, x, y.numpy()
 
 
 # The fixtures CI checks: model, input shape (batch first). Small inputs keep the tests fast.
@@ -139,6 +193,8 @@ FIXTURE_SET = [
     ("googlenet", (1, 3, 64, 64)),
     ("densenet121", (1, 3, 64, 64)),
     ("mobilenet_v2", (1, 3, 64, 64)),
+    ("fcn_resnet50", (1, 3, 64, 64)),
+    ("unet", (1, 1, 220, 220)),
 ]
 
 # Every torchvision-compatible model of the zoo.
@@ -149,18 +205,23 @@ ALL = [
 ]
 
 
-def write_fixtures():
+def write_fixtures(only=None):
     os.makedirs(FIXTURES, exist_ok=True)
     for name, shape in FIXTURE_SET:
+        if only is not None and name not in only:
+            continue
         _, _, y = forward(name, shape)
         path = os.path.join(FIXTURES, f"{name}.npy")
         np.save(path, y.astype(np.float32))
         print(f"{path}: input {shape}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+    if only is not None:
+        return
     write_activation_fixtures()
     write_conv_transpose_fixtures()
     write_merge_fixtures()
     write_channel_fixtures()
     write_resize_fixtures()
+    write_padding_fixtures()
 
 
 class ActivationNet(nn.Module):
@@ -420,6 +481,53 @@ def write_resize_fixtures():
     print(f"{path}: input {RESIZE_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
+class PadNet(nn.Module):
+    """The network of Tests/ZooTests/PaddingTests.swift: convolutions with padding_mode reflect, replicate and
+    circular, padding='same' with an even kernel (reflect), an asymmetric zero padding (nn.ZeroPad2d then the
+    convolution), F.pad in every mode (constant with a value), a centre crop, an offset crop, and a bilinear
+    upsampling to the network input's size."""
+
+    def __init__(self):
+        super().__init__()
+        self.reflect = nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+        self.replicate = nn.Conv2d(4, 4, 3, padding=2, padding_mode="replicate")
+        self.circular = nn.Conv2d(4, 4, (3, 5), padding=(1, 2), padding_mode="circular")
+        self.same = nn.Conv2d(4, 4, 4, padding="same", padding_mode="reflect")
+        self.asym = nn.Conv2d(4, 4, 3)
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        size = x.shape[-2:]
+        x = torch.relu(self.reflect(x))
+        x = self.replicate(x)
+        x = self.circular(x)
+        x = self.same(x)
+        x = self.asym(nn.ZeroPad2d((2, 0, 1, 0))(x))  # 10×10
+        x = nn.functional.pad(x, (1, 2, 0, 3), mode="reflect")  # 13×13
+        x = nn.functional.pad(x, (1, 1, 2, 0), value=0.5)  # 15×15
+        const = x
+        x = nn.functional.pad(x, (2, 1, 1, 2), mode="circular")  # 18×18
+        x = nn.functional.pad(x, (0, 1, 1, 0), mode="replicate")  # 19×19
+        dy, dx = (x.shape[2] - const.shape[2]) // 2, (x.shape[3] - const.shape[3]) // 2
+        x = x[:, :, dy:dy + const.shape[2], dx:dx + const.shape[3]]  # centre crop to 15×15
+        x = x[:, :, 3:3 + 10, 4:4 + 10]  # Caffe's crop at [3, 4] to 10×10
+        x = self.head(x)
+        return nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+PAD_NET_INPUT = (2, 3, 9, 8)
+
+
+def write_padding_fixtures():
+    model = load_seeded(PadNet())
+    x = seeded_input(PAD_NET_INPUT)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "pad_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {PAD_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+
+
 def check_all(zoo, size, winograd=False):
     from safetensors.torch import save_file
 
@@ -472,6 +580,8 @@ if __name__ == "__main__":
     ap.add_argument("--merges", action="store_true", help="write only the merge fixture")
     ap.add_argument("--channels", action="store_true", help="write only the channel-operations fixture")
     ap.add_argument("--resize", action="store_true", help="write only the upsampling and adaptive max pool fixture")
+    ap.add_argument("--padding", action="store_true", help="write only the padding, pad and crop fixture")
+    ap.add_argument("--segmentation", action="store_true", help="write only the FCN-ResNet50 and U-Net fixtures")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
@@ -486,6 +596,10 @@ if __name__ == "__main__":
         write_channel_fixtures()
     elif a.resize:
         write_resize_fixtures()
+    elif a.padding:
+        write_padding_fixtures()
+    elif a.segmentation:
+        write_fixtures(only=["fcn_resnet50", "unet"])
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

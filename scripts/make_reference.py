@@ -36,7 +36,7 @@ OUT = os.path.join(ROOT, "Tests", "ZooTests", "Fixtures", "reference")
 MODELS = [
     "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "googlenet",
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
-    "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2",
+    "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2", "fcn_resnet50",
 ]
 
 ENDPOINTS = [
@@ -76,6 +76,9 @@ ABOUT_RECEPTIVE_FIELDS = (
 def build(name: str) -> nn.Module:
     """torchvision's model without weights (GoogLeNet without its auxiliary classifiers), in eval mode."""
     kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    if name.startswith("fcn_"):
+        # No auxiliary head, and no ImageNet backbone weights to download.
+        kwargs = {"aux_loss": None, "weights_backbone": None}
     return torchvision.models.get_model(name, weights=None, **kwargs).eval()
 
 
@@ -98,6 +101,8 @@ def figures(name: str) -> dict:
     hooks = [m.register_forward_hook(count) for m in model.modules()]
     with torch.no_grad():
         y = model(x)
+    if isinstance(y, dict):
+        y = y["out"]  # the segmentation models return {"out": ...} (and "aux" with an auxiliary head)
     for h in hooks:
         h.remove()
     flops = FlopCountAnalysis(model, x)

@@ -81,6 +81,20 @@ extension AxisField {
   }
 }
 
+extension ReceptiveField {
+  /// The field after `top` rows and `left` columns are put before the map (negative: taken away, as a
+  /// crop does): output unit `u` is input unit `u − top`, so the effective padding grows by `top·stride`.
+  /// The bottom and right amounts change no unit's field. Nil when the numbers overflow.
+  func padded(top: Int, left: Int) -> ReceptiveField? {
+    guard let h = h.through(kernel: 1, stride: 1, padding: top), let w = w.through(kernel: 1, stride: 1, padding: left)
+    else { return nil }
+    var f = self
+    f.h = h
+    f.w = w
+    return f
+  }
+}
+
 /// The receptive field of one layer: per axis, or the whole input.
 public struct ReceptiveField: Sendable, Hashable {
   /// Height axis.
@@ -166,7 +180,14 @@ public struct ReceptiveFields: Sendable {
     var warnings: [Warning] = []
     fields.reserveCapacity(graph.nodes.count)
     for node in graph.nodes {
-      let ins = node.inputs.map { fields[$0] }
+      // A crop's or an upsampling's second input only gives a size: its values are never read.
+      let sizeOnly: Bool
+      switch node.op {
+      case .crop: sizeOnly = true
+      case .upsample(let u): sizeOnly = u.like
+      default: sizeOnly = false
+      }
+      let ins = (sizeOnly ? Array(node.inputs.prefix(1)) : node.inputs).map { fields[$0] }
       func overflow() -> AnalysisError {
         AnalysisError(layer: node.name, message: "the receptive field overflows 64-bit integers")
       }
@@ -189,8 +210,21 @@ public struct ReceptiveFields: Sendable {
       case .flatten, .linear, .rbf:
         f = .whole
       case .conv(let c):
-        guard let g = x.through(kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation)
+        // A padding before the convolution moves the window by its top and left amounts.
+        let padded = c.prePad.map { x.padded(top: $0.top, left: $0.left) } ?? x
+        guard let p = padded,
+          let g = p.through(kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation)
         else { throw overflow() }
+        f = g
+      case .pad(let p):
+        guard let g = x.padded(top: p.top, left: p.left) else { throw overflow() }
+        f = g
+      case .crop(let c):
+        // Output unit u is input unit u + offset: a negative padding.
+        let shape = summary.shapes[node.inputs[0]]
+        let out = summary.shapes[node.id]
+        let at = c.start(shape[1], shape[2], to: out[1], out[2])
+        guard let g = x.padded(top: -at.h, left: -at.w) else { throw overflow() }
         f = g
       case .convTranspose(let c):
         var exact = true

@@ -37,8 +37,8 @@ extension Op {
   ///   element;
   /// - dropout: a one-byte mask per element (its output is then a new tensor);
   /// - average and adaptive average pooling, upsampling (PyTorch keeps only the sizes), add, concat,
-  ///   flatten, identity, input, channel shuffle and channel slice (their gradients only move values
-  ///   back): nothing.
+  ///   flatten, identity, input, channel shuffle, channel slice, pad and crop (their gradients only move
+  ///   values back): nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
     case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
@@ -52,7 +52,7 @@ extension Op {
     case .upsample: BackwardSaves()
     case .dropout: BackwardSaves(extraBytesPerOutputElement: 1)
     case .adaptiveAvgPool, .add, .concat, .flatten, .identity, .input: BackwardSaves()
-    case .channelShuffle, .channelSlice: BackwardSaves()
+    case .channelShuffle, .channelSlice, .pad, .crop: BackwardSaves()
     }
   }
 }

@@ -30,6 +30,9 @@ public final class Network: @unchecked Sendable {
   /// Bytes of scratch: padded input copies and im2col bands (not part of the arena or of the
   /// liveness peak).
   public let scratchBytes: Int
+  /// Bytes of the buffer the convolutions with a ``Conv2D/prePad`` pad their input into (the largest
+  /// padded input of the batch; 0 when none has one). Not part of the arena or the liveness peak.
+  public let padBytes: Int
   /// Multiply-accumulates of one forward pass of the whole batch.
   public let macs: Int
   /// Threads that pay for `requested`: at most the online CPUs. The engine's workers spin between
@@ -64,6 +67,7 @@ public final class Network: @unchecked Sendable {
   private var steps: [PlanStep] = []
   private let arena: UnsafeMutablePointer<Float>
   private let scratch: UnsafeMutablePointer<Float>
+  private let padBuffer: UnsafeMutablePointer<Float>
 
   /// Compiles `graph` for `batch` samples of shape `input` (the graph's own input shape when nil).
   ///
@@ -115,8 +119,14 @@ public final class Network: @unchecked Sendable {
     func take(_ key: String) -> [Float] { table.removeValue(forKey: key)!.data }
     var draft = PlanDraft(graph: graph, memory: memory, shapes: summary.shapes)
     var scratchElements = 0
+    var padElements = 0
     for node in graph.nodes where node.op != .input {
-      let inShape = summary.shapes[node.inputs[0]]
+      var inShape = summary.shapes[node.inputs[0]]
+      if case .conv(let c) = node.op, let p = c.prePad {
+        inShape[1] += p.top + p.bottom
+        inShape[2] += p.left + p.right
+        padElements = max(padElements, inShape.reduce(batch, *))
+      }
       switch node.op {
       case .input, .flatten, .dropout, .identity:
         continue
@@ -124,13 +134,13 @@ public final class Network: @unchecked Sendable {
         let weight = take("\(node.name).weight")
         let bias = c.bias ? take("\(node.name).bias") : [Float](repeating: 0, count: c.outChannels)
         if c.table != nil {
-          draft.append(node.id, .tableConv(TableConvolutionKernel(c, weight: weight, bias: bias)))
+          draft.append(node.id, .tableConv(TableConvolutionKernel(c, weight: weight, bias: bias)), prePad: c.prePad)
         } else {
           let k = ConvolutionKernel(
             c, weight: weight, bias: bias, inH: inShape[1], inW: inShape[2], packed: packed,
             winograd: options.winograd)
           scratchElements = max(scratchElements, k.scratchElements(inH: inShape[1], inW: inShape[2]))
-          draft.append(node.id, .conv(k))
+          draft.append(node.id, .conv(k), prePad: c.prePad)
         }
       case .convTranspose(let c):
         let weight = take("\(node.name).weight")
@@ -177,12 +187,18 @@ public final class Network: @unchecked Sendable {
         draft.append(node.id, .channelShuffle(groups: g))
       case .channelSlice(let start, let count):
         draft.append(node.id, .channelSlice(start: start, count: count))
+      case .pad(let p):
+        draft.append(node.id, .pad(p))
+      case .crop(let c):
+        let out = summary.shapes[node.id]
+        draft.append(node.id, .crop(offset: c.start(inShape[1], inShape[2], to: out[1], out[2])))
       }
     }
     draft.run(options.fusions)
     let steps = draft.compiled
     let weightElements = steps.reduce(0) { $0 + Self.heldElements($1.kernel) }
-    let (planned, overflow) = memory.arenaBytes.addingReportingOverflow(4 * (weightElements + scratchElements))
+    let (planned, overflow) = memory.arenaBytes.addingReportingOverflow(
+      4 * (weightElements + scratchElements + padElements))
     try Self.checkBudget(
       overflow ? Int.max : planned, of: options, graph: graph, batch: batch,
       what: "plan (activation arena, weights and scratch)")
@@ -190,20 +206,25 @@ public final class Network: @unchecked Sendable {
     self.steps = steps
     self.weightBytes = weightElements * 4
     self.scratchBytes = scratchElements * 4
+    self.padBytes = padElements * 4
     let arena = Self.allocate(max(1, memory.arenaBytes / 4))
     let scratch = Self.allocate(max(1, scratchElements))
-    guard let arena, let scratch else {
+    let padBuffer = Self.allocate(max(1, padElements))
+    guard let arena, let scratch, let padBuffer else {
       free(arena)
       free(scratch)
+      free(padBuffer)
       throw EngineError("\(graph.name): could not allocate \(formatBytes(planned)) for a batch of \(batch)")
     }
     self.arena = arena
     self.scratch = scratch
+    self.padBuffer = padBuffer
   }
 
   deinit {
     free(arena)
     free(scratch)
+    free(padBuffer)
   }
 
   /// `count` floats aligned to a cache line, or nil when the system refuses.
@@ -235,7 +256,7 @@ public final class Network: @unchecked Sendable {
     case .subsample(_, let w, let b): w.count + b.count
     case .rbf(let w): w.count
     case .activation, .lrn, .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .softmax, .concat, .add, .mul: 0
-    case .channelShuffle, .channelSlice: 0
+    case .channelShuffle, .channelSlice, .pad, .crop: 0
     }
   }
 
@@ -322,8 +343,17 @@ public final class Network: @unchecked Sendable {
     let node = graph.nodes[step.node]
     let out = pointer(step.node)
     let x = node.inputs[0]
-    let src = UnsafePointer(pointer(x))
-    let inShape = shapes[x]
+    var src = UnsafePointer(pointer(x))
+    var inShape = shapes[x]
+    if let p = step.prePad {
+      // The convolution reads its input padded into the pad buffer.
+      runPad(
+        p, input: src, output: padBuffer, planes: batch * inShape[0], h: inShape[1], w: inShape[2],
+        threads: loopThreads)
+      inShape[1] += p.top + p.bottom
+      inShape[2] += p.left + p.right
+      src = UnsafePointer(padBuffer)
+    }
     let outShape = shapes[step.node]
     let inCount = inShape.reduce(1, *) * batch
     let spatial = inShape.count == 3 ? inShape[1] * inShape[2] : 1
@@ -395,15 +425,23 @@ public final class Network: @unchecked Sendable {
       runChannelSlice(
         input: src, output: out, batch: batch, channels: inShape[0], start: start, count: count, spatial: spatial,
         threads: threads)
+    case .pad(let p):
+      runPad(p, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], threads: threads)
+    case .crop(let offset):
+      runCrop(
+        offset: offset, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2],
+        oh: outShape[1], ow: outShape[2], threads: threads)
     }
   }
 
   /// Every step of the plan as the ops it computes joined by `+`, a convolution with its path
-  /// (``ConvolutionKernel/path``): `conv:gemm-narrow+bn+add+relu`.
+  /// (``ConvolutionKernel/path``): `conv:gemm-narrow+bn+add+relu`; `prepad` first when the step pads a
+  /// convolution's input (``Conv2D/prePad``) before it.
   public var stepPaths: [String] {
     steps.map { step in
       var kinds = step.nodes.map { graph.nodes[$0].op.kindName }
       if case .conv(let k) = step.kernel { kinds[0] += ":\(k.path)" }
+      if step.prePad != nil { kinds.insert("prepad", at: 0) }
       return kinds.joined(separator: "+")
     }
   }

@@ -26,6 +26,10 @@ enum StepKernel {
   case channelShuffle(groups: Int)
   /// The channels `start ..< start + count`, a copy.
   case channelSlice(start: Int, count: Int)
+  /// A padding into a new buffer (``runPad(_:input:output:planes:h:w:threads:)``).
+  case pad(Padding2D)
+  /// The window at `offset` of the size of the node's output, a copy.
+  case crop(offset: Pair)
 }
 
 /// One kernel of a plan: it reads the inputs of its first node and writes the value of its last.
@@ -38,6 +42,9 @@ struct PlanStep {
   var nodes: [Int]
   /// A convolution's residual: the node whose value its epilogue adds (an add fused into it).
   var residual: Int? = nil
+  /// A convolution's ``Conv2D/prePad``: its input is padded into the pad buffer first, and the kernel
+  /// (built for the padded size, with no padding of its own) reads that.
+  var prePad: Padding2D? = nil
 
   /// The value the step leaves in its buffer.
   var last: Int { nodes.last! }
@@ -73,9 +80,9 @@ struct PlanDraft {
   }
 
   /// Appends the step computing `node` alone.
-  mutating func append(_ node: Int, _ kernel: StepKernel) {
+  mutating func append(_ node: Int, _ kernel: StepKernel, prePad: Padding2D? = nil) {
     stepOf[node] = steps.count
-    steps.append(PlanStep(node: node, kernel: kernel, nodes: [node]))
+    steps.append(PlanStep(node: node, kernel: kernel, nodes: [node], prePad: prePad))
   }
 
   /// The compiled steps, in execution order.

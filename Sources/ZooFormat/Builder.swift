@@ -10,6 +10,9 @@ struct Builder {
   private var shapes: [[Int]] = []
   private var modules: [Module] = []
   private var sideOutputs: [Int] = []
+  /// The output of every layer and module built so far, by path (`input` too), for `from`, `crop` and
+  /// `upsample`'s `like`.
+  private var built: [String: Tensor] = [:]
   private var paths: Set<String> = []
   /// Block calls under way, outermost first (to stop runaway recursion with a clear error).
   private var callStack: [String] = []
@@ -104,6 +107,7 @@ struct Builder {
     paths = ["input"]
     let root = Context(path: "", indexed: false)
     let x = Tensor(id: 0, shape: inputShape)
+    built = ["input": x]
     let out: Tensor
     if let use = model.use, let def = file.blocks[use] {
       var args = model.args
@@ -264,7 +268,9 @@ struct Builder {
       guard let nameNode = extra("name") else { return try body(items, outerScope, ctx, x) }
       let path = try childPath(ctx, try name(nameNode, scope), kind: "seq", at: nameNode)
       modules.append(Module(path: path, kind: "seq"))
-      return try body(items, outerScope, Context(path: path, indexed: true), x)
+      let out = try body(items, outerScope, Context(path: path, indexed: true), x)
+      built[path] = out
+      return out
     case "add", "mul", "concat":
       try only(["name"])
       guard case .sequence(let branches) = try required("a list of branches"), branches.count >= 2
@@ -336,6 +342,30 @@ struct Builder {
         }
       }
       return try addNode(try childPath(ctx, given, kind: "concat", at: node), .concat, ins, at: node)
+    case "from":
+      try only([])
+      return try layer(try required("a layer's name"), scope, ctx)
+    case "crop":
+      try only(["offset", "name"])
+      let like = try layer(try required("the name of the layer whose size it takes"), scope, ctx)
+      let given = try extra("name").map { n throws(DefinitionError) in try name(n, scope) }
+      var offset: Pair? = nil
+      if let o = extra("offset") {
+        let label = given.map { "layer `\(ctx.path.isEmpty ? $0 : "\(ctx.path).\($0)")`" } ?? "a `crop`"
+        switch try value(o, scope) {
+        case .int(let i) where i >= 0 && i <= maxSize: offset = Pair(i)
+        case .list(let l) where l.count == 2:
+          if case .int(let a) = l[0], case .int(let b) = l[1], a >= 0, b >= 0, a <= maxSize, b <= maxSize {
+            offset = Pair(a, b)
+          }
+        default: break
+        }
+        guard offset != nil else {
+          throw error(o, "\(label): `offset` must be an integer ≥ 0 or [y, x], got \(try value(o, scope))")
+        }
+      }
+      let path = try childPath(ctx, given, kind: "crop", at: node)
+      return try addNode(path, .crop(Crop(offset: offset)), [x, like], at: node)
     case "let":
       throw error(
         node, "`{let: {name: value}}` names values for the rest of a list, so it must be an item of a list of layers")
@@ -349,13 +379,17 @@ struct Builder {
     }
 
     if let spec = opSpecs[head] {
+      // `like: LAYER` (upsample) names a layer, not a value: it becomes the node's second input.
+      let likeNode = head == "upsample" ? extra("like").flatMap { $0.isNull ? nil : $0 } : nil
+      let like = try likeNode.map { n throws(DefinitionError) in try layer(n, scope, ctx) }
       var values = try bind(
-        spec.args, words: spec.words, head: headValue, extras: extras.filter { $0.0 != "name" }, scope, at: node,
+        spec.args, words: spec.words, head: headValue,
+        extras: extras.filter { $0.0 != "name" && !(likeNode != nil && $0.0 == "like") }, scope, at: node,
         what: "`\(head)`")
       values.removeValue(forKey: "name")
       let op: Op
       do {
-        op = try makeOp(head, Args(values: values, builder: self, at: node), x)
+        op = try makeOp(head, Args(values: values, builder: self, at: node), x, like: like != nil)
       } catch {
         var e = error
         let given = extra("name").flatMap { try? name($0, scope) }
@@ -364,7 +398,7 @@ struct Builder {
       }
       let path = try childPath(
         ctx, try extra("name").map { n throws(DefinitionError) in try name(n, scope) }, kind: op.kindName, at: node)
-      return try addNode(path, op, [x], at: node)
+      return try addNode(path, op, like.map { [x, $0] } ?? [x], at: node)
     }
 
     let blockName: String
@@ -375,7 +409,7 @@ struct Builder {
     } else {
       let known =
         Array(opSpecs.keys) + file.blockOrder + [
-          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let",
+          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let", "crop", "from",
         ]
       throw error(node, DefinitionFile.unknown("op or block", head, known: known))
     }
@@ -392,7 +426,28 @@ struct Builder {
     }
     callStack.append(blockName)
     defer { callStack.removeLast() }
-    return try body(def.body, blockScope, Context(path: path, indexed: false), x)
+    let out = try body(def.body, blockScope, Context(path: path, indexed: false), x)
+    built[path] = out
+    return out
+  }
+
+  /// The output of the layer or module a `from`, `crop` or `like` names: a path as `zoo describe` prints
+  /// it, looked up inside the enclosing modules first (innermost first), so a block refers to its own
+  /// layers by their short names. Only layers built before this point can be named.
+  private func layer(_ node: Yams.Node, _ scope: Scope, _ ctx: Context) throws(DefinitionError) -> Tensor {
+    let text = try name(node, scope, dots: true)
+    var prefix = ctx.path
+    while true {
+      if let t = built[prefix.isEmpty ? text : "\(prefix).\(text)"] { return t }
+      if prefix.isEmpty { break }
+      prefix = prefix.lastIndex(of: ".").map { String(prefix[..<$0]) } ?? ""
+    }
+    let known = Array(built.keys)
+    throw error(
+      node,
+      DefinitionFile.unknown("layer", text, known: known)
+        + " before this point (a layer is named by its path, as `zoo describe` prints it, or relative to an "
+        + "enclosing module\(ctx.path.isEmpty ? "" : " such as `\(ctx.path)`"))")
   }
 
   /// Counts one item or loop iteration against `maxExpansion`.
@@ -423,6 +478,7 @@ struct Builder {
     }
     nodes.append(n)
     shapes.append(shape)
+    built[path] = Tensor(id: n.id, shape: shape)
     return Tensor(id: n.id, shape: shape)
   }
 
@@ -564,7 +620,7 @@ struct Builder {
   }
 
   /// A name template: literal text with `{expression}` parts.
-  private func name(_ node: Yams.Node, _ scope: Scope) throws(DefinitionError) -> String {
+  private func name(_ node: Yams.Node, _ scope: Scope, dots: Bool = false) throws(DefinitionError) -> String {
     guard let text = node.scalarText, !text.isEmpty else { throw error(node, "a name must be text") }
     guard text.count <= Self.maxNameLength else {
       throw error(node, "the name `\(clip(text))` has \(text.count) characters; the limit is \(Self.maxNameLength)")
@@ -592,7 +648,7 @@ struct Builder {
       rest = rest[rest.index(after: close)...]
     }
     out += rest
-    guard !out.contains("."), !out.isEmpty else {
+    guard dots || !out.contains("."), !out.isEmpty else {
       throw error(node, "the name `\(clip(out))` must be non-empty and without dots (dots separate module paths)")
     }
     guard out.count <= Self.maxNameLength else {

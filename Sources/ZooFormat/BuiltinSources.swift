@@ -446,6 +446,188 @@ let builtinSources: [(name: String, text: String)] = [
     """#
   ),
   (
+    "fcn.yaml",
+    #"""
+    family: FCN
+    paper: Long, Shelhamer, Darrell. Fully Convolutional Networks for Semantic Segmentation. CVPR 2015 (FCN-32s/16s/8s, the Caffe reference nets); torchvision's fcn_resnet50 (a dilated ResNet-50 and FCNHead)
+    description: >-
+      Fully convolutional segmentation networks. FCN-32s, FCN-16s and FCN-8s are the paper's Caffe nets on VGG-16
+      (conv1_1 padded by 100, fc6 as a 7×7 convolution to 4096, fc7 1×1, a 1×1 score layer to 21 classes, bias-free
+      transposed convolutions upsampling by 32, by 2 then 16, or by 2, 2 then 8, score_pool4/score_pool3 1×1 layers
+      fused by add, Caffe crops at offsets 5, 9 and 19/27/31 that align every map with the input), with ceil-mode
+      pools as Caffe's; the output is the input's size. The paper's Table 1 gives FCN-VGG16 134M parameters and a
+      404-pixel receptive field at the score layer; the zoo's are 134,346,581 up to score_fr (VGG-16's 138,357,544
+      without its 1000-way fc8, with the 21-way score_fr) and 404 at score_fr. The transposed convolutions, which
+      the Caffe nets keep fixed at bilinear interpolation (FCN-32s's) or learn, add 1,806,336 (32s), 469,413 with
+      score_pool4 (16s) or 143,178 with both score layers (8s).
+      fcn_resnet50 is torchvision's (no auxiliary head, 21 classes): ResNet-50 with the strides of layer3 and layer4
+      replaced by dilation 2 and 4 (output stride 8), FCNHead(2048, 21) and bilinear upsampling to the input size.
+    input: [3, 500, 500]
+
+    blocks:
+      bottleneck:                         # torchvision's Bottleneck, with the dilation of the 3×3
+        args: {planes: ~, stride: 1, dilation: 1}
+        body:
+          - add:
+            - - {conv: planes, kernel: 1, bias: false, name: conv1}
+              - {bn, name: bn1}
+              - {relu, name: relu}
+              - {conv: planes, kernel: 3, stride: stride, padding: dilation, dilation: dilation, bias: false, name: conv2}
+              - {bn, name: bn2}
+              - relu
+              - {conv: planes * 4, kernel: 1, bias: false, name: conv3}
+              - {bn, name: bn3}
+            - - if: stride != 1 or channels != planes * 4
+                then: {seq: [{conv: planes * 4, kernel: 1, stride: stride, bias: false}, bn], name: downsample}
+          - relu
+
+      fcn_resnet:                         # torchvision.models.segmentation.fcn_resnet50(aux_loss=None)
+        args: {num_classes: 21}
+        let:
+          layers: [3, 4, 6, 3]
+          strides: [1, 2, 1, 1]           # replace_stride_with_dilation [False, True, True]:
+          first: [1, 1, 1, 2]             # a stage's first block keeps the dilation before it,
+          later: [1, 1, 2, 4]             # the others take the stage's
+        body:
+          - name: backbone
+            seq:
+              - {conv: 64, kernel: 7, stride: 2, padding: 3, bias: false, name: conv1}
+              - {bn, name: bn1}
+              - {relu, name: relu}
+              - {maxpool: 3, stride: 2, padding: 1, name: maxpool}
+              - for: stage
+                in: range(4)
+                body:
+                  - name: layer{stage + 1}
+                    seq:
+                      - repeat: layers[stage]
+                        as: i
+                        body:
+                          - bottleneck:
+                              planes: 64 * 2 ** stage
+                              stride: strides[stage] if i == 0 else 1
+                              dilation: first[stage] if i == 0 else later[stage]
+          - name: classifier              # FCNHead(2048, num_classes)
+            seq:
+              - {conv: 512, kernel: 3, padding: 1, bias: false}
+              - bn
+              - relu
+              - {dropout: 0.1}
+              - {conv: num_classes, kernel: 1}
+          - {upsample: null, like: input, mode: bilinear}
+
+      fcn_vgg:                            # the Caffe nets voc-fcn32s, voc-fcn16s, voc-fcn8s
+        args: {stride: 32, num_classes: 21}
+        let:
+          widths: [64, 128, 256, 512, 512]
+          depths: [2, 2, 3, 3, 3]
+        body:
+          - for: stage
+            in: range(5)
+            body:
+              - repeat: depths[stage]
+                as: i
+                body:
+                  - conv: widths[stage]
+                    kernel: 3
+                    padding: 100 if stage == 0 and i == 0 else 1
+                    name: conv{stage + 1}_{i + 1}
+                  - {relu, name: "relu{stage + 1}_{i + 1}"}
+              - {maxpool: 2, stride: 2, ceil: true, name: "pool{stage + 1}"}
+          - {conv: 4096, kernel: 7, name: fc6}
+          - {relu, name: relu6}
+          - {dropout: 0.5, name: drop6}
+          - {conv: 4096, kernel: 1, name: fc7}
+          - {relu, name: relu7}
+          - {dropout: 0.5, name: drop7}
+          - {conv: num_classes, kernel: 1, name: score_fr}
+          - if: stride == 32
+            then: {conv_transpose: num_classes, kernel: 64, stride: 32, bias: false, name: upscore}
+          - if: stride <= 16
+            then:
+              - {conv_transpose: num_classes, kernel: 4, stride: 2, bias: false, name: upscore2}
+              - add:
+                  - []
+                  - - {from: pool4}
+                    - {conv: num_classes, kernel: 1, name: score_pool4}
+                    - {crop: upscore2, offset: 5, name: score_pool4c}
+                name: fuse_pool4
+          - if: stride == 16
+            then: {conv_transpose: num_classes, kernel: 32, stride: 16, bias: false, name: upscore16}
+          - if: stride == 8
+            then:
+              - {conv_transpose: num_classes, kernel: 4, stride: 2, bias: false, name: upscore_pool4}
+              - add:
+                  - []
+                  - - {from: pool3}
+                    - {conv: num_classes, kernel: 1, name: score_pool3}
+                    - {crop: upscore_pool4, offset: 9, name: score_pool3c}
+                name: fuse_pool3
+              - {conv_transpose: num_classes, kernel: 16, stride: 8, bias: false, name: upscore8}
+          - {crop: input, offset: "19 if stride == 32 else 27 if stride == 16 else 31", name: score}
+
+    models:
+      fcn_resnet50: {use: fcn_resnet, input: [3, 224, 224]}
+      fcn32s: {use: fcn_vgg, stride: 32}
+      fcn16s: {use: fcn_vgg, stride: 16}
+      fcn8s: {use: fcn_vgg, stride: 8}
+    """#
+  ),
+  (
+    "unet.yaml",
+    #"""
+    family: U-Net
+    paper: "Ronneberger, Fischer, Brox. U-Net: Convolutional Networks for Biomedical Image Segmentation. MICCAI 2015"
+    description: >-
+      The paper's U-Net (Fig. 1): a contracting path of two unpadded 3×3 convolutions with ReLU and a 2×2 max pool
+      per level (64 to 1024 channels), an expanding path of 2×2 stride-2 transposed convolutions that halve the
+      channels, each followed by the concatenation with the contracting path's map centre-cropped to its size and
+      two unpadded 3×3 convolutions, and a final 1×1 convolution to 2 classes: 572×572 → 388×388. 31,030,658
+      parameters (the paper gives no count; the arithmetic is in Tests/ZooTests/SegmentationTests.swift). An output
+      unit depends on 188 or 204 input pixels along each axis (by its position modulo 16, measured by
+      back-propagation), all inside the 215-pixel window `zoo rf` gives (u − 15 … u + 199), which is centred on input
+      pixel u + 92: the 92-pixel border the paper's overlap-tile strategy mirrors.
+    input: [1, 572, 572]
+    args: {num_classes: 2}
+
+    blocks:
+      double_conv:                        # two unpadded 3×3 convolutions with ReLU
+        args: {out: ~}
+        body:
+          - {conv: out, kernel: 3, name: conv1}
+          - {relu, name: relu1}
+          - {conv: out, kernel: 3, name: conv2}
+          - {relu, name: relu2}
+
+      up:                                 # 2×2 up-convolution, crop-and-concatenate, two 3×3 convolutions
+        args: {level: ~}                  # the contracting path's level whose map is concatenated
+        body:
+          - {conv_transpose: channels // 2, kernel: 2, stride: 2, name: upconv}
+          - concat:
+              - - {from: "down{level}"}   # the contracting path's map, centre-cropped to the upsampled one
+                - {crop: upconv, name: crop}
+              - []
+            name: concat
+          - {double_conv: channels // 2, name: conv}
+
+    network:
+      - for: level
+        in: range(4)
+        body:
+          - {double_conv: 64 * 2 ** level, name: "down{level + 1}"}
+          - {maxpool: 2, name: "pool{level + 1}"}
+      - {double_conv: 1024, name: bottom}
+      - for: level
+        in: [4, 3, 2, 1]
+        body:
+          - {up: level, name: "up{level}"}
+      - {conv: num_classes, kernel: 1, name: head}
+
+    models:
+      unet: {}
+    """#
+  ),
+  (
     "snippets.yaml",
     #"""
     family: Snippets

@@ -8,15 +8,21 @@ private enum ArgKind {
   case number
   /// One of these words, written unquoted (``Builder/wordValue(_:_:words:)``).
   case word([String])
+  /// Paddings: an integer, `[h, w]` or `[top, bottom, left, right]`, each ≥ 0, or one of these words.
+  case sides(words: [String])
+  /// A layer's name (`like: input`), resolved when building.
+  case layer
   case any
 }
 
 /// The kinds of the op arguments (the same rules as ``Args`` applies when building).
 private let opArgKinds: [String: [String: ArgKind]] = [
   "conv": [
-    "out": .int(min: 1), "kernel": .pair(min: 1), "stride": .pair(min: 1), "padding": .pair(min: 0),
+    "out": .int(min: 1), "kernel": .pair(min: 1), "stride": .pair(min: 1), "padding": .sides(words: ["same"]),
     "dilation": .pair(min: 1), "groups": .int(min: 1), "bias": .bool, "table": .any,
+    "padding_mode": .word(padModes),
   ],
+  "pad": ["pad": .sides(words: []), "mode": .word(padModes), "value": .number],
   "linear": ["out": .int(min: 1), "bias": .bool],
   "bn": ["eps": .number],
   "lrn": ["size": .int(min: 1), "alpha": .number, "beta": .number, "k": .number],
@@ -35,6 +41,7 @@ private let opArgKinds: [String: [String: ArgKind]] = [
   "adaptive_maxpool": ["size": .pair(min: 1)],
   "upsample": [
     "scale_factor": .pair(min: 1), "size": .pair(min: 1), "mode": .word(upsampleModes), "align_corners": .bool,
+    "like": .layer,
   ],
   "dropout": ["p": .number],
   "subsample": ["kernel": .int(min: 1)],
@@ -46,6 +53,7 @@ private let opArgKinds: [String: [String: ArgKind]] = [
 private let structureKeys: [String: [String]] = [
   "repeat": ["as", "body"], "for": ["in", "body"], "if": ["then", "else"], "seq": ["name"], "add": ["name"],
   "mul": ["name"], "concat": ["name"], "split": ["sizes", "name"], "side": [], "let": [],
+  "crop": ["offset", "name"], "from": [],
 ]
 
 extension DefinitionFile {
@@ -284,6 +292,18 @@ struct DefinitionChecker {
       case "side":
         guard let layers = headValue else { return report(headNode, "`side` needs layers") }
         body(layers, outer)
+      case "crop", "from":
+        // The layer is looked up when building (names are known only then).
+        guard let layer = headValue, layer.scalarText != nil else {
+          return report(headNode, "`\(head)` needs a layer's name")
+        }
+        if let offset = extra("offset") {
+          if let v = literal(offset), let why = mismatch(v, .pair(min: 0)) {
+            report(offset, "`offset` must be \(why), got \(clip(v.description))")
+          } else if literal(offset) == nil {
+            expression(offset, scope)
+          }
+        }
       default:
         report(
           headNode,
@@ -312,7 +332,7 @@ struct DefinitionChecker {
     guard let def = file.blocks[head] else {
       let known =
         Array(opSpecs.keys) + file.blockOrder + [
-          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let",
+          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let", "crop", "from",
         ]
       return report(headNode, DefinitionFile.unknown("op or block", head, known: known))
     }
@@ -351,6 +371,11 @@ struct DefinitionChecker {
         if !words.contains(w) { report(v, "`\(k)` must be \(wordList(words)), got `\(w)`") }
         continue
       }
+      if case .sides(let words)? = kinds[k], let w = v.plainWord, words.contains(w) { continue }
+      if case .layer? = kinds[k] {
+        if v.scalarText == nil { report(v, "`\(k)` must be a layer's name") }
+        continue
+      }
       if let kind = kinds[k], let lit = literal(v) {
         if let why = mismatch(lit, kind) { report(v, "`\(k)` must be \(why), got \(clip(lit.description))") }
       } else {
@@ -369,7 +394,13 @@ struct DefinitionChecker {
       return false
     }
     switch kind {
-    case .any: return nil
+    case .any, .layer: return nil
+    case .sides(let words):
+      if case .string(let w) = v, words.contains(w) { return nil }
+      if intOK(v, 0) { return nil }
+      if case .list(let l) = v, [2, 4].contains(l.count), l.allSatisfy({ intOK($0, 0) }) { return nil }
+      return "an integer in 0...\(maxSize), [height, width] or [top, bottom, left, right]"
+        + (words.isEmpty ? "" : " or \(wordList(words))")
     case .int(let min):
       return intOK(v, min) ? nil : "an integer in \(min)...\(maxSize)"
     case .pair(let min):

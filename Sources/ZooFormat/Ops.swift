@@ -11,10 +11,16 @@ struct OpSpec {
 }
 
 let opSpecs: [String: OpSpec] = [
-  "conv": OpSpec(args: [
-    ("out", nil), ("kernel", nil), ("stride", .int(1)), ("padding", .int(0)), ("dilation", .int(1)),
-    ("groups", .int(1)), ("bias", .bool(true)), ("table", .null),
-  ]),
+  "conv": OpSpec(
+    args: [
+      ("out", nil), ("kernel", nil), ("stride", .int(1)), ("padding", .int(0)), ("dilation", .int(1)),
+      ("groups", .int(1)), ("bias", .bool(true)), ("table", .null),
+      ("padding_mode", .string(PadMode.zeros.rawValue)),
+    ],
+    words: ["padding": ["same"], "padding_mode": padModes]),
+  "pad": OpSpec(
+    args: [("pad", nil), ("mode", .string(PadMode.zeros.rawValue)), ("value", .int(0))],
+    words: ["mode": padModes]),
   "conv_transpose": OpSpec(args: [
     ("out", nil), ("kernel", nil), ("stride", .int(1)), ("padding", .int(0)), ("output_padding", .int(0)),
     ("dilation", .int(1)), ("groups", .int(1)), ("bias", .bool(true)),
@@ -47,7 +53,7 @@ let opSpecs: [String: OpSpec] = [
   "upsample": OpSpec(
     args: [
       ("scale_factor", .null), ("size", .null), ("mode", .string(Upsample.Mode.nearest.rawValue)),
-      ("align_corners", .bool(false)),
+      ("align_corners", .bool(false)), ("like", .null),
     ],
     words: ["mode": upsampleModes]),
   "flatten": OpSpec(args: []),
@@ -58,7 +64,9 @@ let opSpecs: [String: OpSpec] = [
   "channel_shuffle": OpSpec(args: [("groups", nil)]),
 ]
 
-/// The words of `gelu`'s `approximate` (PyTorch's).
+/// The padding modes of `conv`'s `padding_mode` and `pad`'s `mode` (PyTorch's).
+let padModes = PadMode.allCases.map(\.rawValue)
+/// The words of `upsample`'s `mode` and `gelu`'s `approximate` (PyTorch's).
 let upsampleModes = Upsample.Mode.allCases.map(\.rawValue)
 let geluApproximations = GELUApproximation.allCases.map(\.rawValue)
 
@@ -73,6 +81,11 @@ struct Args {
   var at: Yams.Node
 
   func fail(_ message: String) -> DefinitionError { builder.error(at, message) }
+
+  /// An error at the layer, naming it when it has a plain `name:` (a templated name is built later).
+  func named(_ message: String) -> DefinitionError {
+    builder.error(at, (at.mapping?["name"]?.plainWord.map { "layer `\($0)`: " } ?? "") + message)
+  }
 
   func int(_ k: String, min: Int) throws(DefinitionError) -> Int {
     guard case .int(let i)? = values[k] else {
@@ -114,14 +127,43 @@ struct Args {
       "`\(k)` must be an integer ≥ \(min) or [height, width], got \(values[k]?.description ?? "nothing")")
   }
 
+  /// Paddings `[top, bottom, left, right]` from an integer (all four), `[h, w]` (top and bottom `h`,
+  /// left and right `w`) or `[top, bottom, left, right]`, each in `0...maxSize`.
+  func sides(_ k: String) throws(DefinitionError) -> [Int] {
+    var items: [Value] = []
+    switch values[k] {
+    case .int?: items = [values[k]!]
+    case .list(let l)? where [2, 4].contains(l.count): items = l
+    default: break
+    }
+    var out: [Int] = []
+    for item in items {
+      guard case .int(let i) = item else { break }
+      guard i >= 0 else { throw named("`\(k)` must be ≥ 0 on every side, got \(values[k]!)") }
+      guard i <= maxSize else { throw named("`\(k)` must be ≤ \(maxSize), got \(values[k]!)") }
+      out.append(i)
+    }
+    guard !items.isEmpty, out.count == items.count else {
+      throw named(
+        "`\(k)` must be an integer, [height, width] or [top, bottom, left, right], got "
+          + (values[k]?.description ?? "nothing"))
+    }
+    switch out.count {
+    case 1: return [out[0], out[0], out[0], out[0]]
+    case 2: return [out[0], out[0], out[1], out[1]]
+    default: return out
+    }
+  }
+
   func isNull(_ k: String) -> Bool { values[k] == nil || values[k] == .null }
 
   /// One of `words`.
-  func word(_ k: String, among words: [String]) throws(DefinitionError) -> String {
+  func word(_ k: String, among words: [String], named: Bool = false) throws(DefinitionError) -> String {
     if case .string(let s)? = values[k], words.contains(s) { return s }
     let got: String
     if case .string(let s)? = values[k] { got = "`\(s)`" } else { got = values[k]?.description ?? "nothing" }
-    throw fail("`\(k)` must be \(wordList(words)), got \(got)")
+    let message = "`\(k)` must be \(wordList(words)), got \(got)"
+    throw named ? self.named(message) : fail(message)
   }
 }
 
@@ -158,7 +200,9 @@ extension Builder {
 }
 
 extension Builder {
-  func makeOp(_ kind: String, _ a: Args, _ x: Tensor) throws(DefinitionError) -> Op {
+  /// The op of a layer reading `x`; `like` tells whether an upsample takes its size from another layer
+  /// (given by the caller as the node's second input).
+  func makeOp(_ kind: String, _ a: Args, _ x: Tensor, like: Bool = false) throws(DefinitionError) -> Op {
     func channels(_ what: String) throws(DefinitionError) -> Int {
       guard x.shape.count == 3 else {
         throw a.fail("`\(what)` needs a C×H×W feature map, but its input is \(format(x.shape))")
@@ -176,8 +220,29 @@ extension Builder {
       let inC = try channels("conv")
       var c = Conv2D(
         inChannels: inC, outChannels: try a.int("out", min: 1), kernel: try a.pair("kernel", min: 1),
-        stride: try a.pair("stride", min: 1), padding: try a.pair("padding", min: 0),
-        dilation: try a.pair("dilation", min: 1), groups: try a.int("groups", min: 1), bias: try a.bool("bias"))
+        stride: try a.pair("stride", min: 1), dilation: try a.pair("dilation", min: 1),
+        groups: try a.int("groups", min: 1), bias: try a.bool("bias"))
+      let mode = PadMode(rawValue: try a.word("padding_mode", among: padModes, named: true))!
+      let sides: [Int]
+      if case .string("same")? = a.values["padding"] {
+        // PyTorch's `padding='same'`: stride 1; per axis dilation·(kernel − 1) in all, the smaller half
+        // before and the extra one after.
+        guard c.stride == Pair(1) else {
+          throw a.named("`padding: same` needs stride 1 (PyTorch's rule), got stride \(c.stride)")
+        }
+        let th = c.dilation.h * (c.kernel.h - 1)
+        let tw = c.dilation.w * (c.kernel.w - 1)
+        sides = [th / 2, th - th / 2, tw / 2, tw - tw / 2]
+      } else if case .string(let s)? = a.values["padding"] {
+        throw a.named("`padding` must be an integer, [height, width], [top, bottom, left, right] or `same`, got `\(s)`")
+      } else {
+        sides = try a.sides("padding")
+      }
+      if mode == .zeros && sides[0] == sides[1] && sides[2] == sides[3] {
+        c.padding = Pair(sides[0], sides[2])
+      } else {
+        c.prePad = Padding2D(top: sides[0], bottom: sides[1], left: sides[2], right: sides[3], mode: mode)
+      }
       guard inC % c.groups == 0, c.outChannels % c.groups == 0 else {
         throw a.fail(
           "groups = \(c.groups) must divide both the input channels (\(inC)) and the output channels (\(c.outChannels))"
@@ -221,10 +286,8 @@ extension Builder {
       for (axis, op, s, d) in [
         ("height", c.outputPadding.h, c.stride.h, c.dilation.h), ("width", c.outputPadding.w, c.stride.w, c.dilation.w),
       ] where op >= max(s, d) {
-        // The layer's written name when it is a plain one (a templated name is built later).
-        let layer = a.at.mapping?["name"]?.plainWord.map { "layer `\($0)`" } ?? "`conv_transpose`"
-        throw a.fail(
-          "\(layer): `output_padding` \(op) (\(axis)) must be smaller than the stride (\(s)) or the dilation (\(d)), "
+        throw a.named(
+          "`output_padding` \(op) (\(axis)) must be smaller than the stride (\(s)) or the dilation (\(d)), "
             + "as in PyTorch")
       }
       return .convTranspose(c)
@@ -270,8 +333,9 @@ extension Builder {
       return .adaptiveMaxPool(outH: s.h, outW: s.w)
     case "upsample":
       _ = try channels(kind)
-      guard a.isNull("scale_factor") != a.isNull("size") else {
-        throw a.fail("`upsample` needs exactly one of `scale_factor` and `size`")
+      let given = [!a.isNull("scale_factor"), !a.isNull("size"), like].filter { $0 }.count
+      guard given == 1 else {
+        throw a.named("`upsample` needs exactly one of `scale_factor`, `size` and `like`")
       }
       let mode = Upsample.Mode(rawValue: try a.word("mode", among: upsampleModes))!
       let align = try a.bool("align_corners")
@@ -281,7 +345,18 @@ extension Builder {
       return .upsample(
         Upsample(
           scale: a.isNull("scale_factor") ? nil : try a.pair("scale_factor", min: 1),
-          size: a.isNull("size") ? nil : try a.pair("size", min: 1), mode: mode, alignCorners: align))
+          size: a.isNull("size") ? nil : try a.pair("size", min: 1), like: like, mode: mode, alignCorners: align))
+    case "pad":
+      _ = try channels(kind)
+      let sides = try a.sides("pad")
+      let mode = PadMode(rawValue: try a.word("mode", among: padModes, named: true))!
+      let value = try a.double("value")
+      guard value.isFinite else { throw a.named("`value` must be finite, got \(value)") }
+      guard value == 0 || mode == .zeros else {
+        throw a.named("`value` \(value) is for `mode: zeros` (a constant padding), not `\(mode.rawValue)`")
+      }
+      return .pad(
+        Padding2D(top: sides[0], bottom: sides[1], left: sides[2], right: sides[3], mode: mode, value: value))
     case "flatten": return .flatten
     case "dropout":
       let p = try a.double("p")

@@ -121,7 +121,11 @@ extension Node {
       c.flops = try times(k * k + 1, out)
     case .add, .mul:
       c.flops = try times(max(inputs.count - 1, 0), out)
-    case .input, .flatten, .dropout, .identity, .concat, .channelShuffle, .channelSlice:
+    case .input, .flatten, .dropout, .identity, .concat, .channelShuffle, .channelSlice, .crop:
+      break
+    case .pad:
+      // Padding copies values (and writes constants): no arithmetic, like `concat`. A convolution's own
+      // padding (``Conv2D/prePad``) costs nothing either: its MACs count the output positions only.
       break
     }
     return c

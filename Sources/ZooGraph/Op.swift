@@ -56,6 +56,12 @@ public enum Op: Hashable, Sendable {
   /// The channels `start ..< start + count` of a feature map (`x[:, start:start + count]`), one branch
   /// of a channel split (ShuffleNetV2's `x.chunk(2, dim=1)`).
   case channelSlice(start: Int, count: Int)
+  /// Spatial padding (`nn.ZeroPad2d`, `nn.ConstantPad2d`, `nn.ReflectionPad2d`, `nn.ReplicationPad2d`,
+  /// `nn.CircularPad2d`). See ``Padding2D``.
+  case pad(Padding2D)
+  /// A spatial window of the first input the size of the second input's map (`x[:, :, y:y + h, x:x + w]`):
+  /// U-Net's centre crop and Caffe's `Crop` layer. See ``Crop``. The second input only gives the size.
+  case crop(Crop)
 }
 
 /// Element-wise activation functions.
@@ -110,9 +116,99 @@ public enum GELUApproximation: String, Hashable, Sendable, CaseIterable {
   case tanh
 }
 
+/// How a padding fills the cells outside the input: PyTorch's `padding_mode` of `nn.Conv2d` and the
+/// modes of `F.pad` (`constant` is written `zeros` here, with a value).
+public enum PadMode: String, Hashable, Sendable, CaseIterable {
+  /// A constant (zero unless ``Padding2D/value`` says otherwise).
+  case zeros
+  /// The input mirrored about its edge pixel, which is not repeated (`x[1]` left of `x[0]`): every
+  /// padding must be below the input's size along its axis.
+  case reflect
+  /// The edge pixel repeated.
+  case replicate
+  /// The input wrapped around (`x[n − 1]` left of `x[0]`): every padding must be at most the input's size.
+  case circular
+}
+
+/// Padding of the four sides of a feature map, in PyTorch's order of meaning (`F.pad(x, (left, right,
+/// top, bottom), mode, value)`). The output is `(H + top + bottom) × (W + left + right)`; input cell
+/// `(i, j)` lands at `(i + top, j + left)`. Paddings are ≥ 0.
+public struct Padding2D: Hashable, Sendable, CustomStringConvertible {
+  public var top: Int
+  public var bottom: Int
+  public var left: Int
+  public var right: Int
+  public var mode: PadMode
+  /// The constant of ``PadMode/zeros`` (`nn.ConstantPad2d`'s value); 0 for every other mode.
+  public var value: Double
+
+  public init(top: Int, bottom: Int, left: Int, right: Int, mode: PadMode = .zeros, value: Double = 0) {
+    precondition(min(top, bottom, left, right) >= 0, "paddings are ≥ 0")
+    precondition(value == 0 || mode == .zeros, "a padding value is for the constant mode")
+    self.top = top
+    self.bottom = bottom
+    self.left = left
+    self.right = right
+    self.mode = mode
+    self.value = value
+  }
+
+  /// The same padding `p` on all four sides.
+  public init(_ p: Int, mode: PadMode = .zeros) { self.init(top: p, bottom: p, left: p, right: p, mode: mode) }
+
+  /// `[top, bottom, left, right]`, as written in definition files.
+  public var sides: [Int] { [top, bottom, left, right] }
+
+  /// `reflect 1`, `zeros [0, 1, 0, 1]`, `zeros 2 value 0.5`.
+  public var description: String {
+    let amount = Set(sides).count == 1 ? "\(top)" : "[\(sides.map(String.init).joined(separator: ", "))]"
+    return "\(mode.rawValue) \(amount)" + (value != 0 ? " value \(value)" : "")
+  }
+
+  /// The padded size of an `h × w` map, or an error naming the padding and the size when PyTorch
+  /// refuses it (reflect: a padding ≥ the size; circular: a padding > the size).
+  public func paddedSize(_ h: Int, _ w: Int) throws(ShapeError) -> (Int, Int) {
+    for (side, p, n, axis) in [
+      ("top", top, h, "height"), ("bottom", bottom, h, "height"), ("left", left, w, "width"),
+      ("right", right, w, "width"),
+    ] {
+      switch mode {
+      case .reflect where p >= n:
+        throw ShapeError(
+          "reflect padding \(side) \(p) must be below the input \(axis) \(n) (PyTorch's rule; the map is \(h)×\(w))")
+      case .circular where p > n:
+        throw ShapeError(
+          "circular padding \(side) \(p) must be at most the input \(axis) \(n) (PyTorch's rule; the map is \(h)×\(w))"
+        )
+      default: break
+      }
+    }
+    let (oh, o1) = h.addingReportingOverflow(top + bottom)
+    let (ow, o2) = w.addingReportingOverflow(left + right)
+    guard !o1, !o2 else { throw ShapeError("padding \(description) of \(h)×\(w) overflows") }
+    return (oh, ow)
+  }
+}
+
+/// Where a ``Op/crop(_:)`` window starts: the centre (`offset` nil: `⌊(n − m)/2⌋` per axis, U-Net's
+/// crop, torchvision's `center_crop` for even differences) or an explicit `(y, x)` offset (Caffe's
+/// `Crop` layer with `axis: 2`, FCN's).
+public struct Crop: Hashable, Sendable {
+  public var offset: Pair?
+  public init(offset: Pair? = nil) { self.offset = offset }
+
+  /// The offset of a crop of an `h × w` map to `th × tw`.
+  public func start(_ h: Int, _ w: Int, to th: Int, _ tw: Int) -> Pair {
+    offset ?? Pair((h - th) / 2, (w - tw) / 2)
+  }
+}
+
 /// 2-D convolution attributes. Weight layout `[out, in / groups, kh, kw]` (PyTorch's).
 ///
 /// Output size per axis: `floor((n + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`.
+/// A ``prePad`` (a padding mode other than zeros, asymmetric padding, or `padding: same` with an odd
+/// total) pads the input first, as `F.pad` does in `nn.Conv2d` for a `padding_mode` other than `zeros`;
+/// `padding` is then 0.
 /// A connection table (LeNet-5's C3) replaces `groups`: output channel `j` sees only the input
 /// channels `table[j]`, and its weight holds `table[j].count · kh · kw` values.
 public struct Conv2D: Hashable, Sendable {
@@ -125,11 +221,15 @@ public struct Conv2D: Hashable, Sendable {
   public var groups: Int
   public var bias: Bool
   public var table: [[Int]]?
+  /// Padding applied to the input before the convolution (whose own `padding` is then 0).
+  public var prePad: Padding2D?
 
   public init(
     inChannels: Int, outChannels: Int, kernel: Pair, stride: Pair = Pair(1), padding: Pair = Pair(0),
-    dilation: Pair = Pair(1), groups: Int = 1, bias: Bool = true, table: [[Int]]? = nil
+    dilation: Pair = Pair(1), groups: Int = 1, bias: Bool = true, table: [[Int]]? = nil, prePad: Padding2D? = nil
   ) {
+    precondition(prePad == nil || padding == Pair(0), "a convolution pads its input once")
+    self.prePad = prePad
     self.inChannels = inChannels
     self.outChannels = outChannels
     self.kernel = kernel
@@ -219,29 +319,37 @@ public struct Pool2D: Hashable, Sendable {
   }
 }
 
-/// `nn.Upsample` with a positive integer `scale` per axis or an output `size` (exactly one of them),
-/// nearest or bilinear. Nearest reads input `floor(o · n_in / n_out)` (PyTorch's legacy `nearest`);
-/// bilinear reads around `max((o + 0.5) · n_in / n_out − 0.5, 0)`, or `o · (n_in − 1) / (n_out − 1)` with
-/// `alignCorners`, clamped at the last pixel.
+/// `nn.Upsample` with a positive integer `scale` per axis, an output `size`, or (`like`) the spatial size of
+/// the node's second input (`F.interpolate(x, size=y.shape[-2:])`, torchvision's FCN head upsampling to the
+/// network input): exactly one of the three. Nearest or bilinear. Nearest reads input
+/// `floor(o · n_in / n_out)` (PyTorch's legacy `nearest`); bilinear reads around
+/// `max((o + 0.5) · n_in / n_out − 0.5, 0)`, or `o · (n_in − 1) / (n_out − 1)` with `alignCorners`, clamped at
+/// the last pixel.
 public struct Upsample: Hashable, Sendable {
   public enum Mode: String, Hashable, Sendable, CaseIterable {
     case nearest, bilinear
   }
   public var scale: Pair?
   public var size: Pair?
+  /// The output takes the spatial size of the node's second input, which is read for nothing else.
+  public var like: Bool
   public var mode: Mode
   public var alignCorners: Bool
 
-  public init(scale: Pair? = nil, size: Pair? = nil, mode: Mode = .nearest, alignCorners: Bool = false) {
-    precondition((scale == nil) != (size == nil), "an upsample has a scale or a size")
+  public init(
+    scale: Pair? = nil, size: Pair? = nil, like: Bool = false, mode: Mode = .nearest, alignCorners: Bool = false
+  ) {
+    precondition(
+      [scale != nil, size != nil, like].filter { $0 }.count == 1, "an upsample has a scale, a size or a like")
     precondition(!alignCorners || mode == .bilinear, "align_corners is bilinear only")
     self.scale = scale
     self.size = size
+    self.like = like
     self.mode = mode
     self.alignCorners = alignCorners
   }
 
-  /// The output's `(height, width)` for an input of `h × w`; nil when a scale overflows.
+  /// The output's `(height, width)` for an input of `h × w`; nil when a scale overflows. Not for `like`.
   public func outputSize(_ h: Int, _ w: Int) -> (Int, Int)? {
     if let size { return (size.h, size.w) }
     let s = scale!
@@ -290,6 +398,8 @@ extension Op {
     case .rbf: "rbf"
     case .channelShuffle: "channel_shuffle"
     case .channelSlice: "slice"
+    case .pad: "pad"
+    case .crop: "crop"
     }
   }
 
@@ -302,7 +412,7 @@ extension Op {
     case .activation, .softmax: .activation
     case .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .subsample: .pooling
     case .concat, .add, .mul: .merge
-    case .input, .flatten, .dropout, .identity, .channelShuffle, .channelSlice: .other
+    case .input, .flatten, .dropout, .identity, .channelShuffle, .channelSlice, .pad, .crop: .other
     }
   }
 
@@ -317,6 +427,7 @@ extension Op {
       if c.dilation != Pair(1) { s += ", dil \(c.dilation)" }
       if c.groups != 1 { s += ", g\(c.groups)" }
       if c.table != nil { s += ", table" }
+      if let p = c.prePad { s += ", pad \(p)" }
       return s
     case .convTranspose(let c):
       var s = "conv_transpose \(c.kernel.h)×\(c.kernel.w)"
@@ -337,7 +448,8 @@ extension Op {
     case .adaptiveAvgPool(let h, let w): return "adaptive avgpool \(h)×\(w)"
     case .adaptiveMaxPool(let h, let w): return "adaptive maxpool \(h)×\(w)"
     case .upsample(let u):
-      let target = u.size.map { "to \($0.h)×\($0.w)" } ?? "×\(u.scale?.description ?? "?")"
+      let target =
+        u.like ? "to the 2nd input's size" : u.size.map { "to \($0.h)×\($0.w)" } ?? "×\(u.scale?.description ?? "?")"
       return "upsample \(u.mode.rawValue) \(target)" + (u.alignCorners ? " aligned" : "")
     case .flatten: return "flatten"
     case .dropout(let p): return "dropout \(p)"
@@ -350,6 +462,8 @@ extension Op {
     case .rbf(_, let n): return "rbf \(n)"
     case .channelShuffle(let g): return "channel_shuffle \(g)"
     case .channelSlice(let start, let count): return "slice \(start)..<\(start + count)"
+    case .pad(let p): return "pad \(p)"
+    case .crop(let c): return c.offset.map { "crop at \($0.h), \($0.w)" } ?? "crop centre"
     }
   }
 }

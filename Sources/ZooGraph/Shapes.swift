@@ -37,17 +37,19 @@ extension Op {
     case .activation, .softmax:
       return x
     case .conv(let c):
-      let (ch, h, w) = try map(x, "conv")
+      let (ch, h0, w0) = try map(x, "conv")
       guard ch == c.inChannels else {
         throw ShapeError("conv expects \(c.inChannels) input channels, got \(ch) (input \(format(x)))")
       }
+      let (h, w) = try c.prePad?.paddedSize(h0, w0) ?? (h0, w0)
       let oh = windowOutputSize(
         h, kernel: c.kernel.h, stride: c.stride.h, padding: c.padding.h, dilation: c.dilation.h)
       let ow = windowOutputSize(
         w, kernel: c.kernel.w, stride: c.stride.w, padding: c.padding.w, dilation: c.dilation.w)
       guard oh >= 1, ow >= 1 else {
         throw ShapeError(
-          "conv \(c.kernel.h)×\(c.kernel.w) (stride \(c.stride), padding \(c.padding), dilation \(c.dilation)) "
+          "conv \(c.kernel.h)×\(c.kernel.w) (stride \(c.stride), "
+            + "padding \(c.prePad.map { "\($0)" } ?? c.padding.description), dilation \(c.dilation)) "
             + "on \(format(x)) gives an empty \(oh)×\(ow) output")
       }
       return [c.outChannels, oh, ow]
@@ -100,6 +102,11 @@ extension Op {
     case .adaptiveMaxPool(let oh, let ow):
       let (ch, _, _) = try map(x, "adaptive_maxpool")
       return [ch, oh, ow]
+    case .upsample(let u) where u.like:
+      let (ch, _, _) = try map(x, "upsample")
+      guard inputs.count == 2 else { throw ShapeError("upsample to another layer's size needs that layer") }
+      let (_, th, tw) = try map(inputs[1], "upsample's size")
+      return [ch, th, tw]
     case .upsample(let u):
       let (ch, h, w) = try map(x, "upsample")
       guard let (oh, ow) = u.outputSize(h, w) else {
@@ -147,6 +154,24 @@ extension Op {
         throw ShapeError("channel_shuffle needs channels that divide by groups, got \(ch) channels and \(g) groups")
       }
       return x
+    case .pad(let p):
+      let (ch, h, w) = try map(x, "pad")
+      let (oh, ow) = try p.paddedSize(h, w)
+      return [ch, oh, ow]
+    case .crop(let c):
+      let (ch, h, w) = try map(x, "crop")
+      guard inputs.count == 2 else { throw ShapeError("crop needs the layer whose size it takes") }
+      let (_, th, tw) = try map(inputs[1], "crop's size")
+      let at = c.start(h, w, to: th, tw)
+      guard th <= h, tw <= w else {
+        throw ShapeError("crop to \(th)×\(tw) is larger than its input \(format(x))")
+      }
+      guard at.h >= 0, at.w >= 0, at.h + th <= h, at.w + tw <= w else {
+        throw ShapeError(
+          "crop to \(th)×\(tw) at offset [\(at.h), \(at.w)] reaches past its input \(format(x)) "
+            + "(rows \(at.h)..<\(at.h + th), columns \(at.w)..<\(at.w + tw))")
+      }
+      return [ch, th, tw]
     case .channelSlice(let start, let count):
       let (ch, h, w) = try map(x, "slice")
       guard start >= 0, count >= 1, start + count <= ch else {

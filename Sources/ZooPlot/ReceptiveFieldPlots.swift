@@ -6,9 +6,11 @@ import ZooGraph
 private func windowGeometry(_ op: Op) -> (h: (k: Int, s: Int, p: Int, d: Int), w: (k: Int, s: Int, p: Int, d: Int))? {
   switch op {
   case .conv(let c):
-    return (
-      (c.kernel.h, c.stride.h, c.padding.h, c.dilation.h), (c.kernel.w, c.stride.w, c.padding.w, c.dilation.w)
-    )
+    // A padding before the convolution starts unit u's window at u·s − top (− left along W).
+    let (ph, pw) = c.prePad.map { ($0.top, $0.left) } ?? (c.padding.h, c.padding.w)
+    return ((c.kernel.h, c.stride.h, ph, c.dilation.h), (c.kernel.w, c.stride.w, pw, c.dilation.w))
+  case .pad(let p):
+    return ((1, 1, p.top, 1), (1, 1, p.left, 1))
   case .pool(let p):
     return (
       (p.kernel.h, p.stride.h, p.padding.h, p.dilation.h), (p.kernel.w, p.stride.w, p.padding.w, p.dilation.w)
@@ -114,7 +116,16 @@ private struct DiagramLayer {
 /// while the field stays within `maxField` pixels so that every unit can be drawn).
 private func diagramChain(_ rf: ReceptiveFields, width: Bool, maxLayers: Int, maxField: Int) -> [DiagramLayer] {
   let g = rf.summary.graph
-  let consumers = g.consumers()
+  // Readers of each value, leaving out those that only take its size (a crop's or an upsampling's
+  // second input): the network input of FCN is also the size of its output.
+  var consumers = Array(repeating: [Int](), count: g.nodes.count)
+  for node in g.nodes {
+    for (k, i) in node.inputs.enumerated() {
+      if k == 1, case .crop = node.op { continue }
+      if k == 1, case .upsample(let u) = node.op, u.like { continue }
+      consumers[i].append(node.id)
+    }
+  }
   var chain: [DiagramLayer] = []
   var current = 0
   while chain.count < maxLayers, consumers[current].count == 1 {

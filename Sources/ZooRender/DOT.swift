@@ -287,7 +287,8 @@ private struct DOTWriter {
 
   /// One edge per distinct (drawn source, drawn target), in graph order. An edge into `add`
   /// other than its first input, or into `concat` from outside the concat's module, is a skip
-  /// connection: dashed and blue.
+  /// connection: dashed and blue. The second input of a `crop` or of an `upsample` with `like` only gives
+  /// a size: dotted and grey, labelled `size`.
   mutating func edgeLines() -> [String] {
     var seen = Set<String>()
     var out: [String] = []
@@ -300,6 +301,13 @@ private struct DOTWriter {
         let key = from + ">" + to
         guard seen.insert(key).inserted else { continue }
         var attrs = "label=\(quoted(" " + format(summary.shapes[u]) + " "))"
+        var sizeOnly = false
+        if k == 1, case .crop = node.op { sizeOnly = true }
+        if k == 1, case .upsample(let up) = node.op, up.like { sizeOnly = true }
+        if sizeOnly {
+          out.append("  \(from) -> \(to) [label=\" size \", style=dotted, color=\"#999999\", fontcolor=\"#999999\"];")
+          continue
+        }
         let skip: Bool
         switch node.op {
         case .add: skip = k > 0

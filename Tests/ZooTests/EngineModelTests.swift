@@ -18,7 +18,8 @@ struct EngineModelTests {
   /// from the same seeded weights (random batch-norm statistics) and input.
   @Test(arguments: [
     ("lenet5", [1, 32, 32], 2), ("resnet18", [3, 64, 64], 1), ("googlenet", [3, 64, 64], 1),
-    ("densenet121", [3, 64, 64], 1), ("mobilenet_v2", [3, 64, 64], 1),
+    ("densenet121", [3, 64, 64], 1), ("mobilenet_v2", [3, 64, 64], 1), ("fcn_resnet50", [3, 64, 64], 1),
+    ("unet", [1, 220, 220], 1),
   ])
   func matchesPyTorch(model: String, input: [Int], batch: Int) throws {
     let graph = try builtin(model)

@@ -15,7 +15,10 @@ import ZooGraph
 /// 1–3, padding, output padding, dilation, groups); squeeze-and-excitation blocks, gated
 /// convolutions, broadcast adds and muls of three inputs, with the full-size input first (in place)
 /// or not; ShuffleNetV2 units (a channel split, a depthwise branch, a channel shuffle), channel splits
-/// into two or three branches by torch.chunk's rule or explicit sizes, and plain channel shuffles.
+/// into two or three branches by torch.chunk's rule or explicit sizes, and plain channel shuffles;
+/// convolutions with every padding mode, four-sided and `same` padding; `pad` ops of every mode and
+/// value; crops back to a named layer's size after a padding (centred or at an offset); and
+/// upsamplings to a named layer's size.
 /// `large` graphs have the channels
 /// and sizes that reach Winograd's thresholds, the narrow-column kernel and every threading split.
 struct RandomGraph {
@@ -65,6 +68,8 @@ struct Generator {
   var inputShape: [Int]
   /// The running shape.
   var c: Int, h: Int, w: Int
+  /// Layers named so far for `crop` and `upsample`'s `like` (`anchor0`, `anchor1`, …).
+  var anchors = 0
   /// Whether the running value is flat (after `flatten`).
   var flat = false
 
@@ -153,6 +158,9 @@ struct Generator {
     case 19 where rng.bool(0.5):
       let divisors = (1...c).filter { c % $0 == 0 }
       return [.op("{channel_shuffle: \(rng.pick(divisors))}")]
+    case 19 where rng.bool(0.5): return [pad()]
+    case 19 where rng.bool(0.5): return cropAfterPad()
+    case 19 where h >= 2 && w >= 2 && h <= 16 && w <= 16: return upsampleLike()
     default: return [conv(pointwise: true), .op("relu")]
     }
   }
@@ -203,15 +211,86 @@ struct Generator {
     }
     if same { s = 1 }
     let bias = rng.bool(0.5)
-    h = (h + 2 * ph - d * (k - 1) - 1) / s + 1
-    w = (w + 2 * pw - d * (kw - 1) - 1) / s + 1
+    // Sometimes a padding mode, four sides or PyTorch's `same` (stride 1); the plain symmetric padding
+    // when that would leave the output empty.
+    let symmetric = ph != 0 || pw != 0 ? ", padding: \(ph == pw ? "\(ph)" : "[\(ph), \(pw)]")" : ""
+    var padding = symmetric
+    var (t, b, l, r) = (ph, ph, pw, pw)
+    if !same && !pointwise && rng.bool(0.3) {
+      let mode = rng.pick(PadMode.allCases)
+      if s == 1 && rng.bool(0.3) {
+        let (th, tw) = (d * (k - 1), d * (kw - 1))
+        (t, b, l, r) = (th / 2, th - th / 2, tw / 2, tw - tw / 2)
+        padding = ", padding: same"
+      } else {
+        (t, b) = sides(h, mode, most: d * (k - 1))
+        (l, r) = sides(w, mode, most: d * (kw - 1))
+        padding = ", padding: [\(t), \(b), \(l), \(r)]"
+      }
+      let fits =
+        (mode != .reflect || max(t, b) < h && max(l, r) < w) && (mode != .circular || max(t, b) <= h && max(l, r) <= w)
+      if fits && (mode != .zeros || rng.bool(0.3)) { padding += ", padding_mode: \(mode.rawValue)" }
+      if h + t + b - d * (k - 1) - 1 < 0 || w + l + r - d * (kw - 1) - 1 < 0 {
+        (t, b, l, r) = (ph, ph, pw, pw)
+        padding = symmetric
+      }
+    }
+    h = (h + t + b - d * (k - 1) - 1) / s + 1
+    w = (w + l + r - d * (kw - 1) - 1) / s + 1
     c = o
     var text = "{conv: \(o), kernel: \(k == kw ? "\(k)" : "[\(k), \(kw)]")"
     if s != 1 { text += ", stride: \(s)" }
-    if ph != 0 || pw != 0 { text += ", padding: \(ph == pw ? "\(ph)" : "[\(ph), \(pw)]")" }
+    text += padding
     if d != 1 { text += ", dilation: \(d)" }
     if groups != 1 { text += ", groups: \(groups)" }
     return .op(text + ", bias: \(bias)}")
+  }
+
+  /// Paddings of one axis of `n` cells in `mode` (reflect below `n`, circular at most `n`), at most `most`.
+  mutating func sides(_ n: Int, _ mode: PadMode, most: Int) -> (Int, Int) {
+    let limit = mode == .reflect ? n - 1 : mode == .circular ? n : most
+    return (rng.int(0...min(most, limit)), rng.int(0...min(most, limit)))
+  }
+
+  /// A `pad` op of any mode, with a constant value sometimes.
+  mutating func pad() -> Layer {
+    let mode = rng.pick(PadMode.allCases)
+    let (t, b) = sides(h, mode, most: 3)
+    let (l, r) = sides(w, mode, most: 3)
+    (h, w) = (h + t + b, w + l + r)
+    var text = "{pad: [\(t), \(b), \(l), \(r)]"
+    if mode != .zeros || rng.bool(0.5) { text += ", mode: \(mode.rawValue)" }
+    if mode == .zeros && rng.bool(0.4) { text += ", value: 0.5" }
+    return .op(text + "}")
+  }
+
+  /// A named point, a padding (and sometimes an activation), then a crop back to the named point's
+  /// size, at the centre or at an offset inside the padded map.
+  mutating func cropAfterPad() -> [Layer] {
+    let name = "anchor\(anchors)"
+    anchors += 1
+    let (h0, w0) = (h, w)
+    var layers: [Layer] = [.op("{identity, name: \(name)}"), pad()]
+    if rng.bool(0.5) { layers.append(activation()) }
+    if rng.bool(0.5) {
+      layers.append(.op("{crop: \(name)}"))
+    } else {
+      layers.append(.op("{crop: \(name), offset: [\(rng.int(0...(h - h0))), \(rng.int(0...(w - w0)))]}"))
+    }
+    (h, w) = (h0, w0)
+    return layers
+  }
+
+  /// A named point, a pooling by 2 and an upsampling back to the named point's size.
+  mutating func upsampleLike() -> [Layer] {
+    let name = "anchor\(anchors)"
+    anchors += 1
+    let mode = rng.bool(0.5) ? "bilinear" : "nearest"
+    let corners = mode == "bilinear" && rng.bool(0.3) ? ", align_corners: true" : ""
+    return [
+      .op("{identity, name: \(name)}"), .op("{maxpool: 2}"),
+      .op("{upsample: null, like: \(name), mode: \(mode)\(corners)}"),
+    ]
   }
 
   /// A transposed convolution: stride 1–3, padding, output padding below `max(stride, dilation)`,

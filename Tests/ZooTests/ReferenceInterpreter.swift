@@ -72,7 +72,26 @@ struct ReferenceInterpreter {
     case .input, .flatten, .dropout, .identity:
       return x
     case .conv(let c):
+      // nn.Conv2d with a padding_mode other than zeros (or an asymmetric padding): F.pad, then the
+      // convolution with no padding of its own.
+      if let p = c.prePad {
+        let padded = [inShape[0], inShape[1] + p.top + p.bottom, inShape[2] + p.left + p.right]
+        return conv(
+          c, pad(p, x, inShape), padded, outShape, weight: w(node, "weight"), bias: c.bias ? w(node, "bias") : nil)
+      }
       return conv(c, x, inShape, outShape, weight: w(node, "weight"), bias: c.bias ? w(node, "bias") : nil)
+    case .pad(let p):
+      return pad(p, x, inShape)
+    case .crop:
+      // x[:, :, oy:oy + h, ox:ox + w]; the offset comes from the shapes (the centre, or the given one).
+      guard case .crop(let c) = node.op else { fatalError() }
+      let (channels, h, wd, oh, ow) = (inShape[0], inShape[1], inShape[2], outShape[1], outShape[2])
+      let at = c.start(h, wd, to: oh, ow)
+      var y: [Double] = []
+      for plane in 0..<(batch * channels) {
+        for i in 0..<oh { for j in 0..<ow { y.append(x[(plane * h + at.h + i) * wd + at.w + j]) } }
+      }
+      return y
     case .convTranspose(let c):
       return convTranspose(c, x, inShape, outShape, weight: w(node, "weight"), bias: c.bias ? w(node, "bias") : nil)
     case .linear(let i, let o, let hasBias):
@@ -221,6 +240,39 @@ struct ReferenceInterpreter {
       }
       return y
     }
+  }
+
+  /// `F.pad(x, (left, right, top, bottom), mode, value)` by its definition: padded position `i` of an
+  /// axis of `n` cells (from `−before`) reads cell `i` when inside; otherwise `constant` gives the value,
+  /// `reflect` the mirror image about the edge cell (`−i`, or `2(n − 1) − i` past the end), `replicate`
+  /// the nearest edge cell, `circular` cell `i mod n`.
+  private func pad(_ p: Padding2D, _ x: [Double], _ inShape: [Int]) -> [Double] {
+    let (channels, h, wd) = (inShape[0], inShape[1], inShape[2])
+    func source(_ i: Int, _ n: Int) -> Int? {
+      if (0..<n).contains(i) { return i }
+      switch p.mode {
+      case .zeros: return nil
+      case .reflect: return i < 0 ? -i : 2 * (n - 1) - i
+      case .replicate: return Swift.min(Swift.max(i, 0), n - 1)
+      case .circular:
+        var j = i
+        while j < 0 { j += n }
+        return j % n
+      }
+    }
+    var y: [Double] = []
+    for plane in 0..<(batch * channels) {
+      for i in -p.top..<(h + p.bottom) {
+        for j in -p.left..<(wd + p.right) {
+          if let r = source(i, h), let c = source(j, wd) {
+            y.append(x[(plane * h + r) * wd + c])
+          } else {
+            y.append(p.value)
+          }
+        }
+      }
+    }
+    return y
   }
 
   /// Adaptive pooling: bin `i` of an axis of length `n` into `o` bins spans

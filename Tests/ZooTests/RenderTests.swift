@@ -81,14 +81,16 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
   /// first block (conv1, conv2, downsample, add) and a box; avgpool, flatten, fc, output = 25.
   /// MobileNetV2: input, stem, the first inverted residual (depthwise, projection), the other 16 as
   /// 11 boxes (runs of identical blocks folded), the last 1×1 conv, avgpool, flatten, dropout,
-  /// linear, output = 21.
+  /// linear, output = 21. FCN-8s: input, 13 convolutions (each with its ReLU), 5 pools, fc6, fc7,
+  /// score_fr, score_pool4, score_pool3, three transposed convolutions, three crops, two adds, output = 33.
   static let expectedNodes: [String: Int] = [
     "lenet5": 10, "lenet5_original": 10, "alexnet": 16, "alexnet_original": 16, "vgg11": 20, "vgg13": 22,
     "vgg16": 25, "vgg19": 28, "vgg11_bn": 20, "vgg13_bn": 22, "vgg16_bn": 25, "vgg19_bn": 28, "googlenet": 43,
     "resnet18": 25, "resnet34": 25, "resnet50": 31, "resnet101": 31, "resnet152": 31, "resnext50_32x4d": 31,
     "wide_resnet50_2": 31, "densenet121": 34, "densenet161": 34, "densenet169": 34, "densenet201": 34,
     "mobilenet_v2": 21, "plain3x3_256": 3, "bottleneck_256": 5, "depthwise_separable_256": 4, "plain3x3_se_256": 7,
-    "plain3x3_gated_256": 6, "plain3x3_shuffle_256": 10,
+    "plain3x3_gated_256": 6, "plain3x3_shuffle_256": 10, "fcn_resnet50": 31, "fcn32s": 25, "fcn16s": 29,
+    "fcn8s": 33, "unet": 25,
   ]
 
   @Test(arguments: try Zoo.builtin().modelNames)
