@@ -17,6 +17,7 @@ Weights and inputs are not stored: both sides compute them from the same counter
   python scripts/make_fixtures.py --merges        # only merge_net.npy (needs torch and numpy only)
   python scripts/make_fixtures.py --channels      # only channel_net.npy (needs torch and numpy only)
   python scripts/make_fixtures.py --resize        # only resize_net.npy (needs torch and numpy only)
+  python scripts/make_fixtures.py --unpool        # only unpool_net.npy (needs torch and numpy only)
 """
 import argparse
 import math
@@ -161,6 +162,7 @@ def write_fixtures():
     write_merge_fixtures()
     write_channel_fixtures()
     write_resize_fixtures()
+    write_unpool_fixtures()
 
 
 class ActivationNet(nn.Module):
@@ -420,6 +422,52 @@ def write_resize_fixtures():
     print(f"{path}: input {RESIZE_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
+class UnpoolNet(nn.Module):
+    """The network of Tests/ZooTests/UnpoolTests.swift: a reduced SegNet (two encoder stages whose max pools keep
+    their switches, the second 3×3/2 with padding, so windows overlap; a decoder unpooling by them to the pools'
+    input sizes, which differ from nn.MaxUnpool2d's default formula), then maxout over groups of 3 channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.enc1_bn = nn.BatchNorm2d(8)
+        self.enc2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.enc2_bn = nn.BatchNorm2d(8)
+        self.mid = nn.Conv2d(8, 8, 3, padding=1)
+        self.dec2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.dec2_bn = nn.BatchNorm2d(8)
+        self.dec1 = nn.Conv2d(8, 6, 3, padding=1)
+
+    def forward(self, x):
+        F = nn.functional
+        x = torch.relu(self.enc1_bn(self.enc1(x)))
+        size1 = x.shape[-2:]
+        x, i1 = F.max_pool2d(x, 2, 2, return_indices=True)
+        x = torch.relu(self.enc2_bn(self.enc2(x)))
+        size2 = x.shape[-2:]
+        x, i2 = F.max_pool2d(x, 3, 2, padding=1, return_indices=True)
+        x = self.mid(x)
+        x = F.max_unpool2d(x, i2, 3, 2, padding=1, output_size=size2)
+        x = torch.relu(self.dec2_bn(self.dec2(x)))
+        x = F.max_unpool2d(x, i1, 2, 2, output_size=size1)
+        x = self.dec1(x)
+        n, c, h, w = x.shape
+        return x.view(n, c // 3, 3, h, w).amax(2)
+
+
+UNPOOL_NET_INPUT = (2, 3, 11, 9)
+
+
+def write_unpool_fixtures():
+    model = load_seeded(UnpoolNet())
+    x = seeded_input(UNPOOL_NET_INPUT)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "unpool_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {UNPOOL_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+
+
 def check_all(zoo, size, winograd=False):
     from safetensors.torch import save_file
 
@@ -472,6 +520,7 @@ if __name__ == "__main__":
     ap.add_argument("--merges", action="store_true", help="write only the merge fixture")
     ap.add_argument("--channels", action="store_true", help="write only the channel-operations fixture")
     ap.add_argument("--resize", action="store_true", help="write only the upsampling and adaptive max pool fixture")
+    ap.add_argument("--unpool", action="store_true", help="write only the unpooling and maxout fixture")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
@@ -486,6 +535,8 @@ if __name__ == "__main__":
         write_channel_fixtures()
     elif a.resize:
         write_resize_fixtures()
+    elif a.unpool:
+        write_unpool_fixtures()
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

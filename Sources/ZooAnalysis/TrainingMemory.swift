@@ -36,6 +36,8 @@ extension Op {
   /// - LRN: input and output; max pool and adaptive max pool: the input and an int64 index per output
   ///   element;
   /// - dropout: a one-byte mask per element (its output is then a new tensor);
+  /// - maxout (`amax`): its input and output; max unpooling: the pool's indices, already counted with the
+  ///   pool;
   /// - average and adaptive average pooling, upsampling (PyTorch keeps only the sizes), add, concat,
   ///   flatten, identity, input, channel shuffle and channel slice (their gradients only move values
   ///   back): nothing.
@@ -53,6 +55,11 @@ extension Op {
     case .dropout: BackwardSaves(extraBytesPerOutputElement: 1)
     case .adaptiveAvgPool, .add, .concat, .flatten, .identity, .input: BackwardSaves()
     case .channelShuffle, .channelSlice: BackwardSaves()
+    // `amax` keeps its input and its result (the gradient goes to the inputs equal to the maximum).
+    case .maxout: BackwardSaves(inputs: true, output: true)
+    // Its backward gathers the output gradient at the switches: the max pool's int64 indices, which
+    // the pool already keeps (counted there).
+    case .maxUnpool: BackwardSaves()
     }
   }
 }

@@ -40,12 +40,14 @@ private let opArgKinds: [String: [String: ArgKind]] = [
   "subsample": ["kernel": .int(min: 1)],
   "rbf": ["classes": .int(min: 1)],
   "channel_shuffle": ["groups": .int(min: 1)],
+  "maxout": ["k": .int(min: 1)],
 ]
 
 /// The structural items and the keys each takes besides its head.
 private let structureKeys: [String: [String]] = [
   "repeat": ["as", "body"], "for": ["in", "body"], "if": ["then", "else"], "seq": ["name"], "add": ["name"],
   "mul": ["name"], "concat": ["name"], "split": ["sizes", "name"], "side": [], "let": [],
+  "max_unpool": ["name"],
 ]
 
 extension DefinitionFile {
@@ -284,6 +286,11 @@ struct DefinitionChecker {
       case "side":
         guard let layers = headValue else { return report(headNode, "`side` needs layers") }
         body(layers, outer)
+      case "max_unpool":
+        // The pool is looked up when building (it depends on the layers before it).
+        guard headValue?.scalarText != nil else {
+          return report(headValue ?? headNode, "`max_unpool` needs the name of the max pool whose switches it reads")
+        }
       default:
         report(
           headNode,
@@ -312,7 +319,7 @@ struct DefinitionChecker {
     guard let def = file.blocks[head] else {
       let known =
         Array(opSpecs.keys) + file.blockOrder + [
-          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let",
+          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let", "max_unpool",
         ]
       return report(headNode, DefinitionFile.unknown("op or block", head, known: known))
     }

@@ -56,6 +56,7 @@ let opSpecs: [String: OpSpec] = [
   "subsample": OpSpec(args: [("kernel", .int(2))]),
   "rbf": OpSpec(args: [("classes", nil)]),
   "channel_shuffle": OpSpec(args: [("groups", nil)]),
+  "maxout": OpSpec(args: [("k", nil)]),
 ]
 
 /// The words of `gelu`'s `approximate` (PyTorch's).
@@ -294,6 +295,10 @@ extension Builder {
       _ = try channels(kind)
       // Whether the channels divide by the groups is checked with the shape, which names the layer.
       return .channelShuffle(groups: try a.int("groups", min: 1))
+    case "maxout":
+      _ = try channels(kind)
+      // Whether the channels divide by `k` is checked with the shape, which names the layer.
+      return .maxout(try a.int("k", min: 1))
     default:
       preconditionFailure("op `\(kind)` has a spec but no constructor")
     }

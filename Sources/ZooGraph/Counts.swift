@@ -13,6 +13,7 @@
 ///   max pool `k·k − 1` comparisons and average pool `k·k` (adds and a divide) per output element;
 ///   adaptive average pool the bin size per output element; LRN `2·size + 4` per element;
 ///   add and mul `n − 1` per output element for `n` inputs (broadcast inputs count per output element); LeNet subsampling `k·k + 1` per output element;
+///   maxout `k − 1` comparisons per output element; max unpooling 0 (a scatter);
 ///   RBF 3 per connection; flatten, concat, dropout, identity, channel shuffle and channel slice 0
 ///   (they move values without arithmetic).
 public struct Counts: Sendable, Hashable {
@@ -121,6 +122,12 @@ extension Node {
       c.flops = try times(k * k + 1, out)
     case .add, .mul:
       c.flops = try times(max(inputs.count - 1, 0), out)
+    case .maxout(let k):
+      // k − 1 comparisons per output element, as max pooling counts.
+      c.flops = try times(k - 1, out)
+    case .maxUnpool:
+      // A scatter: values move to their switches' positions (the zero fill is not arithmetic).
+      break
     case .input, .flatten, .dropout, .identity, .concat, .channelShuffle, .channelSlice:
       break
     }

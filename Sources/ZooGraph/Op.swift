@@ -56,6 +56,12 @@ public enum Op: Hashable, Sendable {
   /// The channels `start ..< start + count` of a feature map (`x[:, start:start + count]`), one branch
   /// of a channel split (ShuffleNetV2's `x.chunk(2, dim=1)`).
   case channelSlice(start: Int, count: Int)
+  /// SegNet's unpooling by switches (`nn.MaxUnpool2d`): every input value goes back to the position its
+  /// max pool took it from. See ``MaxUnpool``.
+  case maxUnpool(MaxUnpool)
+  /// Maxout across channels (Goodfellow et al. 2013): the maximum over each group of `k` consecutive
+  /// channels, `x.view(N, C / k, k, H, W).amax(2)`; `C` must divide by `k` and the output has `C / k`.
+  case maxout(Int)
 }
 
 /// Element-wise activation functions.
@@ -251,6 +257,32 @@ public struct Upsample: Hashable, Sendable {
   }
 }
 
+/// Unpooling by the switches of an earlier max pool (`nn.MaxUnpool2d`, as SegNet decodes).
+///
+/// The max pool `pool` (a node id; its ``Pool2D`` is copied in `window`) keeps, for every output
+/// element, the flat index `iy·W + ix` into its input plane of the element it took (PyTorch's rule:
+/// the first maximum in the window's row-major scan, NaN winning). The unpool reads a feature map of the
+/// pool's output shape and writes a map of the pool's input shape: zeros, except that input value
+/// `x[c, j]` goes to position `switch[c, j]` of plane `c`. Elements processed later in row-major order
+/// overwrite earlier ones that chose the same position (overlapping windows), as PyTorch's CPU loop does.
+///
+/// The output size is always the pool's input size (PyTorch's `output_size=` argument, which SegNet
+/// passes). `nn.MaxUnpool2d` without it gives `(n − 1)·stride − 2·padding + kernel` per axis, which is
+/// the same whenever the pool's windows tile its input exactly and otherwise smaller (switches beyond it
+/// are an error in PyTorch).
+public struct MaxUnpool: Hashable, Sendable {
+  /// The node id of the max pool whose switches are read.
+  public var pool: Int
+  /// That pool's window.
+  public var window: Pool2D
+
+  public init(pool: Int, window: Pool2D) {
+    precondition(window.kind == .max, "unpooling reads a max pool's switches")
+    self.pool = pool
+    self.window = window
+  }
+}
+
 /// A (height, width) pair of integers.
 public struct Pair: Hashable, Sendable, CustomStringConvertible {
   public var h: Int
@@ -290,6 +322,8 @@ extension Op {
     case .rbf: "rbf"
     case .channelShuffle: "channel_shuffle"
     case .channelSlice: "slice"
+    case .maxUnpool: "max_unpool"
+    case .maxout: "maxout"
     }
   }
 
@@ -300,7 +334,7 @@ extension Op {
     case .linear, .rbf: .linear
     case .batchNorm, .lrn: .normalization
     case .activation, .softmax: .activation
-    case .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .subsample: .pooling
+    case .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .subsample, .maxUnpool, .maxout: .pooling
     case .concat, .add, .mul: .merge
     case .input, .flatten, .dropout, .identity, .channelShuffle, .channelSlice: .other
     }
@@ -350,6 +384,10 @@ extension Op {
     case .rbf(_, let n): return "rbf \(n)"
     case .channelShuffle(let g): return "channel_shuffle \(g)"
     case .channelSlice(let start, let count): return "slice \(start)..<\(start + count)"
+    case .maxUnpool(let u):
+      return "max_unpool \(u.window.kernel.h)×\(u.window.kernel.w)"
+        + (u.window.stride != Pair(1) ? "/\(u.window.stride)" : "")
+    case .maxout(let k): return "maxout \(k)"
     }
   }
 }

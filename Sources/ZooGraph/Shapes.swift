@@ -153,8 +153,36 @@ extension Op {
         throw ShapeError("slice of channels \(start)..<\(start + count) is outside the input's \(ch) channels")
       }
       return [count, h, w]
+    case .maxUnpool:
+      // Inputs: the values, the switches (the pool's output shape) and the pool's input shape
+      // (``shapeInputs(of:nodes:shapes:)`` supplies the last two).
+      let (ch, h, w) = try map(x, "max_unpool")
+      guard inputs.count == 3 else { throw ShapeError("max_unpool needs its pool's shapes") }
+      guard inputs[1] == x else {
+        throw ShapeError(
+          "max_unpool needs values of its pool's output shape \(format(inputs[1])), got \(format(x))"
+            + (inputs[1].first != ch ? " (the channels differ)" : " (the sizes differ: \(h)×\(w))"))
+      }
+      return inputs[2]
+    case .maxout(let k):
+      let (ch, h, w) = try map(x, "maxout")
+      guard k >= 1, ch % k == 0 else {
+        throw ShapeError("maxout needs channels that divide by its group size, got \(ch) channels and groups of \(k)")
+      }
+      return [ch / k, h, w]
     }
   }
+}
+
+/// The shapes an op's ``Op/outputShape(_:)`` takes for `node`: its inputs' shapes, and for a
+/// ``Op/maxUnpool(_:)`` also its pool's output shape (the switches) and its pool's input shape.
+public func shapeInputs(of node: Node, nodes: [Node], shapes: [[Int]]) -> [[Int]] {
+  var ins = node.inputs.map { shapes[$0] }
+  if case .maxUnpool(let u) = node.op {
+    ins.append(shapes[u.pool])
+    ins.append(shapes[nodes[u.pool].inputs[0]])
+  }
+  return ins
 }
 
 /// The shape `add` and `mul` produce from their inputs' per-sample shapes, by PyTorch's (NumPy's)

@@ -56,7 +56,8 @@ struct EnginePropertyTests {
       "lrn",
       "softmax", "rbf",
       "subsample", "conv_transpose", "conv_transpose+relu", "tanh", "sigmoid", "leaky_relu", "scaled_tanh", "relu6",
-      "hardsigmoid", "hardswish", "silu", "gelu", "mul", "mul+relu", "channel_shuffle", "slice",
+      "hardsigmoid", "hardswish", "silu", "gelu", "mul", "mul+relu", "channel_shuffle", "slice", "max_unpool",
+      "maxout",
     ]
     if PlanOptions.Kernels.engine.isSupported {
       wanted += [

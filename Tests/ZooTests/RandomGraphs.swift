@@ -15,7 +15,8 @@ import ZooGraph
 /// 1–3, padding, output padding, dilation, groups); squeeze-and-excitation blocks, gated
 /// convolutions, broadcast adds and muls of three inputs, with the full-size input first (in place)
 /// or not; ShuffleNetV2 units (a channel split, a depthwise branch, a channel shuffle), channel splits
-/// into two or three branches by torch.chunk's rule or explicit sizes, and plain channel shuffles.
+/// into two or three branches by torch.chunk's rule or explicit sizes, and plain channel shuffles;
+/// maxout; max pools whose switches unpools read (one or two nested, on the graph input).
 /// `large` graphs have the channels
 /// and sizes that reach Winograd's thresholds, the narrow-column kernel and every threading split.
 struct RandomGraph {
@@ -67,9 +68,14 @@ struct Generator {
   var c: Int, h: Int, w: Int
   /// Whether the running value is flat (after `flatten`).
   var flat = false
+  /// Unpooling units so far (their pools' names are numbered).
+  var unpoolUnits = 0
+  /// A second stream for the unpooling units and maxout, added after the rest.
+  var extra: SplitMixRandom
 
   init(seed: UInt64, large: Bool) {
     rng = SplitMixRandom(seed)
+    extra = SplitMixRandom(seed ^ 0xA5A5_5A5A_0F0F_F0F0)
     self.large = large
     if large {
       c = rng.pick([16, 32, 64, 96])
@@ -119,8 +125,19 @@ struct Generator {
   mutating func network() -> [Layer] {
     var layers: [Layer] = []
     let count = large ? rng.int(2...6) : rng.int(1...9)
+    // Unpooling reads switches chosen in the pools' inputs; on the exact graph input, float32 and the
+    // float64 reference choose the same ones (a computed input could differ in a near tie).
+    // These draws come from a second stream, so graphs without them are the ones earlier versions made.
+    if extra.bool(0.25) { layers += unpoolUnit() }
     for _ in 0..<count {
       layers += item()
+      if extra.bool(0.1) {
+        // Maxout over groups of k channels (k = 1 is the identity).
+        let divisors = (1...c).filter { c % $0 == 0 }
+        let k = divisors[extra.int(0...(divisors.count - 1))]
+        c /= k
+        layers.append(.op("{maxout: \(k)}"))
+      }
     }
     if rng.bool(0.5) { layers += head() }
     return layers
@@ -153,8 +170,44 @@ struct Generator {
     case 19 where rng.bool(0.5):
       let divisors = (1...c).filter { c % $0 == 0 }
       return [.op("{channel_shuffle: \(rng.pick(divisors))}")]
+
     default: return [conv(pointwise: true), .op("relu")]
     }
+  }
+
+  /// Max pools that keep their switches and the unpools that read them (SegNet): one or two pools
+  /// (nested: the second pools the first's output), shape-keeping layers at the bottom, then the
+  /// unpools in reverse order, each restoring its pool's input size.
+  mutating func unpoolUnit() -> [Layer] {
+    var layers: [Layer] = []
+    var pools: [(String, Int, Int)] = []
+    unpoolUnits += 1
+    for depth in 0..<rng.int(1...2) {
+      var k = rng.pick([1, 2, 2, 3])
+      while k > Swift.min(h, w) { k -= 1 }
+      let s = rng.pick([1, 2, 2, 3])
+      let p = rng.int(0...(k / 2))
+      let ceil = rng.bool(0.2)
+      let name = "sw\(unpoolUnits)_\(depth)"
+      pools.append((name, h, w))
+      layers.append(
+        .op("{maxpool: [\(k), \(k)], stride: \(s), padding: \(p)\(ceil ? ", ceil: true" : ""), name: \(name)}"))
+      func size(_ n: Int) -> Int { windowOutputSize(n, kernel: k, stride: s, padding: p, ceilMode: ceil) }
+      (h, w) = (size(h), size(w))
+      if Swift.min(h, w) < 2 { break }
+    }
+    switch rng.int(0...3) {
+    case 0: break
+    case 1: layers += [conv(out: c, same: true), .op("relu")]
+    case 2: layers.append(.op("bn"))
+    default: layers.append(activation())
+    }
+    for (name, ph, pw) in pools.reversed() {
+      layers.append(.op("{max_unpool: \(name)}"))
+      (h, w) = (ph, pw)
+      if rng.bool(0.3) { layers += [conv(out: c, same: true)] }
+    }
+    return layers
   }
 
   mutating func activation() -> Layer {
