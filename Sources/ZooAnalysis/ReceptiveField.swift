@@ -235,6 +235,11 @@ public struct ReceptiveFields: Sendable {
         guard let g = x.through(kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation)
         else { throw overflow() }
         f = g
+      case .local(let l):
+        // The window a convolution reads; only the weights differ from position to position.
+        guard let g = x.through(kernel: l.kernel, stride: l.stride, padding: l.padding, dilation: Pair(1))
+        else { throw overflow() }
+        f = g
       case .convTranspose(let c):
         try transposed(
           c.kernel, c.stride, c.padding, c.dilation, what: "transposed convolution", kind: "a transposed convolution")

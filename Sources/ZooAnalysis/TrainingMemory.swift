@@ -43,7 +43,7 @@ extension Op {
   ///   back): nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
-    case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
+    case .conv, .convTranspose, .local, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
     case .activation(.relu6), .activation(.hardsigmoid), .activation(.hardswish), .activation(.silu),
       .activation(.gelu):
       BackwardSaves(inputs: true)

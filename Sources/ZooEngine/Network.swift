@@ -158,6 +158,10 @@ public final class Network: @unchecked Sendable {
         draft.append(node.id, .maxUnpool(pool: u.pool))
       case .maxout(let k):
         draft.append(node.id, .maxout(k))
+      case .local(let l):
+        let weight = take("\(node.name).weight")
+        let bias = l.bias ? take("\(node.name).bias") : nil
+        draft.append(node.id, .local(LocalKernel(l, weight: weight, bias: bias)))
       case .adaptiveAvgPool(let oh, let ow):
         draft.append(node.id, .adaptiveAvgPool(oh, ow))
       case .adaptiveMaxPool(let oh, let ow):
@@ -240,6 +244,7 @@ public final class Network: @unchecked Sendable {
     case .rbf(let w): w.count
     case .activation, .lrn, .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .softmax, .concat, .add, .mul: 0
     case .maxPoolWithSwitches, .maxUnpool, .maxout: 0
+    case .local(let k): k.weight.count + (k.bias?.count ?? 0)
     case .channelShuffle, .channelSlice: 0
     }
   }
@@ -373,6 +378,10 @@ public final class Network: @unchecked Sendable {
           input: src, switches: sw, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2],
           oh: outShape[1], ow: outShape[2], threads: threads)
       }
+    case .local(let k):
+      k.run(
+        input: src, output: out, batch: batch, inH: inShape[1], inW: inShape[2], oh: outShape[1], ow: outShape[2],
+        threads: threads)
     case .maxout(let k):
       runMaxout(
         input: src, output: out, batch: batch, channels: inShape[0], k: k, spatial: spatial, threads: threads)

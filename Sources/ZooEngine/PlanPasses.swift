@@ -16,6 +16,8 @@ enum StepKernel {
   case maxUnpool(pool: Int)
   /// Maxout over groups of `k` channels.
   case maxout(Int)
+  /// A locally connected or tiled convolution.
+  case local(LocalKernel)
   case adaptiveAvgPool(Int, Int)
   case adaptiveMaxPool(Int, Int)
   case upsample(Upsample)

@@ -41,6 +41,10 @@ private let opArgKinds: [String: [String: ArgKind]] = [
   "rbf": ["classes": .int(min: 1)],
   "channel_shuffle": ["groups": .int(min: 1)],
   "maxout": ["k": .int(min: 1)],
+  "local": [
+    "out": .int(min: 1), "kernel": .pair(min: 1), "stride": .pair(min: 1), "padding": .pair(min: 0), "bias": .bool,
+    "tile": .pair(min: 1),
+  ],
 ]
 
 /// The structural items and the keys each takes besides its head.

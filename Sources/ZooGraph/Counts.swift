@@ -2,10 +2,11 @@
 ///
 /// Conventions (docs/conventions.md):
 /// - MACs: multiply-accumulates of conv and linear layers (and LeNet's RBF): kernel elements ×
-///   input channels per group × output elements; a transposed convolution's in · out/groups × kernel
+///   input channels per group × output elements (locally connected and tiled layers too: the same
+///   products as the shared convolution, only the parameters differ); a transposed convolution's in · out/groups × kernel
 ///   elements × input positions (every input value times every weight it meets). Bias adds are not MACs.
 /// - FLOPs: every arithmetic operation, per op:
-///   conv, transposed conv and linear `2·MACs` plus one add per output element when there is a bias;
+///   conv, transposed conv, local and linear `2·MACs` plus one add per output element when there is a bias;
 ///   batch norm 2 per element (scale and shift, statistics folded at inference);
 ///   activations per element: relu, leaky relu, tanh, sigmoid 1; relu6 2; scaled tanh 3; hardsigmoid 4;
 ///   hardswish 5; silu 2; gelu 5, with the tanh approximation 9 (``Activation/flopsPerElement``);
@@ -88,6 +89,11 @@ extension Node {
       c.macs = try checkedProduct(
         [t.inChannels, t.outChannels / t.groups, t.kernel.h, t.kernel.w, inputs[0][1], inputs[0][2]], "MACs")
       c.flops = try checkedAdd(try times(2, c.macs), t.bias ? out : 0, "FLOPs")
+    case .local(let l):
+      // As the convolution with the same window: every output position uses one kernel, shared or not.
+      c.macs = try checkedProduct(
+        [l.outChannels, l.inChannels, l.kernel.h, l.kernel.w, output[1], output[2]], "MACs")
+      c.flops = try checkedAdd(try times(2, c.macs), l.bias ? out : 0, "FLOPs")
     case .linear(let i, _, let bias):
       c.macs = try checkedProduct([i, out], "MACs")
       c.flops = try checkedAdd(try times(2, c.macs), bias ? out : 0, "FLOPs")

@@ -62,6 +62,9 @@ public enum Op: Hashable, Sendable {
   /// Maxout across channels (Goodfellow et al. 2013): the maximum over each group of `k` consecutive
   /// channels, `x.view(N, C / k, k, H, W).amax(2)`; `C` must divide by `k` and the output has `C / k`.
   case maxout(Int)
+  /// Locally connected or tiled convolution: a convolution whose weights are not shared across
+  /// positions, or shared only in a cycle of tiles. See ``LocalConv2D``.
+  case local(LocalConv2D)
 }
 
 /// Element-wise activation functions.
@@ -283,6 +286,47 @@ public struct MaxUnpool: Hashable, Sendable {
   }
 }
 
+/// A locally connected layer (unshared convolution, DeepFace's L4–L6) or a tiled convolution
+/// (Goodfellow, Bengio & Courville, Figure 9.16).
+///
+/// Output position `(y, x)` uses its own kernel, `weight[y mod tile.h, x mod tile.w]`, of shape
+/// `[out, in, kh, kw]`, over the same window a convolution with `kernel`, `stride` and `padding` reads
+/// (zero padding), so the output size is conv's. The weight is `[tile.h, tile.w, out, in, kh, kw]` and
+/// the bias `[tile.h, tile.w, out]` (a bias per position and channel, as DeepFace's, shared like the
+/// weights). In PyTorch, with `cols = F.unfold(x, kernel, padding=padding, stride=stride)` (shape
+/// `[N, in·kh·kw, oh·ow]`) and an unshared weight viewed as `[oh·ow, out, in·kh·kw]`:
+/// `y = torch.einsum('nkl,lok->nol', cols, w).view(N, out, oh, ow) + b.permute(2, 0, 1)`.
+///
+/// Unshared (`tile` not given in the definition) is the tile equal to the output size: the number of
+/// weights then depends on the input size, which the graph fixes when it is built (`unshared` true:
+/// any other input size is refused). A tiled layer (`unshared` false) takes any input size.
+public struct LocalConv2D: Hashable, Sendable {
+  public var inChannels: Int
+  public var outChannels: Int
+  public var kernel: Pair
+  public var stride: Pair
+  public var padding: Pair
+  public var bias: Bool
+  /// The cycle of distinct kernels along each axis (the output size when unshared).
+  public var tile: Pair
+  /// Whether every output position has its own kernel (`tile` is then the output size it was built for).
+  public var unshared: Bool
+
+  public init(
+    inChannels: Int, outChannels: Int, kernel: Pair, stride: Pair = Pair(1), padding: Pair = Pair(0),
+    bias: Bool = true, tile: Pair, unshared: Bool
+  ) {
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.bias = bias
+    self.tile = tile
+    self.unshared = unshared
+  }
+}
+
 /// A (height, width) pair of integers.
 public struct Pair: Hashable, Sendable, CustomStringConvertible {
   public var h: Int
@@ -324,13 +368,14 @@ extension Op {
     case .channelSlice: "slice"
     case .maxUnpool: "max_unpool"
     case .maxout: "maxout"
+    case .local: "local"
     }
   }
 
   /// Coarse class used for colours and shares.
   public var opClass: OpClass {
     switch self {
-    case .conv, .convTranspose: .convolution
+    case .conv, .convTranspose, .local: .convolution
     case .linear, .rbf: .linear
     case .batchNorm, .lrn: .normalization
     case .activation, .softmax: .activation
@@ -388,6 +433,12 @@ extension Op {
       return "max_unpool \(u.window.kernel.h)×\(u.window.kernel.w)"
         + (u.window.stride != Pair(1) ? "/\(u.window.stride)" : "")
     case .maxout(let k): return "maxout \(k)"
+    case .local(let l):
+      var s = "\(l.unshared ? "local" : "tiled") \(l.kernel.h)×\(l.kernel.w)"
+      if l.stride != Pair(1) { s += "/\(l.stride)" }
+      s += ", \(l.outChannels)"
+      if !l.unshared { s += ", tile \(l.tile)" }
+      return s
     }
   }
 }

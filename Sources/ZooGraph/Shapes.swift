@@ -164,6 +164,29 @@ extension Op {
             + (inputs[1].first != ch ? " (the channels differ)" : " (the sizes differ: \(h)×\(w))"))
       }
       return inputs[2]
+    case .local(let l):
+      let (ch, h, w) = try map(x, l.unshared ? "local" : "tiled")
+      guard ch == l.inChannels else {
+        throw ShapeError("local expects \(l.inChannels) input channels, got \(ch) (input \(format(x)))")
+      }
+      let oh = windowOutputSize(h, kernel: l.kernel.h, stride: l.stride.h, padding: l.padding.h)
+      let ow = windowOutputSize(w, kernel: l.kernel.w, stride: l.stride.w, padding: l.padding.w)
+      guard oh >= 1, ow >= 1 else {
+        throw ShapeError(
+          "local \(l.kernel.h)×\(l.kernel.w) (stride \(l.stride), padding \(l.padding)) on \(format(x)) gives an "
+            + "empty \(oh)×\(ow) output")
+      }
+      if l.unshared && (oh, ow) != (l.tile.h, l.tile.w) {
+        throw ShapeError(
+          "local has one kernel per output position, made for a \(l.tile.h)×\(l.tile.w) output when the graph was "
+            + "built; the input \(format(x)) gives \(oh)×\(ow) (the number of weights depends on the input size: "
+            + "rebuild the model for this input, or give `tile` to share kernels in a cycle)")
+      }
+      if !l.unshared && (l.tile.h > oh || l.tile.w > ow) {
+        throw ShapeError(
+          "tiled `tile` \(l.tile) is larger than the \(oh)×\(ow) output (some kernels would never be used)")
+      }
+      return [l.outChannels, oh, ow]
     case .maxout(let k):
       let (ch, h, w) = try map(x, "maxout")
       guard k >= 1, ch % k == 0 else {

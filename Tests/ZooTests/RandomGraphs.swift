@@ -16,7 +16,8 @@ import ZooGraph
 /// convolutions, broadcast adds and muls of three inputs, with the full-size input first (in place)
 /// or not; ShuffleNetV2 units (a channel split, a depthwise branch, a channel shuffle), channel splits
 /// into two or three branches by torch.chunk's rule or explicit sizes, and plain channel shuffles;
-/// maxout; max pools whose switches unpools read (one or two nested, on the graph input).
+/// maxout; locally connected and tiled convolutions; max pools whose switches unpools read (one or
+/// two nested, on the graph input).
 /// `large` graphs have the channels
 /// and sizes that reach Winograd's thresholds, the narrow-column kernel and every threading split.
 struct RandomGraph {
@@ -131,7 +132,21 @@ struct Generator {
     if extra.bool(0.25) { layers += unpoolUnit() }
     for _ in 0..<count {
       layers += item()
-      if extra.bool(0.1) {
+      if !flat && extra.bool(0.08) && h <= 12 && w <= 12 {
+        // A locally connected (unshared) or tiled convolution.
+        let k = extra.int(1...Swift.min(3, h, w))
+        let s = extra.int(1...2)
+        let p = extra.int(0...(k / 2))
+        let o = extra.int(1...(large ? 16 : 6))
+        let size = { (n: Int) in windowOutputSize(n, kernel: k, stride: s, padding: p) }
+        let (oh, ow) = (size(h), size(w))
+        var text = "{local: \(o), kernel: \(k), stride: \(s), padding: \(p)"
+        if extra.bool(0.5) { text += ", tile: [\(extra.int(1...oh)), \(extra.int(1...ow))]" }
+        if extra.bool(0.3) { text += ", bias: false" }
+        layers.append(.op(text + "}"))
+        (c, h, w) = (o, oh, ow)
+      }
+      if !flat && extra.bool(0.1) {
         // Maxout over groups of k channels (k = 1 is the identity).
         let divisors = (1...c).filter { c % $0 == 0 }
         let k = divisors[extra.int(0...(divisors.count - 1))]

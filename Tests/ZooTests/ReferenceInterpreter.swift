@@ -235,6 +235,36 @@ struct ReferenceInterpreter {
         }
       }
       return y
+    case .local(let l):
+      // Output (y, x) uses kernel weight[y mod th, x mod tw] ([out, in, kh, kw]) over conv's window.
+      let weight = w(node, "weight")
+      let bias = l.bias ? w(node, "bias") : nil
+      let (cin, h, wd, cout, oh, ow) = (inShape[0], inShape[1], inShape[2], outShape[0], outShape[1], outShape[2])
+      let (kh, kw) = (l.kernel.h, l.kernel.w)
+      var y = [Double](repeating: 0, count: batch * cout * oh * ow)
+      for n in 0..<batch {
+        for o in 0..<cout {
+          for i in 0..<oh {
+            for j in 0..<ow {
+              let t = (i % l.tile.h) * l.tile.w + j % l.tile.w
+              var s = bias?[t * cout + o] ?? 0
+              for c in 0..<cin {
+                for a in 0..<kh {
+                  let yy = i * l.stride.h - l.padding.h + a
+                  guard yy >= 0 && yy < h else { continue }
+                  for b in 0..<kw {
+                    let xx = j * l.stride.w - l.padding.w + b
+                    guard xx >= 0 && xx < wd else { continue }
+                    s += weight[(((t * cout + o) * cin + c) * kh + a) * kw + b] * x[((n * cin + c) * h + yy) * wd + xx]
+                  }
+                }
+              }
+              y[((n * cout + o) * oh + i) * ow + j] = s
+            }
+          }
+        }
+      }
+      return y
     case .maxout(let k):
       // `x.view(N, C / k, k, H, W).amax(2)`.
       let (c, spatial) = (inShape[0], inShape[1] * inShape[2])
