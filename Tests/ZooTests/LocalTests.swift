@@ -100,6 +100,20 @@ struct LocalTests {
     }
   }
 
+  /// Goodfellow, Bengio & Courville's Figure 9.16 in one dimension: outputs that each see two
+  /// neighbouring inputs have their own two weights when locally connected, share two kernels in a
+  /// cycle when tiled (tile 2: a b c d a b c d …), and share one kernel when convolved.
+  @Test func figure916() throws {
+    func params(_ op: String) throws -> Int {
+      try Summary(graph("  - {\(op): 1, kernel: [1, 2], bias: false}", input: [1, 1, 6])).totals.params
+    }
+    #expect(try params("local") == 5 * 2)
+    #expect(
+      try Summary(graph("  - {local: 1, kernel: [1, 2], tile: [1, 2], bias: false}", input: [1, 1, 6])).totals
+        .params == 2 * 2)
+    #expect(try params("conv") == 2)
+  }
+
   /// Hostile values give one error naming the layer.
   @Test func refusals() {
     let big = message("  - {local: 2, kernel: 3, tile: [5, 2], name: t}")
