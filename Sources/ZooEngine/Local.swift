@@ -2,18 +2,26 @@ import ZooGraph
 
 /// A locally connected or tiled convolution (``ZooGraph/LocalConv2D``) as a direct loop: per output
 /// position, the input window is gathered once (zeros in the padding) into `in·kh·kw` values, and
-/// each output channel is its dot product with that position's kernel, `weight[y mod th, x mod tw]`.
-/// Output rows of all samples are split across the threads.
+/// the output channels accumulate that window times that position's kernel, `weight[y mod th, x mod tw]`,
+/// held transposed (`[th, tw, in·kh·kw, out]`) so the innermost loop runs over contiguous output
+/// channels and vectorizes. Output rows of all samples are split across the threads.
 final class LocalKernel: @unchecked Sendable {
   let layer: LocalConv2D
-  /// `[th, tw, out, in, kh, kw]`, as the state dict holds it.
+  /// `[th, tw, in·kh·kw, out]`: the state dict's `[th, tw, out, in, kh, kw]` with the last two groups swapped.
   let weight: [Float]
   /// `[th, tw, out]`, or nil.
   let bias: [Float]?
 
   init(_ layer: LocalConv2D, weight: [Float], bias: [Float]?) {
     self.layer = layer
-    self.weight = weight
+    let (cout, patch) = (layer.outChannels, layer.inChannels * layer.kernel.h * layer.kernel.w)
+    var packed = [Float](repeating: 0, count: weight.count)
+    for t in 0..<(layer.tile.h * layer.tile.w) {
+      for o in 0..<cout {
+        for q in 0..<patch { packed[(t * patch + q) * cout + o] = weight[(t * cout + o) * patch + q] }
+      }
+    }
+    self.weight = packed
     self.bias = bias
   }
 
@@ -30,7 +38,12 @@ final class LocalKernel: @unchecked Sendable {
       let wp = SharedPointer(wb.baseAddress!)
       let bp = bias
       parallelFor(batch * oh, threads: threads, grain: max(1, 64 / max(ow, 1))) { range in
-        var cols = [Float](repeating: 0, count: patch)
+        let cols = UnsafeMutablePointer<Float>.allocate(capacity: patch)
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: cout)
+        defer {
+          cols.deallocate()
+          acc.deallocate()
+        }
         for row in range {
           let (n, y) = (row / oh, row % oh)
           let src = s.p + n * cin * inH * inW
@@ -50,13 +63,18 @@ final class LocalKernel: @unchecked Sendable {
               }
             }
             let t = (y % l.tile.h) * l.tile.w + x % l.tile.w
-            let kernels = wp.p + t * cout * patch
-            for o in 0..<cout {
-              let wrow = kernels + o * patch
-              var acc: Float = bp?[t * cout + o] ?? 0
-              for q in 0..<patch { acc += wrow[q] * cols[q] }
-              dst[(o * oh + y) * ow + x] = acc
+            if let bp {
+              for o in 0..<cout { acc[o] = bp[t * cout + o] }
+            } else {
+              acc.update(repeating: 0, count: cout)
             }
+            let kernels = wp.p + t * patch * cout
+            for q in 0..<patch {
+              let v = cols[q]
+              let wq = kernels + q * cout
+              for o in 0..<cout { acc[o] += wq[o] * v }
+            }
+            for o in 0..<cout { dst[(o * oh + y) * ow + x] = acc[o] }
           }
         }
       }
