@@ -19,6 +19,8 @@ Weights and inputs are not stored: both sides compute them from the same counter
   python scripts/make_fixtures.py --resize        # only resize_net.npy (needs torch and numpy only)
   python scripts/make_fixtures.py --padding       # only pad_net.npy: padding modes, pads, crops (torch and numpy)
   python scripts/make_fixtures.py --segmentation  # only fcn_resnet50.npy and unet.npy
+  python scripts/make_fixtures.py --unpool        # only unpool_net.npy (needs torch and numpy only)
+  python scripts/make_fixtures.py --local         # only local_net.npy (unfold + einsum; torch and numpy only)
 """
 import argparse
 import math
@@ -222,6 +224,8 @@ def write_fixtures(only=None):
     write_channel_fixtures()
     write_resize_fixtures()
     write_padding_fixtures()
+    write_unpool_fixtures()
+    write_local_fixtures()
 
 
 class ActivationNet(nn.Module):
@@ -528,6 +532,113 @@ def write_padding_fixtures():
     print(f"{path}: input {PAD_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
+class UnpoolNet(nn.Module):
+    """The network of Tests/ZooTests/UnpoolTests.swift: a reduced SegNet (two encoder stages whose max pools keep
+    their switches, the second 3×3/2 with padding, so windows overlap; a decoder unpooling by them to the pools'
+    input sizes, which differ from nn.MaxUnpool2d's default formula), then maxout over groups of 3 channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.enc1_bn = nn.BatchNorm2d(8)
+        self.enc2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.enc2_bn = nn.BatchNorm2d(8)
+        self.mid = nn.Conv2d(8, 8, 3, padding=1)
+        self.dec2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.dec2_bn = nn.BatchNorm2d(8)
+        self.dec1 = nn.Conv2d(8, 6, 3, padding=1)
+
+    def forward(self, x):
+        F = nn.functional
+        x = torch.relu(self.enc1_bn(self.enc1(x)))
+        size1 = x.shape[-2:]
+        x, i1 = F.max_pool2d(x, 2, 2, return_indices=True)
+        x = torch.relu(self.enc2_bn(self.enc2(x)))
+        size2 = x.shape[-2:]
+        x, i2 = F.max_pool2d(x, 3, 2, padding=1, return_indices=True)
+        x = self.mid(x)
+        x = F.max_unpool2d(x, i2, 3, 2, padding=1, output_size=size2)
+        x = torch.relu(self.dec2_bn(self.dec2(x)))
+        x = F.max_unpool2d(x, i1, 2, 2, output_size=size1)
+        x = self.dec1(x)
+        n, c, h, w = x.shape
+        return x.view(n, c // 3, 3, h, w).amax(2)
+
+
+UNPOOL_NET_INPUT = (2, 3, 11, 9)
+
+
+def write_unpool_fixtures():
+    model = load_seeded(UnpoolNet())
+    x = seeded_input(UNPOOL_NET_INPUT)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "unpool_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {UNPOOL_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+
+
+class Local2d(nn.Module):
+    """A locally connected (tile None: one kernel per output position) or tiled convolution, as CNN Zoo's
+    `local`: weight [th, tw, out, in, kh, kw], bias [th, tw, out]; position (y, x) uses kernel [y % th, x % tw]."""
+
+    def __init__(self, cin, cout, kernel, stride, padding, out_size, tile=None, bias=True):
+        super().__init__()
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        th, tw = tile or out_size
+        self.weight = nn.Parameter(torch.zeros(th, tw, cout, cin, *kernel))
+        self.bias = nn.Parameter(torch.zeros(th, tw, cout)) if bias else None
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        oh = (h + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
+        ow = (w + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+        cols = nn.functional.unfold(x, self.kernel, padding=self.padding, stride=self.stride)  # [N, in·kh·kw, L]
+        th, tw, cout = self.weight.shape[:3]
+        iy, ix = torch.arange(oh) % th, torch.arange(ow) % tw
+        wl = self.weight[iy][:, ix].reshape(oh * ow, cout, -1)  # [L, out, in·kh·kw]
+        y = torch.einsum("nkl,lok->nol", cols, wl).reshape(n, cout, oh, ow)
+        if self.bias is not None:
+            y = y + self.bias[iy][:, ix].permute(2, 0, 1)
+        return y
+
+
+class LocalNet(nn.Module):
+    """The network of Tests/ZooTests/LocalTests.swift: an unshared 3×3 layer with padding, a tiled [3, 2]/2 layer
+    with tile [2, 3], an unshared 2×2 layer without bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1 = Local2d(3, 4, (3, 3), (1, 1), (1, 1), (7, 6))
+        self.t2 = Local2d(4, 5, (3, 2), (2, 2), (1, 0), (4, 3), tile=(2, 3))
+        self.l3 = Local2d(5, 3, (2, 2), (1, 1), (0, 0), (3, 2), bias=False)
+
+    def forward(self, x):
+        return self.l3(torch.relu(self.t2(torch.relu(self.l1(x)))))
+
+
+LOCAL_NET_INPUT = (2, 3, 7, 6)
+
+
+def write_local_fixtures():
+    model = LocalNet()
+    sd = {}
+    for name, m in model.named_modules():
+        if isinstance(m, Local2d):
+            fan_in = m.weight.shape[3] * m.weight.shape[4] * m.weight.shape[5]
+            bound = np.float32(1 / math.sqrt(fan_in))
+            sd[name + ".weight"] = symmetric(name + ".weight", m.weight.numel(), bound).reshape(m.weight.shape)
+            if m.bias is not None:
+                sd[name + ".bias"] = symmetric(name + ".bias", m.bias.numel(), bound).reshape(m.bias.shape)
+    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()}, strict=True)
+    x = seeded_input(LOCAL_NET_INPUT)
+    with torch.no_grad():
+        y = model.eval()(torch.from_numpy(x)).numpy()
+    path = os.path.join(FIXTURES, "local_net.npy")
+    np.save(path, y.astype(np.float32))
+    print(f"{path}: input {LOCAL_NET_INPUT}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+
+
 def check_all(zoo, size, winograd=False):
     from safetensors.torch import save_file
 
@@ -582,6 +693,8 @@ if __name__ == "__main__":
     ap.add_argument("--resize", action="store_true", help="write only the upsampling and adaptive max pool fixture")
     ap.add_argument("--padding", action="store_true", help="write only the padding, pad and crop fixture")
     ap.add_argument("--segmentation", action="store_true", help="write only the FCN-ResNet50 and U-Net fixtures")
+    ap.add_argument("--unpool", action="store_true", help="write only the unpooling and maxout fixture")
+    ap.add_argument("--local", action="store_true", help="write only the locally connected and tiled fixture")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
@@ -600,6 +713,10 @@ if __name__ == "__main__":
         write_padding_fixtures()
     elif a.segmentation:
         write_fixtures(only=["fcn_resnet50", "unet"])
+    elif a.unpool:
+        write_unpool_fixtures()
+    elif a.local:
+        write_local_fixtures()
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

@@ -18,6 +18,9 @@ import ZooGraph
 /// - `liveBytes[s]` is the sum of the buffers live at step `s`: the inputs being read and the output
 ///   being written both count. The peak is the maximum over steps, at the first step reaching it.
 ///   Scratch space (im2col, workspace) is not included.
+/// - Switches: a max pool that some `max_unpool` reads also writes its switches, one int32 index per
+///   output element (`elements × batch × 4` bytes whatever the dtype), into a buffer of their own, live
+///   from the pool's step through the last unpool that reads them.
 public struct Liveness: Sendable {
   /// One allocation and the nodes whose outputs live in it.
   public struct Buffer: Sendable, Hashable {
@@ -27,8 +30,12 @@ public struct Liveness: Sendable {
     public var lastUse: Int
     /// `elements × batch × dtype bytes` of the producer's output.
     public var bytes: Int
-    /// Nodes whose output is this buffer: the producer first, then views and in-place ops in order.
+    /// Nodes whose output is this buffer: the producer first, then views and in-place ops in order
+    /// (empty for a switch buffer).
     public var nodes: [Int]
+    /// Whether it holds the producer's switches (int32 indices a `max_unpool` reads) rather than
+    /// its output.
+    public var holdsSwitches = false
   }
 
   /// Node ids in execution order (the graph's node order).
@@ -36,6 +43,9 @@ public struct Liveness: Sendable {
   public var buffers: [Buffer]
   /// For every node, the index in `buffers` of the buffer holding its output.
   public var bufferOf: [Int]
+  /// For every max pool whose switches some `max_unpool` reads, the index in `buffers` of its switch
+  /// buffer.
+  public var switchBufferOf: [Int: Int]
   /// Bytes live at every step.
   public var liveBytes: [Int]
   /// `max(liveBytes)`.
@@ -67,6 +77,12 @@ public struct Liveness: Sendable {
     }
     // Buffers are assigned in one pass; lifetimes come after, from the final sets of aliases.
     var inputBuffer = -1
+    // The last unpool reading each max pool's switches.
+    var switchReader: [Int: Int] = [:]
+    for node in graph.nodes {
+      if case .maxUnpool(let u) = node.op { switchReader[u.pool] = max(switchReader[u.pool] ?? 0, node.id) }
+    }
+    var switchBufferOf: [Int: Int] = [:]
     for node in graph.nodes {
       let id = node.id
       var alias: Int? = nil
@@ -106,6 +122,16 @@ public struct Liveness: Sendable {
         holdsOutput.append(false)
         join(buffers.count - 1, id)
       }
+      if let reader = switchReader[id] {
+        let bytes: Int
+        do { bytes = try checkedProduct(shapes[id] + [batch, 4], "switch bytes") } catch {
+          throw AnalysisError(layer: node.name, message: "\(error)")
+        }
+        switchBufferOf[id] = buffers.count
+        buffers.append(Buffer(producer: id, lastUse: reader, bytes: bytes, nodes: [], holdsSwitches: true))
+        lastRead.append(reader)
+        holdsOutput.append(false)
+      }
     }
     for b in buffers.indices {
       buffers[b].lastUse = holdsOutput[b] ? n - 1 : lastRead[b]
@@ -128,6 +154,7 @@ public struct Liveness: Sendable {
     let peak = live.max() ?? 0
     self.buffers = buffers
     self.bufferOf = bufferOf
+    self.switchBufferOf = switchBufferOf
     self.liveBytes = live
     self.peakBytes = peak
     self.peakStep = live.firstIndex(of: peak) ?? 0

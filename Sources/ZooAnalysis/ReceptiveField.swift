@@ -201,6 +201,49 @@ public struct ReceptiveFields: Sendable {
       }
       let x = ins[0]
       var f = x
+      /// The field after a transposed window (``AxisField/throughTransposed(kernel:stride:padding:dilation:)``),
+      /// with the warnings of an envelope or a fractional stride.
+      func transposed(
+        _ kernel: Pair, _ stride: Pair, _ padding: Pair, _ dilation: Pair, what: String, kind: String,
+        from x: ReceptiveField? = nil
+      ) throws(AnalysisError) {
+        let x = x ?? ins[0]
+        f = x
+        if x.global { return }
+        var exact = true
+        var fraction: [String] = []
+        for (axis, a, k, s, p, d) in [
+          ("H", x.h, kernel.h, stride.h, padding.h, dilation.h),
+          ("W", x.w, kernel.w, stride.w, padding.w, dilation.w),
+        ] {
+          if let (g, e) = a.throughTransposed(kernel: k, stride: s, padding: p, dilation: d) {
+            if axis == "H" { f.h = g } else { f.w = g }
+            exact = exact && e
+          } else if a.stride % s != 0 {
+            fraction.append("\(axis) \(a.stride)/\(s)")
+          } else {
+            throw overflow()
+          }
+        }
+        if !fraction.isEmpty {
+          f = .whole
+          f.approximate = true
+          warnings.append(
+            Warning(
+              layer: node.name,
+              message: "the \(what)'s stride does not divide the effective stride "
+                + "(\(fraction.joined(separator: ", "))), so the field would move a fraction of a pixel per unit; "
+                + "it is given as the whole input (an upper bound)"))
+        } else if !exact {
+          f.approximate = true
+          warnings.append(
+            Warning(
+              layer: node.name,
+              message: "\(kind) with stride \(stride) gives neighbouring units fields of "
+                + "different sizes; the field given is the smallest (size, stride, padding) window that "
+                + "contains every unit's (an upper bound)"))
+        }
+      }
       switch node.op {
       case .input, .batchNorm, .lrn, .activation, .dropout, .identity, .softmax:
         break
@@ -226,40 +269,50 @@ public struct ReceptiveFields: Sendable {
         let at = c.start(shape[1], shape[2], to: out[1], out[2])
         guard let g = x.padded(top: -at.h, left: -at.w) else { throw overflow() }
         f = g
+      case .local(let l):
+        // The window a convolution reads; only the weights differ from position to position.
+        guard let g = x.through(kernel: l.kernel, stride: l.stride, padding: l.padding, dilation: Pair(1))
+        else { throw overflow() }
+        f = g
       case .convTranspose(let c):
-        var exact = true
-        var fraction: [String] = []
-        for (axis, a, k, s, p, d) in [
-          ("H", x.h, c.kernel.h, c.stride.h, c.padding.h, c.dilation.h),
-          ("W", x.w, c.kernel.w, c.stride.w, c.padding.w, c.dilation.w),
-        ] {
-          if let (g, e) = a.throughTransposed(kernel: k, stride: s, padding: p, dilation: d) {
-            if axis == "H" { f.h = g } else { f.w = g }
-            exact = exact && e
-          } else if a.stride % s != 0 {
-            fraction.append("\(axis) \(a.stride)/\(s)")
-          } else {
-            throw overflow()
-          }
-        }
-        if !fraction.isEmpty {
+        try transposed(
+          c.kernel, c.stride, c.padding, c.dilation, what: "transposed convolution", kind: "a transposed convolution")
+      case .maxUnpool(let u):
+        // Unit `o` receives value `x[i]` only from the pooled units `i` whose window holds `o`: the
+        // pool's window transposed (docs/receptive-fields.md). Which of them lands on `o` is decided by
+        // the switches, a discrete choice inside that same window; the field is that of the values.
+        // The switches of the pooled units whose window holds `o` come from the pool's input through the
+        // same window: the field also holds the pool's field transposed (inside the values' field when
+        // the values descend from the pool, as in SegNet).
+        let w = u.window
+        let saved = warnings.count
+        try transposed(
+          w.kernel, w.stride, w.padding, w.dilation, what: "unpooling", kind: "an unpooling", from: fields[u.pool])
+        warnings.removeSubrange(saved...)
+        let switches = f
+        try transposed(w.kernel, w.stride, w.padding, w.dilation, what: "unpooling", kind: "an unpooling")
+        if switches.global {
           f = .whole
           f.approximate = true
-          warnings.append(
-            Warning(
-              layer: node.name,
-              message: "the transposed convolution's stride does not divide the effective stride "
-                + "(\(fraction.joined(separator: ", "))), so the field would move a fraction of a pixel per unit; "
-                + "it is given as the whole input (an upper bound)"))
-        } else if !exact {
-          f.approximate = true
-          warnings.append(
-            Warning(
-              layer: node.name,
-              message: "a transposed convolution with stride \(c.stride) gives neighbouring units fields of "
-                + "different sizes; the field given is the smallest (size, stride, padding) window that "
-                + "contains every unit's (an upper bound)"))
+        } else if !f.global {
+          var problems: [String] = []
+          for axis in ["H", "W"] {
+            let (merged, problem) = mergeAxis(axis == "H" ? f.h : f.w, axis == "H" ? switches.h : switches.w)
+            if axis == "H" { f.h = merged } else { f.w = merged }
+            if let problem, problem.what == "effective stride" { problems.append("\(axis): \(problem.consequence)") }
+          }
+          if !problems.isEmpty {
+            f.approximate = true
+            warnings.append(
+              Warning(
+                layer: node.name,
+                message: "its values and its pool's switches (`\(graph.nodes[u.pool].name)`) disagree on the "
+                  + "effective stride; " + problems.joined(separator: "; ")))
+          }
         }
+      case .maxout:
+        // Channels combine; every output value reads the same position.
+        break
       case .pool(let p):
         guard let g = x.through(kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation)
         else { throw overflow() }

@@ -52,7 +52,9 @@ public struct Summary: Sendable {
       let ins = node.inputs.map { shapes[$0] }
       let shape: [Int]
       do {
-        shape = node.op == .input ? self.input : try node.op.outputShape(ins)
+        shape =
+          node.op == .input
+          ? self.input : try node.op.outputShape(shapeInputs(of: node, nodes: graph.nodes, shapes: shapes))
       } catch {
         throw AnalysisError(
           layer: node.name,

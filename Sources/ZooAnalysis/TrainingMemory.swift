@@ -36,12 +36,14 @@ extension Op {
   /// - LRN: input and output; max pool and adaptive max pool: the input and an int64 index per output
   ///   element;
   /// - dropout: a one-byte mask per element (its output is then a new tensor);
+  /// - maxout (`amax`): its input and output; max unpooling: the pool's indices, already counted with the
+  ///   pool;
   /// - average and adaptive average pooling, upsampling (PyTorch keeps only the sizes), add, concat,
   ///   flatten, identity, input, channel shuffle, channel slice, pad and crop (their gradients only move
   ///   values back): nothing.
   public var backwardSaves: BackwardSaves {
     switch self {
-    case .conv, .convTranspose, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
+    case .conv, .convTranspose, .local, .linear, .batchNorm, .subsample, .rbf, .mul: BackwardSaves(inputs: true)
     case .activation(.relu6), .activation(.hardsigmoid), .activation(.hardswish), .activation(.silu),
       .activation(.gelu):
       BackwardSaves(inputs: true)
@@ -53,6 +55,11 @@ extension Op {
     case .dropout: BackwardSaves(extraBytesPerOutputElement: 1)
     case .adaptiveAvgPool, .add, .concat, .flatten, .identity, .input: BackwardSaves()
     case .channelShuffle, .channelSlice, .pad, .crop: BackwardSaves()
+    // `amax` keeps its input and its result (the gradient goes to the inputs equal to the maximum).
+    case .maxout: BackwardSaves(inputs: true, output: true)
+    // Its backward gathers the output gradient at the switches: the max pool's int64 indices, which
+    // the pool already keeps (counted there).
+    case .maxUnpool: BackwardSaves()
     }
   }
 }

@@ -21,6 +21,11 @@ public struct MemoryPlan: Sendable {
   public var lastStep: [Int]
   /// Byte offset of every owned buffer in the arena.
   public var offsets: [Int]
+  /// For every max pool whose switches a `max_unpool` reads: the byte offset of its switch buffer
+  /// (int32 indices, ``ZooAnalysis/Liveness``'s switch buffers), its bytes and its last step.
+  public var switchOffsets: [Int: Int] = [:]
+  public var switchBytes: [Int: Int] = [:]
+  public var switchLastStep: [Int: Int] = [:]
   /// Size of the arena: the highest end of any placed buffer.
   public var arenaBytes: Int
   /// The liveness minimum for this order: the largest sum of live buffer bytes at any step.
@@ -54,8 +59,16 @@ public struct MemoryPlan: Sendable {
     }
     let peak = liveness.peakBytes
     let peakStep = liveness.peakStep
+    // Switch buffers are placed as slots `n ..< n + switches`, after the nodes' own.
+    let pools = liveness.switchBufferOf.keys.sorted()
+    for pool in pools {
+      let b = liveness.buffers[liveness.switchBufferOf[pool]!]
+      bytes.append(b.bytes)
+      first.append(b.producer)
+      last.append(b.lastUse)
+    }
     // Greedy placement under a few orders; the smallest arena wins.
-    let owned = (0..<n).filter { owner[$0] == $0 && bytes[$0] > 0 }
+    let owned = (0..<(n + pools.count)).filter { ($0 >= n || owner[$0] == $0) && bytes[$0] > 0 }
     let orders: [[Int]] = [
       owned.sorted { bytes[$0] != bytes[$1] ? bytes[$0] > bytes[$1] : $0 < $1 },
       owned.sorted {
@@ -70,13 +83,18 @@ public struct MemoryPlan: Sendable {
       let r = Self.place(order, bytes: bytes, first: first, last: last)
       if best == nil || r.arena < best!.arena { best = r }
     }
-    let offsets = best?.offsets ?? Array(repeating: 0, count: n)
+    let offsets = best?.offsets ?? Array(repeating: 0, count: n + pools.count)
     let arena = best?.arena ?? 0
+    for (k, pool) in pools.enumerated() {
+      switchOffsets[pool] = offsets[n + k]
+      switchBytes[pool] = bytes[n + k]
+      switchLastStep[pool] = last[n + k]
+    }
     self.owner = owner
-    self.bytes = bytes
-    self.firstStep = first
-    self.lastStep = last
-    self.offsets = offsets
+    self.bytes = Array(bytes[..<n])
+    self.firstStep = Array(first[..<n])
+    self.lastStep = Array(last[..<n])
+    self.offsets = Array(offsets[..<n])
     self.arenaBytes = arena
     self.peakBytes = peak
     self.peakStep = peakStep

@@ -163,7 +163,15 @@ public final class Network: @unchecked Sendable {
       case .lrn(let size, let alpha, let beta, let k):
         draft.append(node.id, .lrn(size: size, alpha: alpha, beta: beta, k: k))
       case .pool(let p):
-        draft.append(node.id, .pool(p))
+        draft.append(node.id, memory.switchOffsets[node.id] != nil ? .maxPoolWithSwitches(p) : .pool(p))
+      case .maxUnpool(let u):
+        draft.append(node.id, .maxUnpool(pool: u.pool))
+      case .maxout(let k):
+        draft.append(node.id, .maxout(k))
+      case .local(let l):
+        let weight = take("\(node.name).weight")
+        let bias = l.bias ? take("\(node.name).bias") : nil
+        draft.append(node.id, .local(LocalKernel(l, weight: weight, bias: bias)))
       case .adaptiveAvgPool(let oh, let ow):
         draft.append(node.id, .adaptiveAvgPool(oh, ow))
       case .adaptiveMaxPool(let oh, let ow):
@@ -256,6 +264,8 @@ public final class Network: @unchecked Sendable {
     case .subsample(_, let w, let b): w.count + b.count
     case .rbf(let w): w.count
     case .activation, .lrn, .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .softmax, .concat, .add, .mul: 0
+    case .maxPoolWithSwitches, .maxUnpool, .maxout: 0
+    case .local(let k): k.weight.count + (k.bias?.count ?? 0)
     case .channelShuffle, .channelSlice, .pad, .crop: 0
     }
   }
@@ -302,6 +312,12 @@ public final class Network: @unchecked Sendable {
 
   private func pointer(_ node: Int) -> UnsafeMutablePointer<Float> {
     arena + memory.offsets[memory.owner[node]] / 4
+  }
+
+  /// Runs `body` on the int32 switch buffer of the max pool `pool` (the memory plan's slot, rebound).
+  private func withSwitches<R>(of pool: Int, _ body: (UnsafeMutablePointer<Int32>) -> R) -> R {
+    let bytes = memory.switchBytes[pool]!
+    return (arena + memory.switchOffsets[pool]! / 4).withMemoryRebound(to: Int32.self, capacity: bytes / 4, body)
   }
 
   /// Elements of the whole batch's input.
@@ -380,6 +396,25 @@ public final class Network: @unchecked Sendable {
         spatial: spatial, threads: threads)
     case .pool(let p):
       runPool(p, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], threads: threads)
+    case .maxPoolWithSwitches(let p):
+      withSwitches(of: step.node) { sw in
+        runMaxPoolWithSwitches(
+          p, input: src, output: out, switches: sw, planes: batch * inShape[0], h: inShape[1], w: inShape[2],
+          oh: outShape[1], ow: outShape[2], threads: threads)
+      }
+    case .maxUnpool(let pool):
+      withSwitches(of: pool) { sw in
+        runMaxUnpool(
+          input: src, switches: sw, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2],
+          oh: outShape[1], ow: outShape[2], threads: threads)
+      }
+    case .local(let k):
+      k.run(
+        input: src, output: out, batch: batch, inH: inShape[1], inW: inShape[2], oh: outShape[1], ow: outShape[2],
+        threads: threads)
+    case .maxout(let k):
+      runMaxout(
+        input: src, output: out, batch: batch, channels: inShape[0], k: k, spatial: spatial, threads: threads)
     case .adaptiveAvgPool(let oh, let ow):
       runAdaptivePool(
         .avg, input: src, output: out, planes: batch * inShape[0], h: inShape[1], w: inShape[2], oh: oh, ow: ow,

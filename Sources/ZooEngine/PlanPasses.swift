@@ -10,6 +10,14 @@ enum StepKernel {
   case activation(Activation)
   case lrn(size: Int, alpha: Double, beta: Double, k: Double)
   case pool(Pool2D)
+  /// Max pooling that also writes its switches (int32) into the memory plan's switch buffer.
+  case maxPoolWithSwitches(Pool2D)
+  /// Unpooling by the switches of the max pool `pool` (a node id).
+  case maxUnpool(pool: Int)
+  /// Maxout over groups of `k` channels.
+  case maxout(Int)
+  /// A locally connected or tiled convolution.
+  case local(LocalKernel)
   case adaptiveAvgPool(Int, Int)
   case adaptiveMaxPool(Int, Int)
   case upsample(Upsample)

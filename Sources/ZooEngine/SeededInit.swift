@@ -54,6 +54,9 @@ public enum SeededInit {
         fanIn = c.outChannels / c.groups * c.kernel.h * c.kernel.w
       case .linear(let i, _, _):
         fanIn = i
+      case .local(let l):
+        // Each position's kernel sees a convolution's window: in · kh · kw.
+        fanIn = l.inChannels * l.kernel.h * l.kernel.w
       case .subsample(_, let k):
         fanIn = k * k
       default:

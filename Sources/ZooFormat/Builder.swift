@@ -369,6 +369,11 @@ struct Builder {
     case "let":
       throw error(
         node, "`{let: {name: value}}` names values for the rest of a list, so it must be an item of a list of layers")
+    case "max_unpool":
+      try only(["name"])
+      return try maxUnpool(
+        node, try required("the name of the max pool whose switches it reads"), scope, ctx, x,
+        given: try extra("name").map { n throws(DefinitionError) in try name(n, scope) })
     case "side":
       try only([])
       let out = try body(try required("layers"), outerScope, ctx, x)
@@ -409,7 +414,7 @@ struct Builder {
     } else {
       let known =
         Array(opSpecs.keys) + file.blockOrder + [
-          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let", "crop", "from",
+          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let", "crop", "from", "max_unpool",
         ]
       throw error(node, DefinitionFile.unknown("op or block", head, known: known))
     }
@@ -450,6 +455,68 @@ struct Builder {
         + "enclosing module\(ctx.path.isEmpty ? "" : " such as `\(ctx.path)`"))")
   }
 
+  /// `{max_unpool: POOL}`: unpooling by the switches of the earlier max pool `POOL`, a layer path (with
+  /// `{expression}` parts like a name) looked up inside the current module, then in each enclosing one
+  /// out to the network (`pool1` inside `decoder` finds `decoder.pool1`, then `pool1`).
+  private mutating func maxUnpool(
+    _ node: Yams.Node, _ ref: Yams.Node, _ scope: Scope, _ ctx: Context, _ x: Tensor, given: String?
+  ) throws(DefinitionError) -> Tensor {
+    let layer = "layer `\(given.map { ctx.path.isEmpty ? $0 : "\(ctx.path).\($0)" } ?? "max_unpool")`"
+    let target = try name(ref, scope, dots: true)
+    var candidates: [String] = []
+    var prefix = ctx.path
+    while true {
+      candidates.append(prefix.isEmpty ? target : "\(prefix).\(target)")
+      if prefix.isEmpty { break }
+      prefix = prefix.lastIndex(of: ".").map { String(prefix[..<$0]) } ?? ""
+    }
+    let existing = nodes
+    guard let pool = candidates.lazy.compactMap({ c in existing.firstIndex { $0.name == c } }).first else {
+      let looked = candidates.map { "`\($0)`" }.joined(separator: ", ")
+      if let later = laterLayer(named: target.split(separator: ".").last.map(String.init) ?? target, after: node) {
+        throw error(
+          ref,
+          "\(layer): the pool `\(target)` comes later (line \(later.line)); `max_unpool` reads the switches of an "
+            + "earlier max pool")
+      }
+      throw error(
+        ref,
+        "\(layer): `max_unpool` names the pool `\(target)`, but no earlier layer is called that (looked for \(looked))")
+    }
+    guard case .pool(let window) = nodes[pool].op, window.kind == .max else {
+      throw error(
+        ref,
+        "\(layer): `\(nodes[pool].name)` is a `\(nodes[pool].op.kindName)`, not a `maxpool`; only a max pool keeps "
+          + "switches to unpool by")
+    }
+    guard x.shape.count == 3 else {
+      throw error(node, "\(layer): `max_unpool` needs a C×H×W feature map, but its input is \(format(x.shape))")
+    }
+    let path = try childPath(ctx, given, kind: "max_unpool", at: node)
+    return try addNode(path, .maxUnpool(MaxUnpool(pool: pool, window: window)), [x], at: node)
+  }
+
+  /// The first layer item after `node` in the file (in any model, block or branch) whose `name` is
+  /// `name`, for the error of an unpool that names a later pool.
+  private func laterLayer(named name: String, after node: Yams.Node) -> Yams.Node? {
+    func walk(_ n: Yams.Node) -> Yams.Node? {
+      switch n {
+      case .mapping(let m):
+        if let v = m["name"], v.scalarText == name, (n.line, n.column) > (node.line, node.column) { return n }
+        for (_, v) in m { if let hit = walk(v) { return hit } }
+        return nil
+      case .sequence(let items):
+        for i in items { if let hit = walk(i) { return hit } }
+        return nil
+      default: return nil
+      }
+    }
+    for body in [file.network].compactMap({ $0 }) + file.blockOrder.compactMap({ file.blocks[$0]?.body }) {
+      if let hit = walk(body) { return hit }
+    }
+    return nil
+  }
+
   /// Counts one item or loop iteration against `maxExpansion`.
   private mutating func countExpansion(_ node: Yams.Node) throws(DefinitionError) {
     expanded += 1
@@ -463,7 +530,11 @@ struct Builder {
   {
     let shape: [Int]
     do {
-      shape = try op.outputShape(ins.map(\.shape))
+      var inShapes = ins.map(\.shape)
+      if case .maxUnpool(let u) = op {
+        inShapes += [shapes[u.pool], shapes[nodes[u.pool].inputs[0]]]
+      }
+      shape = try op.outputShape(inShapes)
     } catch {
       throw self.error(node, "layer `\(path)`: \(error.message)")
     }
@@ -651,7 +722,7 @@ struct Builder {
     guard dots || !out.contains("."), !out.isEmpty else {
       throw error(node, "the name `\(clip(out))` must be non-empty and without dots (dots separate module paths)")
     }
-    guard out.count <= Self.maxNameLength else {
+    guard out.count <= (dots ? Self.maxPathLength : Self.maxNameLength) else {
       throw error(node, "the name `\(clip(out))` has \(out.count) characters; the limit is \(Self.maxNameLength)")
     }
     return out

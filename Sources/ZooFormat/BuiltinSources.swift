@@ -628,6 +628,107 @@ let builtinSources: [(name: String, text: String)] = [
     """#
   ),
   (
+    "segnet.yaml",
+    #"""
+    family: SegNet
+    paper: "Badrinarayanan, Kendall, Cipolla. SegNet: A Deep Convolutional Encoder-Decoder Architecture for Image Segmentation. TPAMI 2017"
+    description: >-
+      VGG-16's 13 convolutions with batch norm as the encoder, each of its five 2×2 max pools keeping its switches;
+      a mirrored decoder that unpools by them (max_unpool) before its convolutions; a last 3×3 convolution to the
+      classes (CamVid's 11) at the input's resolution, 360×480 as in the paper.
+    input: [3, 360, 480]
+    args:
+      num_classes: 11
+      # Widths of each stage's 3×3 convolutions: VGG-16's, then the decoder's mirror (Caffe's segnet_train.prototxt:
+      # each decoder stage ends at the width of the encoder stage below it; the last, conv1_1_D, is the classifier).
+      encoder: [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]]
+      decoder: [[512, 512, 512], [512, 512, 256], [256, 256, 128], [128, 64], [64]]
+
+    blocks:
+      conv_bn_relu:
+        args: {out: ~}
+        body:
+          - {conv: out, kernel: 3, padding: 1, name: conv}
+          - {bn, name: bn}
+          - relu
+
+    network:
+      - name: encoder
+        seq:
+          - for: i
+            in: range(5)
+            body:
+              - name: "stage{i + 1}"
+                seq:
+                  - for: j
+                    in: range(len(encoder[i]))
+                    body: [{conv_bn_relu: "encoder[i][j]", name: "{j}"}]
+                  - {maxpool: 2, stride: 2, name: pool}      # keeps its switches: a max_unpool reads them
+      - name: decoder
+        seq:
+          - for: i
+            in: range(5)
+            body:
+              - name: "stage{5 - i}"
+                seq:
+                  # Back to the size before encoder.stage{5 − i}'s pool (45 rows from 22 after pool 4: switches, not ×2).
+                  - {max_unpool: "encoder.stage{5 - i}.pool", name: unpool}
+                  - for: j
+                    in: range(len(decoder[i]))
+                    body: [{conv_bn_relu: "decoder[i][j]", name: "{j}"}]
+      - {conv: num_classes, kernel: 3, padding: 1, name: classifier}   # per-pixel class scores (softmax in the loss)
+
+    models:
+      # Ours: 29,449,355 parameters: 29,433,483 in the 27 convolutions (the encoder's 13 are VGG-16's 14,714,688;
+      # the decoder's 13 and the classifier 14,718,795) and 15,872 in batch norm (γ and β of 7,936 channels).
+      # The paper: the encoder has 14.7 M parameters (VGG-16's 134 M without its fully connected layers; ours
+      # 14,723,136 with batch norm), and the whole of SegNet about twice that, 29.5 M in its comparison table;
+      # ours is 29.45 M, within 0.2 % of that rounded figure (the classifier is 6,347 of it, batch norm 15,872).
+      segnet: {}
+    """#
+  ),
+  (
+    "deepface.yaml",
+    #"""
+    family: DeepFace
+    paper: "Taigman, Yang, Ranzato, Wolf. DeepFace: Closing the Gap to Human-Level Performance in Face Verification. CVPR 2014"
+    description: >-
+      A 3D-aligned 152×152 RGB face through a shared 11×11 convolution (C1), a 3×3/2 max pool (M2) and a 9×9
+      convolution (C3), then three locally connected layers (L4–L6: a kernel and a bias per output position, since
+      every region of an aligned face has its own statistics), two fully connected layers (F7, the 4096-d
+      representation, and F8, one output per identity of the 4,030 in SFC).
+    input: [3, 152, 152]
+    args: {num_classes: 4030, dropout: 0.5}
+
+    network:
+      - {conv: 32, kernel: 11, name: c1}              # 142×142×32
+      - relu
+      - {maxpool: 3, stride: 2, ceil: true, name: m2} # 71×71×32 (Caffe's ceil rounding; floor would give 70)
+      - {conv: 16, kernel: 9, name: c3}               # 63×63×16; the paper's figure writes 9×9×16, but M2 has 32 maps
+      - relu
+      - {local: 16, kernel: 9, name: l4}              # 55×55×16, 3,025 kernels of 16×16×9×9
+      - relu
+      - {local: 16, kernel: 7, stride: 2, name: l5}   # 25×25×16
+      - relu
+      - {local: 16, kernel: 5, name: l6}              # 21×21×16
+      - relu
+      - flatten
+      - {linear: 4096, name: f7}
+      - relu
+      - {dropout: dropout}
+      - {linear: num_classes, name: f8}
+
+    models:
+      # Ours: 118,923,774 parameters; the locally connected layers hold 73,454,256 (L4 62,774,800, L5 7,850,000,
+      # L6 2,829,456) and the fully connected ones 45,416,382, so 99.96 % are in local and fully connected layers.
+      # The paper: "more than 120 million parameters, where more than 95% come from the local and fully
+      # connected layers". Its figure's sizes give 118.9 M, not more than 120 M; no reading of them we tried
+      # reaches 120 M (C3 on 16 maps, as the figure writes, gives 20,736 fewer), so the text's figure looks rounded
+      # up. The 95 % holds.
+      deepface: {}
+    """#
+  ),
+  (
     "snippets.yaml",
     #"""
     family: Snippets
@@ -692,6 +793,10 @@ let builtinSources: [(name: String, text: String)] = [
                 - relu
             name: cat
           - {channel_shuffle: 2, name: shuffle}
+      tiled:                              # the plain 3×3 convolution with weights shared only in a cycle of tile × tile
+        args: {width: 256, tile: 2}       # positions (tiled convolution, Goodfellow et al., Fig. 9.16): the same MACs,
+        body:                             # tile² times the weights; tile 1 is the plain convolution, no tile at all a
+          - {local: width, kernel: 3, padding: 1, bias: false, tile: tile, name: conv}   # locally connected layer
       plain_shuffle:                      # the plain 3×3 convolution, then a ShuffleNetV2 unit
         args: {width: 256}
         body:
@@ -727,6 +832,11 @@ let builtinSources: [(name: String, text: String)] = [
         description: >-
           The 3×3, then a ShuffleNetV2 unit. Half the channels pass through, the other half go 1×1, 3×3 depthwise,
           1×1; the halves are concatenated and their channels shuffled.
+      tiled3x3_256:
+        use: tiled
+        description: >-
+          The 3×3 as a tiled convolution (Goodfellow's Figure 9.16): 2×2 weight sets that cycle over the positions,
+          4× the weights of the shared convolution at the same MACs.
     """#
   ),
 ]

@@ -47,6 +47,11 @@ private let opArgKinds: [String: [String: ArgKind]] = [
   "subsample": ["kernel": .int(min: 1)],
   "rbf": ["classes": .int(min: 1)],
   "channel_shuffle": ["groups": .int(min: 1)],
+  "maxout": ["k": .int(min: 1)],
+  "local": [
+    "out": .int(min: 1), "kernel": .pair(min: 1), "stride": .pair(min: 1), "padding": .pair(min: 0), "bias": .bool,
+    "tile": .pair(min: 1),
+  ],
 ]
 
 /// The structural items and the keys each takes besides its head.
@@ -54,6 +59,7 @@ private let structureKeys: [String: [String]] = [
   "repeat": ["as", "body"], "for": ["in", "body"], "if": ["then", "else"], "seq": ["name"], "add": ["name"],
   "mul": ["name"], "concat": ["name"], "split": ["sizes", "name"], "side": [], "let": [],
   "crop": ["offset", "name"], "from": [],
+  "max_unpool": ["name"],
 ]
 
 extension DefinitionFile {
@@ -304,6 +310,11 @@ struct DefinitionChecker {
             expression(offset, scope)
           }
         }
+      case "max_unpool":
+        // The pool is looked up when building (it depends on the layers before it).
+        guard headValue?.scalarText != nil else {
+          return report(headValue ?? headNode, "`max_unpool` needs the name of the max pool whose switches it reads")
+        }
       default:
         report(
           headNode,
@@ -332,7 +343,7 @@ struct DefinitionChecker {
     guard let def = file.blocks[head] else {
       let known =
         Array(opSpecs.keys) + file.blockOrder + [
-          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let", "crop", "from",
+          "repeat", "for", "if", "seq", "add", "mul", "concat", "split", "side", "let", "crop", "from", "max_unpool",
         ]
       return report(headNode, DefinitionFile.unknown("op or block", head, known: known))
     }

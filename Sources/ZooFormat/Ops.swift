@@ -62,6 +62,10 @@ let opSpecs: [String: OpSpec] = [
   "subsample": OpSpec(args: [("kernel", .int(2))]),
   "rbf": OpSpec(args: [("classes", nil)]),
   "channel_shuffle": OpSpec(args: [("groups", nil)]),
+  "maxout": OpSpec(args: [("k", nil)]),
+  "local": OpSpec(args: [
+    ("out", nil), ("kernel", nil), ("stride", .int(1)), ("padding", .int(0)), ("bias", .bool(true)), ("tile", .null),
+  ]),
 ]
 
 /// The padding modes of `conv`'s `padding_mode` and `pad`'s `mode` (PyTorch's).
@@ -369,6 +373,24 @@ extension Builder {
       _ = try channels(kind)
       // Whether the channels divide by the groups is checked with the shape, which names the layer.
       return .channelShuffle(groups: try a.int("groups", min: 1))
+    case "local":
+      let inC = try channels("local")
+      let kernel = try a.pair("kernel", min: 1)
+      let stride = try a.pair("stride", min: 1)
+      let padding = try a.pair("padding", min: 0)
+      let oh = windowOutputSize(x.shape[1], kernel: kernel.h, stride: stride.h, padding: padding.h)
+      let ow = windowOutputSize(x.shape[2], kernel: kernel.w, stride: stride.w, padding: padding.w)
+      // An empty output is refused with the shape, which names the layer.
+      let unshared = a.isNull("tile")
+      return .local(
+        LocalConv2D(
+          inChannels: inC, outChannels: try a.int("out", min: 1), kernel: kernel, stride: stride, padding: padding,
+          bias: try a.bool("bias"), tile: unshared ? Pair(max(oh, 1), max(ow, 1)) : try a.pair("tile", min: 1),
+          unshared: unshared))
+    case "maxout":
+      _ = try channels(kind)
+      // Whether the channels divide by `k` is checked with the shape, which names the layer.
+      return .maxout(try a.int("k", min: 1))
     default:
       preconditionFailure("op `\(kind)` has a spec but no constructor")
     }

@@ -2,10 +2,11 @@
 ///
 /// Conventions (docs/conventions.md):
 /// - MACs: multiply-accumulates of conv and linear layers (and LeNet's RBF): kernel elements ×
-///   input channels per group × output elements; a transposed convolution's in · out/groups × kernel
+///   input channels per group × output elements (locally connected and tiled layers too: the same
+///   products as the shared convolution, only the parameters differ); a transposed convolution's in · out/groups × kernel
 ///   elements × input positions (every input value times every weight it meets). Bias adds are not MACs.
 /// - FLOPs: every arithmetic operation, per op:
-///   conv, transposed conv and linear `2·MACs` plus one add per output element when there is a bias;
+///   conv, transposed conv, local and linear `2·MACs` plus one add per output element when there is a bias;
 ///   batch norm 2 per element (scale and shift, statistics folded at inference);
 ///   activations per element: relu, leaky relu, tanh, sigmoid 1; relu6 2; scaled tanh 3; hardsigmoid 4;
 ///   hardswish 5; silu 2; gelu 5, with the tanh approximation 9 (``Activation/flopsPerElement``);
@@ -13,6 +14,7 @@
 ///   max pool `k·k − 1` comparisons and average pool `k·k` (adds and a divide) per output element;
 ///   adaptive average pool the bin size per output element; LRN `2·size + 4` per element;
 ///   add and mul `n − 1` per output element for `n` inputs (broadcast inputs count per output element); LeNet subsampling `k·k + 1` per output element;
+///   maxout `k − 1` comparisons per output element; max unpooling 0 (a scatter);
 ///   RBF 3 per connection; flatten, concat, dropout, identity, channel shuffle and channel slice 0
 ///   (they move values without arithmetic).
 public struct Counts: Sendable, Hashable {
@@ -87,6 +89,11 @@ extension Node {
       c.macs = try checkedProduct(
         [t.inChannels, t.outChannels / t.groups, t.kernel.h, t.kernel.w, inputs[0][1], inputs[0][2]], "MACs")
       c.flops = try checkedAdd(try times(2, c.macs), t.bias ? out : 0, "FLOPs")
+    case .local(let l):
+      // As the convolution with the same window: every output position uses one kernel, shared or not.
+      c.macs = try checkedProduct(
+        [l.outChannels, l.inChannels, l.kernel.h, l.kernel.w, output[1], output[2]], "MACs")
+      c.flops = try checkedAdd(try times(2, c.macs), l.bias ? out : 0, "FLOPs")
     case .linear(let i, _, let bias):
       c.macs = try checkedProduct([i, out], "MACs")
       c.flops = try checkedAdd(try times(2, c.macs), bias ? out : 0, "FLOPs")
@@ -121,6 +128,12 @@ extension Node {
       c.flops = try times(k * k + 1, out)
     case .add, .mul:
       c.flops = try times(max(inputs.count - 1, 0), out)
+    case .maxout(let k):
+      // k − 1 comparisons per output element, as max pooling counts.
+      c.flops = try times(k - 1, out)
+    case .maxUnpool:
+      // A scatter: values move to their switches' positions (the zero fill is not arithmetic).
+      break
     case .input, .flatten, .dropout, .identity, .concat, .channelShuffle, .channelSlice, .crop:
       break
     case .pad:

@@ -98,6 +98,9 @@ extension Node {
       return [p("weight", weight)] + (c.bias ? [p("bias", [c.outChannels])] : [])
     case .linear(let i, let o, let bias):
       return [p("weight", [o, i])] + (bias ? [p("bias", [o])] : [])
+    case .local(let l):
+      let weight = [l.tile.h, l.tile.w, l.outChannels, l.inChannels, l.kernel.h, l.kernel.w]
+      return [p("weight", weight)] + (l.bias ? [p("bias", [l.tile.h, l.tile.w, l.outChannels])] : [])
     case .batchNorm(let c, _):
       return [
         p("weight", [c]), p("bias", [c]), b("running_mean", [c]), b("running_var", [c]),

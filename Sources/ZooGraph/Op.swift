@@ -62,6 +62,15 @@ public enum Op: Hashable, Sendable {
   /// A spatial window of the first input the size of the second input's map (`x[:, :, y:y + h, x:x + w]`):
   /// U-Net's centre crop and Caffe's `Crop` layer. See ``Crop``. The second input only gives the size.
   case crop(Crop)
+  /// SegNet's unpooling by switches (`nn.MaxUnpool2d`): every input value goes back to the position its
+  /// max pool took it from. See ``MaxUnpool``.
+  case maxUnpool(MaxUnpool)
+  /// Maxout across channels (Goodfellow et al. 2013): the maximum over each group of `k` consecutive
+  /// channels, `x.view(N, C / k, k, H, W).amax(2)`; `C` must divide by `k` and the output has `C / k`.
+  case maxout(Int)
+  /// Locally connected or tiled convolution: a convolution whose weights are not shared across
+  /// positions, or shared only in a cycle of tiles. See ``LocalConv2D``.
+  case local(LocalConv2D)
 }
 
 /// Element-wise activation functions.
@@ -359,6 +368,73 @@ public struct Upsample: Hashable, Sendable {
   }
 }
 
+/// Unpooling by the switches of an earlier max pool (`nn.MaxUnpool2d`, as SegNet decodes).
+///
+/// The max pool `pool` (a node id; its ``Pool2D`` is copied in `window`) keeps, for every output
+/// element, the flat index `iy·W + ix` into its input plane of the element it took (PyTorch's rule:
+/// the first maximum in the window's row-major scan, NaN winning). The unpool reads a feature map of the
+/// pool's output shape and writes a map of the pool's input shape: zeros, except that input value
+/// `x[c, j]` goes to position `switch[c, j]` of plane `c`. Elements processed later in row-major order
+/// overwrite earlier ones that chose the same position (overlapping windows), as PyTorch's CPU loop does.
+///
+/// The output size is always the pool's input size (PyTorch's `output_size=` argument, which SegNet
+/// passes). `nn.MaxUnpool2d` without it gives `(n − 1)·stride − 2·padding + kernel` per axis, which is
+/// the same whenever the pool's windows tile its input exactly and otherwise smaller (switches beyond it
+/// are an error in PyTorch).
+public struct MaxUnpool: Hashable, Sendable {
+  /// The node id of the max pool whose switches are read.
+  public var pool: Int
+  /// That pool's window.
+  public var window: Pool2D
+
+  public init(pool: Int, window: Pool2D) {
+    precondition(window.kind == .max, "unpooling reads a max pool's switches")
+    self.pool = pool
+    self.window = window
+  }
+}
+
+/// A locally connected layer (unshared convolution, DeepFace's L4–L6) or a tiled convolution
+/// (Goodfellow, Bengio & Courville, Figure 9.16).
+///
+/// Output position `(y, x)` uses its own kernel, `weight[y mod tile.h, x mod tile.w]`, of shape
+/// `[out, in, kh, kw]`, over the same window a convolution with `kernel`, `stride` and `padding` reads
+/// (zero padding), so the output size is conv's. The weight is `[tile.h, tile.w, out, in, kh, kw]` and
+/// the bias `[tile.h, tile.w, out]` (a bias per position and channel, as DeepFace's, shared like the
+/// weights). In PyTorch, with `cols = F.unfold(x, kernel, padding=padding, stride=stride)` (shape
+/// `[N, in·kh·kw, oh·ow]`) and an unshared weight viewed as `[oh·ow, out, in·kh·kw]`:
+/// `y = torch.einsum('nkl,lok->nol', cols, w).view(N, out, oh, ow) + b.permute(2, 0, 1)`.
+///
+/// Unshared (`tile` not given in the definition) is the tile equal to the output size: the number of
+/// weights then depends on the input size, which the graph fixes when it is built (`unshared` true:
+/// any other input size is refused). A tiled layer (`unshared` false) takes any input size.
+public struct LocalConv2D: Hashable, Sendable {
+  public var inChannels: Int
+  public var outChannels: Int
+  public var kernel: Pair
+  public var stride: Pair
+  public var padding: Pair
+  public var bias: Bool
+  /// The cycle of distinct kernels along each axis (the output size when unshared).
+  public var tile: Pair
+  /// Whether every output position has its own kernel (`tile` is then the output size it was built for).
+  public var unshared: Bool
+
+  public init(
+    inChannels: Int, outChannels: Int, kernel: Pair, stride: Pair = Pair(1), padding: Pair = Pair(0),
+    bias: Bool = true, tile: Pair, unshared: Bool
+  ) {
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.bias = bias
+    self.tile = tile
+    self.unshared = unshared
+  }
+}
+
 /// A (height, width) pair of integers.
 public struct Pair: Hashable, Sendable, CustomStringConvertible {
   public var h: Int
@@ -400,17 +476,20 @@ extension Op {
     case .channelSlice: "slice"
     case .pad: "pad"
     case .crop: "crop"
+    case .maxUnpool: "max_unpool"
+    case .maxout: "maxout"
+    case .local: "local"
     }
   }
 
   /// Coarse class used for colours and shares.
   public var opClass: OpClass {
     switch self {
-    case .conv, .convTranspose: .convolution
+    case .conv, .convTranspose, .local: .convolution
     case .linear, .rbf: .linear
     case .batchNorm, .lrn: .normalization
     case .activation, .softmax: .activation
-    case .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .subsample: .pooling
+    case .pool, .adaptiveAvgPool, .adaptiveMaxPool, .upsample, .subsample, .maxUnpool, .maxout: .pooling
     case .concat, .add, .mul: .merge
     case .input, .flatten, .dropout, .identity, .channelShuffle, .channelSlice, .pad, .crop: .other
     }
@@ -464,6 +543,16 @@ extension Op {
     case .channelSlice(let start, let count): return "slice \(start)..<\(start + count)"
     case .pad(let p): return "pad \(p)"
     case .crop(let c): return c.offset.map { "crop at \($0.h), \($0.w)" } ?? "crop centre"
+    case .maxUnpool(let u):
+      return "max_unpool \(u.window.kernel.h)×\(u.window.kernel.w)"
+        + (u.window.stride != Pair(1) ? "/\(u.window.stride)" : "")
+    case .maxout(let k): return "maxout \(k)"
+    case .local(let l):
+      var s = "\(l.unshared ? "local" : "tiled") \(l.kernel.h)×\(l.kernel.w)"
+      if l.stride != Pair(1) { s += "/\(l.stride)" }
+      s += ", \(l.outChannels)"
+      if !l.unshared { s += ", tile \(l.tile)" }
+      return s
     }
   }
 }

@@ -178,8 +178,59 @@ extension Op {
         throw ShapeError("slice of channels \(start)..<\(start + count) is outside the input's \(ch) channels")
       }
       return [count, h, w]
+    case .maxUnpool:
+      // Inputs: the values, the switches (the pool's output shape) and the pool's input shape
+      // (``shapeInputs(of:nodes:shapes:)`` supplies the last two).
+      let (ch, h, w) = try map(x, "max_unpool")
+      guard inputs.count == 3 else { throw ShapeError("max_unpool needs its pool's shapes") }
+      guard inputs[1] == x else {
+        throw ShapeError(
+          "max_unpool needs values of its pool's output shape \(format(inputs[1])), got \(format(x))"
+            + (inputs[1].first != ch ? " (the channels differ)" : " (the sizes differ: \(h)×\(w))"))
+      }
+      return inputs[2]
+    case .local(let l):
+      let (ch, h, w) = try map(x, l.unshared ? "local" : "tiled")
+      guard ch == l.inChannels else {
+        throw ShapeError("local expects \(l.inChannels) input channels, got \(ch) (input \(format(x)))")
+      }
+      let oh = windowOutputSize(h, kernel: l.kernel.h, stride: l.stride.h, padding: l.padding.h)
+      let ow = windowOutputSize(w, kernel: l.kernel.w, stride: l.stride.w, padding: l.padding.w)
+      guard oh >= 1, ow >= 1 else {
+        throw ShapeError(
+          "local \(l.kernel.h)×\(l.kernel.w) (stride \(l.stride), padding \(l.padding)) on \(format(x)) gives an "
+            + "empty \(oh)×\(ow) output")
+      }
+      if l.unshared && (oh, ow) != (l.tile.h, l.tile.w) {
+        throw ShapeError(
+          "local has one kernel per output position, made for a \(l.tile.h)×\(l.tile.w) output when the graph was "
+            + "built; the input \(format(x)) gives \(oh)×\(ow) (the number of weights depends on the input size: "
+            + "rebuild the model for this input, or give `tile` to share kernels in a cycle)")
+      }
+      if !l.unshared && (l.tile.h > oh || l.tile.w > ow) {
+        throw ShapeError(
+          "tiled `tile` \(l.tile) is larger than the \(oh)×\(ow) output (some kernels would never be used)")
+      }
+      return [l.outChannels, oh, ow]
+    case .maxout(let k):
+      let (ch, h, w) = try map(x, "maxout")
+      guard k >= 1, ch % k == 0 else {
+        throw ShapeError("maxout needs channels that divide by its group size, got \(ch) channels and groups of \(k)")
+      }
+      return [ch / k, h, w]
     }
   }
+}
+
+/// The shapes an op's ``Op/outputShape(_:)`` takes for `node`: its inputs' shapes, and for a
+/// ``Op/maxUnpool(_:)`` also its pool's output shape (the switches) and its pool's input shape.
+public func shapeInputs(of node: Node, nodes: [Node], shapes: [[Int]]) -> [[Int]] {
+  var ins = node.inputs.map { shapes[$0] }
+  if case .maxUnpool(let u) = node.op {
+    ins.append(shapes[u.pool])
+    ins.append(shapes[nodes[u.pool].inputs[0]])
+  }
+  return ins
 }
 
 /// The shape `add` and `mul` produce from their inputs' per-sample shapes, by PyTorch's (NumPy's)

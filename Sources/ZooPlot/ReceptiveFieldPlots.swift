@@ -17,6 +17,8 @@ private func windowGeometry(_ op: Op) -> (h: (k: Int, s: Int, p: Int, d: Int), w
     )
   case .subsample(_, let k):
     return ((k, k, 0, 1), (k, k, 0, 1))
+  case .local(let l):
+    return ((l.kernel.h, l.stride.h, l.padding.h, 1), (l.kernel.w, l.stride.w, l.padding.w, 1))
   default:
     return nil
   }
@@ -133,7 +135,7 @@ private func diagramChain(_ rf: ReceptiveFields, width: Bool, maxLayers: Int, ma
     guard next.inputs.count == 1, !rf.nodes[next.id].global else { break }
     current = next.id
     guard let geo = windowGeometry(next.op) else {
-      if next.op.kindName.hasPrefix("adaptive_") { break }
+      if next.op.kindName.hasPrefix("adaptive_") || next.op.kindName == "max_unpool" { break }
       continue
     }
     let f = width ? rf.nodes[next.id].w : rf.nodes[next.id].h

@@ -320,6 +320,16 @@ private struct DOTWriter {
         }
         out.append("  \(from) -> \(to) [\(attrs)];")
       }
+      // An unpool's switches: a dashed edge from its max pool, labelled with the indices' shape.
+      if case .maxUnpool(let u) = node.op {
+        let from = resolve(u.pool)
+        let to = resolve(node.id)
+        if from != to, seen.insert(from + ">>" + to).inserted {
+          out.append(
+            "  \(from) -> \(to) [label=\(quoted(" switches " + format(summary.shapes[u.pool]) + " ")), "
+              + "style=dashed, constraint=false];")
+        }
+      }
     }
     for (i, o) in graph.outputs.enumerated() {
       let id = "out\(i)"

@@ -285,7 +285,8 @@ struct PlanSimulation {
 /// not have been overlapped by a write since it was written, except by the reading node itself
 /// writing in place over its first input. Peak: a buffer is live from its owner's step through the
 /// last step that reads any node sharing it (to the end when one of them is a graph output); the
-/// peak is the largest sum over a step.
+/// peak is the largest sum over a step. A max pool read by unpools also owns a switch buffer
+/// (int32 per output element) live through its last unpool, which nothing may overwrite before then.
 func simulate(_ plan: MemoryPlan, graph: Graph, shapes: [[Int]], batch: Int) -> PlanSimulation {
   let n = graph.nodes.count
   var bad: [String] = []
@@ -359,16 +360,45 @@ func simulate(_ plan: MemoryPlan, graph: Graph, shapes: [[Int]], batch: Int) -> 
     for i in node.inputs { last[plan.owner[i]] = max(last[plan.owner[i]], node.id) }
   }
   for v in graph.outputs { last[plan.owner[v]] = n - 1 }
+  // Switch buffers: int32 per pool output element, from the pool through its last unpool. Slot
+  // `n + pool` stands for the switches of `pool`.
+  var switchLast: [Int: Int] = [:]
+  for node in graph.nodes {
+    if case .maxUnpool(let u) = node.op { switchLast[u.pool] = max(switchLast[u.pool] ?? 0, node.id) }
+  }
+  for (pool, end) in switchLast {
+    let want = shapes[pool].reduce(batch * 4, *)
+    if plan.switchBytes[pool] != want || plan.switchLastStep[pool] != end || plan.switchOffsets[pool] == nil {
+      bad.append("the switches of \(name(pool)) are not planned as \(want) bytes through \(name(end))")
+      return PlanSimulation(peakBytes: -1, alignedPeakBytes: -1, violations: bad)
+    }
+  }
+  func slotRange(_ v: Int) -> Range<Int> {
+    guard v >= n else { return range(v) }
+    let o = plan.switchOffsets[v - n]!
+    return o..<(o + plan.switchBytes[v - n]!)
+  }
+  func slotBytes(_ v: Int) -> Int { v >= n ? plan.switchBytes[v - n]! : plan.bytes[v] }
+  func slotName(_ v: Int) -> String { v >= n ? "switches of \(name(v - n))" : name(v) }
+  // The switches are intact when their last unpool reads them: no other buffer written in between
+  // overlaps them.
+  for (pool, end) in switchLast {
+    for t in (pool + 1)...end where !isView(t) && range(t).overlaps(slotRange(n + pool)) {
+      bad.append("\(name(t)) overwrites the switches of \(name(pool)) before \(name(end)) reads them")
+    }
+  }
   let a = MemoryPlan.alignment
   var (peak, alignedPeak) = (0, 0)
   for s in 0..<n {
-    let live = (0..<n).filter { plan.owner[$0] == $0 && $0 <= s && s <= last[$0] }
-    peak = max(peak, live.reduce(0) { $0 + plan.bytes[$1] })
-    alignedPeak = max(alignedPeak, live.reduce(0) { $0 + (plan.bytes[$1] + a - 1) / a * a })
+    let live =
+      (0..<n).filter { plan.owner[$0] == $0 && $0 <= s && s <= last[$0] }
+      + switchLast.filter { $0.key <= s && s <= $0.value }.map { n + $0.key }
+    peak = max(peak, live.reduce(0) { $0 + slotBytes($1) })
+    alignedPeak = max(alignedPeak, live.reduce(0) { $0 + (slotBytes($1) + a - 1) / a * a })
     // Buffers live at the same step never overlap.
     for (k, a) in live.enumerated() {
-      for b in live[(k + 1)...] where range(a).overlaps(range(b)) {
-        bad.append("\(name(a)) and \(name(b)) overlap at step \(s)")
+      for b in live[(k + 1)...] where slotRange(a).overlaps(slotRange(b)) {
+        bad.append("\(slotName(a)) and \(slotName(b)) overlap at step \(s)")
       }
     }
   }

@@ -57,7 +57,7 @@ struct EnginePropertyTests {
       "softmax", "rbf",
       "subsample", "conv_transpose", "conv_transpose+relu", "tanh", "sigmoid", "leaky_relu", "scaled_tanh", "relu6",
       "hardsigmoid", "hardswish", "silu", "gelu", "mul", "mul+relu", "channel_shuffle", "slice",
-      "pad", "crop", "prepad", "prepad+conv",
+      "pad", "crop", "prepad", "prepad+conv", "max_unpool", "maxout", "local",
     ]
     if PlanOptions.Kernels.engine.isSupported {
       wanted += [

@@ -18,7 +18,9 @@ import ZooGraph
 /// into two or three branches by torch.chunk's rule or explicit sizes, and plain channel shuffles;
 /// convolutions with every padding mode, four-sided and `same` padding; `pad` ops of every mode and
 /// value; crops back to a named layer's size after a padding (centred or at an offset); and
-/// upsamplings to a named layer's size.
+/// upsamplings to a named layer's size;
+/// maxout; locally connected and tiled convolutions; max pools whose switches unpools read (one or
+/// two nested, on the graph input).
 /// `large` graphs have the channels
 /// and sizes that reach Winograd's thresholds, the narrow-column kernel and every threading split.
 struct RandomGraph {
@@ -72,9 +74,14 @@ struct Generator {
   var anchors = 0
   /// Whether the running value is flat (after `flatten`).
   var flat = false
+  /// Unpooling units so far (their pools' names are numbered).
+  var unpoolUnits = 0
+  /// A second stream for the unpooling units and maxout, added after the rest.
+  var extra: SplitMixRandom
 
   init(seed: UInt64, large: Bool) {
     rng = SplitMixRandom(seed)
+    extra = SplitMixRandom(seed ^ 0xA5A5_5A5A_0F0F_F0F0)
     self.large = large
     if large {
       c = rng.pick([16, 32, 64, 96])
@@ -124,8 +131,33 @@ struct Generator {
   mutating func network() -> [Layer] {
     var layers: [Layer] = []
     let count = large ? rng.int(2...6) : rng.int(1...9)
+    // Unpooling reads switches chosen in the pools' inputs; on the exact graph input, float32 and the
+    // float64 reference choose the same ones (a computed input could differ in a near tie).
+    // These draws come from a second stream, so graphs without them are the ones earlier versions made.
+    if extra.bool(0.25) { layers += unpoolUnit() }
     for _ in 0..<count {
       layers += item()
+      if !flat && extra.bool(0.08) && h <= 12 && w <= 12 {
+        // A locally connected (unshared) or tiled convolution.
+        let k = extra.int(1...Swift.min(3, h, w))
+        let s = extra.int(1...2)
+        let p = extra.int(0...(k / 2))
+        let o = extra.int(1...(large ? 16 : 6))
+        let size = { (n: Int) in windowOutputSize(n, kernel: k, stride: s, padding: p) }
+        let (oh, ow) = (size(h), size(w))
+        var text = "{local: \(o), kernel: \(k), stride: \(s), padding: \(p)"
+        if extra.bool(0.5) { text += ", tile: [\(extra.int(1...oh)), \(extra.int(1...ow))]" }
+        if extra.bool(0.3) { text += ", bias: false" }
+        layers.append(.op(text + "}"))
+        (c, h, w) = (o, oh, ow)
+      }
+      if !flat && extra.bool(0.1) {
+        // Maxout over groups of k channels (k = 1 is the identity).
+        let divisors = (1...c).filter { c % $0 == 0 }
+        let k = divisors[extra.int(0...(divisors.count - 1))]
+        c /= k
+        layers.append(.op("{maxout: \(k)}"))
+      }
     }
     if rng.bool(0.5) { layers += head() }
     return layers
@@ -163,6 +195,41 @@ struct Generator {
     case 19 where h >= 2 && w >= 2 && h <= 16 && w <= 16: return upsampleLike()
     default: return [conv(pointwise: true), .op("relu")]
     }
+  }
+
+  /// Max pools that keep their switches and the unpools that read them (SegNet): one or two pools
+  /// (nested: the second pools the first's output), shape-keeping layers at the bottom, then the
+  /// unpools in reverse order, each restoring its pool's input size.
+  mutating func unpoolUnit() -> [Layer] {
+    var layers: [Layer] = []
+    var pools: [(String, Int, Int)] = []
+    unpoolUnits += 1
+    for depth in 0..<rng.int(1...2) {
+      var k = rng.pick([1, 2, 2, 3])
+      while k > Swift.min(h, w) { k -= 1 }
+      let s = rng.pick([1, 2, 2, 3])
+      let p = rng.int(0...(k / 2))
+      let ceil = rng.bool(0.2)
+      let name = "sw\(unpoolUnits)_\(depth)"
+      pools.append((name, h, w))
+      layers.append(
+        .op("{maxpool: [\(k), \(k)], stride: \(s), padding: \(p)\(ceil ? ", ceil: true" : ""), name: \(name)}"))
+      func size(_ n: Int) -> Int { windowOutputSize(n, kernel: k, stride: s, padding: p, ceilMode: ceil) }
+      (h, w) = (size(h), size(w))
+      if Swift.min(h, w) < 2 { break }
+    }
+    switch rng.int(0...3) {
+    case 0: break
+    case 1: layers += [conv(out: c, same: true), .op("relu")]
+    case 2: layers.append(.op("bn"))
+    default: layers.append(activation())
+    }
+    for (name, ph, pw) in pools.reversed() {
+      layers.append(.op("{max_unpool: \(name)}"))
+      (h, w) = (ph, pw)
+      if rng.bool(0.3) { layers += [conv(out: c, same: true)] }
+    }
+    return layers
   }
 
   mutating func activation() -> Layer {

@@ -225,6 +225,82 @@ struct ReferenceInterpreter {
         }
       }
       return y
+    case .maxUnpool(let u):
+      // `F.max_unpool2d(x, indices, output_size=pool input size)`, with the indices of
+      // `F.max_pool2d(pool_input, return_indices=True)` recomputed here from the pool's input: per window,
+      // scanned row-major, the first maximum (a NaN, and then a later NaN, wins: `val > max || isnan(val)`).
+      let source = graph.nodes[u.pool].inputs[0]
+      let (p, below) = (u.window, values[source])
+      let (h, wd) = (outShape[1], outShape[2])
+      let (ph, pw) = (inShape[1], inShape[2])
+      var y = [Double](repeating: 0, count: batch * outShape.reduce(1, *))
+      for plane in 0..<(batch * inShape[0]) {
+        for i in 0..<ph {
+          for j in 0..<pw {
+            var best = -Double.infinity
+            var at = -1
+            for a in 0..<p.kernel.h {
+              let yy = i * p.stride.h - p.padding.h + a * p.dilation.h
+              guard yy >= 0 && yy < h else { continue }
+              for b in 0..<p.kernel.w {
+                let xx = j * p.stride.w - p.padding.w + b * p.dilation.w
+                guard xx >= 0 && xx < wd else { continue }
+                let v = below[(plane * h + yy) * wd + xx]
+                if at < 0 || v > best || v.isNaN { (best, at) = (v, yy * wd + xx) }
+              }
+            }
+            y[plane * h * wd + at] = x[(plane * ph + i) * pw + j]
+          }
+        }
+      }
+      return y
+    case .local(let l):
+      // Output (y, x) uses kernel weight[y mod th, x mod tw] ([out, in, kh, kw]) over conv's window.
+      let weight = w(node, "weight")
+      let bias = l.bias ? w(node, "bias") : nil
+      let (cin, h, wd, cout, oh, ow) = (inShape[0], inShape[1], inShape[2], outShape[0], outShape[1], outShape[2])
+      let (kh, kw) = (l.kernel.h, l.kernel.w)
+      var y = [Double](repeating: 0, count: batch * cout * oh * ow)
+      for n in 0..<batch {
+        for o in 0..<cout {
+          for i in 0..<oh {
+            for j in 0..<ow {
+              let t = (i % l.tile.h) * l.tile.w + j % l.tile.w
+              var s = bias?[t * cout + o] ?? 0
+              for c in 0..<cin {
+                for a in 0..<kh {
+                  let yy = i * l.stride.h - l.padding.h + a
+                  guard yy >= 0 && yy < h else { continue }
+                  for b in 0..<kw {
+                    let xx = j * l.stride.w - l.padding.w + b
+                    guard xx >= 0 && xx < wd else { continue }
+                    s += weight[(((t * cout + o) * cin + c) * kh + a) * kw + b] * x[((n * cin + c) * h + yy) * wd + xx]
+                  }
+                }
+              }
+              y[((n * cout + o) * oh + i) * ow + j] = s
+            }
+          }
+        }
+      }
+      return y
+    case .maxout(let k):
+      // `x.view(N, C / k, k, H, W).amax(2)`.
+      let (c, spatial) = (inShape[0], inShape[1] * inShape[2])
+      var y: [Double] = []
+      for n in 0..<batch {
+        for g in 0..<(c / k) {
+          for q in 0..<spatial {
+            var m = -Double.infinity
+            for t in 0..<k {
+              let v = x[(n * c + g * k + t) * spatial + q]
+              if v > m || v.isNaN { m = v }
+            }
+            y.append(m)
+          }
+        }
+      }
+      return y
     case .rbf(let i, let classes):
       let weight = w(node, "weight")
       var y: [Double] = []
