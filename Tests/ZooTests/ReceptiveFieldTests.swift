@@ -293,7 +293,7 @@ struct ReceptiveFieldTests {
     let data = try Data(contentsOf: referenceDir.appendingPathComponent("receptive_fields.json"))
     let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let endpoints = try #require(json["endpoints"] as? [String: [String: Int]])
-    #expect(endpoints.count == 14)
+    #expect(endpoints.count == 16)
     var cache: [String: ReceptiveFields] = [:]
     for (key, want) in endpoints.sorted(by: { $0.key < $1.key }) {
       let parts = key.split(separator: "/").map(String.init)
@@ -351,6 +351,10 @@ struct ReceptiveFieldTests {
     return nil
   }
 
+  /// The zoo models that upsample: the gated inpainting generator's decoder and the two upsampler
+  /// snippets (which upsample first, so every field is given as the whole input).
+  static let upsamplingModels: Set<String> = ["gated_inpaint_coarse", "upsample_conv_256", "upsample_transpose_256"]
+
   @Test("Every zoo model: stages and blocks equal a set back-propagation through the graph, with no warnings")
   func everyZooModel() throws {
     let zoo = try Zoo.builtin()
@@ -358,9 +362,13 @@ struct ReceptiveFieldTests {
     for file in zoo.files {
       for model in file.models {
         let rf = try ReceptiveFields(try file.graph(model))
-        #expect(rf.warnings.isEmpty, "\(model.name): \(rf.warnings)")
-        let rows = rf.rows.filter { $0.depth <= 2 && !$0.field.global }
-        #expect(!rows.isEmpty, "\(model.name): no stage or block with a local field")
+        // Upsampling makes the fields after it approximate (docs/receptive-fields.md), with a warning;
+        // the rows before it are still exact.
+        let upsamples = Self.upsamplingModels.contains(model.name)
+        #expect(rf.warnings.isEmpty != upsamples, "\(model.name): \(rf.warnings)")
+        let rows = rf.rows.filter { $0.depth <= 2 && !$0.field.global && !$0.field.approximate }
+        #expect(
+          !rows.isEmpty || model.name.hasPrefix("upsample_"), "\(model.name): no stage or block with a local field")
         models += 1
         for row in rows {
           for (axis, field) in [(1, row.field.h), (2, row.field.w)] {
