@@ -21,6 +21,8 @@ Weights and inputs are not stored: both sides compute them from the same counter
   python scripts/make_fixtures.py --segmentation  # only fcn_resnet50.npy and unet.npy
   python scripts/make_fixtures.py --unpool        # only unpool_net.npy (needs torch and numpy only)
   python scripts/make_fixtures.py --local         # only local_net.npy (unfold + einsum; torch and numpy only)
+  python scripts/make_fixtures.py --classic       # only the SqueezeNet, Inception-v3, All-CNN-C and gated
+                                                  # inpainting fixtures (CLASSIC_SET below)
 """
 import argparse
 import math
@@ -158,6 +160,78 @@ class UNet(nn.Module):
         return self.head(x)
 
 
+class AllCNNC(nn.Module):
+    """zoo/allcnn.yaml's All-CNN-C (Springenberg et al. 2015, table 2), with the same module names."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        widths = [(3, 96, 3, 1, 1), (96, 96, 3, 1, 1), (96, 96, 3, 2, 1), (96, 192, 3, 1, 1), (192, 192, 3, 1, 1),
+                  (192, 192, 3, 2, 1), (192, 192, 3, 1, 0), (192, 192, 1, 1, 0), (192, num_classes, 1, 1, 0)]
+        for i, (cin, cout, k, s, p) in enumerate(widths):
+            setattr(self, f"conv{i + 1}", nn.Conv2d(cin, cout, k, stride=s, padding=p))
+        self.drop_input, self.drop3, self.drop6 = nn.Dropout(0.2), nn.Dropout(0.5), nn.Dropout(0.5)
+
+    def forward(self, x):
+        x = self.drop_input(x)
+        for i in range(1, 10):
+            x = torch.relu(getattr(self, f"conv{i}")(x))
+            if i in (3, 6):
+                x = getattr(self, f"drop{i}")(x)
+        return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+
+
+class GatedConv(nn.Module):
+    """O = LeakyReLU_0.2(feature(I)) * sigmoid(gate(I)) (Yu et al. 2019), zoo/gated.yaml's `gated`."""
+
+    def __init__(self, cin, cout, k=3, stride=1, dilation=1):
+        super().__init__()
+        pad = dilation * (k - 1) // 2
+        self.feature = nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation)
+        self.gate = nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation)
+
+    def forward(self, x):
+        return nn.functional.leaky_relu(self.feature(x), 0.2) * torch.sigmoid(self.gate(x))
+
+
+class GatedUp(nn.Module):
+    """×2 nearest upsampling, then a gated 3×3 (the authors' gen_deconv)."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = GatedConv(cin, cout)
+
+    def forward(self, x):
+        return self.conv(nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class GatedInpaintCoarse(nn.Module):
+    """zoo/gated.yaml's coarse inpainting generator (cnum = 48), with the same module names."""
+
+    def __init__(self, cnum=48):
+        super().__init__()
+        c = cnum // 2
+        self.conv1 = GatedConv(5, c, 5)
+        self.conv2_downsample = GatedConv(c, 2 * c, stride=2)
+        self.conv3 = GatedConv(2 * c, 2 * c)
+        self.conv4_downsample = GatedConv(2 * c, 4 * c, stride=2)
+        self.conv5 = GatedConv(4 * c, 4 * c)
+        self.conv6 = GatedConv(4 * c, 4 * c)
+        for i, d in zip(range(7, 11), (2, 4, 8, 16)):
+            setattr(self, f"conv{i}_atrous", GatedConv(4 * c, 4 * c, dilation=d))
+        self.conv11 = GatedConv(4 * c, 4 * c)
+        self.conv12 = GatedConv(4 * c, 4 * c)
+        self.conv13_upsample = GatedUp(4 * c, 2 * c)
+        self.conv14 = GatedConv(2 * c, 2 * c)
+        self.conv15_upsample = GatedUp(2 * c, c)
+        self.conv16 = GatedConv(c, c // 2)
+        self.conv17 = nn.Conv2d(c // 2, 3, 3, padding=1)
+
+    def forward(self, x):
+        for name, m in self.named_children():
+            x = m(x)
+        return torch.tanh(x)
+
+
 def build(name):
     import torchvision
 
@@ -168,8 +242,15 @@ def build(name):
         return UNet()
     if name == "fcn_resnet50":
         return tv.segmentation.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=None)
+    if name == "allcnn_c":
+        return AllCNNC()
+    if name == "gated_inpaint_coarse":
+        return GatedInpaintCoarse()
     if name == "googlenet":
         return tv.googlenet(weights=None, aux_logits=False, init_weights=False, transform_input=False)
+    if name in ("inception_v3", "inception_v3_noaux"):
+        return tv.inception_v3(weights=None, aux_logits=name == "inception_v3", init_weights=False,
+                               transform_input=False)
     return getattr(tv, name)(weights=None)
 
 
@@ -199,25 +280,37 @@ FIXTURE_SET = [
     ("unet", (1, 1, 220, 220)),
 ]
 
+# The fixtures of the SqueezeNets, Inception-v3 (without its auxiliary head, which needs a 17×17 grid and
+# so about 299×299 input; 75×75 is torchvision's minimum), All-CNN-C and the gated inpainting generator,
+# checked in EngineModelTests on every kernel set (`--classic` writes only these).
+CLASSIC_SET = [
+    ("squeezenet1_0", (1, 3, 64, 64)),
+    ("squeezenet1_1", (1, 3, 64, 64)),
+    ("inception_v3_noaux", (1, 3, 75, 75)),
+    ("allcnn_c", (2, 3, 32, 32)),
+    ("gated_inpaint_coarse", (1, 5, 32, 32)),
+]
+
 # Every torchvision-compatible model of the zoo.
 ALL = [
     "lenet5", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
     "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
     "wide_resnet50_2", "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2",
+    "squeezenet1_0", "squeezenet1_1", "inception_v3_noaux",
 ]
 
 
-def write_fixtures(only=None):
+def write_model_fixtures(models):
     os.makedirs(FIXTURES, exist_ok=True)
-    for name, shape in FIXTURE_SET:
-        if only is not None and name not in only:
-            continue
+    for name, shape in models:
         _, _, y = forward(name, shape)
         path = os.path.join(FIXTURES, f"{name}.npy")
         np.save(path, y.astype(np.float32))
         print(f"{path}: input {shape}, output {y.shape}, max |y| {np.abs(y).max():.4g}")
-    if only is not None:
-        return
+
+
+def write_fixtures():
+    write_model_fixtures(FIXTURE_SET + CLASSIC_SET)
     write_activation_fixtures()
     write_conv_transpose_fixtures()
     write_merge_fixtures()
@@ -695,6 +788,8 @@ if __name__ == "__main__":
     ap.add_argument("--segmentation", action="store_true", help="write only the FCN-ResNet50 and U-Net fixtures")
     ap.add_argument("--unpool", action="store_true", help="write only the unpooling and maxout fixture")
     ap.add_argument("--local", action="store_true", help="write only the locally connected and tiled fixture")
+    ap.add_argument("--classic", action="store_true",
+                    help="write only the SqueezeNet, Inception-v3, All-CNN-C and gated inpainting fixtures")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.classes:
@@ -712,11 +807,13 @@ if __name__ == "__main__":
     elif a.padding:
         write_padding_fixtures()
     elif a.segmentation:
-        write_fixtures(only=["fcn_resnet50", "unet"])
+        write_model_fixtures([(n, s) for n, s in FIXTURE_SET if n in ("fcn_resnet50", "unet")])
     elif a.unpool:
         write_unpool_fixtures()
     elif a.local:
         write_local_fixtures()
+    elif a.classic:
+        write_model_fixtures(CLASSIC_SET)
     elif a.check_all:
         sys.exit(0 if check_all(a.check_all, a.size, a.winograd) else 1)
     else:

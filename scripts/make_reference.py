@@ -36,14 +36,19 @@ OUT = os.path.join(ROOT, "Tests", "ZooTests", "Fixtures", "reference")
 MODELS = [
     "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "googlenet",
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
-    "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2", "fcn_resnet50",
+    "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2", "fcn_resnet50", "squeezenet1_0",
+    "squeezenet1_1", "inception_v3", "inception_v3_noaux",
 ]
 
 ENDPOINTS = [
     "alexnet/features", "vgg16/features", "resnet18/layer1", "resnet18/layer2", "resnet18/layer3",
     "resnet18/layer4", "resnet50/layer1", "resnet50/layer2", "resnet50/layer3", "resnet50/layer4",
     "mobilenet_v2/features.3", "mobilenet_v2/features.7", "mobilenet_v2/features.14", "mobilenet_v2/features",
+    "inception_v3_noaux/Mixed_5d", "inception_v3_noaux/Mixed_6e",  # Mixed_7c (1311 px) would need a 2048² input
 ]
+
+# Models read at another input size than 3x224x224.
+INPUT_SIDE = {"inception_v3": 299, "inception_v3_noaux": 299}
 
 
 def version(module) -> str:
@@ -59,7 +64,11 @@ ABOUT_TORCHVISION = (
     "and also counts batch norm and adaptive average pooling), with its per-operator split. bn_elements: "
     "output elements of all BatchNorm2d layers. state_dict: every key of model.state_dict() with its shape "
     "(running_mean/var/num_batches_tracked are buffers, not parameters). googlenet is built with "
-    "aux_logits=False, as torchvision's pretrained GoogLeNet is."
+    "aux_logits=False, as torchvision's pretrained GoogLeNet is. inception_v3 is torchvision's default "
+    "inception_v3(aux_logits=True, init_weights=False) at 3x299x299, counted with its AuxLogits head run (the "
+    "top-level module in training mode, every submodule in eval mode, so batch norm still uses running "
+    "statistics); output is the main classifier's. inception_v3_noaux is inception_v3(aux_logits=False) at "
+    "3x299x299. squeezenet1_0 and squeezenet1_1 are torchvision's as they are."
 )
 
 ABOUT_RECEPTIVE_FIELDS = (
@@ -74,17 +83,60 @@ ABOUT_RECEPTIVE_FIELDS = (
 
 
 def build(name: str) -> nn.Module:
-    """torchvision's model without weights (GoogLeNet without its auxiliary classifiers), in eval mode."""
-    kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    """torchvision's model without weights (GoogLeNet without its auxiliary classifiers), in eval mode;
+    inception_v3 with its auxiliary head, and the zoo's inception_v3_noaux without it."""
+    kwargs = {}
+    if name == "googlenet":
+        kwargs = {"aux_logits": False, "init_weights": False}
+    elif name == "inception_v3":
+        kwargs = {"aux_logits": True, "init_weights": False}
+    elif name == "inception_v3_noaux":
+        name, kwargs = "inception_v3", {"aux_logits": False, "init_weights": False}
     if name.startswith("fcn_"):
         # No auxiliary head, and no ImageNet backbone weights to download.
         kwargs = {"aux_loss": None, "weights_backbone": None}
     return torchvision.models.get_model(name, weights=None, **kwargs).eval()
 
 
+def with_side_outputs(model: nn.Module) -> nn.Module:
+    """Inception-v3 runs its AuxLogits head only when the top-level module is training: set that flag
+    alone (its submodules stay in eval mode) so the head is run and counted. Returns (main output, side
+    outputs...), so that fvcore's trace keeps the head's operations."""
+
+    class Main(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            self.inner.training = True
+            try:
+                return tuple(self.inner(x))
+            finally:
+                self.inner.training = False
+
+    if getattr(model, "AuxLogits", None) is not None:
+        return Main(model).eval()
+
+    class Single(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            y = self.inner(x)
+            if isinstance(y, dict):
+                y = y["out"]  # the segmentation models return {"out": ...} (and "aux" with an auxiliary head)
+            return (y,)
+
+    return Single(model).eval()
+
+
 def figures(name: str) -> dict:
     model = build(name)
-    x = torch.zeros(1, 3, 224, 224)
+    side = INPUT_SIDE.get(name, 224)
+    x = torch.zeros(1, 3, side, side)
+    runner = with_side_outputs(model)
     macs = 0
     bn_elements = 0
 
@@ -100,12 +152,10 @@ def figures(name: str) -> dict:
 
     hooks = [m.register_forward_hook(count) for m in model.modules()]
     with torch.no_grad():
-        y = model(x)
-    if isinstance(y, dict):
-        y = y["out"]  # the segmentation models return {"out": ...} (and "aux" with an auxiliary head)
+        y = runner(x)[0]
     for h in hooks:
         h.remove()
-    flops = FlopCountAnalysis(model, x)
+    flops = FlopCountAnalysis(runner, x)
     flops.unsupported_ops_warnings(False)
     flops.uncalled_modules_warnings(False)
     return {
@@ -181,7 +231,33 @@ def support(model: nn.Module, endpoint: str, side: int, unit: int) -> tuple:
     return out, (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
 
 
+class FunctionalLinearised:
+    """Inception-v3 calls torch.nn.functional directly (relu in BasicConv2d, max_pool2d in the grid
+    reductions), which `linearised` cannot replace module by module: while this is active, F.relu is the
+    identity and F.max_pool2d is an average pool of the same geometry."""
+
+    def __enter__(self):
+        F = torch.nn.functional
+        self.saved = F.relu, F.max_pool2d
+
+        def avg(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+            assert dilation == 1 and not return_indices
+            return F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode)
+
+        F.relu = lambda x, inplace=False: x
+        F.max_pool2d = avg
+        return self
+
+    def __exit__(self, *exc):
+        torch.nn.functional.relu, torch.nn.functional.max_pool2d = self.saved
+
+
 def receptive_field(key: str) -> dict:
+    with FunctionalLinearised():
+        return measured_receptive_field(key)
+
+
+def measured_receptive_field(key: str) -> dict:
     name, endpoint = key.split("/")
     model = linearised(name)
     side = 128

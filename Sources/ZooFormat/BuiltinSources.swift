@@ -167,6 +167,44 @@ let builtinSources: [(name: String, text: String)] = [
     """#
   ),
   (
+    "allcnn.yaml",
+    #"""
+    family: All Convolutional Net
+    paper: Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity — The All Convolutional Net. ICLR 2015 workshop
+    description: "All-CNN-C for CIFAR-10 (the paper's table 2): no pooling and no fully connected layer — each 3×3 max pool of model C becomes a 3×3 convolution with stride 2, and the classifier is a 1×1 convolution to the classes averaged over the final 6×6 map. Dropout as trained (20% on the input, 50% after each strided convolution) is the identity at inference. The strided convolutions pad by 1 (32 → 16 → 8), which gives the table's 6×6 map after the unpadded 3×3. The paper's softmax is left to the loss, as in the other models: the output is the ten class scores. The paper states ≈1.3 M parameters; the table's layers hold 1,369,738 (1.37 M, 1,258 of them biases), so its figure is 1.37 M cut to one decimal, not another network (model C, with the two max pools instead of the strided convolutions, has 954,730)."
+    input: [3, 32, 32]
+    args: {num_classes: 10}
+
+    network:
+      - {dropout: 0.2, name: drop_input}
+      - {conv: 96, kernel: 3, padding: 1, name: conv1}
+      - {relu, name: relu1}
+      - {conv: 96, kernel: 3, padding: 1, name: conv2}
+      - {relu, name: relu2}
+      - {conv: 96, kernel: 3, stride: 2, padding: 1, name: conv3}     # replaces model C's 3×3 max pool, stride 2
+      - {relu, name: relu3}
+      - {dropout: 0.5, name: drop3}
+      - {conv: 192, kernel: 3, padding: 1, name: conv4}
+      - {relu, name: relu4}
+      - {conv: 192, kernel: 3, padding: 1, name: conv5}
+      - {relu, name: relu5}
+      - {conv: 192, kernel: 3, stride: 2, padding: 1, name: conv6}    # replaces the second max pool
+      - {relu, name: relu6}
+      - {dropout: 0.5, name: drop6}
+      - {conv: 192, kernel: 3, name: conv7}                            # 8×8 → 6×6 (no padding)
+      - {relu, name: relu7}
+      - {conv: 192, kernel: 1, name: conv8}
+      - {relu, name: relu8}
+      - {conv: num_classes, kernel: 1, name: conv9}
+      - {relu, name: relu9}
+      - {adaptive_avgpool: 1, name: avgpool}                           # global averaging over 6×6
+      - flatten
+
+    models:
+      allcnn_c: {}
+    """#
+  ),
+  (
     "googlenet.yaml",
     #"""
     family: GoogLeNet
@@ -231,6 +269,129 @@ let builtinSources: [(name: String, text: String)] = [
 
     models:
       googlenet: {}
+    """#
+  ),
+  (
+    "inception.yaml",
+    #"""
+    family: Inception-v3
+    paper: Szegedy, Vanhoucke, Ioffe, Shlens, Wojna. Rethinking the Inception Architecture for Computer Vision. CVPR 2016 (torchvision's version)
+    description: "Inception modules with factorised convolutions: a 5×5 as two 3×3s, 7×7s as a 1×7 then a 7×1, and strided grid-reduction modules that pool and convolve side by side; batch norm after every convolution; an auxiliary classifier on the 17×17 grid. `inception_v3` is torchvision's default `inception_v3(aux_logits=True)`, its AuxLogits head a side output (computed by torchvision only in training); `inception_v3_noaux` is `aux_logits=False`, the network that runs at inference."
+    input: [3, 299, 299]
+    args: {num_classes: 1000, aux_logits: true, dropout: 0.5}
+
+    blocks:
+      basic_conv:                         # BasicConv2d: conv without bias, BN (eps 0.001), ReLU
+        args: {out: ~, kernel: 1, stride: 1, padding: 0}
+        body:
+          - {conv: out, kernel: kernel, stride: stride, padding: padding, bias: false, name: conv}
+          - {bn, eps: 0.001, name: bn}
+          - relu
+
+      inception_a:                        # 35×35: 1×1 ‖ 1×1→5×5 ‖ 1×1→3×3→3×3 ‖ avgpool→1×1
+        args: {pool_features: ~}
+        body:
+          - concat:
+            - [{basic_conv: 64, name: branch1x1}]
+            - - {basic_conv: 48, name: branch5x5_1}
+              - {basic_conv: 64, kernel: 5, padding: 2, name: branch5x5_2}
+            - - {basic_conv: 64, name: branch3x3dbl_1}
+              - {basic_conv: 96, kernel: 3, padding: 1, name: branch3x3dbl_2}
+              - {basic_conv: 96, kernel: 3, padding: 1, name: branch3x3dbl_3}
+            - - {avgpool: 3, stride: 1, padding: 1}
+              - {basic_conv: pool_features, name: branch_pool}
+
+      inception_b:                        # grid reduction 35 → 17: 3×3/2 ‖ 1×1→3×3→3×3/2 ‖ maxpool 3×3/2
+        body:
+          - concat:
+            - [{basic_conv: 384, kernel: 3, stride: 2, name: branch3x3}]
+            - - {basic_conv: 64, name: branch3x3dbl_1}
+              - {basic_conv: 96, kernel: 3, padding: 1, name: branch3x3dbl_2}
+              - {basic_conv: 96, kernel: 3, stride: 2, name: branch3x3dbl_3}
+            - [{maxpool: 3, stride: 2}]
+
+      inception_c:                        # 17×17 with 7×7s factorised into 1×7 and 7×1
+        args: {c7: ~}
+        body:
+          - concat:
+            - [{basic_conv: 192, name: branch1x1}]
+            - - {basic_conv: c7, name: branch7x7_1}
+              - {basic_conv: c7, kernel: [1, 7], padding: [0, 3], name: branch7x7_2}
+              - {basic_conv: 192, kernel: [7, 1], padding: [3, 0], name: branch7x7_3}
+            - - {basic_conv: c7, name: branch7x7dbl_1}
+              - {basic_conv: c7, kernel: [7, 1], padding: [3, 0], name: branch7x7dbl_2}
+              - {basic_conv: c7, kernel: [1, 7], padding: [0, 3], name: branch7x7dbl_3}
+              - {basic_conv: c7, kernel: [7, 1], padding: [3, 0], name: branch7x7dbl_4}
+              - {basic_conv: 192, kernel: [1, 7], padding: [0, 3], name: branch7x7dbl_5}
+            - - {avgpool: 3, stride: 1, padding: 1}
+              - {basic_conv: 192, name: branch_pool}
+
+      inception_d:                        # grid reduction 17 → 8: 1×1→3×3/2 ‖ 1×1→1×7→7×1→3×3/2 ‖ maxpool 3×3/2
+        body:
+          - concat:
+            - - {basic_conv: 192, name: branch3x3_1}
+              - {basic_conv: 320, kernel: 3, stride: 2, name: branch3x3_2}
+            - - {basic_conv: 192, name: branch7x7x3_1}
+              - {basic_conv: 192, kernel: [1, 7], padding: [0, 3], name: branch7x7x3_2}
+              - {basic_conv: 192, kernel: [7, 1], padding: [3, 0], name: branch7x7x3_3}
+              - {basic_conv: 192, kernel: 3, stride: 2, name: branch7x7x3_4}
+            - [{maxpool: 3, stride: 2}]
+
+      inception_e:                        # 8×8 with the 3×3s split into a 1×3 and a 3×1 side by side
+        body:
+          - concat:
+            - [{basic_conv: 320, name: branch1x1}]
+            - - {basic_conv: 384, name: branch3x3_1}
+              - concat:
+                - [{basic_conv: 384, kernel: [1, 3], padding: [0, 1], name: branch3x3_2a}]
+                - [{basic_conv: 384, kernel: [3, 1], padding: [1, 0], name: branch3x3_2b}]
+            - - {basic_conv: 448, name: branch3x3dbl_1}
+              - {basic_conv: 384, kernel: 3, padding: 1, name: branch3x3dbl_2}
+              - concat:
+                - [{basic_conv: 384, kernel: [1, 3], padding: [0, 1], name: branch3x3dbl_3a}]
+                - [{basic_conv: 384, kernel: [3, 1], padding: [1, 0], name: branch3x3dbl_3b}]
+            - - {avgpool: 3, stride: 1, padding: 1}
+              - {basic_conv: 192, name: branch_pool}
+
+      inception_aux:                      # InceptionAux on the 17×17 grid: 5×5/3 average pool, 1×1, 5×5, classifier
+        args: {num_classes: 1000}
+        body:
+          - {avgpool: 5, stride: 3}
+          - {basic_conv: 128, name: conv0}
+          - {basic_conv: 768, kernel: 5, name: conv1}
+          - {adaptive_avgpool: 1}
+          - flatten
+          - {linear: num_classes, name: fc}
+
+    network:
+      - {basic_conv: 32, kernel: 3, stride: 2, name: Conv2d_1a_3x3}
+      - {basic_conv: 32, kernel: 3, name: Conv2d_2a_3x3}
+      - {basic_conv: 64, kernel: 3, padding: 1, name: Conv2d_2b_3x3}
+      - {maxpool: 3, stride: 2, name: maxpool1}
+      - {basic_conv: 80, name: Conv2d_3b_1x1}
+      - {basic_conv: 192, kernel: 3, name: Conv2d_4a_3x3}
+      - {maxpool: 3, stride: 2, name: maxpool2}
+      - {inception_a: 32, name: Mixed_5b}
+      - {inception_a: 64, name: Mixed_5c}
+      - {inception_a: 64, name: Mixed_5d}
+      - {inception_b, name: Mixed_6a}
+      - {inception_c: 128, name: Mixed_6b}
+      - {inception_c: 160, name: Mixed_6c}
+      - {inception_c: 160, name: Mixed_6d}
+      - {inception_c: 192, name: Mixed_6e}
+      - if: aux_logits
+        then: {side: {inception_aux: num_classes, name: AuxLogits}}
+      - {inception_d, name: Mixed_7a}
+      - {inception_e, name: Mixed_7b}
+      - {inception_e, name: Mixed_7c}
+      - {adaptive_avgpool: 1, name: avgpool}
+      - {dropout: dropout, name: dropout}
+      - flatten
+      - {linear: num_classes, name: fc}
+
+    models:
+      inception_v3: {}
+      inception_v3_noaux: {aux_logits: false}
     """#
   ),
   (
@@ -300,6 +461,66 @@ let builtinSources: [(name: String, text: String)] = [
       resnet152: {block: bottleneck, layers: [3, 8, 36, 3]}
       resnext50_32x4d: {block: bottleneck, layers: [3, 4, 6, 3], groups: 32, width_per_group: 4}
       wide_resnet50_2: {block: bottleneck, layers: [3, 4, 6, 3], width_per_group: 128}
+    """#
+  ),
+  (
+    "squeezenet.yaml",
+    #"""
+    family: SqueezeNet
+    paper: Iandola, Han, Moskewicz, Ashraf, Dally, Keutzer. SqueezeNet — AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size. arXiv 1602.07360, 2016
+    description: Fire modules squeeze the channels with 1×1 convolutions, then expand them again through 1×1 and 3×3 convolutions side by side; no fully connected layer (a 1×1 convolution to the classes, then global average pooling). 1.1 starts with a 3×3 stem and pools earlier, for 2.4× fewer MACs.
+    input: [3, 224, 224]
+    args: {version: 0, num_classes: 1000, dropout: 0.5}   # version 0 is SqueezeNet 1.0, 1 is 1.1
+
+    blocks:
+      fire:                               # torchvision's Fire: squeeze 1×1, then expand 1×1 ‖ expand 3×3, each with ReLU
+        args: {squeeze: ~, expand1x1: ~, expand3x3: ~}
+        body:
+          - {conv: squeeze, kernel: 1, name: squeeze}
+          - {relu, name: squeeze_activation}
+          - concat:
+            - [{conv: expand1x1, kernel: 1, name: expand1x1}, {relu, name: expand1x1_activation}]
+            - [{conv: expand3x3, kernel: 3, padding: 1, name: expand3x3}, {relu, name: expand3x3_activation}]
+
+    network:
+      - name: features
+        seq:
+          - if: version == 0
+            then:                         # SqueezeNet 1.0 (the paper's table 1): 7×7/2 stem, pools after fire4 and fire8
+              - {conv: 96, kernel: 7, stride: 2}
+              - relu
+              - {maxpool: 3, stride: 2, ceil: true}
+              - {fire: [16, 64, 64]}
+              - {fire: [16, 64, 64]}
+              - {fire: [32, 128, 128]}
+              - {maxpool: 3, stride: 2, ceil: true}
+              - {fire: [32, 128, 128]}
+              - {fire: [48, 192, 192]}
+              - {fire: [48, 192, 192]}
+              - {fire: [64, 256, 256]}
+              - {maxpool: 3, stride: 2, ceil: true}
+              - {fire: [64, 256, 256]}
+            else:                         # SqueezeNet 1.1: 3×3/2 stem with 64 filters, pools after fire3 and fire5
+              - {conv: 64, kernel: 3, stride: 2}
+              - relu
+              - {maxpool: 3, stride: 2, ceil: true}
+              - {fire: [16, 64, 64]}
+              - {fire: [16, 64, 64]}
+              - {maxpool: 3, stride: 2, ceil: true}
+              - {fire: [32, 128, 128]}
+              - {fire: [32, 128, 128]}
+              - {maxpool: 3, stride: 2, ceil: true}
+              - {fire: [48, 192, 192]}
+              - {fire: [48, 192, 192]}
+              - {fire: [64, 256, 256]}
+              - {fire: [64, 256, 256]}
+      - name: classifier
+        seq: [{dropout: dropout}, {conv: num_classes, kernel: 1}, relu, {adaptive_avgpool: 1}]
+      - flatten
+
+    models:
+      squeezenet1_0: {version: 0}
+      squeezenet1_1: {version: 1}
     """#
   ),
   (
@@ -729,6 +950,58 @@ let builtinSources: [(name: String, text: String)] = [
     """#
   ),
   (
+    "gated.yaml",
+    #"""
+    family: Gated convolution
+    paper: Yu, Lin, Yang, Shen, Lu, Huang. Free-Form Image Inpainting with Gated Convolution. ICCV 2019
+    description: "The coarse (first-stage) generator of the paper's inpainting network, built from gated convolutions O = φ(conv_f(I)) ⊙ σ(conv_g(I)): a feature and a gate convolution of the same geometry, the gate a soft per-pixel, per-channel mask learned from the image and the hole. Input: the image with holes (3 channels), a channel of ones and the mask (the authors' code stacks these 5); two strided gated convolutions down to a quarter of the size, gated 3×3s with dilation 2, 4, 8, 16 in the middle, and ×2 nearest upsampling, each followed by a gated 3×3, back to the image, whose last convolution is plain, then tanh. Widths are the authors' code's (cnum = 48: each gated layer's convolution has 2c outputs split into c features and c gates, here two convolutions of c). φ is LeakyReLU (0.2), one of the activations the paper names; the authors' code uses ELU. The second, refinement stage with contextual attention and the SN-PatchGAN discriminator are left out. Paddings are symmetric (PyTorch's), keeping every size a multiple of the stride."
+    input: [5, 256, 256]
+    args: {cnum: 48}
+
+    blocks:
+      gated:                              # O = LeakyReLU(conv_f(I)) ⊙ sigmoid(conv_g(I)), same kernel, stride and dilation
+        args: {out: ~, kernel: 3, stride: 1, dilation: 1}
+        let: {pad: dilation * (kernel - 1) // 2}
+        body:
+          - mul:
+              - - {conv: out, kernel: kernel, stride: stride, padding: pad, dilation: dilation, name: feature}
+                - {leaky_relu: 0.2}
+              - - {conv: out, kernel: kernel, stride: stride, padding: pad, dilation: dilation, name: gate}
+                - sigmoid
+            name: gate_mul
+
+      gated_up:                           # the authors' gen_deconv: ×2 nearest upsampling, then a gated 3×3
+        args: {out: ~}
+        body:
+          - {upsample: 2, name: upsample}
+          - {gated: out, name: conv}
+
+    network:
+      - let: {c: cnum // 2}
+      - {gated: c, kernel: 5, name: conv1}
+      - {gated: 2 * c, stride: 2, name: conv2_downsample}
+      - {gated: 2 * c, name: conv3}
+      - {gated: 4 * c, stride: 2, name: conv4_downsample}
+      - {gated: 4 * c, name: conv5}
+      - {gated: 4 * c, name: conv6}
+      - {gated: 4 * c, dilation: 2, name: conv7_atrous}
+      - {gated: 4 * c, dilation: 4, name: conv8_atrous}
+      - {gated: 4 * c, dilation: 8, name: conv9_atrous}
+      - {gated: 4 * c, dilation: 16, name: conv10_atrous}
+      - {gated: 4 * c, name: conv11}
+      - {gated: 4 * c, name: conv12}
+      - {gated_up: 2 * c, name: conv13_upsample}
+      - {gated: 2 * c, name: conv14}
+      - {gated_up: c, name: conv15_upsample}
+      - {gated: c // 2, name: conv16}
+      - {conv: 3, kernel: 3, padding: 1, name: conv17}
+      - {tanh, name: output}
+
+    models:
+      gated_inpaint_coarse: {}
+    """#
+  ),
+  (
     "snippets.yaml",
     #"""
     family: Snippets
@@ -802,6 +1075,23 @@ let builtinSources: [(name: String, text: String)] = [
         body:
           - {conv: width, kernel: 3, padding: 1, bias: false, name: conv}
           - {shuffle_unit: width, name: unit}
+      fire:                               # SqueezeNet's fire module in place of the 3×3 convolution (Iandola et al. 2016):
+        args: {width: 256, squeeze: 32}   # squeeze to an eighth with 1×1, then expand 1×1 ‖ 3×3, half the width each
+        body:
+          - {conv: squeeze, kernel: 1, name: squeeze}
+          - {relu, name: squeeze_activation}
+          - concat:
+            - [{conv: width // 2, kernel: 1, name: expand1x1}, {relu, name: expand1x1_activation}]
+            - [{conv: width // 2, kernel: 3, padding: 1, name: expand3x3}, {relu, name: expand3x3_activation}]
+      upsample_conv:                      # ×2 upsampling: nearest neighbour, then a 3×3 convolution (Odena et al. 2016)
+        args: {width: 256}
+        body:
+          - {upsample: 2, name: upsample}
+          - {conv: width, kernel: 3, padding: 1, bias: false, name: conv}
+      upsample_transpose:                 # ×2 upsampling by a transposed 4×4 convolution, stride 2, padding 1 (DCGAN's):
+        args: {width: 256}                # each output sees 2×2 inputs, the weights spread input pixels over the doubled grid
+        body:
+          - {conv_transpose: width, kernel: 4, stride: 2, padding: 1, bias: false, name: deconv}
 
     models:
       plain3x3_256:
@@ -837,6 +1127,21 @@ let builtinSources: [(name: String, text: String)] = [
         description: >-
           The 3×3 as a tiled convolution (Goodfellow's Figure 9.16): 2×2 weight sets that cycle over the positions,
           4× the weights of the shared convolution at the same MACs.
+      fire_256:
+        use: fire
+        description: >-
+          SqueezeNet's fire module in place of the 3×3. A 1×1 squeeze to 32 channels, then 1×1 and 3×3 expands of 128
+          channels each, concatenated: 11.9× fewer parameters.
+      upsample_conv_256:
+        use: upsample_conv
+        description: >-
+          ×2 upsampling, nearest neighbour then a 3×3 convolution (Odena et al. 2016): the plain layer's weights on 4×
+          the positions, so 4× its MACs, without the checkerboard of overlapping blocks.
+      upsample_transpose_256:
+        use: upsample_transpose
+        description: >-
+          ×2 upsampling by a 4×4 transposed convolution, stride 2 (DCGAN): each input returns a 4×4 block and the blocks
+          overlap by half; 16/9 of the plain layer's weights and MACs.
     """#
   ),
 ]

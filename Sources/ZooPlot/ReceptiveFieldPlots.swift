@@ -160,6 +160,15 @@ public func writeReceptiveFieldDiagram(
   try drawReceptiveFieldDiagram(rf, path: path, maxLayers: maxLayers, maxField: maxField).finish()
 }
 
+/// Whether ``writeReceptiveFieldDiagram(_:to:maxLayers:maxField:)`` has a layer to draw: the input leads,
+/// through layers with one input and one consumer each, to a convolution or pooling layer whose field
+/// is not global. A network whose first layer branches (a gated convolution's feature and gate) or
+/// that starts by upsampling has none.
+public func hasReceptiveFieldDiagram(_ rf: ReceptiveFields, maxLayers: Int = 4, maxField: Int = 40) -> Bool {
+  let alongWidth = rf.summary.input[1] == 1 && rf.summary.input[2] > 1
+  return !diagramChain(rf, width: alongWidth, maxLayers: maxLayers, maxField: maxField).isEmpty
+}
+
 /// ``writeReceptiveFieldDiagram(_:to:maxLayers:maxField:)``'s drawing as the bytes of a file named `name`
 /// (`.svg` or `.png`), without writing it.
 public func renderReceptiveFieldDiagram(

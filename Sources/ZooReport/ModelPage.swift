@@ -52,15 +52,19 @@ public struct ModelPage: Sendable {
     do { diagram = try renderDiagram(summary, format: .svg) } catch {
       throw GalleryError("\(summary.graph.name): cannot draw the diagram: \(error)")
     }
-    return [
+    var files = [
       ReportFile(path: diagramPath, contents: String(decoding: diagram, as: UTF8.self)),
       ReportFile(path: chartPath, contents: try svgText(receptiveFieldChart(receptiveFields))),
-      ReportFile(
-        path: fieldDiagramPath,
-        contents: try svgText(named: "\(summary.graph.name) receptive-field diagram") {
-          try renderReceptiveFieldDiagram(receptiveFields, as: "diagram.svg")
-        }),
     ]
+    if hasReceptiveFieldDiagram(receptiveFields) {
+      files.append(
+        ReportFile(
+          path: fieldDiagramPath,
+          contents: try svgText(named: "\(summary.graph.name) receptive-field diagram") {
+            try renderReceptiveFieldDiagram(receptiveFields, as: "diagram.svg")
+          }))
+    }
+    return files
   }
 
   /// A titled part of the page.
@@ -174,10 +178,15 @@ public struct ModelPage: Sendable {
   var receptiveFieldSection: String {
     let rf = receptiveFields
     let name = summary.graph.name
-    var lines = [
-      "![Receptive field and effective stride of \(name) by depth](\(chartPath))", "",
-      "![Which input pixels the first layers of \(name) see](\(fieldDiagramPath))", "",
-    ]
+    var lines = ["![Receptive field and effective stride of \(name) by depth](\(chartPath))", ""]
+    if hasReceptiveFieldDiagram(rf) {
+      lines += ["![Which input pixels the first layers of \(name) see](\(fieldDiagramPath))", ""]
+    } else {
+      lines += [
+        "No diagram of the first layers' fields: the input does not lead along a single path to a convolution "
+          + "or pooling layer with a bounded field (the first layer branches, or upsampling comes first).", "",
+      ]
+    }
     var facts: [String] = []
     let input = summary.input
     if let first = rf.rows.first(where: { $0.outgrowsInput && !$0.field.global }) {

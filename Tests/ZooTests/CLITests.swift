@@ -7,7 +7,7 @@ struct CLITests {
     let r = try runZoo(["list"])
     #expect(r.status == 0)
     #expect(r.out.contains("resnet50") && r.out.contains("25,557,032") && r.out.contains("4,089,184,256"))
-    #expect(r.out.split(separator: "\n").count == 38 + 2)
+    #expect(r.out.split(separator: "\n").count == 48 + 2)
   }
 
   @Test func describeJSONSchema() throws {
@@ -112,7 +112,7 @@ struct CLITests {
     #expect(none.status == 1 && none.err.contains("no model matches `transformer`"))
     // The glob rule: `*` any run, `?` one character, plain text a substring, any case.
     let cases: [(String, [String])] = [
-      ("res*50", ["resnet50"]), ("*res*50*", ["resnet50", "resnext50_32x4d", "wide_resnet50_2"]),
+      ("res*50", ["resnet50"]), ("*res*50*", ["resnet50", "resnext50_32x4d", "wide_resnet50_2", "fcn_resnet50"]),
       ("?lexnet", ["alexnet"]),
       ("alexnet?", []), ("LENET5*", ["lenet5", "lenet5_original"]),
     ]

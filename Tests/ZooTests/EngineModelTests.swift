@@ -34,6 +34,32 @@ struct EngineModelTests {
     #expect(err <= 1e-4, "\(model): max error \(err) of the largest magnitude \(scale)")
   }
 
+  /// SqueezeNet 1.0 and 1.1 (ceil-mode pools), Inception-v3 at torchvision's minimum 75×75 (without
+  /// its auxiliary head, which needs about 299×299), All-CNN-C (a batch of two; the PyTorch model is
+  /// written in scripts/make_fixtures.py) and the gated inpainting generator (its PyTorch twin in the
+  /// same script), against PyTorch from the same seeded weights and input, on every kernel set this
+  /// CPU runs, at 1e-4 of the largest magnitude.
+  @Test(arguments: [
+    ("squeezenet1_0", [3, 64, 64], 1), ("squeezenet1_1", [3, 64, 64], 1), ("inception_v3_noaux", [3, 75, 75], 1),
+    ("allcnn_c", [3, 32, 32], 2), ("gated_inpaint_coarse", [5, 32, 32], 1),
+  ])
+  func classicModelsMatchPyTorchOnEveryKernelSet(model: String, input: [Int], batch: Int) throws {
+    let graph = try builtin(model)
+    let weights = SeededInit.weights(for: graph, randomStatistics: true)
+    let expected = try Npy.read(fixturesDir.appendingPathComponent("\(model).npy").path)
+    let scale = expected.data.map(abs).max()!
+    #expect(scale > 0)
+    #expect(!PlanOptions.Kernels.supported.isEmpty)
+    for kernels in PlanOptions.Kernels.supported {
+      let net = try Network(
+        graph: graph, input: input, batch: batch, weights: weights, options: PlanOptions(kernels: kernels))
+      #expect(expected.shape == [batch] + net.shapes[graph.outputs[0]])
+      let y = try net.run(seededInput(net.inputCount))[0]
+      let err = maxAbsDiff(y, expected.data) / scale
+      #expect(err <= 1e-4, "\(model), \(kernels): max error \(err) of the largest magnitude \(scale)")
+    }
+  }
+
   @Test func batchesAreIndependentSamples() throws {
     // Sample 1 of a batch of two equals the same input run alone.
     let graph = try builtin("resnet18")

@@ -293,7 +293,7 @@ struct ReceptiveFieldTests {
     let data = try Data(contentsOf: referenceDir.appendingPathComponent("receptive_fields.json"))
     let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let endpoints = try #require(json["endpoints"] as? [String: [String: Int]])
-    #expect(endpoints.count == 14)
+    #expect(endpoints.count == 16)
     var cache: [String: ReceptiveFields] = [:]
     for (key, want) in endpoints.sorted(by: { $0.key < $1.key }) {
       let parts = key.split(separator: "/").map(String.init)
@@ -399,6 +399,10 @@ struct ReceptiveFieldTests {
     return nil
   }
 
+  /// The zoo models that upsample: the gated inpainting generator's decoder and the two upsampler
+  /// snippets (which upsample first, so every field is given as the whole input).
+  static let upsamplingModels: Set<String> = ["gated_inpaint_coarse", "upsample_conv_256", "upsample_transpose_256"]
+
   @Test(
     "Every zoo model: stages and blocks equal a set back-propagation through the graph, with no warnings but unpooling envelopes"
   )
@@ -408,18 +412,23 @@ struct ReceptiveFieldTests {
     for file in zoo.files {
       for model in file.models {
         let rf = try ReceptiveFields(try file.graph(model))
-        // Strided transposed convolutions, upsamplings (FCN, U-Net) and SegNet's unpoolings give neighbouring
-        // units fields of different sizes: their envelope is flagged with a warning (one per unpool), and rows
-        // after them contain the brute-force support rather than equal its hull (docs/receptive-fields.md).
+        // Strided transposed convolutions, upsamplings (FCN, U-Net, the gated generator) and SegNet's
+        // unpoolings give neighbouring units fields of different sizes: their envelope is flagged with a
+        // warning (one per unpool), and rows after them contain the brute-force support rather than equal
+        // its hull (docs/receptive-fields.md).
         let unpools = rf.summary.graph.nodes.filter { $0.op.kindName == "max_unpool" }.map(\.name)
         #expect(
           rf.warnings.filter { $0.message.contains("unpooling") }.map(\.layer) == unpools
             && rf.warnings.allSatisfy {
-              $0.message.contains("unpooling") || $0.message.contains("gives neighbouring units fields of different sizes")
+              $0.message.contains("unpooling")
+                || $0.message.contains("gives neighbouring units fields of different sizes")
+                || $0.message.contains("upsampl")
             },
           "\(model.name): \(rf.warnings)")
-        let rows = rf.rows.filter { $0.depth <= 2 && !$0.field.global }
-        #expect(!rows.isEmpty, "\(model.name): no stage or block with a local field")
+        if Self.upsamplingModels.contains(model.name) { #expect(!rf.warnings.isEmpty, "\(model.name): no warning") }
+        let rows = rf.rows.filter { $0.depth <= 2 && !$0.field.global && !$0.field.approximate }
+        #expect(
+          !rows.isEmpty || model.name.hasPrefix("upsample_"), "\(model.name): no stage or block with a local field")
         models += 1
         for row in rows {
           for (axis, field) in [(1, row.field.h), (2, row.field.w)] {
