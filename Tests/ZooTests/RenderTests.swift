@@ -91,8 +91,7 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     "mobilenet_v2": 21, "plain3x3_256": 3, "bottleneck_256": 5, "depthwise_separable_256": 4, "plain3x3_se_256": 7,
     "plain3x3_gated_256": 6, "plain3x3_shuffle_256": 10, "fcn_resnet50": 31, "fcn32s": 25, "fcn16s": 29,
     "fcn8s": 33, "unet": 25,
-    "tiled3x3_256": 3, "segnet": 28, "deepface": 11,
-    "plain3x3_gated_256": 6, "plain3x3_shuffle_256": 10, "allcnn_c": 14, "inception_v3": 22, "inception_v3_noaux": 20,
+    "tiled3x3_256": 3, "segnet": 28, "deepface": 11, "allcnn_c": 14, "inception_v3": 22, "inception_v3_noaux": 20,
     "squeezenet1_0": 26, "squeezenet1_1": 24, "gated_inpaint_coarse": 29, "fire_256": 6, "upsample_conv_256": 4,
     "upsample_transpose_256": 3,
   ]
