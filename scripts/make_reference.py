@@ -36,13 +36,16 @@ OUT = os.path.join(ROOT, "Tests", "ZooTests", "Fixtures", "reference")
 MODELS = [
     "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "googlenet",
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
-    "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2",
+    "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2", "mobilenet_v3_small",
+    "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
+    "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "mnasnet1_0",
 ]
 
 ENDPOINTS = [
     "alexnet/features", "vgg16/features", "resnet18/layer1", "resnet18/layer2", "resnet18/layer3",
     "resnet18/layer4", "resnet50/layer1", "resnet50/layer2", "resnet50/layer3", "resnet50/layer4",
     "mobilenet_v2/features.3", "mobilenet_v2/features.7", "mobilenet_v2/features.14", "mobilenet_v2/features",
+    "shufflenet_v2_x1_0/stage2", "shufflenet_v2_x1_0/stage3", "shufflenet_v2_x1_0/stage4", "mnasnet1_0/layers.10",
 ]
 
 

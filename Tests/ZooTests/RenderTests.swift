@@ -88,7 +88,9 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     "resnet18": 25, "resnet34": 25, "resnet50": 31, "resnet101": 31, "resnet152": 31, "resnext50_32x4d": 31,
     "wide_resnet50_2": 31, "densenet121": 34, "densenet161": 34, "densenet169": 34, "densenet201": 34,
     "mobilenet_v2": 21, "plain3x3_256": 3, "bottleneck_256": 5, "depthwise_separable_256": 4, "plain3x3_se_256": 7,
-    "plain3x3_gated_256": 6, "plain3x3_shuffle_256": 10,
+    "plain3x3_gated_256": 6, "plain3x3_shuffle_256": 10, "plain3x3_inverted_residual_256": 7, "mobilenet_v3_large": 22,
+    "mobilenet_v3_small": 22, "efficientnet_b0": 61, "efficientnet_b1": 42, "shufflenet_v2_x0_5": 32,
+    "shufflenet_v2_x1_0": 32, "shufflenet_v2_x1_5": 32, "shufflenet_v2_x2_0": 32, "mnasnet1_0": 33,
   ]
 
   @Test(arguments: try Zoo.builtin().modelNames)
