@@ -19,6 +19,7 @@ Weights and inputs are not stored: both sides compute them from the same counter
   python scripts/make_fixtures.py --resize        # only resize_net.npy (needs torch and numpy only)
 """
 import argparse
+from collections import OrderedDict
 import math
 import os
 import subprocess
@@ -81,7 +82,8 @@ def seeded_state_dict(model: nn.Module):
 
 
 def load_seeded(model):
-    sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in seeded_state_dict(model).items()}
+    sd = OrderedDict((k, torch.from_numpy(np.ascontiguousarray(v))) for k, v in seeded_state_dict(model).items())
+    sd._metadata = model.state_dict()._metadata  # the module versions (MNASNet refuses a state dict without)
     missing, unexpected = model.load_state_dict(sd, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     assert not missing and not unexpected, (missing, unexpected)
@@ -139,6 +141,10 @@ FIXTURE_SET = [
     ("googlenet", (1, 3, 64, 64)),
     ("densenet121", (1, 3, 64, 64)),
     ("mobilenet_v2", (1, 3, 64, 64)),
+    ("mobilenet_v3_large", (1, 3, 64, 64)),
+    ("efficientnet_b0", (1, 3, 64, 64)),
+    ("shufflenet_v2_x1_0", (1, 3, 64, 64)),
+    ("mnasnet1_0", (1, 3, 64, 64)),
 ]
 
 # Every torchvision-compatible model of the zoo.
@@ -146,6 +152,8 @@ ALL = [
     "lenet5", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
     "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
     "wide_resnet50_2", "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2",
+    "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1", "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "mnasnet1_0",
 ]
 
 

@@ -33,6 +33,26 @@ struct EngineModelTests {
     #expect(err <= 1e-4, "\(model): max error \(err) of the largest magnitude \(scale)")
   }
 
+  /// The mobile networks (hard-swish, SiLU, squeeze-and-excitation gates, channel split and shuffle,
+  /// 5×5 depthwise kernels) against PyTorch's outputs at 3×64×64 from the same seeded weights and input, on
+  /// every kernel set this CPU runs, at 1e-4 of the largest magnitude.
+  @Test(arguments: ["mobilenet_v3_large", "efficientnet_b0", "shufflenet_v2_x1_0", "mnasnet1_0"])
+  func mobileNetworksMatchPyTorchOnEveryKernelSet(_ model: String) throws {
+    let graph = try builtin(model)
+    let weights = SeededInit.weights(for: graph, randomStatistics: true)
+    let expected = try Npy.read(fixturesDir.appendingPathComponent("\(model).npy").path)
+    let scale = expected.data.map(abs).max()!
+    #expect(scale > 0)
+    #expect(!PlanOptions.Kernels.supported.isEmpty)
+    for kernels in PlanOptions.Kernels.supported {
+      let net = try Network(graph: graph, input: [3, 64, 64], weights: weights, options: PlanOptions(kernels: kernels))
+      #expect(expected.shape == [1] + net.shapes[graph.outputs[0]])
+      let y = try net.run(seededInput(net.inputCount))[0]
+      let err = maxAbsDiff(y, expected.data) / scale
+      #expect(err <= 1e-4, "\(model), \(kernels): max error \(err) of the largest magnitude \(scale)")
+    }
+  }
+
   @Test func batchesAreIndependentSamples() throws {
     // Sample 1 of a batch of two equals the same input run alone.
     let graph = try builtin("resnet18")
