@@ -228,11 +228,13 @@ struct EngineMemoryTests {
   /// Models whose arena is larger than the live-bytes peak (docs/engine.md), with the most it may be
   /// as a multiple of the peak: DenseNet's concatenations make buffers of ever-growing sizes whose
   /// lifetimes interleave, and the greedy placement leaves a gap; the ShuffleNetV2 unit's two
-  /// half-size channel slices and full-size concat and shuffle leave one half-size gap (+25%). On
+  /// half-size channel slices and full-size concat and shuffle leave one half-size gap (+25%); MNASNet's
+  /// 112×112 stem (32, 32, 16 and then 48 channels, the peak twice over) leaves a gap too (+19%). On
   /// every other zoo model the arena is exactly the peak, counting each buffer rounded up to the
   /// 64-byte alignment (LeNet-5's 6 × 14 × 14 pool output, 4,704 B, takes 4,736).
   static let arenaAbovePeak: [String: Double] = [
     "densenet121": 1.1, "densenet161": 1.1, "densenet169": 1.1, "densenet201": 1.1, "plain3x3_shuffle_256": 1.25,
+    "mnasnet1_0": 1.2,
   ]
 
   /// The placement, replayed step by step (``simulate(_:graph:shapes:batch:)``), never overwrites a
