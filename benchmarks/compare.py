@@ -97,7 +97,7 @@ def main():
             return statistics.median(r[0] for r in t), min(r[1] for r in t)
 
         zm, zb = summary(zoo)
-        line = f"{m:12} zoo {zm:7.1f} ms (best {zb:6.1f}) {2 * z['macs'] / zm / 1e6:6.1f} GFLOP/s " \
+        line = f"{m:18} zoo {zm:7.1f} ms (best {zb:6.1f}) {2 * z['macs'] / zm / 1e6:6.1f} GFLOP/s " \
                f"{100 * 2 * z['macs'] / zm / 1e6 / z['sgemm_peak_gflops']:3.0f}% of GEMM peak {z['sgemm_peak_gflops']:.0f}" \
                f"  RSS {z['peak_rss_bytes'] / 1e6:4.0f} MB"
         if runners:

@@ -25,6 +25,7 @@ Weights and inputs are not stored: both sides compute them from the same counter
                                                   # inpainting fixtures (CLASSIC_SET below)
 """
 import argparse
+from collections import OrderedDict
 import math
 import os
 import subprocess
@@ -87,7 +88,8 @@ def seeded_state_dict(model: nn.Module):
 
 
 def load_seeded(model):
-    sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in seeded_state_dict(model).items()}
+    sd = OrderedDict((k, torch.from_numpy(np.ascontiguousarray(v))) for k, v in seeded_state_dict(model).items())
+    sd._metadata = model.state_dict()._metadata  # the module versions (MNASNet refuses a state dict without)
     missing, unexpected = model.load_state_dict(sd, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     assert not missing and not unexpected, (missing, unexpected)
@@ -278,6 +280,10 @@ FIXTURE_SET = [
     ("mobilenet_v2", (1, 3, 64, 64)),
     ("fcn_resnet50", (1, 3, 64, 64)),
     ("unet", (1, 1, 220, 220)),
+    ("mobilenet_v3_large", (1, 3, 64, 64)),
+    ("efficientnet_b0", (1, 3, 64, 64)),
+    ("shufflenet_v2_x1_0", (1, 3, 64, 64)),
+    ("mnasnet1_0", (1, 3, 64, 64)),
 ]
 
 # The fixtures of the SqueezeNets, Inception-v3 (without its auxiliary head, which needs a 17×17 grid and
@@ -297,6 +303,8 @@ ALL = [
     "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
     "wide_resnet50_2", "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2",
     "squeezenet1_0", "squeezenet1_1", "inception_v3_noaux",
+    "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1", "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "mnasnet1_0",
 ]
 
 

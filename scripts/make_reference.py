@@ -38,6 +38,8 @@ MODELS = [
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
     "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2", "fcn_resnet50", "squeezenet1_0",
     "squeezenet1_1", "inception_v3", "inception_v3_noaux",
+    "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1", "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "mnasnet1_0",
 ]
 
 ENDPOINTS = [
@@ -45,6 +47,7 @@ ENDPOINTS = [
     "resnet18/layer4", "resnet50/layer1", "resnet50/layer2", "resnet50/layer3", "resnet50/layer4",
     "mobilenet_v2/features.3", "mobilenet_v2/features.7", "mobilenet_v2/features.14", "mobilenet_v2/features",
     "inception_v3_noaux/Mixed_5d", "inception_v3_noaux/Mixed_6e",  # Mixed_7c (1311 px) would need a 2048² input
+    "shufflenet_v2_x1_0/stage2", "shufflenet_v2_x1_0/stage3", "shufflenet_v2_x1_0/stage4", "mnasnet1_0/layers.10",
 ]
 
 # Models read at another input size than 3x224x224.

@@ -590,7 +590,7 @@ let builtinSources: [(name: String, text: String)] = [
     "mobilenet.yaml",
     #"""
     family: MobileNet
-    paper: "Sandler, Howard, Zhu, Zhmoginov, Chen. MobileNetV2: Inverted Residuals and Linear Bottlenecks. CVPR 2018"
+    paper: "Sandler, Howard, Zhu, Zhmoginov, Chen. MobileNetV2: Inverted Residuals and Linear Bottlenecks. CVPR 2018; Howard et al. Searching for MobileNetV3. ICCV 2019"
     description: Inverted residual blocks — a 1×1 expansion by t, a 3×3 depthwise convolution, a linear 1×1 projection — with a shortcut between the narrow ends when their shapes match; width_mult scales every width.
     input: [3, 224, 224]
     args:
@@ -632,6 +632,73 @@ let builtinSources: [(name: String, text: String)] = [
                 - []
             else: *conv
 
+      # MobileNetV3 (torchvision's mobilenetv3.py): the same inverted residuals with 3×3 or 5×5 depthwise kernels, ReLU or
+      # hard-swish, an optional squeeze-and-excitation with a hard-sigmoid gate, and BN with eps 0.001.
+      conv_bn_act:                        # Conv2dNormActivation: conv without bias, BN, then ReLU, hard-swish or nothing
+        args: {out: ~, kernel: 1, stride: 1, groups: 1, act: "'none'"}
+        body:
+          - {conv: out, kernel: kernel, stride: stride, padding: (kernel - 1) // 2, groups: groups, bias: false, name: "0"}
+          - {bn: 0.001, name: "1"}
+          - if: act == 'relu'
+            then: {relu, name: "2"}
+          - if: act == 'hardswish'
+            then: {hardswish, name: "2"}
+
+      squeeze_excitation:                 # torchvision's SqueezeExcitation: x · hardsigmoid(fc2(relu(fc1(avgpool(x)))))
+        args: {squeeze: ~}
+        body:
+          - let: {width: channels}
+          - mul:
+              - []
+              - - {adaptive_avgpool: 1, name: avgpool}
+                - {conv: squeeze, kernel: 1, name: fc1}
+                - relu
+                - {conv: width, kernel: 1, name: fc2}
+                - hardsigmoid
+
+      bneck:                              # one row of the paper's Tables 1–2: expand, depthwise, SE, linear projection
+        args: {kernel: ~, expanded: ~, out: ~, se: ~, hs: ~, stride: ~}
+        let:
+          act: "'hardswish' if hs else 'relu'"
+          v: expanded // 4
+          r: max(8, int(v + 4) // 8 * 8)
+          squeeze: r + 8 if r < 0.9 * v else r          # _make_divisible(expanded // 4, 8)
+        body:
+          - if: stride == 1 and channels == out
+            then:
+              add:
+                - - &block
+                    name: block
+                    seq:
+                      - if: expanded != channels
+                        then: {conv_bn_act: expanded, act: act}
+                      - {conv_bn_act: expanded, kernel: kernel, stride: stride, groups: expanded, act: act}
+                      - if: se
+                        then: {squeeze_excitation: squeeze}
+                      - {conv_bn_act: out}
+                - []
+            else: *block
+
+      mobilenet_v3:
+        args:
+          settings: ~                     # kernel, expanded channels, out channels, SE, hard-swish, stride
+          last_channel: ~
+          num_classes: 1000
+          dropout: 0.2
+        body:
+          - name: features
+            seq:
+              - {conv_bn_act: 16, kernel: 3, stride: 2, act: "'hardswish'"}
+              - for: row
+                in: settings
+                body:
+                  - bneck: {kernel: "row[0]", expanded: "row[1]", out: "row[2]", se: "row[3]", hs: "row[4]", stride: "row[5]"}
+              - {conv_bn_act: 6 * channels, act: "'hardswish'"}
+          - {adaptive_avgpool: 1, name: avgpool}
+          - flatten
+          - name: classifier
+            seq: [{linear: last_channel}, hardswish, {dropout: dropout}, {linear: num_classes}]
+
     network:
       - name: features
         seq:
@@ -664,6 +731,279 @@ let builtinSources: [(name: String, text: String)] = [
 
     models:
       mobilenet_v2: {}
+      mobilenet_v3_large:
+        description: MobileNetV3-Large — inverted residuals with squeeze-and-excitation and hard-swish, found by architecture search.
+        use: mobilenet_v3
+        last_channel: 1280
+        settings:                         # kernel, expanded, out, SE, hard-swish, stride (the paper's Table 1)
+          - [3, 16, 16, false, false, 1]
+          - [3, 64, 24, false, false, 2]
+          - [3, 72, 24, false, false, 1]
+          - [5, 72, 40, true, false, 2]
+          - [5, 120, 40, true, false, 1]
+          - [5, 120, 40, true, false, 1]
+          - [3, 240, 80, false, true, 2]
+          - [3, 200, 80, false, true, 1]
+          - [3, 184, 80, false, true, 1]
+          - [3, 184, 80, false, true, 1]
+          - [3, 480, 112, true, true, 1]
+          - [3, 672, 112, true, true, 1]
+          - [5, 672, 160, true, true, 2]
+          - [5, 960, 160, true, true, 1]
+          - [5, 960, 160, true, true, 1]
+      mobilenet_v3_small:
+        description: MobileNetV3-Small — the low-resource MobileNetV3 (the paper's Table 2).
+        use: mobilenet_v3
+        last_channel: 1024
+        settings:
+          - [3, 16, 16, true, false, 2]
+          - [3, 72, 24, false, false, 2]
+          - [3, 88, 24, false, false, 1]
+          - [5, 96, 40, true, true, 2]
+          - [5, 240, 40, true, true, 1]
+          - [5, 240, 40, true, true, 1]
+          - [5, 120, 48, true, true, 1]
+          - [5, 144, 48, true, true, 1]
+          - [5, 288, 96, true, true, 2]
+          - [5, 576, 96, true, true, 1]
+          - [5, 576, 96, true, true, 1]
+    """#
+  ),
+  (
+    "efficientnet.yaml",
+    #"""
+    family: EfficientNet
+    paper: "Tan, Le. EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks. ICML 2019"
+    description: MBConv blocks — MobileNetV2's inverted residual with a SiLU, squeeze-and-excitation and 3×3 or 5×5 depthwise kernels — scaled in width and depth by compound coefficients. Stochastic depth (training only) is the identity at inference, so it is not a layer here.
+    input: [3, 224, 224]
+    args:
+      width_mult: 1.0
+      depth_mult: 1.0
+      dropout: 0.2
+      num_classes: 1000
+      settings:                           # expand ratio, kernel, stride, input channels, output channels, layers (Table 1)
+        - [1, 3, 1, 32, 16, 1]
+        - [6, 3, 2, 16, 24, 2]
+        - [6, 5, 2, 24, 40, 2]
+        - [6, 3, 2, 40, 80, 3]
+        - [6, 5, 1, 80, 112, 3]
+        - [6, 5, 2, 112, 192, 4]
+        - [6, 3, 1, 192, 320, 1]
+
+    blocks:
+      conv_bn_silu:                       # Conv2dNormActivation: conv without bias, BN, SiLU (none when act is false)
+        args: {out: ~, kernel: 1, stride: 1, groups: 1, act: true}
+        body:
+          - {conv: out, kernel: kernel, stride: stride, padding: (kernel - 1) // 2, groups: groups, bias: false, name: "0"}
+          - {bn, name: "1"}
+          - if: act
+            then: {silu, name: "2"}
+
+      squeeze_excitation:                 # torchvision's SqueezeExcitation with SiLU: x · sigmoid(fc2(silu(fc1(avgpool(x)))))
+        args: {squeeze: ~}
+        body:
+          - let: {width: channels}
+          - mul:
+              - []
+              - - {adaptive_avgpool: 1, name: avgpool}
+                - {conv: squeeze, kernel: 1, name: fc1}
+                - silu
+                - {conv: width, kernel: 1, name: fc2}
+                - sigmoid
+
+      mbconv:                             # expand (none when the ratio is 1), depthwise, SE, linear projection
+        args: {out: ~, kernel: ~, stride: 1, t: ~}
+        body:
+          - let:
+              v: channels * t
+              r: max(8, int(v + 4) // 8 * 8)
+              expanded: r + 8 if r < 0.9 * v else r       # _make_divisible(channels · t, 8)
+              squeeze: max(1, channels // 4)              # of the block's input, not of the expanded width
+          - if: stride == 1 and channels == out   # the shortcut; torchvision's StochasticDepth on it is the identity at inference
+            then:
+              add:
+                - - &block
+                    name: block
+                    seq:
+                      - if: expanded != channels
+                        then: {conv_bn_silu: expanded}
+                      - {conv_bn_silu: expanded, kernel: kernel, stride: stride, groups: expanded}
+                      - {squeeze_excitation: squeeze}
+                      - {conv_bn_silu: out, act: false}
+                - []
+            else: *block
+
+    network:
+      - name: features
+        seq:
+          - let:                          # _make_divisible(c · width_mult, 8) of the first input width
+              v: settings[0][3] * width_mult
+              r: max(8, int(v + 4) // 8 * 8)
+          - {conv_bn_silu: r + 8 if r < 0.9 * v else r, kernel: 3, stride: 2}
+          - repeat: len(settings)
+            as: i
+            body:
+              - let:
+                  row: settings[i]
+                  v: row[4] * width_mult
+                  r: max(8, int(v + 4) // 8 * 8)
+                  d: row[5] * depth_mult
+              - name: "{i + 1}"           # one stage, an nn.Sequential of ceil(layers · depth_mult) blocks
+                seq:
+                  - repeat: int(d) + (1 if d > int(d) else 0)
+                    as: j
+                    body:
+                      - {mbconv: {out: r + 8 if r < 0.9 * v else r, kernel: "row[1]", stride: "row[2] if j == 0 else 1", t: "row[0]"}}
+          - {conv_bn_silu: 4 * channels}
+      - {adaptive_avgpool: 1, name: avgpool}
+      - flatten
+      - name: classifier
+        seq: [{dropout: dropout}, {linear: num_classes}]
+
+    models:
+      efficientnet_b0: {}
+      efficientnet_b1: {depth_mult: 1.1}
+    """#
+  ),
+  (
+    "shufflenet.yaml",
+    #"""
+    family: ShuffleNet
+    paper: "Ma, Zhang, Zheng, Sun. ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design. ECCV 2018"
+    description: Units that split the channels in two, pass one half through 1×1, 3×3 depthwise and 1×1 convolutions, concatenate and shuffle the channels; a downsampling unit runs both halves on the whole input.
+    input: [3, 224, 224]
+    args:
+      repeats: [4, 8, 4]                  # units of stage2, stage3, stage4
+      widths: ~                           # output channels of conv1, stage2, stage3, stage4, conv5
+      num_classes: 1000
+
+    blocks:
+      unit:                               # torchvision's InvertedResidual
+        args: {out: ~, stride: 1}
+        body:
+          - if: stride == 1
+            then:
+              split:                      # x1, x2 = x.chunk(2, dim=1); cat(x1, branch2(x2))
+                - []
+                - - &branch2              # 1×1, BN, ReLU, 3×3 depthwise (with the unit's stride), BN, 1×1, BN, ReLU
+                    name: branch2
+                    seq:
+                      - {conv: out // 2, kernel: 1, bias: false}
+                      - bn
+                      - relu
+                      - {conv: out // 2, kernel: 3, stride: stride, padding: 1, groups: out // 2, bias: false}
+                      - bn
+                      - {conv: out // 2, kernel: 1, bias: false}
+                      - bn
+                      - relu
+            else:
+              concat:                     # cat(branch1(x), branch2(x)): both halves see the whole input
+                - - name: branch1
+                    seq:
+                      - {conv: channels, kernel: 3, stride: stride, padding: 1, groups: channels, bias: false}
+                      - bn
+                      - {conv: out // 2, kernel: 1, bias: false}
+                      - bn
+                      - relu
+                - [*branch2]
+          - {channel_shuffle: 2}
+
+    network:
+      - name: conv1
+        seq: [{conv: "widths[0]", kernel: 3, stride: 2, padding: 1, bias: false}, bn, relu]
+      - {maxpool: 3, stride: 2, padding: 1, name: maxpool}
+      - repeat: 3
+        as: i
+        body:
+          - name: "stage{i + 2}"
+            seq:
+              - {unit: "widths[i + 1]", stride: 2}
+              - repeat: repeats[i] - 1
+                body: [{unit: "widths[i + 1]"}]
+      - name: conv5
+        seq: [{conv: "widths[4]", kernel: 1, bias: false}, bn, relu]
+      - {adaptive_avgpool: 1, name: globalpool}    # x.mean([2, 3])
+      - flatten
+      - {linear: num_classes, name: fc}
+
+    models:
+      shufflenet_v2_x0_5: {widths: [24, 48, 96, 192, 1024]}
+      shufflenet_v2_x1_0: {widths: [24, 116, 232, 464, 1024]}
+      shufflenet_v2_x1_5: {widths: [24, 176, 352, 704, 1024]}
+      shufflenet_v2_x2_0: {widths: [24, 244, 488, 976, 2048]}
+    """#
+  ),
+  (
+    "mnasnet.yaml",
+    #"""
+    family: MNASNet
+    paper: "Tan, Chen, Pang, Vasudevan, Sandler, Howard, Le. MnasNet: Platform-Aware Neural Architecture Search for Mobile. CVPR 2019"
+    description: A searched mobile network (the B1 variant) — a depthwise-separable stem, then stacks of inverted residuals with 3×3 or 5×5 depthwise kernels and expansion 3 or 6, all under one `layers` sequence.
+    input: [3, 224, 224]
+    args:
+      num_classes: 1000
+      dropout: 0.2
+      depths: [32, 16, 24, 40, 80, 96, 192, 320]   # torchvision's _get_depths(1.0): the stem, its projection, each stack
+      stacks:                             # kernel, stride, expansion, repeats of each stack after the stem
+        - [3, 2, 3, 3]
+        - [5, 2, 3, 3]
+        - [5, 2, 6, 3]
+        - [3, 1, 6, 2]
+        - [5, 2, 6, 4]
+        - [3, 1, 6, 1]
+
+    blocks:
+      inverted_residual:                  # torchvision's _InvertedResidual: 1×1 expand, depthwise, linear 1×1 (no t = 1 case)
+        args: {out: ~, kernel: ~, stride: 1, t: ~}
+        body:
+          - if: stride == 1 and channels == out
+            then:
+              add:
+                - - &layers
+                    name: layers
+                    seq:
+                      - {conv: channels * t, kernel: 1, bias: false}
+                      - bn
+                      - relu
+                      - {conv: channels, kernel: kernel, stride: stride, padding: kernel // 2, groups: channels, bias: false}
+                      - bn
+                      - relu
+                      - {conv: out, kernel: 1, bias: false}
+                      - bn
+                - []
+            else: *layers
+
+    network:
+      - name: layers
+        seq:
+          - {conv: "depths[0]", kernel: 3, stride: 2, padding: 1, bias: false}
+          - bn
+          - relu
+          - {conv: channels, kernel: 3, padding: 1, groups: channels, bias: false}
+          - bn
+          - relu
+          - {conv: "depths[1]", kernel: 1, bias: false}
+          - bn
+          - repeat: len(stacks)
+            as: i
+            body:
+              - let: {row: "stacks[i]"}
+              - seq:
+                  - repeat: row[3]
+                    as: j
+                    body:
+                      - {inverted_residual: {out: "depths[i + 2]", kernel: "row[0]", stride: "row[1] if j == 0 else 1", t: "row[2]"}}
+                name: "{i + 8}"
+          - {conv: 1280, kernel: 1, bias: false}
+          - bn
+          - relu
+      - {adaptive_avgpool: 1, name: avgpool}      # x.mean([2, 3])
+      - flatten
+      - name: classifier
+        seq: [{dropout: dropout}, {linear: num_classes}]
+
+    models:
+      mnasnet1_0: {}
     """#
   ),
   (
@@ -1024,6 +1364,25 @@ let builtinSources: [(name: String, text: String)] = [
         body:
           - {conv: width, kernel: 3, padding: 1, groups: width, bias: false, name: depthwise}
           - {conv: width, kernel: 1, bias: false, name: pointwise}
+      inverted_residual:                  # MobileNetV2's block (Sandler et al. 2018): 1×1 expansion by t, 3×3 depthwise, linear
+        args: {width: 256, t: 6}          # 1×1 projection back to the width, and the shortcut around it all
+        body:
+          - add:
+              - - {conv: width * t, kernel: 1, bias: false, name: expand}
+                - {bn, name: bn1}
+                - relu6
+                - {conv: width * t, kernel: 3, padding: 1, groups: width * t, bias: false, name: depthwise}
+                - {bn, name: bn2}
+                - relu6
+                - {conv: width, kernel: 1, bias: false, name: project}
+                - {bn, name: bn3}                 # no activation after the projection: the bottleneck stays linear
+              - []
+            name: add
+      plain_inverted_residual:            # the plain 3×3 convolution, then an inverted residual block
+        args: {width: 256}
+        body:
+          - {conv: width, kernel: 3, padding: 1, bias: false, name: conv}
+          - {inverted_residual: width, name: block}
       squeeze_excitation:                 # the map times a per-channel gate from its global average (Hu et al. 2018)
         args: {width: 256, reduce: 16}
         body:
@@ -1142,6 +1501,12 @@ let builtinSources: [(name: String, text: String)] = [
         description: >-
           ×2 upsampling by a 4×4 transposed convolution, stride 2 (DCGAN): each input returns a 4×4 block and the blocks
           overlap by half; 16/9 of the plain layer's weights and MACs.
+      plain3x3_inverted_residual_256:
+        use: plain_inverted_residual
+        description: >-
+          The 3×3, then MobileNetV2's inverted residual (t = 6). A 1×1 expands 256 channels to 1,536, a 3×3 depthwise
+          filters them, a 1×1 projects back to 256 without an activation, and the input is added: at 256 channels it
+          costs more than the plain layer.
     """#
   ),
 ]

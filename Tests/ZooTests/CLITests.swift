@@ -7,7 +7,7 @@ struct CLITests {
     let r = try runZoo(["list"])
     #expect(r.status == 0)
     #expect(r.out.contains("resnet50") && r.out.contains("25,557,032") && r.out.contains("4,089,184,256"))
-    #expect(r.out.split(separator: "\n").count == 48 + 2)
+    #expect(r.out.split(separator: "\n").count == 58 + 2)
   }
 
   @Test func describeJSONSchema() throws {

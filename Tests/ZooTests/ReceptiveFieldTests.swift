@@ -293,7 +293,7 @@ struct ReceptiveFieldTests {
     let data = try Data(contentsOf: referenceDir.appendingPathComponent("receptive_fields.json"))
     let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let endpoints = try #require(json["endpoints"] as? [String: [String: Int]])
-    #expect(endpoints.count == 16)
+    #expect(endpoints.count == 20)
     var cache: [String: ReceptiveFields] = [:]
     for (key, want) in endpoints.sorted(by: { $0.key < $1.key }) {
       let parts = key.split(separator: "/").map(String.init)

@@ -94,6 +94,9 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
     "tiled3x3_256": 3, "segnet": 28, "deepface": 11, "allcnn_c": 14, "inception_v3": 22, "inception_v3_noaux": 20,
     "squeezenet1_0": 26, "squeezenet1_1": 24, "gated_inpaint_coarse": 29, "fire_256": 6, "upsample_conv_256": 4,
     "upsample_transpose_256": 3,
+    "plain3x3_inverted_residual_256": 7, "mobilenet_v3_large": 22,
+    "mobilenet_v3_small": 22, "efficientnet_b0": 61, "efficientnet_b1": 42, "shufflenet_v2_x0_5": 32,
+    "shufflenet_v2_x1_0": 32, "shufflenet_v2_x1_5": 32, "shufflenet_v2_x2_0": 32, "mnasnet1_0": 33,
   ]
 
   @Test(arguments: try Zoo.builtin().modelNames)
