@@ -5,7 +5,9 @@
 // - `ZK_T`: the tier's name, the suffix of the functions made here (`zk_gemm_<ZK_T>`, …);
 // - `ZK_W`: floats per vector (8 for AVX2, 4 for SSE2 and NEON);
 // - `ZK_TARGET`: the `target` attribute of the tier's functions (empty for the baseline);
-// - `ZK_GR`, `ZK_GV`: the GEMM's register block, `ZK_GR` rows (dividing 8) × `ZK_GV` vectors;
+// - `ZK_GR`, `ZK_GV`: the GEMM's register block, `ZK_GR` rows × `ZK_GV` vectors (the 8 rows of a
+//   packed tile run as blocks of ZK_GR rows and one of the rest);
+// - `ZK_FUSED`: 1 when the tier has a fused multiply-add (AVX2's FMA, NEON's FMLA), else 0;
 // - `ZK_TV`, `ZK_TP`: the narrow-column GEMM's register block, `ZK_TV` vectors of rows (dividing
 //   32 / ZK_W) × `ZK_TP` columns (dividing 12).
 //
@@ -29,6 +31,9 @@ typedef float vf __attribute__((ext_vector_type(ZK_W)));
 
 enum { GMR = 8, GNR = ZK_GV * ZK_W, TMR = 32, TNP = 12 };
 
+/// Panels of B per group (about 96 columns): see `ggemm_part`.
+enum { GROUP = (96 + GNR - 1) / GNR };
+
 ZK_INLINE vf vload(const float *p) {
   vf v;
   memcpy(&v, p, sizeof v);
@@ -38,6 +43,17 @@ ZK_INLINE vf vload(const float *p) {
 ZK_INLINE void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
 ZK_INLINE vf vsplat(float x) { return (vf)(x); }
+
+/// `a · b + c`, fused where the tier has the instruction. (Written as `c + a * b`, Clang contracted
+/// it too, but its register allocation then rotated the AVX2 block's accumulators through copies
+/// every step: 21 against 50+ GFLOP/s.)
+ZK_INLINE vf vfma(vf a, vf b, vf c) {
+#if ZK_FUSED
+  return __builtin_elementwise_fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 
 ZK_INLINE vf vmax0(vf v) {
   vf z = vsplat(0.0f);
@@ -67,42 +83,91 @@ ZK_INLINE vf vload_n(const float *p, int n) {
 
 typedef struct {
   const float *a;  // the packed 8-row tile, from the block's first step of k
-  const float *b;  // B shifted to the tile's first column
+  const float *b;  // B shifted to the tile's first column, or the packed panel (`k × GNR`)
   const long *boff;
   int k, ncols;
 } gblock;
 
-// `acc[r][v] (+)= Σ_kk A[r0 + r, kk] · B[kk, 16·v …]` for rows r0 ..< r0 + ZK_GR of the tile, into
-// `out` (`GMR × GNR`); FULL: all GNR columns are in B (else the last ones are read as zeros).
-ZK_INLINE void gblock_rows(const gblock *j, int r0, int full, float out[GMR][GNR]) {
+// `acc[r][v] (+)= Σ_kk A[r0 + r, kk] · B[kk, ZK_W·v …]` for rows r0 ..< r0 + GR of the tile, into
+// `out` (`GMR × GNR`); `full`: all GNR columns are in B (else the last ones are read as zeros);
+// `packed`: B is a packed panel, row kk at `b + kk · GNR`.
+ZK_INLINE void gblock_rows(const int GR, const gblock *j, int r0, int full, int packed, float out[GMR][GNR]) {
   vf acc[ZK_GR][ZK_GV];
-  for (int r = 0; r < ZK_GR; r++)
+  for (int r = 0; r < GR; r++)
     for (int v = 0; v < ZK_GV; v++) acc[r][v] = vload(&out[r0 + r][v * ZK_W]);
   const float *ap = j->a + r0;
+#pragma clang loop unroll(disable)
   for (int kk = 0; kk < j->k; kk++) {
-    const float *bp = j->b + j->boff[kk];
+    const float *bp = packed ? j->b + (long)kk * GNR : j->b + j->boff[kk];
     vf bv[ZK_GV];
     if (full) {
       for (int v = 0; v < ZK_GV; v++) bv[v] = vload(bp + v * ZK_W);
     } else {
       for (int v = 0; v < ZK_GV; v++) bv[v] = vload_n(bp + v * ZK_W, j->ncols - v * ZK_W);
     }
-    for (int r = 0; r < ZK_GR; r++) {
+    for (int r = 0; r < GR; r++) {
       vf a = vsplat(ap[r]);
-      for (int v = 0; v < ZK_GV; v++) acc[r][v] = acc[r][v] + a * bv[v];
+      for (int v = 0; v < ZK_GV; v++) acc[r][v] = vfma(a, bv[v], acc[r][v]);
     }
     ap += GMR;
   }
-  for (int r = 0; r < ZK_GR; r++)
+  for (int r = 0; r < GR; r++)
     for (int v = 0; v < ZK_GV; v++) vstore(&out[r0 + r][v * ZK_W], acc[r][v]);
 }
 
-static ZK_TARGET void gblock_full(const gblock *j, float out[GMR][GNR]) {
-  for (int r0 = 0; r0 < GMR; r0 += ZK_GR) gblock_rows(j, r0, 1, out);
+// The 8 rows of a tile as blocks of ZK_GR rows, and the GMR mod ZK_GR left over.
+ZK_INLINE void gblock_tile(const gblock *j, int full, int packed, float out[GMR][GNR]) {
+  int r0 = 0;
+  for (; r0 + ZK_GR <= GMR; r0 += ZK_GR) gblock_rows(ZK_GR, j, r0, full, packed, out);
+  if (GMR % ZK_GR) gblock_rows(GMR % ZK_GR, j, r0, full, packed, out);
 }
 
-static ZK_TARGET void gblock_edge(const gblock *j, float out[GMR][GNR]) {
-  for (int r0 = 0; r0 < GMR; r0 += ZK_GR) gblock_rows(j, r0, 0, out);
+static ZK_TARGET void gblock_full(const gblock *j, float out[GMR][GNR]) { gblock_tile(j, 1, 0, out); }
+
+static ZK_TARGET void gblock_edge(const gblock *j, float out[GMR][GNR]) { gblock_tile(j, 0, 0, out); }
+
+static ZK_TARGET void gblock_packed(const gblock *j, float out[GMR][GNR]) { gblock_tile(j, 1, 1, out); }
+
+// Each thread's buffer of packed panels of B (a group's, `GROUP × kc × GNR` floats), kept between
+// calls. B's rows are a whole row of the input apart (a 3 KB stride at 28×28 positions): read in
+// place, a panel of 16 columns touches a cache line per row and the rows collide in the cache sets;
+// packed, the group's panels are contiguous and stay in L2 while every tile of A passes over them.
+static _Thread_local float *pack_buf;
+static _Thread_local size_t pack_cap;
+
+static float *pack_space(size_t floats) {
+  if (floats > pack_cap) {
+    free(pack_buf);
+    pack_buf = malloc(sizeof(float) * floats);
+    if (!pack_buf) abort();  // a few hundred KB
+    pack_cap = floats;
+  }
+  return pack_buf;
+}
+
+// Packs the `ncols` columns of B's rows `b + boff[kk]` (a group of panels) into panels of GNR
+// columns, `k × GNR` floats apart in `dst`, zeros past `ncols`. Row by row across the whole group, so
+// each row's cache lines are read once and whole, with the rows ahead prefetched (they are a row of
+// the input apart, too far for the hardware prefetcher).
+static ZK_TARGET void pack_group(const float *b, const long *boff, int k, int ncols, float *dst) {
+  const int npanels = (ncols + GNR - 1) / GNR;
+  for (int kk = 0; kk < k; kk++) {
+    if (kk + 8 < k) {
+      const char *ahead = (const char *)(b + boff[kk + 8]);
+      for (int off = 0; off < ncols * 4; off += 64) __builtin_prefetch(ahead + off);
+    }
+    const float *src = b + boff[kk];
+    for (int p = 0; p < npanels; p++) {
+      float *row = dst + ((long)p * k + kk) * GNR;
+      int n = ncols - p * GNR < GNR ? ncols - p * GNR : GNR;
+      if (n == GNR) {
+        for (int v = 0; v < ZK_GV; v++) vstore(row + v * ZK_W, vload(src + p * GNR + v * ZK_W));
+      } else {
+        memcpy(row, src + p * GNR, sizeof(float) * (size_t)n);
+        memset(row + n, 0, sizeof(float) * (size_t)(GNR - n));
+      }
+    }
+  }
 }
 
 // Copies rows 0 ..< rows of the tile's part of C to `tmp` (`to_c` 0) or back (`to_c` 1): plain mode,
@@ -143,29 +208,40 @@ static void gtile_copy(const zk_gemm_args *g, int m0, int rows, int n0, int ncol
 typedef struct {
   const zk_gemm_args *g;
   int mtiles, panels, m_major;
+  long items;
 } ggemm_ctx;
 
 static ZK_TARGET void ggemm_part(void *p, int index, int count) {
   const ggemm_ctx *ctx = p;
   const zk_gemm_args *g = ctx->g;
-  long items = (long)ctx->mtiles * ctx->panels;
+  long items = ctx->items;
   long begin = items * index / count, end = items * (index + 1) / count;
   const int kc = zk_k_block(g->k);
   const float *residual = g->grid_w == 0 ? g->residual : NULL;
   float tmp[GMR][GNR];
+  float *panels = ctx->m_major ? NULL : pack_space((size_t)GROUP * (size_t)kc * GNR);
   for (int k0 = 0; k0 < g->k; k0 += kc) {
     gblock j;
     j.k = g->k - k0 < kc ? g->k - k0 : kc;
     j.boff = g->boff + k0;
     const int first = k0 == 0, final = k0 + j.k == g->k;
+    // The group `panels` holds for this block of k (−1: none yet).
+    long held = -1;
     for (long it = begin; it < end; it++) {
       int t, q;
       if (ctx->m_major) {
         t = (int)(it / ctx->panels);
         q = (int)(it % ctx->panels);
       } else {
-        q = (int)(it / ctx->mtiles);
-        t = (int)(it % ctx->mtiles);
+        // Groups of GROUP panels; within a group, each tile of A takes the group's panels in turn,
+        // so it is read from L1 that many times while the group's B stays in L2.
+        const long per_group = (long)ctx->mtiles * GROUP;
+        const long gi = it / per_group, rest = it % per_group;
+        const int width = ctx->panels - (int)gi * GROUP < GROUP ? ctx->panels - (int)gi * GROUP : GROUP;
+        const long in_group = rest;
+        if (in_group >= (long)ctx->mtiles * width) continue;  // past the last, narrower group
+        t = (int)(in_group / width);
+        q = (int)(gi * GROUP + in_group % width);
       }
       const int m0 = t * GMR, n0 = q * GNR;
       const int rows = g->m - m0 < GMR ? g->m - m0 : GMR;
@@ -176,10 +252,21 @@ static ZK_TARGET void ggemm_part(void *p, int index, int count) {
         memset(tmp, 0, sizeof tmp);
       else
         gtile_copy(g, m0, rows, n0, j.ncols, tmp, 0);
-      if (j.ncols == GNR)
+      if (panels) {
+        const long group = q / GROUP;
+        if (held != group) {
+          const int gn0 = (int)group * GROUP * GNR;
+          const int gcols = g->n - gn0 < GROUP * GNR ? g->n - gn0 : GROUP * GNR;
+          pack_group(g->b + gn0, j.boff, j.k, gcols, panels);
+          held = group;
+        }
+        j.b = panels + (size_t)(q % GROUP) * (size_t)j.k * GNR;
+        gblock_packed(&j, tmp);
+      } else if (j.ncols == GNR) {
         gblock_full(&j, tmp);
-      else
+      } else {
         gblock_edge(&j, tmp);
+      }
       if (final) {
         for (int r = 0; r < rows; r++) {
           float *row = tmp[r];
@@ -208,7 +295,11 @@ void ZK_FN(zk_gemm)(const zk_gemm_args *g, int threads) {
   ctx.panels = (g->n + GNR - 1) / GNR;
   // Few panels: split the rows, so each thread streams part of the weights (as on AVX-512).
   ctx.m_major = ctx.panels <= 3 * 48 / GNR;
-  long items = (long)ctx.mtiles * ctx.panels;
+  // Items: (tile, panel) pairs; in groups of panels, the last group counted at full width (its
+  // missing pairs are skipped) so that every group starts at a multiple of mtiles · GROUP.
+  long items = ctx.m_major ? (long)ctx.mtiles * ctx.panels
+                           : (long)ctx.mtiles * GROUP * ((ctx.panels + GROUP - 1) / GROUP);
+  ctx.items = items;
   int used = zk_split(threads, items, items, 0);
   zk_parallel_chunks(used, zk_chunks(used, items), ggemm_part, &ctx);
 }
@@ -229,13 +320,14 @@ ZK_INLINE void tblock_body(const int NP, const tblock *j, int r0, int p0, float 
   for (int p = 0; p < NP; p++)
     for (int v = 0; v < ZK_TV; v++) acc[p][v] = vload(&out[p0 + p][r0 + v * ZK_W]);
   const float *ap = j->a + r0;
+#pragma clang loop unroll(disable)
   for (int kk = 0; kk < j->k; kk++) {
     const float *bp = j->b + j->boff[kk] + p0;
     vf a[ZK_TV];
     for (int v = 0; v < ZK_TV; v++) a[v] = vload(ap + v * ZK_W);
     for (int p = 0; p < NP; p++) {
       vf bb = vsplat(bp[p]);
-      for (int v = 0; v < ZK_TV; v++) acc[p][v] = acc[p][v] + a[v] * bb;
+      for (int v = 0; v < ZK_TV; v++) acc[p][v] = vfma(a[v], bb, acc[p][v]);
     }
     ap += TMR;
   }

@@ -5,6 +5,7 @@
 #define ZK_T neon
 #define ZK_W 4
 #define ZK_TARGET
+#define ZK_FUSED 1
 #define ZK_GR 8
 #define ZK_GV 3
 #define ZK_TV 4
