@@ -5,6 +5,7 @@ virtualenv's python), ONNX Runtime and PyTorch on the same models in the same ru
   python3 benchmarks/compare.py                          # zoo only (standard library only)
   path/to/venv/bin/python benchmarks/compare.py         # zoo, ONNX Runtime and PyTorch side by side
   ... --models resnet50 resnet18 --threads 2 --iterations 20 --rounds 3 --zoo .build/release/zoo
+  ... --isa avx2       # zoo's AVX2 tier against PyTorch restricted to AVX2 (ORT keeps every ISA)
 
 Batch 1, 3×224×224, median of the timed iterations after warm-up; peers use the same thread count.
 """
@@ -21,9 +22,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = ["resnet50", "resnet18", "googlenet", "densenet121", "vgg16"]
 
 
-def zoo_bench(zoo, model, threads, iterations):
-    out = subprocess.run([zoo, "bench", model, "--threads", str(threads), "--iterations", str(iterations), "--json"],
-                         check=True, capture_output=True, text=True).stdout
+def zoo_bench(zoo, model, threads, iterations, isa=None):
+    args = [zoo, "bench", model, "--threads", str(threads), "--iterations", str(iterations), "--json"]
+    if isa:
+        args += ["--isa", isa]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
 
@@ -75,7 +78,13 @@ def main():
     ap.add_argument("--iterations", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of zoo, ONNX Runtime and PyTorch taking turns (the machine's load drifts)")
+    ap.add_argument("--isa", choices=["avx512", "avx2", "neon", "generic"],
+                    help="zoo's kernel tier (default: the fastest this CPU runs); `avx2` also restricts PyTorch "
+                         "to AVX2 (ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2, set before torch loads)")
     a = ap.parse_args()
+    if a.isa == "avx2":
+        os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
+        os.environ["DNNL_MAX_CPU_ISA"] = "AVX2"
     versions = None
     for m in a.models:
         runners = peer_runners(m, a.threads)
@@ -85,7 +94,7 @@ def main():
             # Each tool starts after a pause: PyTorch's OpenMP workers and ONNX Runtime's pool spin for
             # a while after their last call and would slow whatever runs next.
             time.sleep(0.5)
-            z = zoo_bench(a.zoo, m, a.threads, a.iterations)
+            z = zoo_bench(a.zoo, m, a.threads, a.iterations, a.isa)
             zoo.append((z["median_ms"], z["min_ms"]))
             if runners:
                 time.sleep(0.5)
@@ -97,8 +106,9 @@ def main():
             return statistics.median(r[0] for r in t), min(r[1] for r in t)
 
         zm, zb = summary(zoo)
-        line = f"{m:18} zoo {zm:7.1f} ms (best {zb:6.1f}) {2 * z['macs'] / zm / 1e6:6.1f} GFLOP/s " \
-               f"{100 * 2 * z['macs'] / zm / 1e6 / z['sgemm_peak_gflops']:3.0f}% of GEMM peak {z['sgemm_peak_gflops']:.0f}" \
+        engine_peak = z.get("engine_gemm_peak_gflops") or z["sgemm_peak_gflops"]
+        line = f"{m:18} zoo[{z.get('isa', '?')}] {zm:7.1f} ms (best {zb:6.1f}) {2 * z['macs'] / zm / 1e6:6.1f} GFLOP/s " \
+               f"{100 * 2 * z['macs'] / zm / 1e6 / engine_peak:3.0f}% of the tier's GEMM peak {engine_peak:.0f}" \
                f"  RSS {z['peak_rss_bytes'] / 1e6:4.0f} MB"
         if runners:
             versions = runners[2]
@@ -108,6 +118,10 @@ def main():
         print(line, flush=True)
     if versions:
         print(versions)
+        if a.isa == "avx2":
+            import torch
+            print("PyTorch restricted to AVX2: ATen", torch.backends.cpu.get_cpu_capability(),
+                  "DNNL_MAX_CPU_ISA =", os.environ["DNNL_MAX_CPU_ISA"])
     print(f"ms: median over {a.rounds} rounds of each round's median of {a.iterations} iterations (best: fastest "
           f"single pass), {a.threads} threads, batch 1; the tools take turns within each round; ratios < 1 mean zoo "
           "is faster; OPENBLAS_CORETYPE =", os.environ.get("OPENBLAS_CORETYPE", "(auto)"))

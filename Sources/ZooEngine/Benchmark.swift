@@ -33,14 +33,16 @@ public enum Benchmark {
     return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
   }
 
-  /// The best rate of the engine's own convolution GEMM (``PackedConvolution``) with `threads`
-  /// threads, in GFLOP/s, on the same square problem as ``sgemmPeak(threads:n:repeats:)``; nil
-  /// when the engine uses the BLAS instead.
-  public static func engineGEMMPeak(threads: Int, n: Int = 1536, repeats: Int = 5) -> Double? {
-    guard PackedConvolution.isAvailable else { return nil }
+  /// The best rate of the engine's own convolution GEMM (``PackedConvolution``) on tier `isa` with
+  /// `threads` threads, in GFLOP/s, on the same square problem as ``sgemmPeak(threads:n:repeats:)``;
+  /// nil when the engine uses the BLAS instead.
+  public static func engineGEMMPeak(
+    threads: Int, isa: PlanOptions.ISA, n: Int = 1536, repeats: Int = 5
+  ) -> Double? {
+    guard PackedConvolution.isAvailable, isa.isSupported else { return nil }
     let conv = Conv2D(inChannels: n, outChannels: n, kernel: Pair(1))
     var a = [Float](repeating: 0.5, count: n * n)
-    let packed = PackedConvolution(conv, packing: &a, transposed: false)
+    let packed = PackedConvolution(conv, packing: &a, transposed: false, isa: isa)
     let b = [Float](repeating: 0.25, count: n * n)
     var c = [Float](repeating: 0, count: n * n)
     let offsets = (0..<n).map { $0 * n }

@@ -35,6 +35,8 @@ final class ConvolutionKernel {
   /// On the packed path, whether the narrow-column kernel runs it (few output positions).
   let packedTransposed: Bool
   private var packed: PackedConvolution?
+  /// The tier of the engine's kernels (unused on the BLAS path).
+  let isa: PlanOptions.ISA
   /// The grid layout of the input for the last input size (packed path).
   private var grid: PackedConvolution.Grid?
   /// B's row offsets for a directly read 1×1 input of the last size.
@@ -43,11 +45,13 @@ final class ConvolutionKernel {
   private var bandOffsets: (n: Int, offsets: [Int])?
 
   /// `inH × inW` is the input size the plan runs it on (it chooses between im2col and Winograd).
-  /// `packed`: whether group-free convolutions run on the engine's own GEMM.
+  /// `packed`: the tier of the engine's own GEMM that runs group-free convolutions, or nil for the BLAS.
   init(
-    _ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int, packed: Bool,
+    _ conv: Conv2D, weight: [Float], bias: [Float], inH: Int, inW: Int, packed isa: PlanOptions.ISA?,
     winograd: PlanOptions.Winograd = .whereFaster
   ) {
+    let packed = isa != nil
+    self.isa = isa ?? .generic
     self.conv = conv
     self.weight = weight
     self.bias = bias
@@ -85,11 +89,11 @@ final class ConvolutionKernel {
   /// Transforms the (folded) weights for Winograd, once the plan is complete.
   func finishLoading() {
     if usesWinograd && winograd == nil {
-      winograd = WinogradConvolution(conv, weight: weight, packed: winogradPacked)
+      winograd = WinogradConvolution(conv, weight: weight, packed: winogradPacked, isa: isa)
       weight = []
     }
     if usesPacked && packed == nil {
-      packed = PackedConvolution(conv, packing: &weight, transposed: packedTransposed)
+      packed = PackedConvolution(conv, packing: &weight, transposed: packedTransposed, isa: isa)
     }
   }
 

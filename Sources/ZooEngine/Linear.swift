@@ -17,15 +17,15 @@ final class LinearKernel {
   private var packed: PackedConvolution?
   private let offsets: [Int]
 
-  /// `packed`: run on the engine's GEMM.
-  init(inFeatures: Int, outFeatures: Int, weight: [Float], bias: [Float]?, packed: Bool) {
+  /// `packed`: the tier of the engine's GEMM that runs the layer, or nil for the BLAS.
+  init(inFeatures: Int, outFeatures: Int, weight: [Float], bias: [Float]?, packed isa: PlanOptions.ISA?) {
     self.inFeatures = inFeatures
     self.outFeatures = outFeatures
     self.weight = weight
     self.bias = bias
-    if packed {
+    if let isa {
       let asConv = Conv2D(inChannels: inFeatures, outChannels: outFeatures, kernel: Pair(1))
-      self.packed = PackedConvolution(asConv, packing: &self.weight, transposed: true)
+      self.packed = PackedConvolution(asConv, packing: &self.weight, transposed: true, isa: isa)
       offsets = Array(0..<inFeatures)
     } else {
       offsets = []

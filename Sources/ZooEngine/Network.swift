@@ -51,6 +51,8 @@ public final class Network: @unchecked Sendable {
   }
   /// How the plan was compiled.
   public let options: PlanOptions
+  /// The tier of the engine's kernels the plan runs (``PlanOptions/resolvedISA()``).
+  public let isa: PlanOptions.ISA
   /// Whether the group-free convolutions (and the linear layers) run on the engine's own GEMM.
   private var usesEngineGEMM: Bool { options.kernels == .engine }
   /// OpenBLAS's threads: one on the engine's path, where OpenBLAS only runs grouped convolutions —
@@ -83,12 +85,9 @@ public final class Network: @unchecked Sendable {
     graph: Graph, input: [Int]? = nil, batch: Int = 1, weights: consuming [String: Tensor],
     source: String = "the weights", threads: Int = 2, options: PlanOptions = .default
   ) throws {
-    guard options.kernels.isSupported else {
-      throw EngineError(
-        "the `\(options.kernels)` kernels need AVX-512F, which this CPU lacks; it runs: "
-          + PlanOptions.Kernels.supported.map { "`\($0)`" }.joined(separator: ", "))
-    }
-    let packed = options.kernels == .engine
+    let isa = try options.resolvedISA()
+    self.isa = isa
+    let packed: PlanOptions.ISA? = options.kernels == .engine ? isa : nil
     let summary: Summary
     do {
       summary = try Summary(graph, input: input, batch: batch)
@@ -102,7 +101,7 @@ public final class Network: @unchecked Sendable {
     self.macs = summary.totals.macs
     self.options = options
     self.threads = Self.usableThreads(threads)
-    openblas_set_num_threads(Int32(packed ? 1 : max(1, threads)))
+    openblas_set_num_threads(Int32(packed != nil ? 1 : max(1, threads)))
     let memory: MemoryPlan
     do {
       memory = try MemoryPlan(graph: graph, shapes: summary.shapes, batch: batch)

@@ -2,7 +2,7 @@ import CZooKernels
 import Glibc
 import ZooGraph
 
-/// Convolution on the engine's own AVX-512 GEMM (``CZooKernels``): weights packed once, inputs read
+/// Convolution on the engine's own GEMM (``CZooKernels``, on the tier of ``isa``): weights packed once, inputs read
 /// in place.
 ///
 /// The weight of one group-free convolution is the GEMM matrix `A = [O, K]`, `K = C · kh · kw`,
@@ -24,13 +24,13 @@ import ZooGraph
 /// tile; other activations run as a pass after it. Output size per axis as for every convolution:
 /// `floor((n + 2·p − d·(k − 1) − 1) / s) + 1`.
 ///
-/// Used when the CPU runs AVX-512 (``isAvailable``) for every convolution with one group and no
-/// connection table; `ZOO_KERNELS=blas` turns it off, for measuring against OpenBLAS.
+/// Used for every convolution with one group and no connection table, on every CPU (the tiers of
+/// ``PlanOptions/ISA``); `ZOO_KERNELS=blas` turns it off, for measuring against OpenBLAS.
 struct PackedConvolution {
-  /// Whether the engine uses its own kernels: AVX-512 present and `ZOO_KERNELS` not `blas`.
+  /// Whether the engine uses its own kernels: `ZOO_KERNELS` not `blas`.
   static let isAvailable: Bool = {
     if let text = getenv("ZOO_KERNELS"), String(cString: text) == "blas" { return false }
-    return cpuHasAVX512
+    return true
   }()
 
   /// Whether this CPU runs AVX-512F code.
@@ -45,6 +45,8 @@ struct PackedConvolution {
   /// Whether the GEMM runs on the narrow-column kernel (`zk_gemm_t`: vectors along the output
   /// channels, a broadcast per position).
   let transposed: Bool
+  /// The tier that runs the GEMM (the packing is the same on every tier).
+  let isa: PlanOptions.ISA
 
   /// Output positions per sample up to which the narrow-column kernel is used
   /// (`ZOO_NARROW_COLUMNS`, default 196: the 14×14 and 7×7 stages of the 224×224 networks, where it
@@ -67,7 +69,8 @@ struct PackedConvolution {
 
   /// Packs `weight` (`[O, K]`, row-major) in place and takes it, leaving `weight` empty: a model's
   /// weights are never held twice while they load.
-  init(_ c: Conv2D, packing weight: inout [Float], transposed: Bool) {
+  init(_ c: Conv2D, packing weight: inout [Float], transposed: Bool, isa: PlanOptions.ISA) {
+    self.isa = isa
     let (m, k) = (c.outChannels, weight.count / c.outChannels)
     let rows: Int32 = transposed ? 32 : 8
     let count = zk_packed_a_rows_count(Int32(m), Int32(k), rows)
@@ -200,7 +203,11 @@ struct PackedConvolution {
           m: Int32(outChannels), n: Int32(n), k: Int32(k), a_packed: a.baseAddress!, b: b, boff: off.baseAddress!,
           bias: bias, relu: relu ? 1 : 0, c: c, ldc: ldc, grid_w: Int32(gridW), out_w: Int32(outW),
           residual: residual)
-        if transposed { zk_gemm_t(&args, Int32(threads)) } else { zk_gemm(&args, Int32(threads)) }
+        if transposed {
+          zk_gemm_t_on(isa.code, &args, Int32(threads))
+        } else {
+          zk_gemm_on(isa.code, &args, Int32(threads))
+        }
       }
     }
   }

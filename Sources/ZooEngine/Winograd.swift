@@ -107,14 +107,17 @@ struct WinogradConvolution {
   /// `zk_gemm_t` (`packedStride` floats apart).
   let u: [Float]
   let packed: Bool
+  /// The tier of the engine's kernels that runs ``runPacked``.
+  let isa: PlanOptions.ISA
   let packedStride: Int
   let inChannels: Int
   let outChannels: Int
   let padding: Pair
 
   /// Transforms `weight` `[Cout, Cin, 3, 3]`: `U = G g Gᵀ` per (o, c), in double.
-  init(_ c: Conv2D, weight: [Float], packed: Bool = false) {
+  init(_ c: Conv2D, weight: [Float], packed: Bool = false, isa: PlanOptions.ISA = .generic) {
     self.packed = packed
+    self.isa = isa
     inChannels = c.inChannels
     outChannels = c.outChannels
     padding = c.padding
@@ -210,8 +213,8 @@ struct WinogradConvolution {
     let band = Self.bandTileRows(conv, inH: inH, inW: inW, packed: true)
     u.withUnsafeBufferPointer { ub in
       for n in 0..<batch {
-        zk_winograd_f2x3(
-          input + n * inChannels * inH * inW, Int32(inChannels), Int32(inH), Int32(inW), Int32(padding.h),
+        zk_winograd_f2x3_on(
+          isa.code, input + n * inChannels * inH * inW, Int32(inChannels), Int32(inH), Int32(inW), Int32(padding.h),
           Int32(padding.w), Int32(outChannels), Int32(oh), Int32(ow), ub.baseAddress!, packedStride, bias,
           relu ? 1 : 0, residual.map { $0 + n * outChannels * oh * ow }, output + n * outChannels * oh * ow, scratch,
           Int32(band),

@@ -67,6 +67,8 @@ struct BenchCommand: ParsableCommand {
     var predictedPeakActivationBytes: Int
     var scratchBytes: Int
     var blasCore: String
+    /// The tier of the engine's kernels that ran (`avx512`, `avx2`, `neon`, `generic`), or `blas`.
+    var isa: String
     var nodes: Int
     var kernels: Int
   }
@@ -97,7 +99,7 @@ struct BenchCommand: ParsableCommand {
     // The GEMM peaks are measured after the model: OpenBLAS's workers keep spinning for a while
     // after an sgemm, and would compete with the engine's threads during the timed passes.
     let blasPeak = Benchmark.sgemmPeak(threads: net.threads)
-    let enginePeak = Benchmark.engineGEMMPeak(threads: net.threads)
+    let enginePeak = Benchmark.engineGEMMPeak(threads: net.threads, isa: net.isa)
     let peak = max(blasPeak, enginePeak ?? 0)
     times.sort()
     let median =
@@ -111,6 +113,7 @@ struct BenchCommand: ParsableCommand {
       peakRssBytes: Benchmark.peakResidentBytes(), weightBytes: net.weightBytes,
       arenaBytes: net.memory.arenaBytes, predictedPeakActivationBytes: net.memory.peakBytes,
       scratchBytes: net.scratchBytes, blasCore: BLASSetup.coreName,
+      isa: net.options.kernels == .blas ? "blas" : net.isa.rawValue,
       nodes: graph.nodes.count, kernels: net.stepCount)
     if json {
       print(try jsonString(r))
@@ -145,7 +148,7 @@ struct BenchCommand: ParsableCommand {
     func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
     printFitted(
       """
-      \(r.model) · batch \(batch) · \(net.threads) thread(s) · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
+      \(r.model) · batch \(batch) · \(net.threads) thread(s) · kernels \(r.isa == "blas" ? "im2col + OpenBLAS" : "engine \(r.isa)") · \(iterations) iterations after \(warmup) warm-up · \(r.nodes) nodes in \(r.kernels) kernels
       Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms
       Throughput:  \(String(format: "%.1f", r.throughputPerS)) samples/s
       Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the GEMM peak (\(peakText))

@@ -3,6 +3,7 @@ import ZooEngine
 import ZooGraph
 
 extension PlanOptions.Kernels: ExpressibleByArgument {}
+extension PlanOptions.ISA: ExpressibleByArgument {}
 
 /// Options of the commands that run a model (`zoo run`, `zoo bench`): which model, its argument
 /// overrides, the threads and the kernels. Each command adds its own `--input` (the shape CxHxW).
@@ -26,10 +27,18 @@ struct EngineOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
       """
-      The kernels that run convolutions and linear layers: `engine` (the engine's own, on CPUs with \
-      AVX-512) or `blas` (im2col and OpenBLAS). The default is the engine's where the CPU runs them.
+      The kernels that run convolutions and linear layers: `engine` (the engine's own) or `blas` \
+      (im2col and OpenBLAS). The default is the engine's.
       """, valueName: "kernels"))
   var kernels: PlanOptions.Kernels?
+
+  @Option(
+    help: ArgumentHelp(
+      """
+      The instruction-set tier of the engine's kernels: `avx512`, `avx2`, `neon` or `generic`. The default \
+      is `ZOO_ISA` when set, else the fastest tier this CPU runs; a tier the CPU lacks is refused.
+      """, valueName: "tier"))
+  var isa: PlanOptions.ISA?
 
   @Option(
     help: ArgumentHelp(
@@ -41,9 +50,10 @@ struct EngineOptions: ParsableArguments {
   var memoryLimit: String?
 
   func validate() throws {
-    if let kernels, !kernels.isSupported {
+    if let isa, !isa.isSupported {
       throw ValidationError(
-        "--kernels \(kernels) needs AVX-512F, which this CPU lacks; use --kernels blas.")
+        "--isa \(isa) needs instructions this CPU (or build) lacks; it runs: "
+          + PlanOptions.ISA.supported.map(\.rawValue).joined(separator: ", ") + ".")
     }
     _ = try memoryLimitBytes()
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
@@ -72,7 +82,8 @@ struct EngineOptions: ParsableArguments {
   /// The plan options these flags ask for; `winograd` as the command decides.
   func planOptions(winograd: PlanOptions.Winograd? = nil) throws -> PlanOptions {
     PlanOptions(
-      kernels: kernels, winograd: winograd, memoryLimit: try memoryLimitBytes() ?? PlanOptions.defaultMemoryLimit)
+      kernels: kernels, isa: isa, winograd: winograd,
+      memoryLimit: try memoryLimitBytes() ?? PlanOptions.defaultMemoryLimit)
   }
 
   /// Builds the graph of the chosen model.

@@ -49,8 +49,8 @@ struct EngineGEMMTests {
     Shape(cin: 8, cout: 32, kernel: 5, stride: 1, padding: 0, dilation: 1, h: 28, w: 28, path: "gemm-grid"),
   ]
 
-  @Test(arguments: shapes, PlanOptions.Kernels.supported)
-  func matchesNaiveLoops(shape s: Shape, kernels: PlanOptions.Kernels) throws {
+  @Test(arguments: shapes, KernelRoute.all)
+  func matchesNaiveLoops(shape s: Shape, kernels: KernelRoute) throws {
     var r = TestRandom(UInt64(s.cin * 1_000 + s.cout * 10 + s.kernel))
     let conv = Conv2D(
       inChannels: s.cin, outChannels: s.cout, kernel: Pair(s.kernel), stride: Pair(s.stride),
@@ -70,7 +70,8 @@ struct EngineGEMMTests {
         modules: [])
     }
     let net = try Network(
-      graph: graph, weights: weights, threads: 2, options: PlanOptions(kernels: kernels, winograd: .off))
+      graph: graph, weights: weights, threads: 2,
+      options: PlanOptions(kernels: kernels.kernels, isa: kernels.isa, winograd: .off))
     let path = kernels == .engine ? s.path : "blas"
     #expect(net.stepPaths == ["conv:\(path)" + (s.relu ? "+relu" : "")], "\(s): the plan runs \(net.stepPaths)")
     let y = try net.run(x)[0]
@@ -83,8 +84,8 @@ struct EngineGEMMTests {
 
   /// Linear layers on the narrow-column GEMM: one sample, and a batch transposed in and out; with and
   /// without ReLU; 70 outputs (a partial 32-row tile) and 1,100 inputs (two blocks of k).
-  @Test(arguments: [(1, false), (1, true), (3, false), (4, true)], PlanOptions.Kernels.supported)
-  func linearMatchesNaiveLoops(_ c: (batch: Int, relu: Bool), kernels: PlanOptions.Kernels) throws {
+  @Test(arguments: [(1, false), (1, true), (3, false), (4, true)], KernelRoute.all)
+  func linearMatchesNaiveLoops(_ c: (batch: Int, relu: Bool), kernels: KernelRoute) throws {
     let (batch, relu) = c
     var r = TestRandom(UInt64(batch * 2 + (relu ? 1 : 0)))
     let (inF, outF) = (1_100, 70)
@@ -100,7 +101,8 @@ struct EngineGEMMTests {
     ]
     if relu { nodes.append(Node(id: 2, name: "relu", op: .activation(.relu), inputs: [1])) }
     let graph = Graph(name: "fc", inputShape: [inF], nodes: nodes, outputs: [nodes.count - 1], modules: [])
-    let net = try Network(graph: graph, batch: batch, weights: weights, options: PlanOptions(kernels: kernels))
+    let net = try Network(
+      graph: graph, batch: batch, weights: weights, options: PlanOptions(kernels: kernels.kernels, isa: kernels.isa))
     #expect(net.stepPaths == [relu ? "linear+relu" : "linear"], "the plan runs \(net.stepPaths)")
     let y = try net.run(x)[0]
     var ref: [Float] = []
@@ -137,8 +139,8 @@ struct EngineResidualTests {
       Case(kernel: 1, cin: 64, cout: 160, side: 7, shortcut: "gemm-narrow", main: "gemm-narrow"),
       Case(kernel: 3, cin: 16, cout: 128, side: 7, shortcut: "gemm-narrow", main: "gemm-narrow"),
       Case(kernel: 3, cin: 64, cout: 64, side: 12, shortcut: "gemm-narrow", main: "winograd-engine"),
-    ], PlanOptions.Kernels.supported)
-  func residualInTheEpilogue(_ c: Case, kernels: PlanOptions.Kernels) throws {
+    ], KernelRoute.all)
+  func residualInTheEpilogue(_ c: Case, kernels: KernelRoute) throws {
     let main = Conv2D(
       inChannels: c.cin, outChannels: c.cout, kernel: Pair(c.kernel), padding: Pair(c.kernel / 2), bias: false)
     let shortcut = Conv2D(inChannels: c.cin, outChannels: c.cout, kernel: Pair(1), bias: true)
@@ -156,7 +158,8 @@ struct EngineResidualTests {
     var r = TestRandom(UInt64(c.cin * 100 + c.side))
     let x = r.array(c.cin * c.side * c.side)
     let net = try Network(
-      graph: graph, weights: weights, options: PlanOptions(kernels: kernels, winograd: .whereFaster))
+      graph: graph, weights: weights,
+      options: PlanOptions(kernels: kernels.kernels, isa: kernels.isa, winograd: .whereFaster))
     let expected =
       kernels == .engine
       ? ["conv:\(c.shortcut)", "conv:\(c.main)+bn+add+relu"]

@@ -15,23 +15,28 @@ let fixturesDir = repoRoot.appendingPathComponent("Tests/ZooTests/Fixtures")
 @Suite("Engine whole models against PyTorch")
 struct EngineModelTests {
   /// Model, input of one sample, batch: the fixtures scripts/make_fixtures.py wrote with PyTorch
-  /// from the same seeded weights (random batch-norm statistics) and input.
-  @Test(arguments: [
-    ("lenet5", [1, 32, 32], 2), ("resnet18", [3, 64, 64], 1), ("googlenet", [3, 64, 64], 1),
-    ("densenet121", [3, 64, 64], 1), ("mobilenet_v2", [3, 64, 64], 1), ("fcn_resnet50", [3, 64, 64], 1),
-    ("unet", [1, 220, 220], 1),
-  ])
-  func matchesPyTorch(model: String, input: [Int], batch: Int) throws {
+  /// from the same seeded weights (random batch-norm statistics) and input; on every tier of the
+  /// engine's kernels this CPU runs.
+  @Test(
+    arguments: [
+      ("lenet5", [1, 32, 32], 2), ("resnet18", [3, 64, 64], 1), ("googlenet", [3, 64, 64], 1),
+      ("densenet121", [3, 64, 64], 1), ("mobilenet_v2", [3, 64, 64], 1),
+      ("fcn_resnet50", [3, 64, 64], 1), ("unet", [1, 220, 220], 1),
+    ], PlanOptions.ISA.supported)
+  func matchesPyTorch(model: (String, [Int], Int), isa: PlanOptions.ISA) throws {
+    let (model, input, batch) = model
     let graph = try builtin(model)
     let net = try Network(
-      graph: graph, input: input, batch: batch, weights: SeededInit.weights(for: graph, randomStatistics: true))
+      graph: graph, input: input, batch: batch, weights: SeededInit.weights(for: graph, randomStatistics: true),
+      options: PlanOptions(isa: isa))
+    #expect(net.isa == isa)
     let y = try net.run(seededInput(net.inputCount))[0]
     let expected = try Npy.read(fixturesDir.appendingPathComponent("\(model).npy").path)
     #expect(expected.shape == [batch] + net.shapes[graph.outputs[0]])
     let scale = expected.data.map(abs).max()!
     #expect(scale > 0)
     let err = maxAbsDiff(y, expected.data) / scale
-    #expect(err <= 1e-4, "\(model): max error \(err) of the largest magnitude \(scale)")
+    #expect(err <= 1e-4, "\(model) on \(isa): max error \(err) of the largest magnitude \(scale)")
   }
 
   /// SqueezeNet 1.0 and 1.1 (ceil-mode pools), Inception-v3 at torchvision's minimum 75×75 (without

@@ -9,6 +9,10 @@ import ZooGraph
 /// interpreter, on random graphs (``RandomGraph``). A failure prints the seed, the plan options, the
 /// plan's steps and the graph as a definition file, which `zoo run FILE` reads.
 ///
+/// The engine's kernel tiers (``PlanOptions/ISA``) share the graphs instead of multiplying them:
+/// each graph runs its engine plans on the one tier its seed picks (`seed mod` the tiers this CPU
+/// runs), and ``graphsReachEveryPath`` checks that every engine path is reached on every tier.
+///
 /// CI runs 5,000 small graphs and 120 large ones (channels and sizes that reach Winograd's
 /// thresholds, the narrow-column kernel and the threading splits); `ZOO_PROPERTY_GRAPHS=N` runs N
 /// small graphs in each of the 40 chunks instead of 125, `ZOO_PROPERTY_LARGE=N` N large ones instead
@@ -20,13 +24,19 @@ struct EnginePropertyTests {
   static let largePerChunk = ProcessInfo.processInfo.environment["ZOO_PROPERTY_LARGE"].flatMap { Int($0) } ?? 3
   static let firstSeed = ProcessInfo.processInfo.environment["ZOO_PROPERTY_SEED"].flatMap { UInt64($0) } ?? 0
 
-  /// The plans compared on every graph.
-  static func plans(large: Bool) -> [PlanOptions] {
+  /// The tier of the engine's kernels that the graph of `seed` runs on.
+  static func isa(seed: UInt64) -> PlanOptions.ISA {
+    let tiers = PlanOptions.ISA.supported
+    return tiers[Int(seed % UInt64(tiers.count))]
+  }
+
+  /// The plans compared on the graph of `seed`.
+  static func plans(large: Bool, seed: UInt64) -> [PlanOptions] {
     var plans: [PlanOptions] = []
     for kernels in PlanOptions.Kernels.supported {
       for winograd in large ? PlanOptions.Winograd.allCases : [.off, .wherever] {
         for fusions in [Set(Fusion.allCases), []] {
-          plans.append(PlanOptions(kernels: kernels, winograd: winograd, fusions: fusions))
+          plans.append(PlanOptions(kernels: kernels, isa: isa(seed: seed), winograd: winograd, fusions: fusions))
         }
       }
     }
@@ -34,17 +44,23 @@ struct EnginePropertyTests {
   }
 
   /// The graphs of the first chunks reach every convolution path and every fusion on their plans,
-  /// so the sweep cannot pass by missing a path (the list grows with the engine's paths).
+  /// so the sweep cannot pass by missing a path (the list grows with the engine's paths); and every
+  /// engine path on every tier this CPU runs.
   @Test func graphsReachEveryPath() throws {
     var seen: Set<String> = []
+    var seenOnTier: Set<String> = []
     for seed in 0..<UInt64(100) {
       for large in [false, true] {
-        let g = try RandomGraph(seed: seed + (large ? 1_000_000 : 0), large: large)
-        for options in Self.plans(large: large) {
+        let s = seed + (large ? 1_000_000 : 0)
+        let g = try RandomGraph(seed: s, large: large)
+        for options in Self.plans(large: large, seed: s) {
           let net = try Network(graph: g.graph, batch: g.batch, weights: g.weights, options: options)
           for step in net.stepPaths {
             seen.formUnion(step.split(separator: "+").map { String($0) })
             seen.insert(step.split(separator: "+").map { $0.split(separator: ":")[0] }.joined(separator: "+"))
+            if options.kernels == .engine {
+              seenOnTier.formUnion(step.split(separator: "+").map { "\($0)@\(net.isa)" })
+            }
           }
         }
       }
@@ -67,6 +83,13 @@ struct EnginePropertyTests {
     }
     let missing = wanted.filter { !seen.contains($0) }
     #expect(missing.isEmpty, "no random graph reaches \(missing)")
+    let engineParts = [
+      "conv:gemm-direct", "conv:gemm-grid", "conv:gemm-narrow", "conv:winograd-engine", "add", "linear",
+    ]
+    let tiers = PlanOptions.ISA.supported
+    #expect(tiers.contains(.generic) && tiers.count >= 2, "this CPU runs only \(tiers)")
+    let missingOnTier = tiers.flatMap { t in engineParts.map { "\($0)@\(t)" } }.filter { !seenOnTier.contains($0) }
+    #expect(missingOnTier.isEmpty, "no random graph reaches \(missingOnTier)")
   }
 
   @Test(arguments: 0..<chunks) func smallGraphs(chunk: Int) throws {
@@ -106,7 +129,9 @@ struct EnginePropertyTests {
       Issue.record("seed \(seed): the generator wrote a definition the loader refuses: \(error)")
       return
     }
-    try compare(g, threads: 1 + Int(seed % 2), plans: Self.plans(large: large))
+    // One or two threads, independently of the tier (both vary with the seed).
+    let threads = 1 + Int(seed / UInt64(PlanOptions.ISA.supported.count) % 2)
+    try compare(g, threads: threads, plans: Self.plans(large: large, seed: seed))
   }
 
   func check(yaml: String, seed: UInt64) throws {
@@ -121,7 +146,9 @@ struct EnginePropertyTests {
     }
     let x = (0..<graph.inputShape.reduce(1, *)).map { _ in Float(r.uniform(-1, 1)) }
     let plans = PlanOptions.Kernels.supported.flatMap { k in
-      PlanOptions.Winograd.allCases.map { PlanOptions(kernels: k, winograd: $0) }
+      PlanOptions.Winograd.allCases.flatMap { w in
+        PlanOptions.ISA.supported.map { PlanOptions(kernels: k, isa: $0, winograd: w) }
+      }
     }
     try compare(graph: graph, yaml: yaml, seed: seed, weights: weights, x: x, batch: 1, threads: 2, plans: plans)
   }
@@ -149,7 +176,7 @@ struct EnginePropertyTests {
           let at = worst.map { "element \($0.offset): \($0.element.0) against \($0.element.1)" } ?? "no elements"
           Issue.record(
             """
-            seed \(seed), batch \(batch), \(threads) thread(s), kernels \(options.kernels), Winograd \
+            seed \(seed), batch \(batch), \(threads) thread(s), kernels \(options.kernels) (tier \(net.isa)), Winograd \
             \(options.winograd), fusions [\(options.fusions.map(\.rawValue).sorted().joined(separator: ", "))]: \
             output \(o) (node `\(graph.nodes[graph.outputs[o]].name)`) differs from the reference at \(at) \
             (scale \(scale)).

@@ -10,8 +10,8 @@ import ZooGraph
 /// threads).
 @Suite("Engine Winograd")
 struct EngineWinogradTests {
-  @Test(arguments: 0..<32, PlanOptions.Kernels.supported)
-  func winogradMatchesNaiveReference(seed: Int, kernels: PlanOptions.Kernels) throws {
+  @Test(arguments: 0..<32, KernelRoute.all)
+  func winogradMatchesNaiveReference(seed: Int, kernels: KernelRoute) throws {
     let engine = kernels == .engine
     var r = TestRandom(UInt64(seed) &* 104_729 &+ 5)
     let cin = r.int(1...40)
@@ -28,8 +28,8 @@ struct EngineWinogradTests {
     if let bias { weights["layer.bias"] = Tensor(shape: [cout], data: bias) }
     let net = try Network(
       graph: singleOp(.conv(conv), input: [cin, ih, iw]), batch: batch, weights: weights, threads: 1 + seed % 2,
-      options: PlanOptions(kernels: kernels, winograd: .wherever))
-    #expect(net.stepPaths == ["conv:winograd-\(kernels)"], "the plan runs \(net.stepPaths)")
+      options: PlanOptions(kernels: kernels.kernels, isa: kernels.isa, winograd: .wherever))
+    #expect(net.stepPaths == ["conv:winograd-\(kernels.kernels)"], "the plan runs \(net.stepPaths)")
     let y = try net.run(x)[0]
     let ref = naiveConv(conv, x: x, batch: batch, h: ih, w: iw, weight: weight, bias: bias)
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }
@@ -40,7 +40,7 @@ struct EngineWinogradTests {
   /// Layers with enough channels to take several bands of tile rows: on the OpenBLAS path 3 bands
   /// (6, 6 and 3 tile rows of 15 × 14 tiles); on the engine's 2 shared bands (8 and 8 tile rows of
   /// 16 × 16: 256 channels' weights are too large for private bands).
-  @Test(arguments: PlanOptions.Kernels.supported) func winogradInBands(kernels: PlanOptions.Kernels) throws {
+  @Test(arguments: KernelRoute.all) func winogradInBands(kernels: KernelRoute) throws {
     let engine = kernels == .engine
     var r = TestRandom(99)
     let (c, h, w) = engine ? (256, 32, 32) : (96, 31, 29)
@@ -52,8 +52,8 @@ struct EngineWinogradTests {
       graph: singleOp(.conv(conv), input: [c, h, w]),
       weights: [
         "layer.weight": Tensor(shape: [c, c, 3, 3], data: weight), "layer.bias": Tensor(shape: [c], data: bias),
-      ], options: PlanOptions(kernels: kernels, winograd: .wherever))
-    #expect(net.stepPaths == ["conv:winograd-\(kernels)"], "the plan runs \(net.stepPaths)")
+      ], options: PlanOptions(kernels: kernels.kernels, isa: kernels.isa, winograd: .wherever))
+    #expect(net.stepPaths == ["conv:winograd-\(kernels.kernels)"], "the plan runs \(net.stepPaths)")
     let y = try net.run(x)[0]
     let ref = naiveConv(conv, x: x, batch: 1, h: h, w: w, weight: weight, bias: bias)
     let scale = ref.reduce(Float(1)) { max($0, abs($1)) }

@@ -16,6 +16,15 @@ enum { ZK_MR = 8, ZK_NR = 48 };
 /// 1 when this CPU (and the OS) runs AVX-512F code, else 0.
 int zk_has_avx512(void);
 
+/// The kernel tiers: the same GEMM, narrow-column GEMM and Winograd (contracts below) for AVX-512
+/// (hand-written intrinsics), and from one source in Clang's vector extensions (tier.h) for
+/// AVX2 + FMA, NEON (arm64) and the compiler's portable baseline. Every tier reads the same packed
+/// weights (tiles of 8 and 32 rows) and runs on the pool.
+enum { ZK_ISA_GENERIC = 0, ZK_ISA_AVX2 = 1, ZK_ISA_AVX512 = 2, ZK_ISA_NEON = 3 };
+
+/// 1 when this build and CPU run tier `isa`, else 0.
+int zk_isa_supported(int isa);
+
 /// Floats `zk_pack_a_rows_in_place` leaves for an `m × k` matrix: `ceil(m / rows) · k · rows`.
 size_t zk_packed_a_rows_count(int m, int k, int rows);
 
@@ -135,6 +144,13 @@ void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *c
 /// the calling thread, in order, and never waits for the pool. Two networks run from two threads
 /// therefore both make progress, one of them on its own thread only while the other holds the pool.
 void zk_parallel_chunks(int threads, int chunks, void (*fn)(void *ctx, int index, int count), void *ctx);
+
+/// `zk_gemm`, `zk_gemm_t` and `zk_winograd_f2x3` on tier `isa` (which must be supported).
+void zk_gemm_on(int isa, const zk_gemm_args *args, int threads);
+void zk_gemm_t_on(int isa, const zk_gemm_args *args, int threads);
+void zk_winograd_f2x3_on(int isa, const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
+                         const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
+                         float *dst, float *scratch, int band_rows, int private_slots, int threads);
 
 #ifdef __cplusplus
 }
