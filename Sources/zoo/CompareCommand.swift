@@ -207,8 +207,8 @@ func compareTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int) -> 
   if !breakdown.isEmpty { lines += breakdown + [""] }
   return
     (lines + [
-      "Bytes at \(o.dtype.rawValue), batch \(batch); training = weights + gradients + \(o.optimizer.rawValue) state "
-        + "+ saved activations (docs/memory.md).",
+      "Bytes at \(o.dtype.rawValue), batch \(batch); training: weights, gradients, \(o.optimizer.rawValue) state and "
+        + "saved activations (docs/memory.md).",
       "×r: r times the first column; ÷r: r times less.",
     ]).joined(separator: "\n")
 }
