@@ -157,8 +157,9 @@ func compareSideTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int)
     t.render(), "",
     "Turned on its side to fit \(outputWidth) columns (COLUMNS); --json has every figure.",
     "Bytes at \(o.dtype.rawValue), batch \(batch); training: weights, gradients, \(o.optimizer.rawValue) state and "
-      + "saved activations (docs/memory.md).",
-    "Depth: weight layers on the longest path. ×r: r times the first model; ÷r: r times less.",
+      + "saved activations.",
+    "Memory model: docs/memory.md. Depth: weight layers on the longest path.",
+    "×r: r times the first model; ÷r: r times less.",
   ].joined(separator: "\n")
 }
 
@@ -208,8 +209,8 @@ func compareTable(_ ms: [ComparedModel], options: MemoryOptions, batch: Int) -> 
   return
     (lines + [
       "Bytes at \(o.dtype.rawValue), batch \(batch); training: weights, gradients, \(o.optimizer.rawValue) state and "
-        + "saved activations (docs/memory.md).",
-      "×r: r times the first column; ÷r: r times less.",
+        + "saved activations.",
+      "Memory model: docs/memory.md. ×r: r times the first column; ÷r: r times less.",
     ]).joined(separator: "\n")
 }
 
