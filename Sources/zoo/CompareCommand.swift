@@ -30,7 +30,7 @@ struct CompareCommand: ParsableCommand {
   @Argument(
     help: ArgumentHelp(
       "Two or more built-in model names or definition files; `FILE:MODEL` picks a model of a file.",
-      valueName: "model|file"))
+      valueName: "model|file"), completion: modelCompletion)
   var models: [String] = []
 
   @Option(

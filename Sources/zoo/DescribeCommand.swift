@@ -105,11 +105,11 @@ func describeTable(_ s: Summary, depth: Int) -> String {
   var lines = [
     "\(g.name) (\(g.family)) · input \(format(s.input)) · batch \(s.batch)", "", table.render(), "",
     "Output:         \(format(s.output))" + (g.outputs.count > 1 ? " (+\(g.outputs.count - 1) auxiliary)" : ""),
-    "Params:         \(grouped(t.params)) (\(compact(t.params)))"
+    Style.header.apply("Params:         \(grouped(t.params)) (\(compact(t.params)))")
       + (t.params != t.trainableParams
         ? " — trainable \(grouped(t.trainableParams)), fixed \(grouped(t.params - t.trainableParams))" : ""),
     "Buffers:        \(grouped(t.bufferElements)) elements (BN running statistics)",
-    "MACs:           \(grouped(t.macs)) (\(compact(t.macs)))",
+    Style.header.apply("MACs:           \(grouped(t.macs)) (\(compact(t.macs)))"),
     "FLOPs:          \(grouped(t.flops)) (\(compact(t.flops)))",
     "Activations:    \(grouped(t.outputElements)) output elements in all",
     "",

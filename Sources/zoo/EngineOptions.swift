@@ -11,7 +11,7 @@ struct EngineOptions: ParsableArguments {
   @Argument(
     help: ArgumentHelp(
       "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
-      valueName: "model|file"))
+      valueName: "model|file"), completion: modelCompletion)
   var model: String
 
   @Option(

@@ -12,6 +12,25 @@ let outputWidth: Int = {
   return 100
 }()
 
+/// Whether output is coloured: on a terminal, unless `NO_COLOR` is set (to anything, https://no-color.org)
+/// or `TERM` is `dumb`; `CLICOLOR_FORCE` (not 0) asks for colour when piped, and `NO_COLOR` still wins.
+let colourOutput: Bool = {
+  let env = ProcessInfo.processInfo.environment
+  if let no = env["NO_COLOR"], !no.isEmpty { return false }
+  if let force = env["CLICOLOR_FORCE"], !force.isEmpty, force != "0" { return true }
+  return isatty(STDOUT_FILENO) != 0 && env["TERM"] != "dumb"
+}()
+
+/// The few styles the text output uses: bold table headers and labels, yellow warnings.
+enum Style: String {
+  case header = "1"
+  case warning = "33"
+
+  /// `text` in this style when ``colourOutput``, else unchanged. Lines with colour are never wrapped
+  /// (``fitted(_:width:)`` counts characters, and the escape codes take none on screen).
+  func apply(_ text: String) -> String { colourOutput ? "\u{1B}[\(rawValue)m\(text)\u{1B}[0m" : text }
+}
+
 /// `text` shortened to `width` characters by an ellipsis in the middle, keeping both ends of a module
 /// path (`features.denseblock4…denselayer16.conv2`).
 func middleEllipsis(_ text: String, _ width: Int) -> String {
@@ -54,7 +73,9 @@ struct TextTable {
         return rightAligned.contains(i) ? pad + c : c + pad
       }.joined(separator: "  ").replacingTrailingSpaces()
     }
-    var out = [line(headers), String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1))]
+    var out = [
+      Style.header.apply(line(headers)), String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1)),
+    ]
     out += rows.map(line)
     return out.joined(separator: "\n")
   }
@@ -91,7 +112,7 @@ func wrapWords(_ text: String, width: Int) -> [String] {
 /// (`Training:       `, `Memory:      `), else indented two more than the line.
 func fitted(_ lines: [String], width: Int = outputWidth) -> [String] {
   lines.flatMap { line -> [String] in
-    guard line.count > width, !isTableRow(line) else { return [line] }
+    guard line.count > width, !isTableRow(line), !line.contains("\u{1B}[") else { return [line] }
     let lead = line.prefix { $0 == " " }.count
     var indent = lead + 2
     if let colon = line.firstIndex(of: ":") {

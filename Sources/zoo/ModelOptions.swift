@@ -3,12 +3,33 @@ import Foundation
 import ZooFormat
 import ZooGraph
 
+/// Shell completion of a model argument: the built-in names that start with the word typed, then the
+/// definition files (`.yaml`, `.yml`) and folders whose path starts with it.
+let modelCompletion = CompletionKind.custom { _, _, prefix in
+  var out = ((try? Zoo.builtin().modelNames) ?? []).filter { $0.hasPrefix(prefix) }
+  let slash = prefix.lastIndex(of: "/")
+  let folder = slash.map { String(prefix[...$0]) } ?? ""
+  let fm = FileManager.default
+  for entry in ((try? fm.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []).sorted() {
+    let path = folder + entry
+    guard path.hasPrefix(prefix), !entry.hasPrefix(".") || prefix.hasSuffix(".") else { continue }
+    var isFolder: ObjCBool = false
+    _ = fm.fileExists(atPath: path, isDirectory: &isFolder)
+    if isFolder.boolValue {
+      out.append(path + "/")
+    } else if entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") {
+      out.append(path)
+    }
+  }
+  return out
+}
+
 /// Options every command that analyses one model shares.
 struct ModelOptions: ParsableArguments {
   @Argument(
     help: ArgumentHelp(
       "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
-      valueName: "model|file"))
+      valueName: "model|file"), completion: modelCompletion)
   var model: String
 
   @Option(

@@ -117,7 +117,7 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
   if let g = rf.globalFrom {
     lines.append("From `\(g.path)` on, every output sees the whole input (global).")
   }
-  for w in rf.warnings { lines.append("Warning: \(w)") }
+  for w in rf.warnings { lines += fitted(["Warning: \(w)"]).map { Style.warning.apply($0) } }
   lines.append("Unit u sees input pixels u·stride − padding … u·stride − padding + RF − 1; see `zoo rf --help`.")
   return lines.joined(separator: "\n")
 }

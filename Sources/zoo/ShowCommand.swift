@@ -14,7 +14,8 @@ struct ShowCommand: ParsableCommand {
         zoo show resnet50 > my_resnet.yaml
       """)
 
-  @Argument(help: ArgumentHelp("A built-in model name (see `zoo list`).", valueName: "model"))
+  @Argument(
+    help: ArgumentHelp("A built-in model name (see `zoo list`).", valueName: "model"), completion: modelCompletion)
   var model: String
 
   func run() throws {

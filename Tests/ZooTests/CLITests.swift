@@ -188,6 +188,40 @@ struct CLITests {
       piped.out.contains("  Training:       162,453,984 bytes (162.45 MB) = weights 46.76 MB + gradients 46.76 MB\n"))
   }
 
+  /// Colour on request (a terminal, or CLICOLOR_FORCE) for headers, totals and warnings; never with
+  /// NO_COLOR, and never when piped.
+  @Test func colourFollowsTheConventions() throws {
+    let esc = "\u{1B}["
+    let piped = try runZoo(["describe", "resnet18", "--depth", "1"])
+    #expect(!piped.out.contains(esc))
+    let forced = try runZoo(["describe", "resnet18", "--depth", "1"], environment: ["CLICOLOR_FORCE": "1"])
+    #expect(forced.out.contains("\(esc)1mLayer") && forced.out.contains("\(esc)1mParams:"), "\(forced.out)")
+    let warned = try runZoo(["rf", "fcn8s", "--depth", "1"], environment: ["CLICOLOR_FORCE": "1"])
+    #expect(warned.out.contains("\(esc)33mWarning:"), "\(warned.out)")
+    let no = try runZoo(
+      ["describe", "resnet18", "--depth", "1"], environment: ["CLICOLOR_FORCE": "1", "NO_COLOR": "1"])
+    #expect(!no.out.contains(esc))
+    #expect(no.out == piped.out)
+  }
+
+  /// Shell completions (ArgumentParser's scripts) complete model names and definition files: the
+  /// script's call back into `zoo` answers with the names that start with the word typed.
+  @Test func completionsOfferModelNamesAndFiles() throws {
+    let script = try runZoo(["--generate-completion-script", "bash"])
+    #expect(script.status == 0 && script.out.contains("---completion describe -- positional@0"))
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-complete-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try "family: X".write(to: dir.appendingPathComponent("resnet_mine.yaml"), atomically: true, encoding: .utf8)
+    try "x".write(to: dir.appendingPathComponent("resnet_notes.txt"), atomically: true, encoding: .utf8)
+    let r = try runZoo(
+      ["---completion", "describe", "--", "positional@0", "2", "3", "zoo", "describe", "res"], cwd: dir)
+    let words = r.out.split(separator: "\n").map(String.init)
+    #expect(words.contains("resnet18") && words.contains("resnext50_32x4d"), "\(words)")
+    #expect(words.contains("resnet_mine.yaml") && !words.contains("resnet_notes.txt"), "\(words)")
+    #expect(!words.contains("vgg16"))
+  }
+
   @Test func auxiliaryClassifiersThroughArg() throws {
     let r = try runZoo(["describe", "googlenet", "--arg", "aux_logits=true", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")

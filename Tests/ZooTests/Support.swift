@@ -28,9 +28,11 @@ func runZoo(_ args: [String], cwd: URL? = nil, environment: [String: String] = [
   let p = Process()
   p.executableURL = zooBinary
   p.arguments = args
-  // Output is 100 columns wide when piped, unless the caller sets COLUMNS: the environment's own COLUMNS
-  // (a terminal's, CI's) must not change what the tests see.
-  p.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": ""].merging(environment) { $1 }) { $1 }
+  // Output is 100 columns wide and plain when piped, unless the caller sets COLUMNS or the colour
+  // variables: the environment's own (a terminal's, CI's) must not change what the tests see.
+  p.environment = ProcessInfo.processInfo.environment.merging(
+    ["COLUMNS": "", "NO_COLOR": "", "CLICOLOR_FORCE": ""].merging(environment) { $1 }
+  ) { $1 }
   if let cwd { p.currentDirectoryURL = cwd }
   let out = Pipe()
   let err = Pipe()
