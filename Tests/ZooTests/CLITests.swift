@@ -222,6 +222,30 @@ struct CLITests {
     #expect(!words.contains("vgg16"))
   }
 
+  /// The committed man page (docs/man/zoo.1, scripts/make-manual.sh) has every command and every option
+  /// the binary's help lists: a new option without a regenerated page fails here.
+  @Test func manPageIsCurrent() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let page = try String(contentsOf: root.appendingPathComponent("docs/man/zoo.1"), encoding: .utf8)
+    let commands = [
+      ["list"], ["show"], ["describe"], ["compare"], ["rf"], ["render"], ["run"], ["bench"], ["report"], ["check"],
+      ["explain", "size"], ["explain", "conv"], ["explain", "params"], ["explain", "rf"], ["explain", "transpose"],
+      ["explain", "unpool"], ["explain", "depthwise"], ["explain", "gated"], ["explain", "local"],
+    ]
+    var options = 0
+    for command in commands {
+      #expect(page.contains(".It Em \(command.last!)"), "zoo.1 lacks the command \(command.joined(separator: " "))")
+      let help = try runZoo(["help"] + command)
+      #expect(help.status == 0, "\(command): \(help.err)")
+      for m in help.out.matches(of: /(?m)^\s+(?:-[a-zA-Z], )?--([a-z][a-z0-9-]*)/) where m.1 != "help" {
+        #expect(page.contains("Fl -\(m.1)"), "zoo.1 lacks --\(m.1) of zoo \(command.joined(separator: " "))")
+        options += 1
+      }
+    }
+    #expect(options > 60, "only \(options) options found in the commands' help")
+  }
+
   @Test func auxiliaryClassifiersThroughArg() throws {
     let r = try runZoo(["describe", "googlenet", "--arg", "aux_logits=true", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")
