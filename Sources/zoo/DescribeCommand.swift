@@ -49,9 +49,16 @@ struct DescribeCommand: ParsableCommand {
   @Flag(help: "Lists the arguments the model takes, with the values it builds with, instead of the table.")
   var args = false
 
+  @Option(
+    help: ArgumentHelp(
+      "The table's columns after the layer, comma-separated: type, input, output, params, params-percent, macs, rf (default type,output,params,macs,rf).",
+      valueName: "names"))
+  var columns: String?
+
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
     guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth).") }
+    if let columns { _ = try DescribeColumn.parse(columns) }
   }
 
   func run() throws {
@@ -76,29 +83,76 @@ struct DescribeCommand: ParsableCommand {
       printFitted(sharesText(try Shares(summary, liveness: figures.liveness), summary, figures))
     } else {
       printFitted(
-        describeTable(summary, depth: depth) + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n"))
+        describeTable(summary, depth: depth, columns: try columns.map(DescribeColumn.parse) ?? DescribeColumn.defaults)
+          + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n"))
     }
   }
 }
 
-func describeTable(_ s: Summary, depth: Int) -> String {
-  var table = TextTable(headers: ["Layer", "Type", "Output", "Params", "MACs", "RF"], rightAligned: [3, 4, 5])
-  let fields = try? ReceptiveFields(s)
+/// A column of `zoo describe`'s table (torchinfo's `col_names`), in the order given to `--columns`.
+enum DescribeColumn: String, CaseIterable {
+  case type, input, output, params
+  case paramsPercent = "params-percent"
+  case macs, rf
+
+  var header: String {
+    switch self {
+    case .type: "Type"
+    case .input: "Input"
+    case .output: "Output"
+    case .params: "Params"
+    case .paramsPercent: "Params %"
+    case .macs: "MACs"
+    case .rf: "RF"
+    }
+  }
+
+  static let defaults: [DescribeColumn] = [.type, .output, .params, .macs, .rf]
+
+  /// `"input,output,params"` → the columns; the error names the unknown one and lists the valid names.
+  static func parse(_ text: String) throws -> [DescribeColumn] {
+    try text.split(separator: ",").map { part in
+      let name = part.trimmingCharacters(in: .whitespaces).lowercased()
+      guard let c = DescribeColumn(rawValue: name) else {
+        throw ValidationError(
+          "--columns: `\(name)` is not a column; choose from \(allCases.map(\.rawValue).joined(separator: ", ")).")
+      }
+      return c
+    }
+  }
+}
+
+func describeTable(_ s: Summary, depth: Int, columns: [DescribeColumn] = DescribeColumn.defaults) -> String {
+  let headers = ["Layer"] + columns.map(\.header)
+  let numeric: Set<DescribeColumn> = [.params, .paramsPercent, .macs, .rf]
+  var table = TextTable(
+    headers: headers,
+    rightAligned: Set(columns.enumerated().filter { numeric.contains($0.element) }.map { $0.offset + 1 }))
+  let fields = columns.contains(.rf) ? try? ReceptiveFields(s) : nil
+  // With a batch, shapes carry it in front, as PyTorch's do: 8×64×112×112.
+  func shape(_ x: [Int]) -> String { s.batch > 1 ? format([s.batch] + x) : format(x) }
+  let total = s.totals.params
   for (i, row) in s.rows.enumerated() where row.depth <= depth {
     let indent = String(repeating: "  ", count: row.depth - 1)
-    let type: String
-    if let n = row.node {
-      type = s.graph.nodes[n].op.summary
-    } else {
-      type = row.kind
-    }
     let hidden = row.node == nil && row.depth == depth && row.nodes.count > 0
-    table.rows.append([
-      indent + row.path + (hidden ? " …" : ""), type, format(row.output),
-      row.counts.params == 0 ? "–" : grouped(row.counts.params),
-      row.counts.macs == 0 ? "–" : grouped(row.counts.macs),
-      fields.map { fieldSize($0.rows[i].field) } ?? "?",
-    ])
+    var cells = [indent + row.path + (hidden ? " …" : "")]
+    for c in columns {
+      switch c {
+      case .type: cells.append(row.node.map { s.graph.nodes[$0].op.summary } ?? row.kind)
+      case .input:
+        // A module's input: its first layer's first input.
+        let first = row.node ?? row.nodes.first
+        cells.append(first.flatMap { s.graph.nodes[$0].inputs.first }.map { shape(s.shapes[$0]) } ?? "–")
+      case .output: cells.append(shape(row.output))
+      case .params: cells.append(row.counts.params == 0 ? "–" : grouped(row.counts.params))
+      case .paramsPercent:
+        cells.append(
+          row.counts.params == 0 || total == 0 ? "–" : percent(Double(row.counts.params) / Double(total)))
+      case .macs: cells.append(row.counts.macs == 0 ? "–" : grouped(row.counts.macs))
+      case .rf: cells.append(fields.map { fieldSize($0.rows[i].field) } ?? "?")
+      }
+    }
+    table.rows.append(cells)
   }
   let t = s.totals
   let g = s.graph
@@ -106,8 +160,7 @@ func describeTable(_ s: Summary, depth: Int) -> String {
     "\(g.name) (\(g.family)) · input \(format(s.input)) · batch \(s.batch)", "", table.render(), "",
     "Output:         \(format(s.output))" + (g.outputs.count > 1 ? " (+\(g.outputs.count - 1) auxiliary)" : ""),
     Style.header.apply("Params:         \(grouped(t.params)) (\(compact(t.params)))")
-      + (t.params != t.trainableParams
-        ? " — trainable \(grouped(t.trainableParams)), fixed \(grouped(t.params - t.trainableParams))" : ""),
+      + " — trainable \(grouped(t.trainableParams)), non-trainable \(grouped(t.params - t.trainableParams))",
     "Buffers:        \(grouped(t.bufferElements)) elements (BN running statistics)",
     Style.header.apply("MACs:           \(grouped(t.macs)) (\(compact(t.macs)))"),
     "FLOPs:          \(grouped(t.flops)) (\(compact(t.flops)))",

@@ -246,6 +246,26 @@ struct CLITests {
     #expect(options > 60, "only \(options) options found in the commands' help")
   }
 
+  /// torchinfo's habits: trainable and non-trainable parameters always, columns on request (input
+  /// shapes, a parameter share), and the batch in front of shapes when there is one.
+  @Test func describeColumnsAndBatch() throws {
+    let r = try runZoo([
+      "describe", "lenet5_original", "--depth", "1", "--columns", "input,output,params,params-percent", "--batch", "8",
+    ])
+    #expect(r.status == 0, "\(r.err)")
+    let lines = r.out.split(separator: "\n").map(String.init)
+    #expect(lines.contains { $0.hasPrefix("Layer ") && $0.contains("Input") && $0.contains("Params %") })
+    // C5: 16·5·5·120 + 120 = 48,120 of LeNet-5's 60,840 parameters (RBF weights fixed): 79.1 %.
+    let c5 = try #require(lines.first { $0.hasPrefix("C5 ") })
+    #expect(
+      c5.contains("8×16×5×5") && c5.contains("8×120×1×1") && c5.contains("48,120") && c5.hasSuffix("79.1%"), "\(c5)")
+    #expect(r.out.contains("— trainable 60,000, non-trainable 840"), "\(r.out)")
+    let plain = try runZoo(["describe", "resnet18", "--depth", "1"])
+    #expect(plain.out.contains("Params:         11,689,512 (11.69 M) — trainable 11,689,512, non-trainable 0"))
+    let bad = try runZoo(["describe", "resnet18", "--columns", "params,flops"])
+    #expect(bad.status == 1 && bad.err.contains("`flops` is not a column"))
+  }
+
   @Test func auxiliaryClassifiersThroughArg() throws {
     let r = try runZoo(["describe", "googlenet", "--arg", "aux_logits=true", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")
