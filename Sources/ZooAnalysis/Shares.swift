@@ -114,13 +114,27 @@ extension Summary {
   /// avgpool, flatten, fc. DenseNet: features.conv0 … features.denseblock1, features.transition1, …
   public var stageRows: [Row] {
     let top = rows.filter { $0.depth == 1 }
+    guard let w = loneWrapper else { return top }
+    return top.flatMap { r in
+      r.path == w ? rows.filter { $0.depth == 2 && $0.path.hasPrefix(w + ".") } : [r]
+    }
+  }
+
+  /// The path of the one top-level module that holds sub-modules, when there is exactly one
+  /// (torchvision's `features` in DenseNet, MobileNet, VGG with blocks): the stages are its children.
+  public var loneWrapper: String? {
+    let top = rows.filter { $0.depth == 1 }
     func hasSubmodules(_ r: Row) -> Bool {
       r.node == nil && rows.contains { $0.depth == 2 && $0.node == nil && $0.path.hasPrefix(r.path + ".") }
     }
     let wrappers = top.filter(hasSubmodules)
-    guard wrappers.count == 1, let w = wrappers.first else { return top }
-    return top.flatMap { r in
-      r.path == w.path ? rows.filter { $0.depth == 2 && $0.path.hasPrefix(w.path + ".") } : [r]
-    }
+    return wrappers.count == 1 ? wrappers[0].path : nil
+  }
+
+  /// A row's depth counted as the stages count it: one less inside the ``loneWrapper``, so that
+  /// `--depth 1` shows DenseNet's dense blocks as it shows ResNet's layers.
+  public func stageDepth(_ row: Row) -> Int {
+    guard let w = loneWrapper, row.path.hasPrefix(w + ".") else { return row.depth }
+    return row.depth - 1
   }
 }

@@ -132,9 +132,13 @@ func describeTable(_ s: Summary, depth: Int, columns: [DescribeColumn] = Describ
   // With a batch, shapes carry it in front, as PyTorch's do: 8×64×112×112.
   func shape(_ x: [Int]) -> String { s.batch > 1 ? format([s.batch] + x) : format(x) }
   let total = s.totals.params
-  for (i, row) in s.rows.enumerated() where row.depth <= depth {
+  // Inside a lone top-level wrapper (DenseNet's `features`) depths count from its children, as the
+  // gallery and `compare --by stage` count stages.
+  let wrapper = s.loneWrapper
+  let stageDepths = s.rows.map { s.stageDepth($0) }
+  for (i, row) in s.rows.enumerated() where stageDepths[i] <= depth {
     let indent = String(repeating: "  ", count: row.depth - 1)
-    let hidden = row.node == nil && row.depth == depth && row.nodes.count > 0
+    let hidden = row.node == nil && row.path != wrapper && stageDepths[i] == depth && row.nodes.count > 0
     var cells = [indent + row.path + (hidden ? " …" : "")]
     for c in columns {
       switch c {
@@ -169,7 +173,7 @@ func describeTable(_ s: Summary, depth: Int, columns: [DescribeColumn] = Describ
     "MACs count conv and linear multiply-accumulates, no bias; see `zoo describe --help`.",
     "RF is the receptive field in input pixels (H×W when they differ); `zoo rf` explains it.",
   ]
-  if depth < (s.rows.map(\.depth).max() ?? 0) {
+  if depth < (s.rows.map { s.stageDepth($0) }.max() ?? 0) {
     lines.append("Modules marked … hold more layers; use --depth to see them.")
   }
   return lines.joined(separator: "\n")

@@ -266,6 +266,17 @@ struct CLITests {
     #expect(bad.status == 1 && bad.err.contains("`flops` is not a column"))
   }
 
+  /// A lone top-level wrapper (DenseNet's `features`) is opened at --depth 1, as in the gallery and
+  /// `compare --by stage`; ResNet, with several stage modules, is unchanged.
+  @Test func describeOpensALoneWrapper() throws {
+    let dense = try runZoo(["describe", "densenet121", "--depth", "1"])
+    #expect(dense.out.contains("  features.denseblock4 …  dense_block"), "\(dense.out)")
+    #expect(!dense.out.contains("features.denseblock1.denselayer1"))
+    #expect(!dense.out.contains("features …"))
+    let resnet = try runZoo(["describe", "resnet18", "--depth", "1"])
+    #expect(resnet.out.contains("layer1 …") && !resnet.out.contains("layer1.0"))
+  }
+
   @Test func auxiliaryClassifiersThroughArg() throws {
     let r = try runZoo(["describe", "googlenet", "--arg", "aux_logits=true", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")
