@@ -55,6 +55,9 @@ struct DescribeCommand: ParsableCommand {
       valueName: "names"))
   var columns: String?
 
+  @Flag(help: "Lists every module of a run of identical ones instead of folding the run into one row.")
+  var expand = false
+
   func validate() throws {
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") }
     guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth).") }
@@ -83,7 +86,9 @@ struct DescribeCommand: ParsableCommand {
       printFitted(sharesText(try Shares(summary, liveness: figures.liveness), summary, figures))
     } else {
       printFitted(
-        describeTable(summary, depth: depth, columns: try columns.map(DescribeColumn.parse) ?? DescribeColumn.defaults)
+        describeTable(
+          summary, depth: depth, columns: try columns.map(DescribeColumn.parse) ?? DescribeColumn.defaults,
+          fold: !expand)
           + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n"))
     }
   }
@@ -122,7 +127,44 @@ enum DescribeColumn: String, CaseIterable {
   }
 }
 
-func describeTable(_ s: Summary, depth: Int, columns: [DescribeColumn] = DescribeColumn.defaults) -> String {
+/// Runs of identical sibling modules, as the diagrams fold them: for the index of a module row whose next
+/// two or more siblings are the same (kind, parameters, MACs, output shape and layer count), the indices
+/// of those followers. The first of a run is shown in full; the followers become one row.
+func identicalRuns(_ s: Summary) -> [Int: [Int]] {
+  func parent(_ path: String) -> String { path.lastIndex(of: ".").map { String(path[..<$0]) } ?? "" }
+  var children: [String: [Int]] = [:]
+  for (i, r) in s.rows.enumerated() { children[parent(r.path), default: []].append(i) }
+  struct Signature: Equatable {
+    var kind: String
+    var params, macs, layers: Int
+    var output: [Int]
+  }
+  func signature(_ i: Int) -> Signature? {
+    let r = s.rows[i]
+    guard r.node == nil else { return nil }
+    return Signature(
+      kind: r.kind, params: r.counts.params, macs: r.counts.macs, layers: r.nodes.count, output: r.output)
+  }
+  var runs: [Int: [Int]] = [:]
+  for list in children.values {
+    var k = 0
+    while k < list.count {
+      guard let sig = signature(list[k]) else {
+        k += 1
+        continue
+      }
+      var end = k + 1
+      while end < list.count, signature(list[end]) == sig { end += 1 }
+      if end - k >= 3 { runs[list[k]] = Array(list[(k + 1)..<end]) }
+      k = end
+    }
+  }
+  return runs
+}
+
+func describeTable(
+  _ s: Summary, depth: Int, columns: [DescribeColumn] = DescribeColumn.defaults, fold: Bool = true
+) -> String {
   let headers = ["Layer"] + columns.map(\.header)
   let numeric: Set<DescribeColumn> = [.params, .paramsPercent, .macs, .rf]
   var table = TextTable(
@@ -136,8 +178,38 @@ func describeTable(_ s: Summary, depth: Int, columns: [DescribeColumn] = Describ
   // gallery and `compare --by stage` count stages.
   let wrapper = s.loneWrapper
   let stageDepths = s.rows.map { s.stageDepth($0) }
+  let runs = fold ? identicalRuns(s) : [:]
+  // The followers of a folded run (one row for all of them) and the prefixes of their sub-rows.
+  var folded: [Int: [Int]] = [:]
+  for followers in runs.values { folded[followers[0]] = followers }
+  var skip: [String] = []
+  var foldedAny = false
   for (i, row) in s.rows.enumerated() where stageDepths[i] <= depth {
+    if skip.contains(where: { row.path == $0 || row.path.hasPrefix($0 + ".") }) { continue }
     let indent = String(repeating: "  ", count: row.depth - 1)
+    if let followers = folded[i] {
+      // One row for n identical modules: their paths, n × kind, and their summed figures.
+      let last = s.rows[followers.last!]
+      skip += followers.map { s.rows[$0].path }
+      foldedAny = true
+      let params = followers.reduce(0) { $0 + s.rows[$1].counts.params }
+      let macs = followers.reduce(0) { $0 + s.rows[$1].counts.macs }
+      var cells = [indent + "\(row.path) … \(last.path)"]
+      for c in columns {
+        switch c {
+        case .type: cells.append("\(followers.count) × \(row.kind)")
+        case .input:
+          cells.append(row.nodes.first.flatMap { s.graph.nodes[$0].inputs.first }.map { shape(s.shapes[$0]) } ?? "–")
+        case .output: cells.append(shape(last.output))
+        case .params: cells.append(params == 0 ? "–" : grouped(params))
+        case .paramsPercent: cells.append(params == 0 || total == 0 ? "–" : percent(Double(params) / Double(total)))
+        case .macs: cells.append(macs == 0 ? "–" : grouped(macs))
+        case .rf: cells.append(fields.map { fieldSize($0.rows[followers.last!].field) } ?? "?")
+        }
+      }
+      table.rows.append(cells)
+      continue
+    }
     let hidden = row.node == nil && row.path != wrapper && stageDepths[i] == depth && row.nodes.count > 0
     var cells = [indent + row.path + (hidden ? " …" : "")]
     for c in columns {
@@ -175,6 +247,10 @@ func describeTable(_ s: Summary, depth: Int, columns: [DescribeColumn] = Describ
   ]
   if depth < (s.rows.map { s.stageDepth($0) }.max() ?? 0) {
     lines.append("Modules marked … hold more layers; use --depth to see them.")
+  }
+  if foldedAny {
+    lines.append("A row `a … b` of `n × kind` stands for n modules identical to the one above it (figures summed);")
+    lines.append("--expand lists them.")
   }
   return lines.joined(separator: "\n")
 }

@@ -277,6 +277,24 @@ struct CLITests {
     #expect(resnet.out.contains("layer1 …") && !resnet.out.contains("layer1.0"))
   }
 
+  /// Runs of identical modules fold in the terminal as in the diagrams: ResNet-152's layer3 shows
+  /// layer3.0, layer3.1 and one row for the 34 identical bottlenecks after them, with their summed figures.
+  @Test func describeFoldsIdenticalRuns() throws {
+    let r = try runZoo(["describe", "resnet152"])
+    let lines = r.out.split(separator: "\n").map(String.init)
+    #expect(lines.count < 200, "\(lines.count) lines")
+    let one = try #require(lines.first { $0.hasPrefix("  layer3.1 ") })
+    let run = try #require(lines.first { $0.hasPrefix("  layer3.2 … layer3.35 ") })
+    #expect(run.contains("34 × bottleneck"))
+    let params = { (line: String) in
+      Int(line.matches(of: /[0-9][0-9,]{4,}/).first!.0.replacingOccurrences(of: ",", with: ""))!
+    }
+    #expect(params(run) == 34 * params(one), "\(run) against \(one)")
+    #expect(!r.out.contains("layer3.35.conv1"))
+    let all = try runZoo(["describe", "resnet152", "--expand"])
+    #expect(all.out.contains("layer3.35.conv1") && !all.out.contains(" × bottleneck"))
+  }
+
   @Test func auxiliaryClassifiersThroughArg() throws {
     let r = try runZoo(["describe", "googlenet", "--arg", "aux_logits=true", "--depth", "1"])
     #expect(r.status == 0, "\(r.err)")
