@@ -436,16 +436,25 @@ struct Builder {
     return out
   }
 
+  /// The paths a layer name may mean from inside `ctx`, innermost first: `pool1` inside `decoder.stage1`
+  /// is `decoder.stage1.pool1`, then `decoder.pool1`, then `pool1`.
+  private func enclosingPaths(_ name: String, _ ctx: Context) -> [String] {
+    var paths: [String] = []
+    var prefix = ctx.path
+    while true {
+      paths.append(prefix.isEmpty ? name : "\(prefix).\(name)")
+      if prefix.isEmpty { return paths }
+      prefix = prefix.lastIndex(of: ".").map { String(prefix[..<$0]) } ?? ""
+    }
+  }
+
   /// The output of the layer or module a `from`, `crop` or `like` names: a path as `zoo describe` prints
   /// it, looked up inside the enclosing modules first (innermost first), so a block refers to its own
   /// layers by their short names. Only layers built before this point can be named.
   private func layer(_ node: Yams.Node, _ scope: Scope, _ ctx: Context) throws(DefinitionError) -> Tensor {
     let text = try name(node, scope, dots: true)
-    var prefix = ctx.path
-    while true {
-      if let t = built[prefix.isEmpty ? text : "\(prefix).\(text)"] { return t }
-      if prefix.isEmpty { break }
-      prefix = prefix.lastIndex(of: ".").map { String(prefix[..<$0]) } ?? ""
+    for path in enclosingPaths(text, ctx) {
+      if let t = built[path] { return t }
     }
     let known = Array(built.keys)
     throw error(
@@ -463,13 +472,7 @@ struct Builder {
   ) throws(DefinitionError) -> Tensor {
     let layer = "layer `\(given.map { ctx.path.isEmpty ? $0 : "\(ctx.path).\($0)" } ?? "max_unpool")`"
     let target = try name(ref, scope, dots: true)
-    var candidates: [String] = []
-    var prefix = ctx.path
-    while true {
-      candidates.append(prefix.isEmpty ? target : "\(prefix).\(target)")
-      if prefix.isEmpty { break }
-      prefix = prefix.lastIndex(of: ".").map { String(prefix[..<$0]) } ?? ""
-    }
+    let candidates = enclosingPaths(target, ctx)
     let existing = nodes
     guard let pool = candidates.lazy.compactMap({ c in existing.firstIndex { $0.name == c } }).first else {
       let looked = candidates.map { "`\($0)`" }.joined(separator: ", ")

@@ -30,10 +30,7 @@ public struct GatedConvolution: Sendable, Encodable {
     input: [Int], filters: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
     bias: Bool = true
   ) throws(TeachError) {
-    guard input.count == 3, input.allSatisfy({ $0 >= 1 }) else {
-      throw TeachError("the input must be three positive sizes C×H×W, got \(shapeText(input))")
-    }
-    guard filters >= 1 else { throw TeachError("the number of filters must be at least 1, got \(filters)") }
+    try checkLayer(input: input, filters: filters)
     self.input = input
     self.filters = filters
     self.kernel = kernel

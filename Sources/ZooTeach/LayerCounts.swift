@@ -14,6 +14,14 @@ func layerCounts(_ op: Op, input: [Int]) throws(TeachError) -> (output: [Int], c
   }
 }
 
+/// The checks every one-layer lesson makes: a `C×H×W` input of positive sizes and at least one filter.
+func checkLayer(input: [Int], filters: Int) throws(TeachError) {
+  guard input.count == 3, input.allSatisfy({ $0 >= 1 }) else {
+    throw TeachError("the input must be three positive sizes C×H×W, got \(shapeText(input))")
+  }
+  guard filters >= 1 else { throw TeachError("the number of filters must be at least 1, got \(filters)") }
+}
+
 /// `a / b` as a ratio for the worked text: `8.69`, or a whole number from 100 on.
 func ratio(_ a: Int, _ b: Int) -> String {
   guard b > 0 else { return "∞" }

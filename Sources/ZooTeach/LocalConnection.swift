@@ -35,10 +35,7 @@ public struct LocalConnection: Sendable, Encodable {
   public init(
     input: [Int], filters: Int, kernel: Int, stride: Int = 1, padding: Int = 0, tile: Int? = nil, bias: Bool = true
   ) throws(TeachError) {
-    guard input.count == 3, input.allSatisfy({ $0 >= 1 }) else {
-      throw TeachError("the input must be three positive sizes C×H×W, got \(shapeText(input))")
-    }
-    guard filters >= 1 else { throw TeachError("the number of filters must be at least 1, got \(filters)") }
+    try checkLayer(input: input, filters: filters)
     if let tile, tile < 1 { throw TeachError("the tile period must be at least 1, got \(tile)") }
     self.input = input
     self.filters = filters
