@@ -22,23 +22,26 @@ public struct IndexPage: Sendable {
       "",
       "![Parameters against multiply-accumulates of every zoo model](\(Self.scatterPath))",
       "",
-      "| Model | Family | Input | Output | Params | MACs | FLOPs | Depth | Peak memory |",
-      "|---|---|---|---|---:|---:|---:|---:|---:|",
+      "| Model | Family | Year | Input | Output | Params | MACs | FLOPs | Depth | RF | Peak memory |",
+      "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for p in pages {
       let s = p.summary
       let t = s.totals
+      let year = Self.year(p.paper).map(String.init) ?? "–"
       out.append(
-        "| [\(s.graph.name)](\(p.fileName)) | \(s.graph.family) | \(format(s.input)) | \(format(s.output)) | "
-          + "\(grouped(t.params)) | \(grouped(t.macs)) | \(grouped(t.flops)) | \(s.graph.weightDepth) | \(bytes(p.liveness.peakBytes)) |"
-      )
+        "| [\(s.graph.name)](\(p.fileName)) | \(s.graph.family) | \(year) | \(format(s.input)) | \(format(s.output)) | "
+          + "\(compact(t.params)) | \(compact(t.macs)) | \(compact(t.flops)) | \(s.graph.weightDepth) | "
+          + "\(Self.finalField(p.receptiveFields)) | \(bytes(p.liveness.peakBytes)) |")
     }
     out += [
       "",
-      "MACs: multiply-accumulates of conv and linear layers, no bias (torchvision's and the papers' "
-        + "convention); FLOPs: every arithmetic operation (docs/conventions.md). Depth: weight layers "
-        + "on the longest path. Peak memory: activation bytes live at once at inference, fp32, batch 1 "
-        + "(docs/memory.md).",
+      "Year: of the family's paper. Params, MACs and FLOPs in units of 10³ (k), 10⁶ (M) and 10⁹ (G); "
+        + "each model's page has the exact counts. MACs: multiply-accumulates of conv and linear layers, no "
+        + "bias (torchvision's and the papers' convention); FLOPs: every arithmetic operation "
+        + "(docs/conventions.md). Depth: weight layers on the longest path. RF: the receptive field of the "
+        + "last feature map, in input pixels (docs/receptive-fields.md; `≤` where it is an upper bound). "
+        + "Peak memory: activation bytes live at once at inference, fp32, batch 1 (docs/memory.md).",
       "",
       "## Families",
       "",
@@ -61,6 +64,23 @@ public struct IndexPage: Sendable {
       out.append(line)
     }
     return out.joined(separator: "\n") + "\n"
+  }
+
+  /// The last four-digit year from 1950 to 2099 in a paper reference (`… CVPR 2016` → 2016).
+  static func year(_ paper: String) -> Int? {
+    paper.matches(of: /(19[5-9][0-9]|20[0-9][0-9])/).compactMap { Int($0.1) }.last
+  }
+
+  /// The receptive field of the last layer that is not global (the final feature map): `427 px`,
+  /// `H×W px` when the axes differ, `≤ … ` for an upper bound, `global` when every layer sees all.
+  static func finalField(_ fields: ReceptiveFields) -> String {
+    // The input's own 1-pixel field is no answer: a network that upsamples first has no local field.
+    let layers = fields.nodes.dropFirst()
+    guard let f = layers.last(where: { !$0.global }) else {
+      return layers.contains { $0.approximate } ? "≤ global" : "global"
+    }
+    let size = f.h.size == f.w.size ? "\(f.h.size) px" : "\(f.h.size)×\(f.w.size) px"
+    return f.approximate ? "≤ " + size : size
   }
 
   /// The scatter plot's path inside the gallery folder.

@@ -112,7 +112,8 @@ struct ComparedModel {
   var depth: Int { summary.graph.weightDepth }
   /// The receptive field of the last layer that is not global (the final feature map), `[h, w]`.
   var receptiveField: [Int]? {
-    guard let f = fields.nodes.last(where: { !$0.global && !$0.approximate }) else { return nil }
+    // The input's own 1-pixel field is no answer (a snippet that upsamples first has no exact field).
+    guard let f = fields.nodes.dropFirst().last(where: { !$0.global && !$0.approximate }) else { return nil }
     return [f.h.size, f.w.size]
   }
   /// Parameters of the fully connected (and RBF) layers.

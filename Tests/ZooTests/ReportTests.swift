@@ -30,7 +30,13 @@ struct ReportTests {
     let index = try #require(files.first).contents
     #expect(index.contains("![Parameters against multiply-accumulates of every zoo model](figures/params-vs-macs.svg)"))
     for name in zoo.modelNames { #expect(index.contains("| [\(name)](\(name).md) |")) }
-    #expect(index.contains("| [resnet50](resnet50.md) | ResNet | 3×224×224 | 1000 | 25,557,032 | 4,089,184,256 |"))
+    // Units, the paper's year and the final feature map's receptive field (427 px, as `zoo rf` gives it).
+    #expect(
+      index.contains(
+        "| [resnet50](resnet50.md) | ResNet | 2016 | 3×224×224 | 1000 | 25.56 M | 4.09 G | 8.22 G | 50 | 427 px |"),
+      "\(index)")
+    #expect(index.contains("| [upsample_conv_256](upsample_conv_256.md) | Snippets | – |"))
+    #expect(index.contains("| ≤ 215 px |"), "U-Net's output field is an upper bound")
   }
 
   @Test func resnet50PageFigures() throws {
