@@ -5,8 +5,13 @@ import ZooGraph
 /// terminal's width, else 100 columns (piped or redirected).
 let outputWidth: Int = {
   if let text = ProcessInfo.processInfo.environment["COLUMNS"], let n = Int(text), n >= 40 { return n }
+  #if canImport(Glibc)
+    let request = UInt(TIOCGWINSZ)
+  #else
+    let request: UInt = 0x4008_7468  // Darwin's TIOCGWINSZ, a macro Swift does not import there
+  #endif
   var size = winsize()
-  if isatty(STDOUT_FILENO) != 0, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 40 {
+  if isatty(STDOUT_FILENO) != 0, ioctl(STDOUT_FILENO, request, &size) == 0, size.ws_col >= 40 {
     return Int(size.ws_col)
   }
   return 100
