@@ -201,6 +201,20 @@ public struct ReceptiveFields: Sendable {
       }
       let x = ins[0]
       var f = x
+      /// Marks the field as an upper bound, with its warning: the whole input when an axis would move a
+      /// fraction of a pixel per unit, else the envelope window when neighbouring units' fields differ.
+      func flagUpperBound(
+        fraction: [String], exact: Bool, fractional: @autoclosure () -> String, envelope: @autoclosure () -> String
+      ) {
+        if !fraction.isEmpty {
+          f = .whole
+          f.approximate = true
+          warnings.append(Warning(layer: node.name, message: fractional()))
+        } else if !exact {
+          f.approximate = true
+          warnings.append(Warning(layer: node.name, message: envelope()))
+        }
+      }
       /// The field after a transposed window (``AxisField/throughTransposed(kernel:stride:padding:dilation:)``),
       /// with the warnings of an envelope or a fractional stride.
       func transposed(
@@ -225,24 +239,14 @@ public struct ReceptiveFields: Sendable {
             throw overflow()
           }
         }
-        if !fraction.isEmpty {
-          f = .whole
-          f.approximate = true
-          warnings.append(
-            Warning(
-              layer: node.name,
-              message: "the \(what)'s stride does not divide the effective stride "
-                + "(\(fraction.joined(separator: ", "))), so the field would move a fraction of a pixel per unit; "
-                + "it is given as the whole input (an upper bound)"))
-        } else if !exact {
-          f.approximate = true
-          warnings.append(
-            Warning(
-              layer: node.name,
-              message: "\(kind) with stride \(stride) gives neighbouring units fields of "
-                + "different sizes; the field given is the smallest (size, stride, padding) window that "
-                + "contains every unit's (an upper bound)"))
-        }
+        flagUpperBound(
+          fraction: fraction, exact: exact,
+          fractional: "the \(what)'s stride does not divide the effective stride "
+            + "(\(fraction.joined(separator: ", "))), so the field would move a fraction of a pixel per unit; "
+            + "it is given as the whole input (an upper bound)",
+          envelope: "\(kind) with stride \(stride) gives neighbouring units fields of "
+            + "different sizes; the field given is the smallest (size, stride, padding) window that "
+            + "contains every unit's (an upper bound)")
       }
       switch node.op {
       case .input, .batchNorm, .lrn, .activation, .dropout, .identity, .softmax:
@@ -375,22 +379,12 @@ public struct ReceptiveFields: Sendable {
         } else {
           fraction.append(u.alignCorners ? "align_corners" : "a size that is not a whole multiple")
         }
-        if !fraction.isEmpty {
-          f = .whole
-          f.approximate = true
-          warnings.append(
-            Warning(
-              layer: node.name,
-              message: "the upsampling (\(fraction.joined(separator: ", "))) moves the field a fraction of a pixel "
-                + "per unit; it is given as the whole input (an upper bound)"))
-        } else if !exact {
-          f.approximate = true
-          warnings.append(
-            Warning(
-              layer: node.name,
-              message: "an upsampling gives neighbouring units fields of different sizes; the field given is the "
-                + "smallest (size, stride, padding) window that contains every unit's (an upper bound)"))
-        }
+        flagUpperBound(
+          fraction: fraction, exact: exact,
+          fractional: "the upsampling (\(fraction.joined(separator: ", "))) moves the field a fraction of a pixel "
+            + "per unit; it is given as the whole input (an upper bound)",
+          envelope: "an upsampling gives neighbouring units fields of different sizes; the field given is the "
+            + "smallest (size, stride, padding) window that contains every unit's (an upper bound)")
       case .add, .mul, .concat:
         let out = summary.shapes[node.id]
         let broadcast = node.inputs.filter { i in
