@@ -9,6 +9,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     // The layer graph: ops, nodes, module paths, and the per-op shape/count rules.
@@ -18,6 +19,12 @@ let package = Package(
     .target(name: "ZooFiles"),
     // Declarative definitions (YAML) → Graph, and the built-in zoo embedded as text.
     .target(name: "ZooFormat", dependencies: ["ZooGraph", "Yams"]),
+    // ONNX files ↔ Graph: reading a model (protobuf via swift-protobuf, code generated from Proto/onnx.proto by
+    // scripts/generate-onnx-proto.sh) into a graph and its weights, and writing a graph and weights as ONNX.
+    .target(
+      name: "ZooONNX",
+      dependencies: ["ZooGraph", "ZooFiles", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      exclude: ["Proto/onnx.proto"]),
     // Whole-graph analyses: shapes at any input, per-module roll-ups, totals.
     .target(name: "ZooAnalysis", dependencies: ["ZooGraph"]),
     // cairo (C library, libcairo2-dev): vector and raster drawing for the charts.
@@ -50,14 +57,14 @@ let package = Package(
       name: "zoo",
       dependencies: [
         "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooEngine", "ZooTeach", "ZooReport",
-        "ZooFiles", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "ZooFiles", "ZooONNX", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "ZooTests",
       dependencies: [
         "ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooEngine", "ZooTeach", "ZooReport",
-        "ZooFiles", "CZooKernels",
+        "ZooFiles", "ZooONNX", "CZooKernels",
       ],
       exclude: ["Snapshots", "Fixtures"]
     ),

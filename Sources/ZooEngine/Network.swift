@@ -4,16 +4,6 @@ import Glibc
 import ZooAnalysis
 import ZooGraph
 
-/// A float32 tensor from a weight file or the seeded initialiser: its shape and values, row-major.
-public struct Tensor: Sendable {
-  public var shape: [Int]
-  public var data: [Float]
-  public init(shape: [Int], data: [Float]) {
-    self.shape = shape
-    self.data = data
-  }
-}
-
 /// A graph compiled into an execution plan: one kernel per node, with batch norm folded into the
 /// preceding convolution and activations fused into the kernel before them where the memory plan
 /// lets them run in place; every activation lives at its planned offset in one arena.
