@@ -29,7 +29,8 @@ let package = Package(
     .target(name: "ZooAnalysis", dependencies: ["ZooGraph"]),
     // cairo (C library, libcairo2-dev): vector and raster drawing for the charts.
     .systemLibrary(
-      name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+      name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+      providers: [.apt(["libcairo2-dev"]), .brew(["cairo"])]),
     // Charts and diagrams drawn with cairo to SVG or PNG: a general line/scatter chart, and the
     // receptive-field chart and diagram.
     .target(name: "ZooPlot", dependencies: ["CCairo", "ZooGraph", "ZooAnalysis", "ZooFiles"]),
@@ -44,14 +45,22 @@ let package = Package(
     // The committed gallery (reports/): a Markdown page per model, the index, and the staleness check.
     .target(
       name: "ZooReport", dependencies: ["ZooGraph", "ZooFormat", "ZooAnalysis", "ZooPlot", "ZooRender", "ZooFiles"]),
-    // C libraries: a BLAS for the convolution and linear GEMMs, libpng and libjpeg for images.
-    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-    .systemLibrary(name: "CImage", pkgConfig: "libpng", providers: [.apt(["libpng-dev", "libjpeg62-turbo-dev"])]),
+    // C libraries: a BLAS for the convolution and linear GEMMs (OpenBLAS, or Accelerate on macOS: see
+    // Sources/CBLAS/shim.h), libpng and libjpeg for images.
+    .systemLibrary(
+      name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+    .systemLibrary(
+      name: "CImage", pkgConfig: "libpng",
+      providers: [.apt(["libpng-dev", "libjpeg62-turbo-dev"]), .brew(["libpng", "jpeg-turbo"])]),
     // The engine's own C kernels: a packed-weight AVX-512 GEMM for convolutions, and a thread pool.
     .target(name: "CZooKernels"),
     // The forward pass: plan compilation, memory planner, kernels by layer family, weights, I/O.
     .target(
-      name: "ZooEngine", dependencies: ["ZooGraph", "ZooAnalysis", "ZooFiles", "CBLAS", "CImage", "CZooKernels"]),
+      name: "ZooEngine", dependencies: ["ZooGraph", "ZooAnalysis", "ZooFiles", "CBLAS", "CImage", "CZooKernels"],
+      linkerSettings: [
+        .linkedLibrary("openblas", .when(platforms: [.linux])),
+        .linkedFramework("Accelerate", .when(platforms: [.macOS])),
+      ]),
     // The command-line tool: a thin layer of commands over the libraries.
     .executableTarget(
       name: "zoo",

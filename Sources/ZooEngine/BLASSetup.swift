@@ -3,6 +3,8 @@ import Foundation
 
 #if canImport(Glibc)
   import Glibc
+#elseif canImport(Darwin)
+  import Darwin
 #endif
 
 /// Picks OpenBLAS's AVX-512 kernels on CPUs it does not recognise.
@@ -19,7 +21,7 @@ public enum BLASSetup {
   /// `openblas_get_corename` reports the detected CPU, not the forced kernels).
   public static var coreName: String {
     if let forced = getenv("OPENBLAS_CORETYPE") { return String(cString: forced) }
-    return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    return zoo_blas_name().map { String(cString: $0) } ?? "unknown"
   }
 
   /// The `flags` line of /proc/cpuinfo.

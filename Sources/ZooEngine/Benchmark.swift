@@ -4,6 +4,8 @@ import ZooGraph
 
 #if canImport(Glibc)
   import Glibc
+#elseif canImport(Darwin)
+  import Darwin
 #endif
 
 /// Measurement helpers for `zoo bench`.
@@ -18,7 +20,7 @@ public enum Benchmark {
   /// The best sgemm rate of the BLAS on this machine with `threads` threads, in GFLOP/s:
   /// `C = A · B` with square `n × n` float32 matrices, `2n³` flops per call, best of `repeats`.
   public static func sgemmPeak(threads: Int, n: Int = 1536, repeats: Int = 5) -> Double {
-    openblas_set_num_threads(Int32(threads))
+    zoo_blas_set_threads(Int32(threads))
     let a = [Float](repeating: 0.5, count: n * n)
     let b = [Float](repeating: 0.25, count: n * n)
     var c = [Float](repeating: 0, count: n * n)
@@ -65,8 +67,22 @@ public enum Benchmark {
   ///
   /// Not `getrusage`'s `ru_maxrss`: that one survives `fork` and `execve`, so a zoo started from a
   /// large process (a Python benchmark script with torch loaded) would report its parent's peak.
+  /// Where there is no /proc (macOS), `ru_maxrss` (bytes there) is the fallback.
   public static func peakResidentBytes() -> Int {
-    guard let line = procLine("/proc/self/status", startingWith: "VmHWM:") else { return 0 }
-    return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
+    if let line = procLine("/proc/self/status", startingWith: "VmHWM:") {
+      return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
+    }
+    #if canImport(Glibc)
+      let thisProcess = __rusage_who_t(RUSAGE_SELF.rawValue)
+    #else
+      let thisProcess = RUSAGE_SELF
+    #endif
+    var usage = rusage()
+    guard getrusage(thisProcess, &usage) == 0 else { return 0 }
+    #if canImport(Darwin)
+      return Int(usage.ru_maxrss)
+    #else
+      return Int(usage.ru_maxrss) * 1024
+    #endif
   }
 }

@@ -1,4 +1,8 @@
-import Glibc
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// An integer tuning knob from the environment (the `ZOO_…` variables, for measuring): its value
 /// when it is set, parses and is at least `minimum`; nil otherwise (the caller's default applies).

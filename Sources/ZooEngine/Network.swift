@@ -1,8 +1,13 @@
 import CBLAS
 import CZooKernels
-import Glibc
 import ZooAnalysis
 import ZooGraph
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// A graph compiled into an execution plan: one kernel per node, with batch norm folded into the
 /// preceding convolution and activations fused into the kernel before them where the memory plan
@@ -36,7 +41,7 @@ public final class Network: @unchecked Sendable {
   public var threads: Int {
     didSet {
       threads = Self.usableThreads(threads)
-      openblas_set_num_threads(Int32(blasThreads))
+      zoo_blas_set_threads(Int32(blasThreads))
     }
   }
   /// How the plan was compiled.
@@ -91,7 +96,7 @@ public final class Network: @unchecked Sendable {
     self.macs = summary.totals.macs
     self.options = options
     self.threads = Self.usableThreads(threads)
-    openblas_set_num_threads(Int32(packed != nil ? 1 : max(1, threads)))
+    zoo_blas_set_threads(Int32(packed != nil ? 1 : max(1, threads)))
     let memory: MemoryPlan
     do {
       memory = try MemoryPlan(graph: graph, shapes: summary.shapes, batch: batch)

@@ -1,6 +1,11 @@
 import CZooKernels
-import Glibc
 import ZooGraph
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// Convolution on the engine's own GEMM (``CZooKernels``, on the tier of ``isa``): weights packed once, inputs read
 /// in place.

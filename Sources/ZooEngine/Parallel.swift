@@ -1,5 +1,10 @@
 import CZooKernels
-import Glibc
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// A raw float pointer that may cross into the worker closures of ``parallelFor(_:threads:grain:_:)``.
 ///

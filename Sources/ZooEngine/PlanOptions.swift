@@ -1,5 +1,10 @@
 import CZooKernels
-import Glibc
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// How a ``Network`` is compiled: which kernels run the convolutions and linear layers, whether
 /// Winograd may be used, which fusion passes run, and how much memory the plan may take.

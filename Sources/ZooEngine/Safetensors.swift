@@ -4,6 +4,8 @@ import ZooGraph
 
 #if canImport(Glibc)
   import Glibc
+#elseif canImport(Darwin)
+  import Darwin
 #endif
 
 /// Reads a `.safetensors` file: an 8-byte little-endian header length `N`, `N` bytes of JSON

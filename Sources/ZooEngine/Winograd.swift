@@ -1,7 +1,12 @@
 import CBLAS
 import CZooKernels
-import Glibc
 import ZooGraph
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// Winograd F(2×2, 3×3) for 3×3 convolutions with stride 1, dilation 1 and one group (any padding).
 ///

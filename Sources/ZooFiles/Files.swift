@@ -2,8 +2,12 @@ import Foundation
 
 #if canImport(Glibc)
   import Glibc
+  private let systemRead = Glibc.read
+  private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
   import Darwin
+  private let systemRead = Darwin.read
+  private let systemWrite = Darwin.write
 #endif
 
 /// A file that cannot be read or written, said in the project's words and naming the path.
@@ -54,7 +58,7 @@ public enum Files {
     var bytes = [UInt8](repeating: 0, count: size)
     var done = 0
     while done < size {
-      let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, size - done) }
+      let n = bytes.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress! + done, size - done) }
       if n < 0 && errno == EINTR { continue }
       guard n > 0 else {
         throw FileError(
@@ -123,7 +127,7 @@ public enum Files {
     var failure: String? = nil
     var done = 0
     while done < raw.count {
-      let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+      let n = systemWrite(fd, raw.baseAddress! + done, raw.count - done)
       if n < 0 && errno == EINTR { continue }
       guard n > 0 else {
         failure = n < 0 ? problem(errno, path: temp) : "nothing more could be written"

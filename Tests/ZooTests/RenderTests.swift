@@ -1,10 +1,13 @@
 import Foundation
-import FoundationXML
 import Testing
 import ZooAnalysis
 import ZooFormat
 import ZooGraph
 import ZooRender
+
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
 
 /// DOT snapshots live in Tests/ZooTests/Snapshots/; `ZOO_RECORD_SNAPSHOTS=1 swift test -c release
 /// --filter RenderTests` rewrites them from the current output.
