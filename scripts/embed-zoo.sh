@@ -19,6 +19,20 @@ out=Sources/ZooFormat/BuiltinSources.swift
     echo "  ),"
   done
   echo "]"
+  echo
+  echo "/// Every built-in model and its file, in file order (the keys under each file's \`models:\`), so one"
+  echo "/// model is found without parsing every file."
+  echo "let builtinModelIndex: [(model: String, file: String)] = ["
+  for f in "${order[@]}"; do
+    awk -v file="$f.yaml" '
+      /^models:/ { inside = 1; next }
+      /^[^ #]/ { inside = 0 }
+      inside && match($0, /^  [A-Za-z0-9_.-]+:/) {
+        name = substr($0, 3, RLENGTH - 3)
+        printf "  (\"%s\", \"%s\"),\n", name, file
+      }' "zoo/$f.yaml"
+  done
+  echo "]"
 } >"$out.tmp"
 mv "$out.tmp" "$out"
 ls zoo/*.yaml | sed 's|zoo/||; s|\.yaml||' | sort >/tmp/zoo-files.$$

@@ -17,6 +17,27 @@ public struct Zoo: @unchecked Sendable {
     return Zoo(files: files)
   }
 
+  /// Every built-in model name, in file order, without parsing a file (from the generated index).
+  public static var builtinModelNames: [String] { builtinModelIndex.map(\.model) }
+
+  /// The built-in file and entry defining `name`, matched as ``find(_:)`` matches, parsing only that
+  /// one file (`zoo describe densenet201` need not parse the other eighteen).
+  public static func findBuiltin(_ name: String) throws(DefinitionError) -> (DefinitionFile, DefinitionFile.ModelEntry)?
+  {
+    let key = loose(name)
+    let hit =
+      builtinModelIndex.first { $0.model == name }
+      ?? {
+        let near = builtinModelIndex.filter { loose($0.model) == key }
+        return near.count == 1 ? near[0] : nil
+      }()
+    guard let hit, let text = builtinText(path: "zoo/\(hit.file)") else { return nil }
+    var file = try DefinitionFile(path: "zoo/\(hit.file)", text: text)
+    file.isBuiltin = true
+    guard let entry = file.models.first(where: { $0.name == hit.model }) else { return nil }
+    return (file, entry)
+  }
+
   /// The text of a built-in definition file by its path (`zoo/resnet.yaml`), as embedded.
   public static func builtinText(path: String) -> String? {
     builtinSources.first { "zoo/\($0.name)" == path }?.text

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZooAnalysis
+import ZooFiles
 import ZooFormat
 import ZooGraph
 
@@ -317,12 +318,7 @@ func describeJSON(_ s: Summary) throws -> String {
   try jsonString(describeDocument(s))
 }
 
-func jsonString<T: Encodable>(_ value: T) throws -> String {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-  encoder.keyEncodingStrategy = .convertToSnakeCase
-  return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
+func jsonString<T: Encodable>(_ value: T) throws -> String { try JSONOutput.string(value) }
 
 /// `zoo describe MODEL --args`: each argument, its value for this model, and where the value comes from.
 func argumentsText(_ spec: String) throws -> String {

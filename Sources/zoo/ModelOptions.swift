@@ -6,7 +6,7 @@ import ZooGraph
 /// Shell completion of a model argument: the built-in names that start with the word typed, then the
 /// definition files (`.yaml`, `.yml`) and folders whose path starts with it.
 let modelCompletion = CompletionKind.custom { _, _, prefix in
-  var out = ((try? Zoo.builtin().modelNames) ?? []).filter { $0.hasPrefix(prefix) }
+  var out = Zoo.builtinModelNames.filter { $0.hasPrefix(prefix) }
   let slash = prefix.lastIndex(of: "/")
   let folder = slash.map { String(prefix[...$0]) } ?? ""
   let fm = FileManager.default
@@ -119,9 +119,9 @@ func loadEntry(_ spec: String) throws -> (DefinitionFile, DefinitionFile.ModelEn
       }
       return (file, m)
     }
-    let zoo = try Zoo.builtin()
-    guard let found = zoo.find(spec) else {
-      throw ZooError(unknownModelMessage(spec, among: zoo.modelNames) + "; a definition file needs a .yaml extension")
+    guard let found = try Zoo.findBuiltin(spec) else {
+      throw ZooError(
+        unknownModelMessage(spec, among: Zoo.builtinModelNames) + "; a definition file needs a .yaml extension")
     }
     return found
   } catch let e as DefinitionError {

@@ -14,6 +14,20 @@ struct InvariantTests {
     #expect(allModels.count == 58)
   }
 
+  /// The generated model index (which lets one model load without parsing every file) lists exactly the
+  /// models the files define, in order, and finding a model through it gives the same entry as through
+  /// the parsed zoo, for exact and loosely spelt names.
+  @Test func modelIndexMatchesTheFiles() throws {
+    let zoo = try Zoo.builtin()
+    #expect(Zoo.builtinModelNames == zoo.modelNames, "the index is stale: run scripts/embed-zoo.sh")
+    for name in zoo.modelNames + ["ResNet50", "MobileNet-V2", "wide_resnet50-2", "nosuch"] {
+      let viaIndex = try Zoo.findBuiltin(name)
+      let viaZoo = zoo.find(name)
+      #expect(viaIndex?.0.path == viaZoo?.0.path, "\(name): found in different files")
+      #expect(viaIndex?.1.name == viaZoo?.1.name, "\(name): found as different models")
+    }
+  }
+
   /// A module's counts are the sums of its layers'; the totals are the sums over all layers; every output
   /// dimension is at least 1; at batch 8 MACs and FLOPs are 8× and parameters unchanged.
   @Test(arguments: allModels)
