@@ -1092,7 +1092,7 @@ int main(int argc, char **argv) {
       test_winograd(tiers[i], threads);
       test_random(tiers[i], threads, random_cases);
     }
-    printf("  tier %-8s GEMM, narrow GEMM, grid/im2col convolutions, Winograd: %ld checks (%.1f s)\n",
+    printf("  tier %-8s GEMM, narrow GEMM, grid/im2col convolutions, Winograd: %ld checks (%.1f s of testing)\n",
            tier_name(tiers[i]), checks - before, now() - t);
   }
   printf("kernel_tests on %s: %ld checks, %ld failed (%.1f s)\n", arch, checks, failures, now() - t0);
