@@ -111,9 +111,12 @@ static void dw_part(void *p, int index, int count) {
             const float *s = in + off;
             for (int ox = lo; ox < hi; ox++) row[ox] += wv * s[ox];
           } else if (split) {
-            // Column 2·ox + off is phase (off & 1), index ox + (off >> 1) (an arithmetic shift: floor).
-            const float *s = phase[off & 1] + (off >> 1);
-            for (int ox = lo; ox < hi; ox++) row[ox] += wv * s[ox];
+            // Column 2·ox + off is phase (off & 1), index ox + (off >> 1) (an arithmetic shift: floor),
+            // never negative for ox ≥ lo; indexed rather than through a pointer shifted by off >> 1, which
+            // would point before the array when off < 0 (undefined, and flagged by -fsanitize=bounds).
+            const float *s = phase[off & 1];
+            const int shift = off >> 1;
+            for (int ox = lo; ox < hi; ox++) row[ox] += wv * s[ox + shift];
           } else {
             for (int ox = lo; ox < hi; ox++) row[ox] += wv * in[ox * J->sw + off];
           }

@@ -41,6 +41,28 @@ void zk_pack_a_rows_in_place(float *a, int m, int k, int rows, float *tmp) {
   }
 }
 
+static int kc_limit;
+static pthread_once_t kc_limit_once = PTHREAD_ONCE_INIT;
+
+static void read_kc_limit(void) {
+  const char *text = getenv("ZOO_GEMM_KC");
+  int v = text ? atoi(text) : 0;
+  kc_limit = v > 0 ? v : 1024;
+}
+
+// The most steps of k per block: a block of B (k × 48 floats) stays near the core while the tiles
+// of A pass over it. `ZOO_GEMM_KC` overrides (for measuring); it is read once, on the first call
+// from any thread. Every tier's GEMMs use it, so it is built on every architecture.
+static int block_limit(void) {
+  pthread_once(&kc_limit_once, read_kc_limit);
+  return kc_limit;
+}
+
+int zk_k_block(int k) {
+  const int blocks = (k + block_limit() - 1) / block_limit();
+  return (k + blocks - 1) / blocks;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -263,28 +285,6 @@ typedef void (*tile_fn)(const tile_job *);
 #define ZK_ROW(MR) {tile_##MR##_1, tile_##MR##_2, tile_##MR##_3}
 static const tile_fn tiles[ZK_MR][3] = {ZK_ROW(1), ZK_ROW(2), ZK_ROW(3), ZK_ROW(4),
                                          ZK_ROW(5), ZK_ROW(6), ZK_ROW(7), ZK_ROW(8)};
-
-static int kc_limit;
-static pthread_once_t kc_limit_once = PTHREAD_ONCE_INIT;
-
-static void read_kc_limit(void) {
-  const char *text = getenv("ZOO_GEMM_KC");
-  int v = text ? atoi(text) : 0;
-  kc_limit = v > 0 ? v : 1024;
-}
-
-// The most steps of k per block: a block of B (k × 48 floats) stays near the core while the tiles
-// of A pass over it. `ZOO_GEMM_KC` overrides (for measuring); it is read once, on the first call
-// from any thread.
-static int block_limit(void) {
-  pthread_once(&kc_limit_once, read_kc_limit);
-  return kc_limit;
-}
-
-int zk_k_block(int k) {
-  const int blocks = (k + block_limit() - 1) / block_limit();
-  return (k + blocks - 1) / blocks;
-}
 
 typedef struct {
   const zk_gemm_args *g;
