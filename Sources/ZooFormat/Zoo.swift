@@ -38,6 +38,11 @@ public struct Zoo: @unchecked Sendable {
     return (file, entry)
   }
 
+  /// Every built-in model's family, paper and figures at its own input, in file order, as
+  /// `scripts/embed-zoo.sh` measured them (so `zoo list` builds nothing; a test holds them equal to the
+  /// models built now).
+  public static var builtinFigures: [BuiltinFigures] { storedBuiltinFigures }
+
   /// The text of a built-in definition file by its path (`zoo/resnet.yaml`), as embedded.
   public static func builtinText(path: String) -> String? {
     builtinSources.first { "zoo/\($0.name)" == path }?.text
@@ -127,4 +132,43 @@ public struct ModelArgument: Sendable {
   public var name: String
   public var value: Value?
   public var setByModel: Bool
+}
+
+/// What `zoo list` shows of a built-in model, stored in the binary by `scripts/embed-zoo.sh`.
+public struct BuiltinFigures: Sendable, Equatable {
+  public var model, family, paper: String
+  /// `[C, H, W]` of one sample, and the main output's shape.
+  public var input, output: [Int]
+  public var params, macs: Int
+
+  public init(model: String, family: String, paper: String, input: [Int], output: [Int], params: Int, macs: Int) {
+    self.model = model
+    self.family = family
+    self.paper = paper
+    self.input = input
+    self.output = output
+    self.params = params
+    self.macs = macs
+  }
+}
+
+/// The last four-digit year from 1950 to 2099 in a paper reference (`… CVPR 2016` → 2016).
+/// (A scan, not a regex: compiling one took `zoo list` twice the instructions of everything else.)
+public func paperYear(_ paper: String) -> Int? {
+  let b = Array(paper.utf8)
+  var year: Int?
+  var i = 0
+  while i + 4 <= b.count {
+    let digits = b[i..<(i + 4)].map { Int($0) - 48 }
+    if digits.allSatisfy({ (0...9).contains($0) }) {
+      let y = digits.reduce(0) { $0 * 10 + $1 }
+      if (1950...2099).contains(y) {
+        year = y
+        i += 4
+        continue
+      }
+    }
+    i += 1
+  }
+  return year
 }

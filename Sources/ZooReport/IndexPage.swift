@@ -1,4 +1,5 @@
 import ZooAnalysis
+import ZooFormat
 import ZooGraph
 import ZooPlot
 
@@ -67,9 +68,7 @@ public struct IndexPage: Sendable {
   }
 
   /// The last four-digit year from 1950 to 2099 in a paper reference (`… CVPR 2016` → 2016).
-  static func year(_ paper: String) -> Int? {
-    paper.matches(of: /(19[5-9][0-9]|20[0-9][0-9])/).compactMap { Int($0.1) }.last
-  }
+  static func year(_ paper: String) -> Int? { paperYear(paper) }
 
   /// The receptive field of the last layer that is not global (the final feature map): `427 px`,
   /// `H×W px` when the axes differ, `≤ … ` for an upper bound, `global` when every layer sees all.

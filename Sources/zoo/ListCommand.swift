@@ -29,6 +29,12 @@ struct ListCommand: ParsableCommand {
   @Flag(help: "Prints a JSON array instead of the table.")
   var json = false
 
+  @Flag(
+    help: ArgumentHelp(
+      "Builds and measures every model instead of reading the figures stored in the binary (scripts/embed-zoo.sh stores them; a test checks they are current)."
+    ))
+  var fresh = false
+
   struct Entry: Encodable {
     var model, family: String
     var year: Int?
@@ -38,26 +44,22 @@ struct ListCommand: ParsableCommand {
   }
 
   func run() throws {
-    let zoo: Zoo
-    do { zoo = try Zoo.builtin() } catch { throw ZooError(error.description) }
-    if let family, !zoo.files.contains(where: { $0.family.lowercased() == family.lowercased() }) {
-      let families = zoo.files.map(\.family)
+    let all = fresh ? try measuredFigures() : Zoo.builtinFigures
+    let families = all.map(\.family).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+    if let family, !families.contains(where: { $0.lowercased() == family.lowercased() }) {
       let near = closeNames(family, among: families, limit: 2)
       throw ZooError(
         "no family `\(family)`"
           + (near.isEmpty ? "" : "; did you mean \(near.map { "`\($0)`" }.joined(separator: " or "))?")
           + " The families are \(families.joined(separator: ", "))")
     }
-    var entries: [Entry] = []
-    for file in zoo.files where family.map({ $0.lowercased() == file.family.lowercased() }) ?? true {
-      for m in file.models where pattern.map({ nameMatches(m.name, $0) }) ?? true {
-        let s: Summary
-        do { s = try Summary(try file.graph(m)) } catch { throw ZooError("\(m.name): \(error)") }
-        entries.append(
-          Entry(
-            model: m.name, family: file.family, year: paperYear(file.paper), paper: file.paper, input: s.input,
-            output: s.output, params: s.totals.params, macs: s.totals.macs))
-      }
+    let entries = all.filter { f in
+      (family.map { $0.lowercased() == f.family.lowercased() } ?? true)
+        && (pattern.map { nameMatches(f.model, $0) } ?? true)
+    }.map {
+      Entry(
+        model: $0.model, family: $0.family, year: paperYear($0.paper), paper: $0.paper, input: $0.input,
+        output: $0.output, params: $0.params, macs: $0.macs)
     }
     if json {
       print(try jsonString(entries))
@@ -74,6 +76,21 @@ struct ListCommand: ParsableCommand {
       ])
     }
     print(t.render())
+  }
+
+  /// Every built-in model built and measured now (what the stored figures are made from).
+  func measuredFigures() throws -> [BuiltinFigures] {
+    let zoo: Zoo
+    do { zoo = try Zoo.builtin() } catch { throw ZooError(error.description) }
+    return try zoo.files.flatMap { file in
+      try file.models.map { m in
+        let s: Summary
+        do { s = try Summary(try file.graph(m)) } catch { throw ZooError("\(m.name): \(error)") }
+        return BuiltinFigures(
+          model: m.name, family: file.family, paper: file.paper, input: s.input, output: s.output,
+          params: s.totals.params, macs: s.totals.macs)
+      }
+    }
   }
 }
 
@@ -101,9 +118,4 @@ func nameMatches(_ name: String, _ pattern: String) -> Bool {
   }
   while j < p.count && p[j] == "*" { j += 1 }
   return j == p.count
-}
-
-/// The last four-digit year from 1950 to 2099 in a paper reference (`… CVPR 2016` → 2016).
-func paperYear(_ paper: String) -> Int? {
-  paper.matches(of: /(19[5-9][0-9]|20[0-9][0-9])/).compactMap { Int($0.1) }.last
 }

@@ -14,6 +14,24 @@ struct InvariantTests {
     #expect(allModels.count == 58)
   }
 
+  /// The figures `zoo list` reads from the binary are those of the models built now, with their files'
+  /// families and papers, in order.
+  @Test func storedListFiguresAreCurrent() throws {
+    let zoo = try Zoo.builtin()
+    let stored = Zoo.builtinFigures
+    #expect(stored.map(\.model) == zoo.modelNames, "the stored figures are stale: run scripts/embed-zoo.sh")
+    for file in zoo.files {
+      for m in file.models {
+        guard let f = stored.first(where: { $0.model == m.name }) else { continue }
+        let s = try Summary(try file.graph(m))
+        let now = BuiltinFigures(
+          model: m.name, family: file.family, paper: file.paper, input: s.input, output: s.output,
+          params: s.totals.params, macs: s.totals.macs)
+        #expect(f == now, "\(m.name): stored \(f), built now \(now); run scripts/embed-zoo.sh")
+      }
+    }
+  }
+
   /// The generated model index (which lets one model load without parsing every file) lists exactly the
   /// models the files define, in order, and finding a model through it gives the same entry as through
   /// the parsed zoo, for exact and loosely spelt names.
