@@ -39,7 +39,7 @@ struct ExplainOutputOptions: ParsableArguments {
     if json {
       Swift.print(try jsonString(document))
     } else {
-      Swift.print(lines.joined(separator: "\n"))
+      printFitted(lines.joined(separator: "\n"))
     }
   }
 }

@@ -46,6 +46,13 @@ func middleEllipsis(_ text: String, _ width: Int) -> String {
 }
 
 /// A plain-text table with aligned columns; numeric columns are right-aligned.
+///
+/// A table wider than ``outputWidth`` is fitted in steps, each taken only while it is still too wide:
+/// 1. the ``shrinkable`` column (names) is shortened in the middle, down to 12 characters;
+/// 2. grouped integers in the right-aligned columns are written with units (`2,833,137,664` →
+///    `2.83 G`), the style of the gallery;
+/// 3. the other left-aligned columns are shortened at their end, down to 8 characters;
+/// 4. columns are left out from the right, and a last line says which and how to see them.
 struct TextTable {
   var headers: [String]
   var rightAligned: Set<Int>
@@ -54,34 +61,77 @@ struct TextTable {
   /// ``outputWidth``: the first (layer or module names) unless said otherwise; nil keeps every cell.
   var shrinkable: Int? = 0
 
-  /// The width of the rendered table in characters.
-  var width: Int { widths(shrinking: false).reduce(0, +) + 2 * (headers.count - 1) }
+  /// The width of the rendered table in characters, before any fitting.
+  var width: Int { Self.natural(headers, rows).reduce(0, +) + 2 * (headers.count - 1) }
 
-  private func widths(shrinking: Bool) -> [Int] {
+  private static func natural(_ headers: [String], _ rows: [[String]]) -> [Int] {
     var widths = headers.map(\.count)
     for r in rows {
-      for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) }
-    }
-    if shrinking, let k = shrinkable, k < widths.count {
-      let total = widths.reduce(0, +) + 2 * (widths.count - 1)
-      if total > outputWidth { widths[k] = max(headers[k].count, 12, widths[k] - (total - outputWidth)) }
+      for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) }
     }
     return widths
   }
 
+  /// `2,833,137,664` → `2.83 G`; any other text unchanged.
+  private static func withUnits(_ cell: String) -> String {
+    let digits = cell.filter { $0 != "," }
+    guard cell.contains(","), !digits.isEmpty, digits.allSatisfy(\.isNumber), let n = Int(digits) else { return cell }
+    return compact(n)
+  }
+
   func render() -> String {
-    let widths = widths(shrinking: true)
+    var headers = headers
+    var rows = rows
+    let limit = outputWidth
+    func total(_ w: [Int]) -> Int { w.reduce(0, +) + 2 * (w.count - 1) }
+    var widths = Self.natural(headers, rows)
+    // 1. Names, shortened in the middle.
+    if let k = shrinkable, k < widths.count, total(widths) > limit {
+      widths[k] = max(headers[k].count, 12, widths[k] - (total(widths) - limit))
+    }
+    // 2. Units in the numeric columns.
+    if total(widths) > limit {
+      rows = rows.map { r in r.enumerated().map { i, c in rightAligned.contains(i) ? Self.withUnits(c) : c } }
+      for i in rightAligned where i < widths.count {
+        widths[i] = max(headers[i].count, rows.map { i < $0.count ? $0[i].count : 0 }.max() ?? 0)
+      }
+    }
+    // 3. The other text columns, shortened at the end, the widest first (one column at a time).
+    var cut = Set<Int>()
+    let texts = widths.indices.filter { !rightAligned.contains($0) && $0 != shrinkable }
+    while total(widths) > limit {
+      let floors = texts.map { max(8, headers[$0].count) }
+      guard
+        let j = texts.indices.filter({ widths[texts[$0]] > floors[$0] }).max(by: {
+          widths[texts[$0]] < widths[texts[$1]]
+        })
+      else { break }
+      widths[texts[j]] -= 1
+      cut.insert(texts[j])
+    }
+    // 4. Columns from the right.
+    var dropped: [String] = []
+    while total(widths) > limit && widths.count > 2 {
+      dropped.insert(headers.removeLast(), at: 0)
+      widths.removeLast()
+      rows = rows.map { Array($0.prefix(widths.count)) }
+    }
     func line(_ cells: [String]) -> String {
       cells.enumerated().map { i, c in
-        let c = i == shrinkable ? middleEllipsis(c, widths[i]) : c
+        var c = c
+        if i == shrinkable { c = middleEllipsis(c, widths[i]) }
+        if cut.contains(i), c.count > widths[i] { c = String(c.prefix(widths[i] - 1)) + "…" }
         let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
         return rightAligned.contains(i) ? pad + c : c + pad
       }.joined(separator: "  ").replacingTrailingSpaces()
     }
-    var out = [
-      Style.header.apply(line(headers)), String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1)),
-    ]
+    var out = [Style.header.apply(line(headers)), String(repeating: "─", count: total(widths))]
     out += rows.map(line)
+    if !dropped.isEmpty {
+      out += fitted([
+        "(\(dropped.joined(separator: ", ")) left out to fit \(limit) columns: widen the terminal or set COLUMNS.)"
+      ])
+    }
     return out.joined(separator: "\n")
   }
 }
@@ -125,23 +175,32 @@ func fitted(_ lines: [String], width: Int = outputWidth) -> [String] {
       let at = line.distance(from: line.startIndex, to: colon) + 1 + after
       if after >= 1, at < width / 2, !line[..<colon].contains("`") { indent = at }
     }
-    if line.contains(" + ") || line.contains(" = ") { return wrapTerms(line, indent: indent, width: width) }
     let pad = String(repeating: " ", count: indent)
-    var out: [String] = []
-    var current = String(repeating: " ", count: lead)
-    var fresh = true
-    for word in line.dropFirst(lead).split(separator: " ", omittingEmptySubsequences: false) {
-      if fresh || current.count + 1 + word.count <= width {
-        current += (fresh ? "" : " ") + word
-        fresh = false
-      } else {
-        out.append(current)
-        current = pad + word
-      }
-    }
-    out.append(current)
-    return out
+    guard line.contains(" + ") || line.contains(" = ") else { return wrapSpaces(line, pad: pad, width: width) }
+    // Terms first; a term longer than the line is then broken at spaces.
+    return wrapTerms(line, indent: indent, width: width).flatMap { wrapSpaces($0, pad: pad, width: width) }
   }
+}
+
+/// `line` broken at spaces into lines of at most `width` characters where the words allow, the first
+/// keeping the line's own indentation and the others starting with `pad`.
+private func wrapSpaces(_ line: String, pad: String, width: Int) -> [String] {
+  guard line.count > width else { return [line] }
+  let lead = line.prefix { $0 == " " }.count
+  var out: [String] = []
+  var current = String(repeating: " ", count: lead)
+  var fresh = true
+  for word in line.dropFirst(lead).split(separator: " ", omittingEmptySubsequences: false) {
+    if fresh || current.count + 1 + word.count <= width {
+      current += (fresh ? "" : " ") + word
+      fresh = false
+    } else {
+      out.append(current)
+      current = pad + word
+    }
+  }
+  out.append(current)
+  return out
 }
 
 /// Whether `line` is a row or rule of a ``TextTable`` (left as it is by ``fitted(_:width:)``): a rule of

@@ -167,8 +167,9 @@ struct CLITests {
       ["describe", "densenet121"], ["describe", "resnet152", "--shares"], ["rf", "densenet121"],
       ["compare", "vgg16", "googlenet", "resnet50", "densenet121"], ["explain", "local", "--tile", "2"],
     ]
-    for width in [100, 200] {
-      for args in commands {
+    for width in [60, 100, 200] {
+      for args in commands + [["list"], ["describe", "lenet5", "--batch", "8"], ["explain", "gated"]]
+      where width > 60 || args[0] != "explain" {
         let r = try runZoo(args, environment: ["COLUMNS": "\(width)"])
         #expect(r.status == 0, "\(args): \(r.err)")
         for line in r.out.split(separator: "\n") where line.count > width {
@@ -182,6 +183,9 @@ struct CLITests {
     let wide = try runZoo(
       ["compare", "vgg16", "googlenet", "resnet50", "densenet121"], environment: ["COLUMNS": "200"])
     #expect(wide.out.contains("Params") && wide.out.contains("6,624,904 (÷20.9)"), "\(wide.out)")
+    // At 60 columns the numbers take units before anything is cut, and shapes stay whole where they fit.
+    let sixty = try runZoo(["describe", "resnet18", "--depth", "1"], environment: ["COLUMNS": "60"])
+    #expect(sixty.out.contains("11.69 M") && sixty.out.contains("512×7×7"), "\(sixty.out)")
     // Piped without COLUMNS: 100.
     let piped = try runZoo(["describe", "resnet18"], environment: ["COLUMNS": ""])
     #expect(
