@@ -19,7 +19,7 @@ let explorerCSS = #"""
   #zoo-results li { padding: 2px 10px; cursor: pointer; white-space: nowrap; }
   #zoo-results li:hover, #zoo-results li.zoo-active { background: #e7f5ff; }
   #zoo-results .zoo-op { color: var(--muted); margin-left: 8px; font-size: 12px; }
-  main { display: flex; height: calc(100vh - 92px); min-height: 400px; }
+  main { display: flex; height: calc(100vh - 112px); min-height: 400px; }
   #zoo-diagram { flex: 1; overflow: auto; }
   #zoo-panel { width: 380px; flex: none; overflow: auto; border-left: 1px solid var(--line); padding: 8px 14px; }
   #zoo-panel h2 { font-size: 16px; margin: 4px 0; word-break: break-all; }
@@ -31,7 +31,9 @@ let explorerCSS = #"""
   #zoo-rf dt { color: var(--muted); }
   #zoo-rf dd { margin: 0; }
   .zoo-legend { font-size: 11px; color: var(--muted); }
-  .zoo-legend span { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 8px; vertical-align: -1px; }
+  .zoo-legend span { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 8px; vertical-align: -1px;
+    border: 1px solid #868e96; }
+  #zoo-legend { margin-top: 4px; }
   svg text { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; }
   .zoo-node, .zoo-box, .zoo-flabel, .zoo-rtag { cursor: pointer; }
   .zoo-node:hover > :first-child, .zoo-box:hover > rect:last-of-type { stroke-width: 2.2; }
@@ -470,8 +472,14 @@ let explorerJS = #"""
     hit = selector;
     render();
     const e = svg.querySelector(selector);
-    if (e && e.scrollIntoView) e.scrollIntoView({ block: 'center', inline: 'center' });
+    if (e) centre(e);
     return e;
+  }
+  // Scrolls the diagram (not the page) so that `e` is in the middle of it.
+  function centre(e) {
+    const pane = document.getElementById('zoo-diagram'), r = e.getBoundingClientRect(), p = pane.getBoundingClientRect();
+    pane.scrollTop += r.top + r.height / 2 - (p.top + p.height / 2);
+    pane.scrollLeft += r.left + r.width / 2 - (p.left + p.width / 2);
   }
   function revealLayer(l) {
     const d = layerNode[l];
@@ -488,13 +496,21 @@ let explorerJS = #"""
   const search = document.getElementById('zoo-search');
   const results = document.getElementById('zoo-results');
   const modulePaths = [...new Set(F.flatMap(f => f.members))];
+  // Module paths and layer names that hold the text, then layers whose op does (`conv 3×3`); exact names first.
   function find(q) {
     q = q.trim().toLowerCase();
     if (!q) return [];
     const out = [];
-    for (const p of modulePaths) if (p.toLowerCase().includes(q)) out.push({ text: p, note: 'module', go: () => revealModule(p) });
-    for (const x of L) if (x.name && x.name.toLowerCase().includes(q)) out.push({ text: x.name, note: x.op, go: () => revealLayer(x.i) });
-    out.sort((a, b) => (a.text.toLowerCase() === q ? 0 : 1) - (b.text.toLowerCase() === q ? 0 : 1));
+    const rank = name => (name.toLowerCase() === q ? 0 : name.toLowerCase().includes(q) ? 1 : 2);
+    for (const p of modulePaths) {
+      if (p.toLowerCase().includes(q)) out.push({ text: p, note: 'module', rank: rank(p), go: () => revealModule(p) });
+    }
+    for (const x of L) {
+      if (x.name && (x.name.toLowerCase().includes(q) || x.op.toLowerCase().includes(q))) {
+        out.push({ text: x.name, note: x.op, rank: rank(x.name), go: () => revealLayer(x.i) });
+      }
+    }
+    out.sort((a, b) => a.rank - b.rank);
     return out.slice(0, 60);
   }
   let found = [];
@@ -546,7 +562,11 @@ let explorerJS = #"""
         if (l >= 0) {
           let e = svg.querySelector(`.zoo-node[data-node="${layerNode[l]}"]`);
           if (!e) e = revealLayer(l);
-          if (e) { fire(e, k === 'select' ? 'click' : 'mouseenter'); done = true; }
+          if (e) {
+          centre(e);
+          fire(e, k === 'select' ? 'click' : 'mouseenter');
+          done = true;
+        }
         }
       } else if (k === 'unit' && selected >= 0) {
         unit = v.split(',').map(Number);
@@ -561,6 +581,17 @@ let explorerJS = #"""
     }
     report(JSON.parse(status.textContent).shown);
   }
+  // The colours of the op classes drawn, and the skip edges when there are any.
+  (function legend() {
+    const used = new Set(N.filter(n => n.kind !== 2).map(n => L[n.layers[0]].cls));
+    const p = document.createElement('div');
+    p.className = 'zoo-legend';
+    p.id = 'zoo-legend';
+    p.innerHTML = D.classes.map((c, k) => used.has(k) ? `<span style="background:${c[1]}"></span>${esc(c[0])}` : '')
+      .join('') + (E.some(e => e.style === 1) ? ' <b style="color:#1c7ed6;margin-left:8px">- - →</b> skip connection' : '') +
+      '<i style="margin-left:8px">edge labels: the tensor shape of one sample</i>';
+    document.querySelector('header').appendChild(p);
+  })();
   render();
   fragment();
   window.addEventListener('hashchange', () => { log = []; fragment(); });

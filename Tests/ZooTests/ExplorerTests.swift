@@ -170,7 +170,8 @@ private func dumpDOM(_ file: URL, fragment: String) throws -> String {
   let p = Process()
   p.executableURL = URL(fileURLWithPath: browser)
   p.arguments = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile.path)",
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+    "--user-data-dir=\(profile.path)",
     "--window-size=1400,900", "--dump-dom", file.absoluteString + (fragment.isEmpty ? "" : "#" + fragment),
   ]
   let out = Pipe()
@@ -247,8 +248,14 @@ private func status(_ dom: String) throws -> [String: Any] {
     #expect((try status(closed)["shown"] as? [String: Int]) == beforeShown)
 
     // Select layer2.0.conv2 (drawn with its bn and relu) and the corner unit.
-    let selected = try dumpDOM(file, fragment: "select=layer2.0.conv2&unit=0,0&hover=fc")
-    #expect((try status(selected)["log"] as? [String]) == ["select=layer2.0.conv2", "unit=0,0", "hover=fc"])
+    let selected = try dumpDOM(file, fragment: "select=layer2.0.conv2&unit=0,0&hover=fc&find=layer4.0.conv")
+    #expect(
+      (try status(selected)["log"] as? [String]) == [
+        "select=layer2.0.conv2", "unit=0,0", "hover=fc", "find=layer4.0.conv",
+      ])
+    // The search lists the three convolutions of layer4.0 by name (and its downsample's by op).
+    let results = try #require(try captures(#"<ul id="zoo-results">(.*?)</ul>"#, in: selected).first)
+    for k in 1...3 { #expect(results.contains("<li") && results.contains(">layer4.0.conv\(k)<"), "\(results)") }
     let relu = try #require(summary.graph.nodes.first { $0.name == "layer2.0.relu_1" })
     let f = try ReceptiveFields(summary).nodes[relu.id]
     let rf = try #require(try captures(#"(<dl id="zoo-rf">.*?</dl>)"#, in: selected).first)
