@@ -11,7 +11,8 @@ import ZooGraph
 /// figures as compact JSON. The script hides what a closed fold holds, draws one box in its place and removes the
 /// horizontal bands that only hidden things occupied, so a folded view is compact and opening a fold puts its
 /// contents back where the full layout has them. Folds are chosen as the diagrams fold: consecutive sibling
-/// modules of one kind form a stack, a run of identical neighbours is one fold, and at first every module below
+/// modules of one kind form a stack, a run of neighbours with the same layers (equal structure signatures) is one
+/// fold, whose box says `identical` only when their parameter counts agree too, and at first every module below
 /// the diagram's default depth is open (see docs/explorer.md).
 ///
 /// The page is a pure function of the graph, input size and Graphviz version: the same bytes on every run.
@@ -29,13 +30,16 @@ public func writeExplorer(_ summary: Summary, to path: String, depth: Int? = nil
   try writeAtomically(try explorerHTML(summary, depth: depth), to: path)
 }
 
-/// A fold of the explorer: one module (`module`) or a run of identical sibling modules (`run`).
+/// A fold of the explorer: one module, or a run of consecutive sibling modules with the same layers.
 private struct Fold {
+  /// True for a run: opened, it shows each member as a fold of its own.
   var isRun: Bool
+  /// The fold around this one, or -1.
   var parent: Int
+  /// Whether the page opens with this fold open.
   var open: Bool
   var members: [ModuleTree]
-  /// The cluster of a module fold.
+  /// The cluster of a module fold; -1 for a run.
   var cluster: Int
 }
 
