@@ -375,7 +375,7 @@ private struct DOTWriter {
 /// Chains a bn, activation or dropout into the node of the layer before it when it is that
 /// layer's only reader and both sit in the same module (`conv → bn → relu` is one node).
 /// Returns each layer's head (nil when drawn on its own) and each head's absorbed layers.
-private func fusedChains(_ graph: Graph) -> (head: [Int?], tails: [[Int]]) {
+func fusedChains(_ graph: Graph) -> (head: [Int?], tails: [[Int]]) {
   var head = [Int?](repeating: nil, count: graph.nodes.count)
   var tails = [[Int]](repeating: [], count: graph.nodes.count)
   let consumers = graph.consumers()

@@ -29,7 +29,14 @@ public enum ImageFormat: String, Sendable, CaseIterable {
 /// Graphviz reports while reading, laying out or rendering are captured (never printed); a failure
 /// throws one ``RenderError`` that quotes them.
 public func renderDOT(_ dot: String, format: ImageFormat) throws(RenderError) -> [UInt8] {
-  try GraphvizContext.shared.render(dot, format: format)
+  try GraphvizContext.shared.render(
+    dot, renderer: format.graphvizName, what: format.rawValue.uppercased(), fitPNG: format == .png)
+}
+
+/// Lays out `dot` with Graphviz's `dot` engine and returns the layout as Graphviz's `json0` text: every node's
+/// position and size, every cluster's bounding box and every edge's spline, in points with y pointing up.
+func layoutJSON(_ dot: String) throws(RenderError) -> [UInt8] {
+  try GraphvizContext.shared.render(dot, renderer: "json0:json:core", what: "the layout", fitPNG: false)
 }
 
 /// Messages Graphviz reports through `agerr`, collected while a render holds the lock.
@@ -50,7 +57,7 @@ private final class GraphvizContext: @unchecked Sendable {
 
   private init() {}
 
-  func render(_ dot: String, format: ImageFormat) throws(RenderError) -> [UInt8] {
+  func render(_ dot: String, renderer: String, what: String, fitPNG: Bool) throws(RenderError) -> [UInt8] {
     lock.lock()
     defer { lock.unlock() }
     reportedMessages = []
@@ -65,7 +72,7 @@ private final class GraphvizContext: @unchecked Sendable {
       throw failure("Graphviz could not read the generated DOT text")
     }
     defer { agclose(graph) }
-    if format == .png {
+    if fitPNG {
       // cairo bitmaps are at most 32,767 pixels a side; beyond that the pango plugin rescales and
       // prints a warning straight to stderr. Let Graphviz scale the drawing to fit instead
       // (340 in at 96 dpi = 32,640 px).
@@ -79,8 +86,8 @@ private final class GraphvizContext: @unchecked Sendable {
     defer { gvFreeLayout(gvc, graph) }
     var data: UnsafeMutablePointer<CChar>?
     var length: UInt32 = 0
-    guard gvRenderData(gvc, graph, format.graphvizName, &data, &length) == 0, let data else {
-      throw failure("Graphviz could not render \(format.rawValue.uppercased())")
+    guard gvRenderData(gvc, graph, renderer, &data, &length) == 0, let data else {
+      throw failure("Graphviz could not render \(what)")
     }
     defer { gvFreeRenderData(data) }
     return data.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {

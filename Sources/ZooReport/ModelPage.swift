@@ -45,12 +45,20 @@ public struct ModelPage: Sendable {
   /// The layer diagram's path inside the gallery folder.
   public var diagramPath: String { "figures/\(summary.graph.name)-diagram.svg" }
 
+  /// The explorer page's path inside the gallery folder (`zoo render MODEL -o MODEL.html`).
+  public var explorerPath: String { "explorer/\(summary.graph.name).html" }
+
   /// The figures the page shows, as files of the gallery: the layer diagram (folded, at the depth
-  /// that fits, as `zoo render` draws it), the receptive-field chart and the receptive-field diagram.
+  /// that fits, as `zoo render` draws it), the receptive-field chart, the receptive-field diagram, and
+  /// the interactive explorer the page links.
   public func figures() throws -> [ReportFile] {
     let diagram: [UInt8]
     do { diagram = try renderDiagram(summary, format: .svg) } catch {
       throw GalleryError("\(summary.graph.name): cannot draw the diagram: \(error)")
+    }
+    let explorer: [UInt8]
+    do { explorer = try explorerHTML(summary) } catch {
+      throw GalleryError("\(summary.graph.name): cannot write the explorer: \(error)")
     }
     var files = [
       ReportFile(path: diagramPath, contents: String(decoding: diagram, as: UTF8.self)),
@@ -64,6 +72,7 @@ public struct ModelPage: Sendable {
             try renderReceptiveFieldDiagram(receptiveFields, as: "diagram.svg")
           }))
     }
+    files.append(ReportFile(path: explorerPath, contents: String(decoding: explorer, as: UTF8.self)))
     return files
   }
 
@@ -213,7 +222,10 @@ public struct ModelPage: Sendable {
     return [
       "![Layer diagram of \(name)](\(diagramPath))", "",
       "Identical consecutive blocks are folded into one box marked × N; "
-        + "`zoo render \(name) --expand` draws every layer (docs/rendering.md).",
+        + "`zoo render \(name) --expand` draws every layer (docs/rendering.md).", "",
+      "**[Explore \(name) interactively](\(explorerPath))**: open and close the folds, hover a layer for its "
+        + "figures, find a layer by name, and see a layer's receptive field on the input grid. One self-contained "
+        + "HTML file: download it and open it in a browser, from a file or an email (docs/explorer.md).",
     ].joined(separator: "\n")
   }
 

@@ -8,11 +8,13 @@ import ZooRender
 struct RenderCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "render",
-    abstract: "Draws a model's layer graph as SVG, PNG, PDF or Graphviz DOT.",
+    abstract: "Draws a model's layer graph as SVG, PNG, PDF or Graphviz DOT, or writes an interactive HTML explorer.",
     discussion: """
       Nodes show each layer's op, output shape and parameters, coloured by op class; a bn or activation right after a layer is drawn in that layer's node. Modules are labelled boxes; edges carry tensor shapes, and skip connections are dashed.
 
       Deep networks are folded: identical consecutive blocks become one "× N" box with their summed parameters and MACs, and the depth is chosen so the diagram fits. --depth or --expand changes that.
+
+      With -o model.html, writes the explorer: one self-contained page (no network) where folded blocks open and close in place, hovering a layer shows its figures, a search box finds a layer, and a selected layer's receptive field is drawn on the input grid (docs/explorer.md).
 
       Graphviz runs inside zoo (libgvc); no `dot` program is needed. See docs/rendering.md.
       """
@@ -33,7 +35,11 @@ struct RenderCommand: ParsableCommand {
       throw ZooError("\(graph.name): \(error)")
     }
     do {
-      try writeDiagram(summary, to: drawing.output, options: drawing.diagramOptions)
+      if drawing.isExplorer {
+        try writeExplorer(summary, to: drawing.output, depth: drawing.depth)
+      } else {
+        try writeDiagram(summary, to: drawing.output, options: drawing.diagramOptions)
+      }
     } catch {
       throw ZooError("\(graph.name): \(error)")
     }
@@ -45,7 +51,8 @@ struct RenderOptions: ParsableArguments {
   @Option(
     name: .shortAndLong,
     help: ArgumentHelp(
-      "The file to write; its extension (.svg, .png, .pdf or .dot) chooses the format.", valueName: "path"))
+      "The file to write; its extension (.svg, .png, .pdf, .dot, or .html for the interactive explorer) chooses the format.",
+      valueName: "path"))
   var output: String
 
   @Option(
@@ -63,12 +70,24 @@ struct RenderOptions: ParsableArguments {
   func validate() throws {
     if let depth, depth < 1 { throw ValidationError("--depth must be at least 1, got \(depth).") }
     if depth != nil && expand { throw ValidationError("--depth and --expand exclude each other; give one.") }
+    if isExplorer {
+      if expand { throw ValidationError("--expand does not apply to .html: the explorer opens every fold on request.") }
+      if direction.uppercased() != "TB" {
+        throw ValidationError("--direction applies to diagrams; the .html explorer is laid out top to bottom.")
+      }
+      return
+    }
     guard DiagramFormat(path: output) != nil else {
-      throw ValidationError("-o needs a .svg, .png, .pdf or .dot file name, got `\(output)`.")
+      throw ValidationError("-o needs a .svg, .png, .pdf, .dot or .html file name, got `\(output)`.")
     }
     guard DiagramOptions.Direction(rawValue: direction.uppercased()) != nil else {
       throw ValidationError("--direction must be TB or LR, got `\(direction)`.")
     }
+  }
+
+  /// Whether the output is the interactive HTML explorer (`.html` or `.htm`).
+  var isExplorer: Bool {
+    ["html", "htm"].contains(URL(fileURLWithPath: output).pathExtension.lowercased())
   }
 
   var diagramOptions: DiagramOptions {

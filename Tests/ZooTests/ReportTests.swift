@@ -20,13 +20,13 @@ struct ReportTests {
   @Test func aPageForEveryModelAndTheIndex() throws {
     let zoo = try Zoo.builtin()
     let files = try Gallery(zoo: zoo).files()
-    #expect(
-      files.map(\.path)
-        == ["README.md", "figures/params-vs-macs.svg"]
-        + zoo.modelNames.flatMap {
-          ["\($0).md", "figures/\($0)-diagram.svg", "figures/\($0)-rf.svg"]
-            + (Self.withoutFieldDiagram.contains($0) ? [] : ["figures/\($0)-rf-diagram.svg"])
-        })
+    var expected = ["README.md", "figures/params-vs-macs.svg"]
+    for name in zoo.modelNames {
+      expected += ["\(name).md", "figures/\(name)-diagram.svg", "figures/\(name)-rf.svg"]
+      if !Self.withoutFieldDiagram.contains(name) { expected.append("figures/\(name)-rf-diagram.svg") }
+      expected.append("explorer/\(name).html")
+    }
+    #expect(files.map(\.path) == expected)
     let index = try #require(files.first).contents
     #expect(index.contains("![Parameters against multiply-accumulates of every zoo model](figures/params-vs-macs.svg)"))
     for name in zoo.modelNames { #expect(index.contains("| [\(name)](\(name).md) |")) }
@@ -44,9 +44,10 @@ struct ReportTests {
     #expect(
       files.map(\.path) == [
         "README.md", "figures/params-vs-macs.svg", "resnet50.md", "figures/resnet50-diagram.svg",
-        "figures/resnet50-rf.svg", "figures/resnet50-rf-diagram.svg",
+        "figures/resnet50-rf.svg", "figures/resnet50-rf-diagram.svg", "explorer/resnet50.html",
       ])
     let page = files[2].contents
+    #expect(page.contains("**[Explore resnet50 interactively](explorer/resnet50.html)**"))
     #expect(page.hasPrefix("# resnet50\n\n**ResNet** · He, Zhang, Ren, Sun. Deep Residual Learning"))
     #expect(page.contains("| Parameters | 25,557,032 (25.56 M) |"))
     #expect(page.contains("| MACs | 4,089,184,256 (4.09 G) |"))
@@ -79,7 +80,7 @@ struct ReportTests {
     #expect(a == b)
     // A page written alone is the same bytes as in the whole gallery (cairo's surface counter aside).
     let alone = try Gallery(zoo: try Zoo.builtin()).files(models: ["vgg16"])
-    #expect(alone.count == 6, "the index, the chart, and vgg16's page and three figures")
+    #expect(alone.count == 7, "the index, the chart, and vgg16's page, three figures and the explorer")
     for f in alone { #expect(a.first { $0.path == f.path } == f, "\(f.path) differs when written alone") }
     for f in a {
       #expect(!f.contents.contains(repoRoot.path), "\(f.path) holds a machine path")
@@ -95,6 +96,8 @@ struct ReportTests {
     #expect(GalleryCheck(files: files, in: dir, reportExtra: true).missing.count == files.count)
     try FileManager.default.createDirectory(
       at: dir.appendingPathComponent("figures"), withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      at: dir.appendingPathComponent("explorer"), withIntermediateDirectories: true)
     for f in files { try Data(f.contents.utf8).write(to: dir.appendingPathComponent(f.path)) }
     #expect(GalleryCheck(files: files, in: dir, reportExtra: true).isUpToDate)
     try Data("edited\n".utf8).write(to: dir.appendingPathComponent("vgg16.md"))
