@@ -73,8 +73,12 @@ private struct DOTWriter {
   var clusterCount = 0
   var usedClasses = Set<OpClass>()
   var hasSkip = false
+  /// Whether a fold of identical blocks (`× N`) is drawn.
   var hasFold = false
-  var hasFused = false
+  /// Whether a fold of same-structure blocks whose sizes differ is drawn.
+  var hasSimilar = false
+  /// The kinds of layer drawn inside the node of the layer they follow (`bn`, `relu`), in order of first use.
+  var fusedOps: [String] = []
   var hasBox = false
   /// For a layer drawn inside another's node (a bn or activation right after it): that node.
   var head: [Int?]
@@ -122,7 +126,7 @@ private struct DOTWriter {
     var title = "\(graph.name)"
     if !graph.family.isEmpty { title += " (\(graph.family))" }
     let view =
-      hasFold
+      hasFold || hasSimilar
       ? "depth \(depth) of \(deepest), repeats folded"
       : hasBox ? "depth \(depth) of \(deepest)" : "every layer"
     let subtitle =
@@ -163,8 +167,8 @@ private struct DOTWriter {
       for m in members { for n in m.nodes { drawn[n] = id } }
       lines.append(indent + boxNode(id, members))
     case .cluster(let members, let items):
-      // A module holding nothing but one run of identical blocks is drawn as that run, with the
-      // module named in the label (a dense block and its dense layers × N).
+      // A module holding nothing but one run of same-structure blocks is drawn as that run, with
+      // the module named in the label (a dense block and its dense layers).
       if members.count == 1, items.count == 1, case .cluster(let run, let inner) = items[0], run.count > 1 {
         emitCluster(run, items: inner, outer: members[0], indent: indent)
       } else {
@@ -176,7 +180,6 @@ private struct DOTWriter {
   mutating func emitCluster(_ members: [ModuleTree], items: [Item], outer: ModuleTree?, indent: String) {
     clusterCount += 1
     if members.count > 1 {
-      hasFold = true
       let rep = members[0].nodes
       for (k, m) in members.enumerated() {
         for (i, n) in m.nodes.enumerated() {
@@ -187,6 +190,8 @@ private struct DOTWriter {
     }
     let first = outer ?? members[0]
     let fold = members.count > 1
+    let identical = allIdentical(members, summary)
+    if fold { identical ? (hasFold = true) : (hasSimilar = true) }
     lines.append(indent + "subgraph cluster_\(clusterCount) {")
     let inner = indent + "  "
     var label = clusterLabel(members)
@@ -195,7 +200,7 @@ private struct DOTWriter {
     }
     let style =
       fold
-      ? "style=\"rounded,filled,bold\", color=\"\(skipColor)\", penwidth=2, fillcolor=\"#e7f5ff\""
+      ? "style=\"rounded,filled,\(identical ? "bold" : "dashed")\", color=\"\(skipColor)\", penwidth=2, fillcolor=\"#e7f5ff\""
       : "style=\"rounded,filled\", color=\"#868e96\", fillcolor=\"\(first.depth % 2 == 1 ? "#f8f9fa" : "#ffffff")\""
     lines.append(inner + "graph [\(style), fontsize=12, labeljust=l, margin=10, tooltip=\(quoted(first.path)),")
     // One left-aligned table row per label line.
@@ -228,7 +233,9 @@ private struct DOTWriter {
       rows = ["<b>\(html(op.summary))</b>"]
     }
     if !fused.isEmpty {
-      hasFused = true
+      for f in fused where !fusedOps.contains(graph.nodes[f].op.kindName) {
+        fusedOps.append(graph.nodes[f].op.kindName)
+      }
       rows.append(html(fused.map { "+ " + graph.nodes[$0].op.summary }.joined(separator: " ")))
     }
     if op != .input {
@@ -246,11 +253,18 @@ private struct DOTWriter {
     let last = members[members.count - 1]
     let output = format(summary.shapes[last.nodes.last!])
     var rows = ["<b>\(html(span(members)))</b>"]
-    if members.count > 1 {
+    let identical = allIdentical(members, summary)
+    if members.count == 1 {
+      rows.append(html(first.kind))
+    } else if identical {
       hasFold = true
       rows.append("<b>\(html(first.kind)) × \(members.count)</b>")
     } else {
-      rows.append(html(first.kind))
+      hasSimilar = true
+      let sizes = RunSizes(members, summary)
+      rows.append("<b>\(members.count) \(html(first.kind)) blocks</b>, sizes differ")
+      rows.append("<font point-size=\"10\">\(html(sizes.paramsText))</font>")
+      if let c = sizes.channelsText { rows.append("<font point-size=\"10\">\(html(c))</font>") }
     }
     let ops = first.nodes.map { graph.nodes[$0].op }.filter { $0.opClass != .activation }
     if ops.count <= 3 {
@@ -263,7 +277,9 @@ private struct DOTWriter {
     let each = members.count > 1 ? " in all" : ""
     rows.append(
       "<font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs\(each)</font>")
-    let shape = members.count > 1 ? "box3d, style=filled" : "box, style=\"rounded,filled\""
+    let shape =
+      members.count == 1
+      ? "box, style=\"rounded,filled\"" : identical ? "box3d, style=filled" : "box3d, style=\"filled,dashed\""
     return
       "\(id) [shape=\(shape), fillcolor=\"\(moduleFill)\", tooltip=\(quoted(span(members))), "
       + "label=<\(rows.joined(separator: "<br/>"))>];"
@@ -272,9 +288,18 @@ private struct DOTWriter {
   func clusterLabel(_ members: [ModuleTree]) -> String {
     var counts = Counts()
     for m in members { for n in m.nodes { try? counts.add(summary.nodeCounts[n]) } }
-    var label = "<b>\(html(span(members)))</b> · \(html(members[0].kind))"
-    if members.count > 1 {
-      label += " <b>× \(members.count)</b>"
+    var label = "<b>\(html(span(members)))</b> · "
+    if members.count == 1 {
+      label += html(members[0].kind)
+    } else if allIdentical(members, summary) {
+      label += "\(html(members[0].kind)) <b>× \(members.count)</b>"
+    } else {
+      // Same structure, different sizes: say so, with the ranges, instead of claiming identity.
+      let sizes = RunSizes(members, summary)
+      label += "<b>\(members.count) \(html(members[0].kind)) blocks</b>, sizes differ<br/>"
+      label += "<font point-size=\"10\">\(html(sizes.paramsText))"
+      if let c = sizes.channelsText { label += "; <b>\(html(c))</b>" }
+      label += "</font>"
     }
     label += "<br/><font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs"
     if members.count > 1 {
@@ -363,7 +388,17 @@ private struct DOTWriter {
     var notes = ["edge labels: the tensor shape of one sample"]
     if hasSkip { notes.append("<font color=\"\(skipColor)\">- - →</font> skip connection") }
     if hasFold { notes.append("<b>× N</b>: N identical blocks folded into one") }
-    if hasFused { notes.append("+ bn, + relu: layers drawn in the node of the layer they follow") }
+    if hasSimilar {
+      notes.append(
+        "<b>N … blocks</b>, sizes differ: blocks of one structure whose channels and parameters differ, "
+          + "drawn once (the first), with their ranges")
+    }
+    if !fusedOps.isEmpty {
+      let list = fusedOps.map { "+ " + html($0) }.joined(separator: ", ")
+      notes.append(
+        "\(list): \(fusedOps.count == 1 ? "a layer" : "layers") drawn in the node of the layer \(fusedOps.count == 1 ? "it follows" : "they follow")"
+      )
+    }
     // Colours in one row; the notes below them, one per line.
     let row =
       "<table border=\"0\" cellborder=\"0\" cellspacing=\"4\" cellpadding=\"2\"><tr>\(colours.joined())</tr></table>"

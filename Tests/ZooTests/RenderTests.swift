@@ -164,7 +164,8 @@ private func pngSize(_ bytes: [UInt8]) throws -> (width: Int, height: Int) {
       #expect(
         dot.contains(
           "<b>features.denseblock\(block)</b> · dense_block</td></tr><tr><td align=\"left\">"
-            + "<b>features.denseblock\(block).denselayer1 – denselayer\(n)</b> · dense_layer <b>× \(n)</b>"
+            + "<b>features.denseblock\(block).denselayer1 – denselayer\(n)</b> · <b>\(n) dense_layer blocks</b>, "
+            + "sizes differ"
         ))
     }
   }
