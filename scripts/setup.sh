@@ -4,7 +4,8 @@
 # `--packages-only` stops after the packages (scripts/test.sh builds its own way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Fonts are pinned too: the committed reports embed glyph outlines, so `zoo report --check` needs the same faces.
+# Fonts are pinned too: the committed reports' SVGs hold real <text>, but where each label, box and margin sits comes
+# from text measured in these faces (Graphviz through pango, the charts through cairo), so `zoo report --check` needs them.
 packages=(pkg-config libgraphviz-dev libopenblas-dev libpng-dev libjpeg62-turbo-dev libcairo2-dev fonts-dejavu-core fonts-dejavu-extra)
 missing=()
 for p in "${packages[@]}"; do
