@@ -14,6 +14,8 @@ struct RenderCommand: ParsableCommand {
 
       Deep networks are folded: identical consecutive blocks become one "× N" box with their summed parameters and MACs, and the depth is chosen so the diagram fits. --depth or --expand changes that.
 
+      For a slide, --size 1920x1080 fits the drawing into 1920×1080 pixels (points for SVG and PDF): long chains wrap into columns (rows with --direction LR) and, without --depth, shallower views are tried, so the text stays at least 14 px high; a warning says when it cannot. PNGs are drawn at 2× (192 dpi) otherwise.
+
       Graphviz runs inside zoo (libgvc); no `dot` program is needed. See docs/rendering.md.
       """
   )
@@ -33,7 +35,9 @@ struct RenderCommand: ParsableCommand {
       throw ZooError("\(graph.name): \(error)")
     }
     do {
-      try writeDiagram(summary, to: drawing.output, options: drawing.diagramOptions)
+      let fitted = try writeDiagram(
+        summary, to: drawing.output, options: drawing.diagramOptions, size: try drawing.parsedSize())
+      for w in fitted.warnings { FileHandle.standardError.write(Data("Warning: \(graph.name): \(w)\n".utf8)) }
     } catch {
       throw ZooError("\(graph.name): \(error)")
     }
@@ -60,6 +64,43 @@ struct RenderOptions: ParsableArguments {
   @Option(help: ArgumentHelp("The layout direction: TB (top to bottom) or LR (left to right).", valueName: "TB|LR"))
   var direction: String = "TB"
 
+  @Option(
+    help: ArgumentHelp(
+      "Fits the drawing into W×H: pixels for PNG, points for SVG and PDF (e.g. 1920x1080). Long chains wrap into columns instead of shrinking the text.",
+      valueName: "WxH"))
+  var size: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Wraps the chain into N columns (rows with --direction LR). --size chooses this itself.", valueName: "N"))
+  var columns: Int?
+
+  @Flag(help: "Shows each layer's module path (layer1.0.conv1) in its node.")
+  var names = false
+
+  @Option(help: ArgumentHelp("What edges are labelled with: shapes (default) or none.", valueName: "none|shapes"))
+  var edgeLabels: String = "shapes"
+
+  @Flag(help: "Leaves out the legend of op colours and conventions.")
+  var noLegend = false
+
+  @Option(
+    help: ArgumentHelp(
+      "The colours: light (default), dark (for dark slides) or print (black and white).", valueName: "light|dark|print")
+  )
+  var theme: String = "light"
+
+  /// `--size` as (width, height), or nil.
+  func parsedSize() throws -> (width: Double, height: Double)? {
+    guard let size else { return nil }
+    let parts = size.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+    guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w >= 50, h >= 50, w <= 100_000, h <= 100_000
+    else {
+      throw ValidationError("--size must be WxH with whole numbers from 50 to 100000, e.g. 1920x1080; got `\(size)`.")
+    }
+    return (Double(w), Double(h))
+  }
+
   func validate() throws {
     if let depth, depth < 1 { throw ValidationError("--depth must be at least 1, got \(depth).") }
     if depth != nil && expand { throw ValidationError("--depth and --expand exclude each other; give one.") }
@@ -69,12 +110,25 @@ struct RenderOptions: ParsableArguments {
     guard DiagramOptions.Direction(rawValue: direction.uppercased()) != nil else {
       throw ValidationError("--direction must be TB or LR, got `\(direction)`.")
     }
+    _ = try parsedSize()
+    if let columns, columns < 1 || columns > 50 {
+      throw ValidationError("--columns must be from 1 to 50, got \(columns).")
+    }
+    if columns != nil && size != nil { throw ValidationError("--columns and --size exclude each other; give one.") }
+    guard DiagramOptions.EdgeLabels(rawValue: edgeLabels.lowercased()) != nil else {
+      throw ValidationError("--edge-labels must be none or shapes, got `\(edgeLabels)`.")
+    }
+    guard DiagramOptions.Theme(rawValue: theme.lowercased()) != nil else {
+      throw ValidationError("--theme must be light, dark or print, got `\(theme)`.")
+    }
   }
 
   var diagramOptions: DiagramOptions {
     DiagramOptions(
       depth: depth, expand: expand,
-      direction: DiagramOptions.Direction(rawValue: direction.uppercased()) ?? .topToBottom)
+      direction: DiagramOptions.Direction(rawValue: direction.uppercased()) ?? .topToBottom, columns: columns ?? 1,
+      edgeLabels: DiagramOptions.EdgeLabels(rawValue: edgeLabels.lowercased()) ?? .shapes, names: names,
+      legend: !noLegend, theme: DiagramOptions.Theme(rawValue: theme.lowercased()) ?? .light)
   }
 }
 

@@ -77,7 +77,7 @@ private func siblings(_ s: Summary, from first: String, count: Int) -> [Summary.
     // 64 channels in, 6 × 32 added: 256 out; conv1 grows from 64 to 224 input channels.
     #expect(dot.contains("45,440 – 66,240 params each; <b>channels 64 → 256, +32 each</b>"))
     #expect(dot.contains("<b>channels 512 → 1024, +32 each</b>"))
-    #expect(dot.contains("sizes differ: blocks of one structure"))
+    #expect(dot.contains("sizes differ: one structure, other channels and parameters; the first drawn"))
     #expect(!dot.contains("identical blocks folded"))
   }
 
