@@ -218,10 +218,10 @@ private struct DOTWriter {
       options.expand ? deepest : (options.depth ?? defaultDepth(tree, graph: graph, isDrawn: { head[$0] == nil }))
     let items = plan(tree, graph: graph, depth: depth, fold: !options.expand)
     for item in items { emit(item, indent: "  ") }
-    let body = lines
+    var body = lines
     lines = []
     var edges = edgeLines()
-    if options.columns > 1 { snake(&edges, parts: options.columns) }
+    if options.columns > 1 { snake(&edges, body: &body, parts: options.columns) }
     let t = summary.totals
     var title = "\(graph.name)"
     if !graph.family.isEmpty { title += " (\(graph.family))" }
@@ -493,9 +493,9 @@ private struct DOTWriter {
   /// where every edge crossing the cut leaves one node (one tensor), at the cuts that best balance
   /// the parts' node counts, preferring cuts between top-level items to cuts inside a module. At a
   /// cut, the chain ends in a marker "continued in the next column" and the next column starts
-  /// with a marker "from the previous column" whose edges carry the tensor on; an invisible edge
-  /// keeps the columns in order.
-  func snake(_ edges: inout [String], parts: Int) {
+  /// with a marker "from the previous column" whose edges carry the tensor on. The columns' first
+  /// nodes share the top rank, ordered by invisible edges, so the columns read left to right.
+  func snake(_ edges: inout [String], body: inout [String], parts: Int) {
     var position: [String: Int] = [:]
     for (i, id) in order.enumerated() { position[id] = i }
     // For each edge line between declared nodes: its ends' positions.
@@ -515,7 +515,8 @@ private struct DOTWriter {
       guard !crossing.isEmpty, Set(crossing.map(\.from)).count == 1 else { continue }
       let a = enclosing[order[p - 1]] ?? []
       let b = enclosing[order[p]] ?? []
-      clean.append((p, zip(a, b).prefix { $0 == $1 }.count + (a == b ? 0 : 1)))
+      // The clusters the cut would split: those around both sides.
+      clean.append((p, zip(a, b).prefix { $0 == $1 }.count))
     }
     // Balance estimated heights: a node's text rows, plus the gap and edge label above it.
     var before = [0.0]
@@ -524,8 +525,12 @@ private struct DOTWriter {
     let share = before.last! / Double(parts)
     for k in 1..<parts {
       let target = share * Double(k)
-      let candidates = clean.filter { c in c.p > (chosen.last ?? 0) }
-      let score = { (c: (p: Int, shared: Int)) in abs(before[c.p] - target) / share + 0.3 * Double(c.shared) }
+      // No column shorter than a third of its share; no part left empty.
+      let start = before[chosen.last ?? 0]
+      let candidates = clean.filter { c in
+        c.p > (chosen.last ?? 0) && before[c.p] - start >= share / 3 && before.last! - before[c.p] >= share / 3
+      }
+      let score = { (c: (p: Int, shared: Int)) in abs(before[c.p] - target) / share + 0.6 * Double(c.shared) }
       guard let best = candidates.min(by: { score($0) < score($1) }) else { break }
       chosen.append(best.p)
     }
@@ -547,12 +552,29 @@ private struct DOTWriter {
           edges.append("  \(source) -> \(out)\(attrs)")
         }
       }
-      edges.append(
-        "  \(out) [\(marker), label=<<i>continued in the next \(next) ↗</i>>];")
-      edges.append(
-        "  \(into) [\(marker), label=<<i>↘ from the previous \(next)</i>>];")
-      edges.append("  \(out) -> \(into) [style=invis, constraint=false];")
+      // Each marker is declared beside its node, inside the same clusters.
+      declare("\(out) [\(marker), label=<<i>continued in the next \(next) ↗</i>>];", after: source, in: &body)
+      declare(
+        "\(into) [\(marker), label=<<i>↘ from the previous \(next)</i>>];", after: order[first.to], in: &body)
     }
+    // The columns' heads share the top rank, in order: flat invisible edges order them.
+    if !chosen.isEmpty, let first = order.first {
+      let heads = [first] + chosen.indices.map { "cut\($0 + 1)in" }
+      edges.append("  { rank=same; \(heads.joined(separator: "; ")); }")
+      edges.append("  \(heads.joined(separator: " -> ")) [style=invis];")
+    }
+  }
+
+  /// Inserts the node statement `line` after the declaration of node `id`, at its indent.
+  func declare(_ line: String, after id: String, in body: inout [String]) {
+    guard
+      let i = body.firstIndex(where: { $0.drop { $0 == " " }.hasPrefix(id + " [") })
+    else {
+      body.append("  " + line)
+      return
+    }
+    let indent = String(body[i].prefix { $0 == " " })
+    body.insert(indent + line, at: i + 1)
   }
 
   /// Whether `u` lies in the innermost module of `v` (by name prefix).
