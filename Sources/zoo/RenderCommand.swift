@@ -12,7 +12,7 @@ struct RenderCommand: ParsableCommand {
     discussion: """
       Nodes show each layer's op, output shape and parameters, coloured by op class; a bn or activation right after a layer is drawn in that layer's node. Modules are labelled boxes; edges carry tensor shapes, and skip connections are dashed.
 
-      Deep networks are folded: identical consecutive blocks become one "× N" box with their summed parameters and MACs, and the depth is chosen so the diagram fits. --depth or --expand changes that.
+      Deep networks are folded: identical consecutive blocks become one "× N" box with their summed parameters and MACs; a run of one structure whose sizes differ (DenseNet's dense layers) is drawn once and labelled with its count and its ranges of parameters and channels. The depth is chosen so the diagram fits. --depth or --expand changes that.
 
       For a slide, --size 1920x1080 fits the drawing into 1920×1080 pixels (points for SVG and PDF): long chains wrap into columns (rows with --direction LR) and, without --depth, shallower views are tried, so the text stays at least 14 px high; a warning says when it cannot. PNGs are drawn at 2× (192 dpi) otherwise.
 
