@@ -29,9 +29,14 @@ public func renderDiagram(
   return try fitDiagram(summary, options: options, format: format).bytes
 }
 
-/// The smallest text a fitted diagram keeps, in pixels of the PNG (points of an SVG or PDF): a
-/// font size of 14 px reads from the back of a lecture room on a 1080-pixel slide.
+/// The smallest text a fitted PNG keeps, in pixels: a font size of 14 px reads from the back of a
+/// lecture room on a 1080-pixel slide.
 public let minimumTextSize = 14.0
+
+/// The smallest text a fitted diagram keeps: ``minimumTextSize`` pixels in a PNG; in an SVG or PDF,
+/// 10 points, the diagrams' own smallest font (fine print and edge labels), so fitting a vector
+/// drawing never shrinks its text.
+public func minimumTextSize(for format: DiagramFormat) -> Double { format == .png ? minimumTextSize : 10 }
 
 /// A diagram rendered for a page: its bytes, the view chosen to fit, and what it could not keep.
 public struct FittedDiagram: Sendable {
@@ -81,6 +86,7 @@ public func fitDiagram(
   size: (width: Double, height: Double)? = nil
 ) throws(RenderError) -> FittedDiagram {
   let cap = naturalScale(format)
+  let minimum = minimumTextSize(for: format)
   struct Trial {
     var options: DiagramOptions
     var dot: String
@@ -119,7 +125,7 @@ public func fitDiagram(
         o.columns = k
         let t = try trial(o)
         // The fewest columns that keep the text readable; else the most readable.
-        if t.text >= minimumTextSize {
+        if t.text >= minimum {
           bestHere = t
           break
         }
@@ -133,7 +139,7 @@ public func fitDiagram(
       }
       guard let bestHere else { continue }
       if best.map({ bestHere.text > $0.text }) ?? true { best = bestHere }
-      if bestHere.text >= minimumTextSize {
+      if bestHere.text >= minimum {
         best = bestHere
         break search
       }
@@ -142,12 +148,12 @@ public func fitDiagram(
   }
   var warnings: [String] = []
   // Only a size asked for, or cairo's limit on a PNG, scales the text down.
-  if format != .dot && (size != nil || format == .png) && chosen.text < minimumTextSize - 1e-9 {
+  if format != .dot && (size != nil || format == .png) && chosen.text < minimum - 1e-9 {
     let unit = format == .png ? "px" : "pt"
     let scaled = chosen.text.formattedOneDecimal
     if let size {
       warnings.append(
-        "text is \(scaled) \(unit) high at \(Int(size.width))×\(Int(size.height)) \(unit), below \(Int(minimumTextSize)) \(unit) "
+        "text is \(scaled) \(unit) high at \(Int(size.width))×\(Int(size.height)) \(unit), below \(Int(minimum)) \(unit) "
           + "even \(chosen.options.depth.map { "at depth \($0)" } ?? "with every layer drawn") in "
           + "\(chosen.options.columns) column\(chosen.options.columns == 1 ? "" : "s"); "
           + "give a larger --size, a smaller --depth, or --edge-labels none")
@@ -163,11 +169,11 @@ public func fitDiagram(
   case .png:
     bytes = try renderDOT(chosen.dot, format: .png, attributes: ["dpi": "\(chosen.scale * 72)"])
   case .svg, .pdf:
-    var attributes: [String: String] = [:]
+    // cairo's PDF adds a half-inch margin of its own; without it the page is the drawing's size.
+    var attributes: [String: String] = format == .pdf ? ["margin": "0"] : [:]
     if chosen.scale < 1 {
-      let w = (chosen.width - 2 * padding) * chosen.scale / 72
-      let h = (chosen.height - 2 * padding) * chosen.scale / 72
-      attributes["size"] = "\(w),\(h)"
+      // Graphviz's `size` bounds the whole drawing, padding included.
+      attributes["size"] = "\(chosen.width * chosen.scale / 72),\(chosen.height * chosen.scale / 72)"
     }
     bytes = try renderDOT(chosen.dot, format: format == .svg ? .svg : .pdf, attributes: attributes)
   }

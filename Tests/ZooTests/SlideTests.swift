@@ -49,6 +49,11 @@ private func svgSize(_ bytes: [UInt8]) throws -> (width: Double, height: Double)
     let fitted = try fitDiagram(summary, format: .svg, size: (1000, 700))
     let (w, h) = try svgSize(fitted.bytes)
     #expect(w <= 1000.5 && h <= 700.5, "\(w)×\(h)")
+    // A PDF page is the fitted size too (no margin of cairo's own).
+    let pdf = String(decoding: try fitDiagram(summary, format: .pdf, size: (1000, 700)).bytes, as: UTF8.self)
+    let box = try #require(pdf.firstMatch(of: try Regex(#"MediaBox \[ 0 0 (\d+) (\d+) \]"#)))
+    let (pw, ph) = (Int(box.output[1].substring!)!, Int(box.output[2].substring!)!)
+    #expect(pw <= 1001 && ph <= 701 && max(pw, ph) >= 650, "PDF page \(pw)×\(ph)")
   }
 
   /// The expanded DenseNet-201 cannot keep its text readable: the result says so instead of
