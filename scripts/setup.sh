@@ -5,7 +5,8 @@
 # Debian's headless-capable `chromium`, which the explorer's browser test drives (no browser is downloaded at run time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Fonts are pinned too: the committed reports embed glyph outlines, so `zoo report --check` needs the same faces.
+# Fonts are pinned too: the committed reports' SVGs hold real <text>, but where each label, box and margin sits comes
+# from text measured in these faces (Graphviz through pango, the charts through cairo), so `zoo report --check` needs them.
 packages=(pkg-config libgraphviz-dev libopenblas-dev libpng-dev libjpeg62-turbo-dev libcairo2-dev fonts-dejavu-core fonts-dejavu-extra)
 packages_only=false
 for arg in "$@"; do

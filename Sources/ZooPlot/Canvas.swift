@@ -36,12 +36,16 @@ public struct Colour: Sendable, Hashable {
 /// Horizontal text anchoring.
 public enum Anchor: Sendable { case start, middle, end }
 
-/// A cairo drawing surface of `width × height` points that ends up as an SVG or PNG file.
+/// A drawing surface of `width × height` points that ends up as an SVG or PNG file.
 ///
-/// The file type follows the path's extension (`.svg` or `.png`); PNGs are drawn at twice the size
-/// (so they stay sharp on slides) from the same drawing calls. Coordinates: origin top left, y down.
-/// cairo draws into memory; ``finish()`` writes the file through ``Files/write(_:to:what:)`` (a temporary
-/// file renamed into place), so a failed or interrupted drawing never leaves a partial or stray file.
+/// The file type follows the path's extension (`.svg` or `.png`). A PNG is drawn by cairo at twice
+/// the size (so it stays sharp on slides). An SVG is written directly as SVG elements: shapes as
+/// `<rect>`, `<polyline>` and `<circle>`, and text as real `<text>` elements (in DejaVu Sans, with
+/// a generic sans-serif fallback), so a label can be edited, searched and translated in Inkscape or
+/// PowerPoint; cairo only measures text for the layout. Coordinates: origin top left, y down. The
+/// drawing happens in memory; ``finish()`` writes the file through ``Files/write(_:to:what:)`` (a
+/// temporary file renamed into place), so a failed or interrupted drawing never leaves a partial or
+/// stray file.
 public final class Canvas {
   public let width: Double
   public let height: Double
@@ -49,8 +53,11 @@ public final class Canvas {
   let path: String
   let png: Bool
   let sink = ByteSink()
+  /// The PNG's image surface, or a 1×1 surface that only measures text for an SVG.
   let surface: OpaquePointer
   let cr: OpaquePointer
+  /// The SVG's elements, in drawing order (empty for a PNG).
+  var elements: [String] = []
 
   /// Opens a surface for `path`; call ``finish()`` to write the file or ``rendered()`` for its bytes.
   public init(path: String, width: Double, height: Double) throws(PlotError) {
@@ -65,8 +72,7 @@ public final class Canvas {
     let surface =
       png
       ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width * 2), Int32(height * 2))!
-      : cairo_svg_surface_create_for_stream(
-        ByteSink.write, Unmanaged.passUnretained(sink).toOpaque(), width, height)!
+      : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1)!
     guard cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
       let why = String(cString: cairo_status_to_string(cairo_surface_status(surface)))
       cairo_surface_destroy(surface)
@@ -85,16 +91,18 @@ public final class Canvas {
     cairo_surface_destroy(surface)
   }
 
-  /// The file's bytes (SVG: finishes the surface; PNG: encodes the pixels). Call it once.
+  /// The file's bytes (SVG: the document; PNG: the encoded pixels). Call it once.
   public func rendered() throws(PlotError) -> [UInt8] {
-    cairo_surface_flush(surface)
-    var status = CAIRO_STATUS_SUCCESS
-    if png {
-      status = cairo_surface_write_to_png_stream(surface, ByteSink.write, Unmanaged.passUnretained(sink).toOpaque())
-    } else {
-      cairo_surface_finish(surface)
-      status = cairo_surface_status(surface)
+    guard png else {
+      let head =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        + "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(svgNumber(width))pt\" "
+        + "height=\"\(svgNumber(height))pt\" viewBox=\"0 0 \(svgNumber(width)) \(svgNumber(height))\">\n"
+      return Array((head + elements.joined(separator: "\n") + "\n</svg>\n").utf8)
     }
+    cairo_surface_flush(surface)
+    let status = cairo_surface_write_to_png_stream(
+      surface, ByteSink.write, Unmanaged.passUnretained(sink).toOpaque())
     guard status == CAIRO_STATUS_SUCCESS else {
       throw PlotError("cannot draw `\(path)`: \(String(cString: cairo_status_to_string(status)))")
     }
@@ -111,6 +119,12 @@ public final class Canvas {
 
   /// A filled rectangle.
   public func fill(x: Double, y: Double, width: Double, height: Double, _ colour: Colour, alpha: Double = 1) {
+    guard png else {
+      elements.append(
+        "<rect x=\"\(svgNumber(x))\" y=\"\(svgNumber(y))\" width=\"\(svgNumber(width))\" "
+          + "height=\"\(svgNumber(height))\" \(paint("fill", colour, alpha))/>")
+      return
+    }
     set(colour, alpha: alpha)
     cairo_rectangle(cr, x, y, width, height)
     cairo_fill(cr)
@@ -121,6 +135,13 @@ public final class Canvas {
     _ points: [(Double, Double)], _ colour: Colour, width: Double = 1, dash: [Double] = [], alpha: Double = 1
   ) {
     guard let first = points.first else { return }
+    guard png else {
+      let list = points.map { "\(svgNumber($0.0)),\(svgNumber($0.1))" }.joined(separator: " ")
+      elements.append(
+        "<polyline points=\"\(list)\" fill=\"none\" \(paint("stroke", colour, alpha)) "
+          + "\(strokeStyle(width, dash))/>")
+      return
+    }
     set(colour, alpha: alpha)
     cairo_set_line_width(cr, width)
     cairo_set_dash(cr, dash, Int32(dash.count), 0)
@@ -134,6 +155,13 @@ public final class Canvas {
   public func circle(
     x: Double, y: Double, radius: Double, fill: Colour?, stroke: Colour?, width: Double = 1, dash: [Double] = []
   ) {
+    guard png else {
+      var e = "<circle cx=\"\(svgNumber(x))\" cy=\"\(svgNumber(y))\" r=\"\(svgNumber(radius))\" "
+      e += fill.map { paint("fill", $0, 1) } ?? "fill=\"none\""
+      if let stroke { e += " " + paint("stroke", stroke, 1) + " " + strokeStyle(width, dash) }
+      elements.append(e + "/>")
+      return
+    }
     cairo_new_path(cr)
     cairo_arc(cr, x, y, radius, 0, 2 * Double.pi)
     if let fill {
@@ -173,9 +201,12 @@ public final class Canvas {
     return e.x_advance
   }
 
+  /// The font every canvas draws with.
+  static let fontFamily = "DejaVu Sans"
+
   private static func setFont(_ cr: OpaquePointer, _ size: Double, _ bold: Bool) {
     cairo_select_font_face(
-      cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
+      cr, fontFamily, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
     cairo_set_font_size(cr, size)
   }
 
@@ -195,6 +226,25 @@ public final class Canvas {
       case .middle: -w / 2
       case .end: -w
       }
+    guard png else {
+      let rotate = angle == 0 ? "" : " transform=\"rotate(\(svgNumber(-angle)) \(svgNumber(x)) \(svgNumber(y)))\""
+      if let background {
+        elements.append(
+          "<rect x=\"\(svgNumber(x + dx - 3))\" y=\"\(svgNumber(y - size * 0.95))\" width=\"\(svgNumber(w + 6))\" "
+            + "height=\"\(svgNumber(size * 1.3))\" \(paint("fill", background, 0.9))\(rotate)/>")
+      }
+      let textAnchor =
+        switch anchor {
+        case .start: "start"
+        case .middle: "middle"
+        case .end: "end"
+        }
+      elements.append(
+        "<text x=\"\(svgNumber(x))\" y=\"\(svgNumber(y))\" font-family=\"\(Canvas.fontFamily), sans-serif\" "
+          + "font-size=\"\(svgNumber(size))\"\(bold ? " font-weight=\"bold\"" : "") text-anchor=\"\(textAnchor)\" "
+          + "\(paint("fill", colour, 1))\(rotate)>\(xmlEscaped(text))</text>")
+      return
+    }
     cairo_save(cr)
     cairo_translate(cr, x, y)
     cairo_rotate(cr, -angle * Double.pi / 180)
@@ -208,6 +258,51 @@ public final class Canvas {
     cairo_show_text(cr, text)
     cairo_restore(cr)
   }
+}
+
+/// `fill="#1f77b4"`, with `fill-opacity` when `alpha` is below 1.
+private func paint(_ attribute: String, _ c: Colour, _ alpha: Double) -> String {
+  func hex(_ v: Double) -> String {
+    let n = max(0, min(255, Int((v * 255).rounded())))
+    let digits = Array("0123456789abcdef")
+    return String([digits[n / 16], digits[n % 16]])
+  }
+  let colour = "\(attribute)=\"#\(hex(c.r))\(hex(c.g))\(hex(c.b))\""
+  return alpha < 1 ? colour + " \(attribute)-opacity=\"\(svgNumber(alpha))\"" : colour
+}
+
+/// A stroke's width, round joins and caps, and its dash pattern.
+private func strokeStyle(_ width: Double, _ dash: [Double]) -> String {
+  var s = "stroke-width=\"\(svgNumber(width))\" stroke-linejoin=\"round\" stroke-linecap=\"round\""
+  if !dash.isEmpty { s += " stroke-dasharray=\"\(dash.map(svgNumber).joined(separator: " "))\"" }
+  return s
+}
+
+/// A coordinate with at most two decimals and no trailing zeros (`12`, `12.5`, `-0.25`), written
+/// without Foundation formatting so the file is the same in every locale.
+func svgNumber(_ v: Double) -> String {
+  let hundredths = Int((v * 100).rounded())
+  let sign = hundredths < 0 ? "-" : ""
+  let a = abs(hundredths)
+  var s = sign + String(a / 100)
+  let frac = a % 100
+  if frac != 0 { s += frac % 10 == 0 ? ".\(frac / 10)" : (frac < 10 ? ".0\(frac)" : ".\(frac)") }
+  return s
+}
+
+/// Text escaped for an XML element or attribute.
+func xmlEscaped(_ s: String) -> String {
+  var out = ""
+  for c in s {
+    switch c {
+    case "&": out += "&amp;"
+    case "<": out += "&lt;"
+    case ">": out += "&gt;"
+    case "\"": out += "&quot;"
+    default: out.append(c)
+    }
+  }
+  return out
 }
 
 /// The bytes cairo writes through a stream callback.

@@ -63,7 +63,7 @@ public func receptiveFieldChart(_ rf: ReceptiveFields) -> Chart {
   var chart = Chart(
     title: "\(g.name): receptive field by depth",
     subtitle: "input \(input[1])×\(input[2]) · at each depth the largest field over all paths"
-      + (rf.globalFrom.map { " · global from `\($0.path)` on" } ?? ""),
+      + (rf.globalFrom.map { " · global from \($0.path) on" } ?? ""),
     xLabel: "depth (conv and pooling layers on the longest path)", yLabel: "input pixels (log scale)")
   chart.yScale = .log2
   chart.legend = .bottomRight

@@ -19,12 +19,50 @@ public struct DiagramOptions: Sendable, Equatable {
   /// Draws every layer: every module expanded, nothing folded.
   public var expand: Bool
   public var direction: Direction
+  /// The number of columns (rows when left to right) the main chain wraps into: a *snake*. The
+  /// chain is cut only where one tensor crosses from one part to the next.
+  public var columns: Int
+  /// What edges are labelled with.
+  public var edgeLabels: EdgeLabels
+  /// Whether each node also shows its module path (`layer1.0.conv1`).
+  public var names: Bool
+  /// Whether the legend (op colours and conventions) is drawn under the title.
+  public var legend: Bool
+  /// The colours.
+  public var theme: Theme
 
-  public init(depth: Int? = nil, expand: Bool = false, direction: Direction = .topToBottom) {
+  /// What edges are labelled with.
+  public enum EdgeLabels: String, Sendable, CaseIterable {
+    /// No labels.
+    case none
+    /// The tensor shape of one sample (`64×56×56`).
+    case shapes
+  }
+
+  /// The colour scheme of a diagram.
+  public enum Theme: String, Sendable, CaseIterable {
+    /// Pastel fills by op class on white.
+    case light
+    /// Dark background, muted fills, light lines and text (for dark slides).
+    case dark
+    /// Black on white with grey fills, for printing in black and white.
+    case print
+  }
+
+  public init(
+    depth: Int? = nil, expand: Bool = false, direction: Direction = .topToBottom, columns: Int = 1,
+    edgeLabels: EdgeLabels = .shapes, names: Bool = false, legend: Bool = true, theme: Theme = .light
+  ) {
     precondition(depth.map { $0 >= 1 } ?? true, "depth must be at least 1")
+    precondition(columns >= 1, "columns must be at least 1")
     self.depth = depth
     self.expand = expand
     self.direction = direction
+    self.columns = columns
+    self.edgeLabels = edgeLabels
+    self.names = names
+    self.legend = legend
+    self.theme = theme
   }
 }
 
@@ -39,11 +77,53 @@ let classColors: [(OpClass, String, String)] = [
   (.other, "#e9ecef", "input, flatten, dropout"),
 ]
 
-private func color(_ c: OpClass) -> String { classColors.first { $0.0 == c }!.1 }
-
-private let edgeColor = "#495057"
-private let skipColor = "#1c7ed6"
-private let moduleFill = "#f1f3f5"
+/// The colours of a theme.
+extension DiagramOptions.Theme {
+  /// The fill of an op class's nodes (and its legend cell).
+  func fill(_ c: OpClass) -> String {
+    let light = classColors.first { $0.0 == c }!.1
+    switch self {
+    case .light: return light
+    case .dark:
+      let dark: [OpClass: String] = [
+        .convolution: "#1864ab", .normalization: "#7c6400", .activation: "#2b8a3e", .pooling: "#b35300",
+        .linear: "#5f3dc4", .merge: "#a61e4d", .other: "#495057",
+      ]
+      return dark[c] ?? "#495057"
+    case .print:
+      let grey: [OpClass: String] = [
+        .convolution: "#d9d9d9", .normalization: "#f2f2f2", .activation: "#ffffff", .pooling: "#bfbfbf",
+        .linear: "#a6a6a6", .merge: "#e6e6e6", .other: "#ffffff",
+      ]
+      return grey[c] ?? "#ffffff"
+    }
+  }
+  var background: String { self == .dark ? "#1b1e21" : "white" }
+  /// Titles, node text and borders.
+  var text: String { self == .dark ? "#f1f3f5" : self == .print ? "#000000" : "#212529" }
+  /// Edge labels, secondary text and edges.
+  var muted: String { self == .dark ? "#ced4da" : self == .print ? "#333333" : "#495057" }
+  var nodeBorder: String { self == .dark ? "#ced4da" : self == .print ? "#000000" : "#495057" }
+  /// Skip connections and folded runs.
+  var skip: String { self == .dark ? "#74c0fc" : self == .print ? "#000000" : "#1c7ed6" }
+  /// Collapsed modules (boxes).
+  var moduleFill: String { self == .dark ? "#343a40" : self == .print ? "#ffffff" : "#f1f3f5" }
+  /// Expanded modules, alternating by depth.
+  func clusterFill(odd: Bool) -> String {
+    switch self {
+    case .light: odd ? "#f8f9fa" : "#ffffff"
+    case .dark: odd ? "#25292d" : "#1b1e21"
+    case .print: "#ffffff"
+    }
+  }
+  var clusterBorder: String { self == .dark ? "#868e96" : self == .print ? "#000000" : "#868e96" }
+  /// A folded run's cluster.
+  var foldFill: String { self == .dark ? "#1c2f45" : self == .print ? "#f2f2f2" : "#e7f5ff" }
+  /// The output nodes.
+  var outputFill: String { self == .dark ? "#1b1e21" : "#ffffff" }
+  /// Size-only edges (a crop's or upsample's second input).
+  var faint: String { self == .dark ? "#868e96" : "#999999" }
+}
 
 /// The DOT text of a diagram of `summary`'s graph.
 ///
@@ -57,10 +137,21 @@ public func diagramDOT(_ summary: Summary, options: DiagramOptions = DiagramOpti
   return writer.write()
 }
 
+/// The depth a diagram of `summary` opens modules to with `options`: the given depth, the deepest
+/// with `expand`, or the deepest whose folded diagram has at most 60 nodes.
+func chosenDepth(_ summary: Summary, options: DiagramOptions) -> Int {
+  let tree = ModuleTree.build(summary.graph)
+  if options.expand { return tree.maxDepth }
+  if let d = options.depth { return d }
+  let head = fusedChains(summary.graph).head
+  return defaultDepth(tree, graph: summary.graph, isDrawn: { head[$0] == nil })
+}
+
 private struct DOTWriter {
   let summary: Summary
   let options: DiagramOptions
   var graph: Graph { summary.graph }
+  var theme: DiagramOptions.Theme { options.theme }
   /// The drawn node id of every graph node: `n<index>`, or its box's `m<k>`.
   var drawn: [String]
   /// For a layer of a folded member after the first: the first member's corresponding layer.
@@ -69,12 +160,24 @@ private struct DOTWriter {
   /// between members, which the single drawn copy cannot show.
   var member: [(run: Int, index: Int)?]
   var lines: [String] = []
+  /// The drawn nodes (layers and boxes) in the order they are declared.
+  var order: [String] = []
+  /// The number of text rows of each drawn node (to estimate its height).
+  var rowCount: [String: Int] = [:]
+  /// The clusters enclosing each drawn node, outermost first.
+  var enclosing: [String: [Int]] = [:]
+  /// The clusters being emitted, outermost first.
+  var clusterStack: [Int] = []
   var boxCount = 0
   var clusterCount = 0
   var usedClasses = Set<OpClass>()
   var hasSkip = false
+  /// Whether a fold of identical blocks (`× N`) is drawn.
   var hasFold = false
-  var hasFused = false
+  /// Whether a fold of same-structure blocks whose sizes differ is drawn.
+  var hasSimilar = false
+  /// The kinds of layer drawn inside the node of the layer they follow (`bn`, `relu`), in order of first use.
+  var fusedOps: [String] = []
   var hasBox = false
   /// For a layer drawn inside another's node (a bn or activation right after it): that node.
   var head: [Int?]
@@ -115,14 +218,15 @@ private struct DOTWriter {
       options.expand ? deepest : (options.depth ?? defaultDepth(tree, graph: graph, isDrawn: { head[$0] == nil }))
     let items = plan(tree, graph: graph, depth: depth, fold: !options.expand)
     for item in items { emit(item, indent: "  ") }
-    let body = lines
+    var body = lines
     lines = []
-    let edges = edgeLines()
+    var edges = edgeLines()
+    if options.columns > 1 { snake(&edges, body: &body, parts: options.columns) }
     let t = summary.totals
     var title = "\(graph.name)"
     if !graph.family.isEmpty { title += " (\(graph.family))" }
     let view =
-      hasFold
+      hasFold || hasSimilar
       ? "depth \(depth) of \(deepest), repeats folded"
       : hasBox ? "depth \(depth) of \(deepest)" : "every layer"
     let subtitle =
@@ -131,14 +235,15 @@ private struct DOTWriter {
     var out = [
       "digraph \(quoted(graph.name)) {",
       "  graph [rankdir=\(options.direction.rawValue), fontname=\"Helvetica\", fontsize=13, labelloc=t, "
-        + "labeljust=l, nodesep=0.22, ranksep=0.32, newrank=true, pad=0.25, bgcolor=white,",
+        + "labeljust=l, nodesep=0.22, ranksep=0.32, newrank=true, pad=0.25, bgcolor=\"\(theme.background)\", "
+        + "fontcolor=\"\(theme.text)\",",
       "         label=<<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"1\">"
         + "<tr><td align=\"left\"><b><font point-size=\"20\">\(html(title))</font></b></td></tr>"
         + "<tr><td align=\"left\"><font point-size=\"13\">\(html(subtitle))</font></td></tr>"
-        + "<tr><td align=\"left\">\(legend())</td></tr></table>>];",
+        + (options.legend ? "<tr><td align=\"left\">\(legend())</td></tr>" : "") + "</table>>];",
       "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12, margin=\"0.12,0.05\", "
-        + "penwidth=1, color=\"#495057\"];",
-      "  edge [fontname=\"Helvetica\", fontsize=10, fontcolor=\"#495057\", color=\"\(edgeColor)\", arrowsize=0.7];",
+        + "penwidth=1, color=\"\(theme.nodeBorder)\", fontcolor=\"\(theme.text)\"];",
+      "  edge [fontname=\"Helvetica\", fontsize=10, fontcolor=\"\(theme.muted)\", color=\"\(theme.muted)\", arrowsize=0.7];",
     ]
     out += body
     out += edges
@@ -151,20 +256,28 @@ private struct DOTWriter {
   mutating func emit(_ item: Item, indent: String) {
     switch item {
     case .layer(let n):
-      if head[n] == nil { lines.append(indent + layerNode(n)) }
+      if head[n] == nil {
+        order.append("n\(n)")
+        enclosing["n\(n)"] = clusterStack
+        lines.append(indent + layerNode(n))
+      }
     case .box(let members) where members.count == 1 && singleNode(members[0]) != nil,
       .cluster(let members, _) where members.count == 1 && singleNode(members[0]) != nil:
       // A module that draws as one node (conv + bn + relu) is that node, not a box or cluster.
+      order.append("n\(singleNode(members[0])!)")
+      enclosing["n\(singleNode(members[0])!)"] = clusterStack
       lines.append(indent + layerNode(singleNode(members[0])!))
     case .box(let members):
       hasBox = true
       boxCount += 1
       let id = "m\(boxCount)"
       for m in members { for n in m.nodes { drawn[n] = id } }
+      order.append(id)
+      enclosing[id] = clusterStack
       lines.append(indent + boxNode(id, members))
     case .cluster(let members, let items):
-      // A module holding nothing but one run of identical blocks is drawn as that run, with the
-      // module named in the label (a dense block and its dense layers × N).
+      // A module holding nothing but one run of same-structure blocks is drawn as that run, with
+      // the module named in the label (a dense block and its dense layers).
       if members.count == 1, items.count == 1, case .cluster(let run, let inner) = items[0], run.count > 1 {
         emitCluster(run, items: inner, outer: members[0], indent: indent)
       } else {
@@ -176,7 +289,6 @@ private struct DOTWriter {
   mutating func emitCluster(_ members: [ModuleTree], items: [Item], outer: ModuleTree?, indent: String) {
     clusterCount += 1
     if members.count > 1 {
-      hasFold = true
       let rep = members[0].nodes
       for (k, m) in members.enumerated() {
         for (i, n) in m.nodes.enumerated() {
@@ -187,6 +299,8 @@ private struct DOTWriter {
     }
     let first = outer ?? members[0]
     let fold = members.count > 1
+    let identical = allIdentical(members, summary)
+    if fold { identical ? (hasFold = true) : (hasSimilar = true) }
     lines.append(indent + "subgraph cluster_\(clusterCount) {")
     let inner = indent + "  "
     var label = clusterLabel(members)
@@ -195,15 +309,19 @@ private struct DOTWriter {
     }
     let style =
       fold
-      ? "style=\"rounded,filled,bold\", color=\"\(skipColor)\", penwidth=2, fillcolor=\"#e7f5ff\""
-      : "style=\"rounded,filled\", color=\"#868e96\", fillcolor=\"\(first.depth % 2 == 1 ? "#f8f9fa" : "#ffffff")\""
+      ? "style=\"rounded,filled,\(identical ? "bold" : "dashed")\", color=\"\(theme.skip)\", penwidth=2, "
+        + "fillcolor=\"\(theme.foldFill)\""
+      : "style=\"rounded,filled\", color=\"\(theme.clusterBorder)\", "
+        + "fillcolor=\"\(theme.clusterFill(odd: first.depth % 2 == 1))\""
     lines.append(inner + "graph [\(style), fontsize=12, labeljust=l, margin=10, tooltip=\(quoted(first.path)),")
     // One left-aligned table row per label line.
     let rows = label.components(separatedBy: "<br/>").map { "<tr><td align=\"left\">\($0)</td></tr>" }
     lines.append(
       inner + "       label=<<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\">"
         + rows.joined() + "</table>>];")
+    clusterStack.append(clusterCount)
     for i in items { emit(i, indent: inner) }
+    clusterStack.removeLast()
     lines.append(indent + "}")
   }
 
@@ -216,7 +334,7 @@ private struct DOTWriter {
     let shape = format(summary.shapes[layers.last!])
     let names = layers.map { graph.nodes[$0].name }.filter { !$0.isEmpty }
     var attrs =
-      "fillcolor=\"\(color(op.opClass))\", tooltip=\(quoted(names.isEmpty ? op.kindName : names.joined(separator: ", ")))"
+      "fillcolor=\"\(theme.fill(op.opClass))\", tooltip=\(quoted(names.isEmpty ? op.kindName : names.joined(separator: ", ")))"
     var rows: [String]
     switch op {
     case .input:
@@ -228,14 +346,21 @@ private struct DOTWriter {
       rows = ["<b>\(html(op.summary))</b>"]
     }
     if !fused.isEmpty {
-      hasFused = true
+      for f in fused where !fusedOps.contains(graph.nodes[f].op.kindName) {
+        fusedOps.append(graph.nodes[f].op.kindName)
+      }
       rows.append(html(fused.map { "+ " + graph.nodes[$0].op.summary }.joined(separator: " ")))
+    }
+    if options.names, op != .input, let name = names.first {
+      // The module path of the node's first layer, under its op.
+      rows.insert("<font point-size=\"10\"><i>\(html(name))</i></font>", at: 1)
     }
     if op != .input {
       let params = layers.reduce(0) { $0 + summary.nodeCounts[$1].params }
       rows.append(
         "<font point-size=\"10\">\(html(shape))\(params > 0 ? " · \(grouped(params)) params" : "")</font>")
     }
+    rowCount["n\(n)"] = rows.count
     return "n\(n) [\(attrs), label=<\(rows.joined(separator: "<br/>"))>];"
   }
 
@@ -246,11 +371,18 @@ private struct DOTWriter {
     let last = members[members.count - 1]
     let output = format(summary.shapes[last.nodes.last!])
     var rows = ["<b>\(html(span(members)))</b>"]
-    if members.count > 1 {
+    let identical = allIdentical(members, summary)
+    if members.count == 1 {
+      rows.append(html(first.kind))
+    } else if identical {
       hasFold = true
       rows.append("<b>\(html(first.kind)) × \(members.count)</b>")
     } else {
-      rows.append(html(first.kind))
+      hasSimilar = true
+      let sizes = RunSizes(members, summary)
+      rows.append("<b>\(members.count) \(html(first.kind)) blocks</b>, sizes differ")
+      rows.append("<font point-size=\"10\">\(html(sizes.paramsText))</font>")
+      if let c = sizes.channelsText { rows.append("<font point-size=\"10\">\(html(c))</font>") }
     }
     let ops = first.nodes.map { graph.nodes[$0].op }.filter { $0.opClass != .activation }
     if ops.count <= 3 {
@@ -263,18 +395,30 @@ private struct DOTWriter {
     let each = members.count > 1 ? " in all" : ""
     rows.append(
       "<font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs\(each)</font>")
-    let shape = members.count > 1 ? "box3d, style=filled" : "box, style=\"rounded,filled\""
+    rowCount[id] = rows.count
+    let shape =
+      members.count == 1
+      ? "box, style=\"rounded,filled\"" : identical ? "box3d, style=filled" : "box3d, style=\"filled,dashed\""
     return
-      "\(id) [shape=\(shape), fillcolor=\"\(moduleFill)\", tooltip=\(quoted(span(members))), "
+      "\(id) [shape=\(shape), fillcolor=\"\(theme.moduleFill)\", tooltip=\(quoted(span(members))), "
       + "label=<\(rows.joined(separator: "<br/>"))>];"
   }
 
   func clusterLabel(_ members: [ModuleTree]) -> String {
     var counts = Counts()
     for m in members { for n in m.nodes { try? counts.add(summary.nodeCounts[n]) } }
-    var label = "<b>\(html(span(members)))</b> · \(html(members[0].kind))"
-    if members.count > 1 {
-      label += " <b>× \(members.count)</b>"
+    var label = "<b>\(html(span(members)))</b> · "
+    if members.count == 1 {
+      label += html(members[0].kind)
+    } else if allIdentical(members, summary) {
+      label += "\(html(members[0].kind)) <b>× \(members.count)</b>"
+    } else {
+      // Same structure, different sizes: say so, with the ranges, instead of claiming identity.
+      let sizes = RunSizes(members, summary)
+      label += "<b>\(members.count) \(html(members[0].kind)) blocks</b>, sizes differ<br/>"
+      label += "<font point-size=\"10\">\(html(sizes.paramsText))"
+      if let c = sizes.channelsText { label += "; <b>\(html(c))</b>" }
+      label += "</font>"
     }
     label += "<br/><font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs"
     if members.count > 1 {
@@ -300,12 +444,15 @@ private struct DOTWriter {
         if from == to { continue }
         let key = from + ">" + to
         guard seen.insert(key).inserted else { continue }
-        var attrs = "label=\(quoted(" " + format(summary.shapes[u]) + " "))"
+        let labelled = options.edgeLabels == .shapes
+        var attrs = labelled ? "label=\(quoted(" " + format(summary.shapes[u]) + " "))" : "label=\"\""
         var sizeOnly = false
         if k == 1, case .crop = node.op { sizeOnly = true }
         if k == 1, case .upsample(let up) = node.op, up.like { sizeOnly = true }
         if sizeOnly {
-          out.append("  \(from) -> \(to) [label=\" size \", style=dotted, color=\"#999999\", fontcolor=\"#999999\"];")
+          out.append(
+            "  \(from) -> \(to) [label=\"\(labelled ? " size " : "")\", style=dotted, color=\"\(theme.faint)\", fontcolor=\"\(theme.faint)\"];"
+          )
           continue
         }
         let skip: Bool
@@ -316,7 +463,7 @@ private struct DOTWriter {
         }
         if skip && to.hasPrefix("n") {
           hasSkip = true
-          attrs += ", style=dashed, color=\"\(skipColor)\", fontcolor=\"\(skipColor)\", penwidth=1.4"
+          attrs += ", style=dashed, color=\"\(theme.skip)\", fontcolor=\"\(theme.skip)\", penwidth=1.4"
         }
         out.append("  \(from) -> \(to) [\(attrs)];")
       }
@@ -326,7 +473,7 @@ private struct DOTWriter {
         let to = resolve(node.id)
         if from != to, seen.insert(from + ">>" + to).inserted {
           out.append(
-            "  \(from) -> \(to) [label=\(quoted(" switches " + format(summary.shapes[u.pool]) + " ")), "
+            "  \(from) -> \(to) [label=\(quoted(options.edgeLabels == .shapes ? " switches " + format(summary.shapes[u.pool]) + " " : "")), "
               + "style=dashed, constraint=false];")
         }
       }
@@ -335,11 +482,99 @@ private struct DOTWriter {
       let id = "out\(i)"
       let name = i == 0 ? "output" : "auxiliary output \(i)"
       out.append(
-        "  \(id) [shape=ellipse, fillcolor=\"#ffffff\", label=<<b>\(name)</b><br/>\(html(format(summary.shapes[o])))>];"
+        "  \(id) [shape=ellipse, fillcolor=\"\(theme.outputFill)\", label=<<b>\(name)</b><br/>\(html(format(summary.shapes[o])))>];"
       )
       out.append("  \(resolve(o)) -> \(id);")
     }
     return out
+  }
+
+  /// Wraps the chain into `parts` columns (rows when left to right): cuts the declared node order
+  /// where every edge crossing the cut leaves one node (one tensor), at the cuts that best balance
+  /// the parts' node counts, preferring cuts between top-level items to cuts inside a module. At a
+  /// cut, the chain ends in a marker "continued in the next column" and the next column starts
+  /// with a marker "from the previous column" whose edges carry the tensor on. The columns' first
+  /// nodes share the top rank, ordered by invisible edges, so the columns read left to right.
+  func snake(_ edges: inout [String], body: inout [String], parts: Int) {
+    var position: [String: Int] = [:]
+    for (i, id) in order.enumerated() { position[id] = i }
+    // For each edge line between declared nodes: its ends' positions.
+    var spans: [(line: Int, from: Int, to: Int)] = []
+    for (i, line) in edges.enumerated() {
+      let t = line.trimmingCharacters(in: .whitespaces)
+      guard let arrow = t.range(of: " -> ") else { continue }
+      let from = String(t[..<arrow.lowerBound])
+      let to = String(t[arrow.upperBound...].prefix { $0 != " " && $0 != ";" })
+      guard let a = position[from], let b = position[to], a < b else { continue }
+      spans.append((i, a, b))
+    }
+    // A cut before position p is clean when every edge crossing it starts at one node.
+    var clean: [(p: Int, shared: Int)] = []
+    for p in 1..<max(order.count, 1) {
+      let crossing = spans.filter { $0.from < p && $0.to >= p }
+      guard !crossing.isEmpty, Set(crossing.map(\.from)).count == 1 else { continue }
+      let a = enclosing[order[p - 1]] ?? []
+      let b = enclosing[order[p]] ?? []
+      // The clusters the cut would split: those around both sides.
+      clean.append((p, zip(a, b).prefix { $0 == $1 }.count))
+    }
+    // Balance estimated heights: a node's text rows, plus the gap and edge label above it.
+    var before = [0.0]
+    for id in order { before.append(before.last! + Double(rowCount[id] ?? 1) + 2) }
+    var chosen: [Int] = []
+    let share = before.last! / Double(parts)
+    for k in 1..<parts {
+      let target = share * Double(k)
+      // No column shorter than a third of its share; no part left empty.
+      let start = before[chosen.last ?? 0]
+      let candidates = clean.filter { c in
+        c.p > (chosen.last ?? 0) && before[c.p] - start >= share / 3 && before.last! - before[c.p] >= share / 3
+      }
+      let score = { (c: (p: Int, shared: Int)) in abs(before[c.p] - target) / share + 0.6 * Double(c.shared) }
+      guard let best = candidates.min(by: { score($0) < score($1) }) else { break }
+      chosen.append(best.p)
+    }
+    let next = options.direction == .topToBottom ? "column" : "row"
+    let marker = "shape=plaintext, style=\"\", fontcolor=\"\(theme.muted)\""
+    for (k, p) in chosen.enumerated() {
+      let crossing = spans.filter { $0.from < p && $0.to >= p }
+      guard let first = crossing.first else { continue }
+      let source = order[first.from]
+      let out = "cut\(k + 1)"
+      let into = "cut\(k + 1)in"
+      for (j, span) in crossing.enumerated() {
+        let line = edges[span.line]
+        guard let arrow = line.range(of: " -> ") else { continue }
+        // The tensor now enters the next column from its marker.
+        edges[span.line] = "  \(into) -> " + line[arrow.upperBound...]
+        if j == 0 {
+          let attrs = line.range(of: " [").map { String(line[$0.lowerBound...]) } ?? ";"
+          edges.append("  \(source) -> \(out)\(attrs)")
+        }
+      }
+      // Each marker is declared beside its node, inside the same clusters.
+      declare("\(out) [\(marker), label=<<i>continued in the next \(next) ↗</i>>];", after: source, in: &body)
+      declare(
+        "\(into) [\(marker), label=<<i>↘ from the previous \(next)</i>>];", after: order[first.to], in: &body)
+    }
+    // The columns' heads share the top rank, in order: flat invisible edges order them.
+    if !chosen.isEmpty, let first = order.first {
+      let heads = [first] + chosen.indices.map { "cut\($0 + 1)in" }
+      edges.append("  { rank=same; \(heads.joined(separator: "; ")); }")
+      edges.append("  \(heads.joined(separator: " -> ")) [style=invis];")
+    }
+  }
+
+  /// Inserts the node statement `line` after the declaration of node `id`, at its indent.
+  func declare(_ line: String, after id: String, in body: inout [String]) {
+    guard
+      let i = body.firstIndex(where: { $0.drop { $0 == " " }.hasPrefix(id + " [") })
+    else {
+      body.append("  " + line)
+      return
+    }
+    let indent = String(body[i].prefix { $0 == " " })
+    body.insert(indent + line, at: i + 1)
   }
 
   /// Whether `u` lies in the innermost module of `v` (by name prefix).
@@ -357,13 +592,22 @@ private struct DOTWriter {
       "<td\(attrs)><font point-size=\"11\">\(text)</font></td>"
     }
     var colours: [String] = []
-    for (c, fill, name) in classColors where usedClasses.contains(c) {
-      colours.append(cell(html(name), " bgcolor=\"\(fill)\" border=\"1\" color=\"#868e96\""))
+    for (c, _, name) in classColors where usedClasses.contains(c) {
+      colours.append(cell(html(name), " bgcolor=\"\(theme.fill(c))\" border=\"1\" color=\"\(theme.clusterBorder)\""))
     }
-    var notes = ["edge labels: the tensor shape of one sample"]
-    if hasSkip { notes.append("<font color=\"\(skipColor)\">- - →</font> skip connection") }
+    var notes = options.edgeLabels == .shapes ? ["edge labels: the tensor shape of one sample"] : []
+    if hasSkip { notes.append("<font color=\"\(theme.skip)\">- - →</font> skip connection") }
     if hasFold { notes.append("<b>× N</b>: N identical blocks folded into one") }
-    if hasFused { notes.append("+ bn, + relu: layers drawn in the node of the layer they follow") }
+    if hasSimilar {
+      notes.append(
+        "<b>N … blocks</b>, sizes differ: one structure, other channels and parameters; the first drawn")
+    }
+    if !fusedOps.isEmpty {
+      let list = fusedOps.map { "+ " + html($0) }.joined(separator: ", ")
+      notes.append(
+        "\(list): \(fusedOps.count == 1 ? "a layer" : "layers") drawn in the node of the layer \(fusedOps.count == 1 ? "it follows" : "they follow")"
+      )
+    }
     // Colours in one row; the notes below them, one per line.
     let row =
       "<table border=\"0\" cellborder=\"0\" cellspacing=\"4\" cellpadding=\"2\"><tr>\(colours.joined())</tr></table>"

@@ -77,6 +77,70 @@ func signature(_ m: ModuleTree, _ graph: Graph) -> String {
   return s
 }
 
+/// Size signature of a module: each layer's output shape and parameter count, and the shapes of
+/// the tensors entering it from outside. Modules with equal structure signatures (``signature(_:_:)``)
+/// and equal size signatures are identical: same layers, same sizes, same parameters.
+func sizeSignature(_ m: ModuleTree, _ summary: Summary) -> [[Int]] {
+  let inside = Set(m.nodes)
+  var s: [[Int]] = []
+  for n in m.nodes {
+    s.append(summary.shapes[n] + [summary.nodeCounts[n].params])
+    for u in summary.graph.nodes[n].inputs where !inside.contains(u) { s.append(summary.shapes[u]) }
+  }
+  return s
+}
+
+/// Whether every module of `members` is identical to the first (structure and sizes).
+func allIdentical(_ members: [ModuleTree], _ summary: Summary) -> Bool {
+  guard let first = members.first else { return true }
+  let s = sizeSignature(first, summary)
+  return members.dropFirst().allSatisfy { sizeSignature($0, summary) == s }
+}
+
+/// What a folded run of same-structure modules shows about their sizes: the range of their
+/// parameter counts, and the channels entering the first and leaving each member.
+struct RunSizes {
+  /// The smallest and largest parameter count of one member.
+  var minParams: Int
+  var maxParams: Int
+  /// The channels entering the run, then the channels leaving each member in turn.
+  var channels: [Int]
+
+  init(_ members: [ModuleTree], _ summary: Summary) {
+    let params = members.map { m in m.nodes.reduce(0) { $0 + summary.nodeCounts[$1].params } }
+    minParams = params.min() ?? 0
+    maxParams = params.max() ?? 0
+    let first = members[0]
+    let inside = Set(first.nodes)
+    let entry = first.nodes.lazy.flatMap { summary.graph.nodes[$0].inputs }.first { !inside.contains($0) }
+    channels = [entry.flatMap { summary.shapes[$0].first } ?? 0]
+    for m in members { channels.append(m.nodes.last.flatMap { summary.shapes[$0].first } ?? 0) }
+  }
+
+  /// The change of channels every member makes, when it is the same for all.
+  var growthEach: Int? {
+    let steps = zip(channels, channels.dropFirst()).map { $1 - $0 }
+    guard let s = steps.first, steps.allSatisfy({ $0 == s }) else { return nil }
+    return s
+  }
+
+  /// `45,440 – 66,240 params each` or `276,000 params each`.
+  var paramsText: String {
+    minParams == maxParams
+      ? "\(grouped(minParams)) params each" : "\(grouped(minParams)) – \(grouped(maxParams)) params each"
+  }
+
+  /// `channels 64 → 256, +32 each`, `channels 256 → 288 → 288`, or nil when the channels do not change.
+  var channelsText: String? {
+    guard channels.count >= 2, Set(channels).count > 1 else { return nil }
+    if let g = growthEach, g != 0 {
+      return "channels \(channels.first!) → \(channels.last!), \(g > 0 ? "+" : "−")\(abs(g)) each"
+    }
+    if channels.count <= 5 { return "channels " + channels.map(String.init).joined(separator: " → ") }
+    return "channels \(channels.first!) → … → \(channels.last!)"
+  }
+}
+
 private func opSignature(_ op: Op) -> String {
   switch op {
   case .conv(let c): "\(op.summary) p\(c.padding) b\(c.bias)"
@@ -101,9 +165,11 @@ indirect enum Item {
 /// Chooses what to draw.
 ///
 /// With `fold`, consecutive sibling modules of the same kind (a *stack*: a stage's blocks, a dense
-/// block's layers, GoogLeNet's inception 3a/3b) are drawn as: one cluster "× N" when all are
-/// identical; otherwise the first expanded and the rest as boxes, identical neighbours folded
-/// into one box "× N". Generic `seq` containers (stages) never stack. A module is expanded only
+/// block's layers, GoogLeNet's inception 3a/3b) are drawn as: one cluster for the whole stack when
+/// all share one structure signature; otherwise the first expanded and the rest as boxes, each
+/// run of same-structure neighbours folded into one box. Whether a fold is "× N" (identical) or
+/// a run whose sizes differ is decided when it is drawn (``allIdentical(_:_:)``). Generic `seq`
+/// containers (stages) never stack. A module is expanded only
 /// when its depth is below `depth`. Without `fold`, every module within `depth` is expanded.
 func plan(_ tree: ModuleTree, graph: Graph, depth: Int, fold: Bool) -> [Item] {
   var items: [Item] = []

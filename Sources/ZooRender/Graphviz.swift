@@ -28,15 +28,26 @@ public enum ImageFormat: String, Sendable, CaseIterable {
 /// Graphviz is not thread-safe: calls are serialised on one process-wide context. Warnings that
 /// Graphviz reports while reading, laying out or rendering are captured (never printed); a failure
 /// throws one ``RenderError`` that quotes them.
-public func renderDOT(_ dot: String, format: ImageFormat) throws(RenderError) -> [UInt8] {
+///
+/// `attributes` are graph attributes set before the layout (`dpi` for a PNG's resolution, `size`
+/// in inches to scale a drawing down), overriding the DOT text's.
+public func renderDOT(
+  _ dot: String, format: ImageFormat, attributes: [String: String] = [:]
+) throws(RenderError) -> [UInt8] {
   try GraphvizContext.shared.render(
-    dot, renderer: format.graphvizName, what: format.rawValue.uppercased(), fitPNG: format == .png)
+    dot, renderer: format.graphvizName, what: format.rawValue.uppercased(), fitPNG: format == .png,
+    attributes: attributes)
 }
 
 /// Lays out `dot` with Graphviz's `dot` engine and returns the layout as Graphviz's `json0` text: every node's
 /// position and size, every cluster's bounding box and every edge's spline, in points with y pointing up.
 func layoutJSON(_ dot: String) throws(RenderError) -> [UInt8] {
-  try GraphvizContext.shared.render(dot, renderer: "json0:json:core", what: "the layout", fitPNG: false)
+  try GraphvizContext.shared.render(dot, renderer: "json0:json:core", what: "the layout", fitPNG: false, attributes: [:])
+}
+
+/// The size in points of `dot`'s layout (its bounding box, without the `pad` margin around it).
+public func layoutSize(_ dot: String) throws(RenderError) -> (width: Double, height: Double) {
+  try GraphvizContext.shared.layoutSize(dot)
 }
 
 /// Messages Graphviz reports through `agerr`, collected while a render holds the lock.
@@ -57,7 +68,36 @@ private final class GraphvizContext: @unchecked Sendable {
 
   private init() {}
 
-  func render(_ dot: String, renderer: String, what: String, fitPNG: Bool) throws(RenderError) -> [UInt8] {
+  /// Lays out `dot` and reads its bounding box (`bb`: `llx,lly,urx,ury` in points).
+  func layoutSize(_ dot: String) throws(RenderError) -> (width: Double, height: Double) {
+    lock.lock()
+    defer { lock.unlock() }
+    reportedMessages = []
+    _ = agseterrf(reportMessage)
+    _ = agseterr(AGWARN)
+    guard let gvc = context() else { throw RenderError(setUpError ?? "Graphviz could not start") }
+    guard let graph = dot.withCString({ zoo_read_dot($0) }) else {
+      throw RenderError("Graphviz could not read the generated DOT text")
+    }
+    defer { agclose(graph) }
+    guard gvLayout(gvc, graph, "dot") == 0 else { throw RenderError("Graphviz could not lay out the diagram") }
+    defer { gvFreeLayout(gvc, graph) }
+    // The layout's bounding box is written as the graph's `bb` attribute by the DOT renderer.
+    var data: UnsafeMutablePointer<CChar>?
+    var length: UInt32 = 0
+    guard gvRenderData(gvc, graph, "dot", &data, &length) == 0, let data else {
+      throw RenderError("Graphviz could not measure the diagram")
+    }
+    defer { gvFreeRenderData(data) }
+    let box = "bb".withCString { agget(graph, UnsafeMutablePointer(mutating: $0)) }.map { String(cString: $0) } ?? ""
+    let v = box.split(separator: ",").compactMap { Double($0) }
+    guard v.count == 4 else { throw RenderError("Graphviz gave no bounding box for the diagram") }
+    return (v[2] - v[0], v[3] - v[1])
+  }
+
+  func render(_ dot: String, renderer: String, what: String, fitPNG: Bool, attributes: [String: String])
+    throws(RenderError) -> [UInt8]
+  {
     lock.lock()
     defer { lock.unlock() }
     reportedMessages = []
@@ -72,16 +112,21 @@ private final class GraphvizContext: @unchecked Sendable {
       throw failure("Graphviz could not read the generated DOT text")
     }
     defer { agclose(graph) }
-    if fitPNG {
-      // cairo bitmaps are at most 32,767 pixels a side; beyond that the pango plugin rescales and
-      // prints a warning straight to stderr. Let Graphviz scale the drawing to fit instead
-      // (340 in at 96 dpi = 32,640 px).
-      "size".withCString { name in
-        "340,340".withCString { value in
+    func set(_ key: String, _ value: String) {
+      key.withCString { name in
+        value.withCString { value in
           _ = agattr(graph, Int32(AGRAPH), UnsafeMutablePointer(mutating: name), UnsafeMutablePointer(mutating: value))
         }
       }
     }
+    if fitPNG {
+      // cairo bitmaps are at most 32,767 pixels a side; beyond that the pango plugin rescales and
+      // prints a warning straight to stderr. Let Graphviz scale the drawing to fit instead
+      // (32,640 px: 340 in at 96 dpi).
+      let dpi = attributes["dpi"].flatMap(Double.init) ?? 96
+      set("size", "\(32_640 / dpi),\(32_640 / dpi)")
+    }
+    for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { set(key, value) }
     guard gvLayout(gvc, graph, "dot") == 0 else { throw failure("Graphviz could not lay out the diagram") }
     defer { gvFreeLayout(gvc, graph) }
     var data: UnsafeMutablePointer<CChar>?

@@ -141,14 +141,21 @@ public struct ModelPage: Sendable {
     return lines.joined(separator: "\n")
   }
 
-  /// What a module row holds: `3 × bottleneck · 30 layers`, or the op of a layer row.
+  /// What a module row holds: `2 × basic · 14 layers` when its modules are identical (kind,
+  /// parameters, MACs, output shape and layer count, as `zoo describe` folds them), `6 dense_layer
+  /// blocks · 42 layers` when they are of one kind but differ in size, or the op of a layer row.
   func typeCell(_ row: Summary.Row) -> String {
     if let n = row.node { return summary.graph.nodes[n].op.summary }
     let prefix = row.path + "."
     let children = summary.rows.filter { $0.depth == row.depth + 1 && $0.path.hasPrefix(prefix) }
     var kind = row.kind
     if children.count > 1, children.allSatisfy({ $0.node == nil && $0.kind == children[0].kind }) {
-      kind = "\(children.count) × \(children[0].kind)"
+      let c = children[0]
+      let identical = children.allSatisfy {
+        $0.counts.params == c.counts.params && $0.counts.macs == c.counts.macs && $0.output == c.output
+          && $0.nodes.count == c.nodes.count
+      }
+      kind = identical ? "\(children.count) × \(c.kind)" : "\(children.count) \(c.kind) blocks"
     }
     return "\(kind) · \(row.nodes.count) layer\(row.nodes.count == 1 ? "" : "s")"
   }
@@ -221,7 +228,8 @@ public struct ModelPage: Sendable {
     let name = summary.graph.name
     return [
       "![Layer diagram of \(name)](\(diagramPath))", "",
-      "Identical consecutive blocks are folded into one box marked × N; "
+      "Identical consecutive blocks are folded into one box marked × N; a run of blocks of one structure "
+        + "whose sizes differ is drawn once and labelled with its count and its ranges of parameters and channels; "
         + "`zoo render \(name) --expand` draws every layer (docs/rendering.md).", "",
       "**[Explore \(name) interactively](\(explorerPath))**: open and close the folds, hover a layer for its "
         + "figures, find a layer by name, and see a layer's receptive field on the input grid. One self-contained "

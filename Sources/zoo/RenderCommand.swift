@@ -12,7 +12,9 @@ struct RenderCommand: ParsableCommand {
     discussion: """
       Nodes show each layer's op, output shape and parameters, coloured by op class; a bn or activation right after a layer is drawn in that layer's node. Modules are labelled boxes; edges carry tensor shapes, and skip connections are dashed.
 
-      Deep networks are folded: identical consecutive blocks become one "× N" box with their summed parameters and MACs, and the depth is chosen so the diagram fits. --depth or --expand changes that.
+      Deep networks are folded: identical consecutive blocks become one "× N" box with their summed parameters and MACs; a run of one structure whose sizes differ (DenseNet's dense layers) is drawn once and labelled with its count and its ranges of parameters and channels. The depth is chosen so the diagram fits. --depth or --expand changes that.
+
+      For a slide, --size 1920x1080 fits the drawing into 1920×1080 pixels (points for SVG and PDF): long chains wrap into columns (rows with --direction LR) and, without --depth, shallower views are tried, so the text stays at least 14 px high; a warning says when it cannot. PNGs are drawn at 2× (192 dpi) otherwise.
 
       With -o model.html, writes the explorer: one self-contained page (no network) where folded blocks open and close in place, hovering a layer shows its figures, a search box finds a layer, and a selected layer's receptive field is drawn on the input grid (docs/explorer.md).
 
@@ -38,7 +40,9 @@ struct RenderCommand: ParsableCommand {
       if drawing.isExplorer {
         try writeExplorer(summary, to: drawing.output, depth: drawing.depth)
       } else {
-        try writeDiagram(summary, to: drawing.output, options: drawing.diagramOptions)
+        let fitted = try writeDiagram(
+          summary, to: drawing.output, options: drawing.diagramOptions, size: try drawing.parsedSize())
+        for w in fitted.warnings { FileHandle.standardError.write(Data("Warning: \(graph.name): \(w)\n".utf8)) }
       }
     } catch {
       throw ZooError("\(graph.name): \(error)")
@@ -67,6 +71,43 @@ struct RenderOptions: ParsableArguments {
   @Option(help: ArgumentHelp("The layout direction: TB (top to bottom) or LR (left to right).", valueName: "TB|LR"))
   var direction: String = "TB"
 
+  @Option(
+    help: ArgumentHelp(
+      "Fits the drawing into W×H: pixels for PNG, points for SVG and PDF (e.g. 1920x1080). Long chains wrap into columns instead of shrinking the text.",
+      valueName: "WxH"))
+  var size: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Wraps the chain into N columns (rows with --direction LR). --size chooses this itself.", valueName: "N"))
+  var columns: Int?
+
+  @Flag(help: "Shows each layer's module path (layer1.0.conv1) in its node.")
+  var names = false
+
+  @Option(help: ArgumentHelp("What edges are labelled with: shapes (default) or none.", valueName: "none|shapes"))
+  var edgeLabels: String = "shapes"
+
+  @Flag(help: "Leaves out the legend of op colours and conventions.")
+  var noLegend = false
+
+  @Option(
+    help: ArgumentHelp(
+      "The colours: light (default), dark (for dark slides) or print (black and white).", valueName: "light|dark|print")
+  )
+  var theme: String = "light"
+
+  /// `--size` as (width, height), or nil.
+  func parsedSize() throws -> (width: Double, height: Double)? {
+    guard let size else { return nil }
+    let parts = size.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+    guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w >= 50, h >= 50, w <= 100_000, h <= 100_000
+    else {
+      throw ValidationError("--size must be WxH with whole numbers from 50 to 100000, e.g. 1920x1080; got `\(size)`.")
+    }
+    return (Double(w), Double(h))
+  }
+
   func validate() throws {
     if let depth, depth < 1 { throw ValidationError("--depth must be at least 1, got \(depth).") }
     if depth != nil && expand { throw ValidationError("--depth and --expand exclude each other; give one.") }
@@ -75,6 +116,9 @@ struct RenderOptions: ParsableArguments {
       if direction.uppercased() != "TB" {
         throw ValidationError("--direction applies to diagrams; the .html explorer is laid out top to bottom.")
       }
+      if size != nil || columns != nil {
+        throw ValidationError("--size and --columns fit a diagram to a slide; the .html explorer scrolls and zooms.")
+      }
       return
     }
     guard DiagramFormat(path: output) != nil else {
@@ -82,6 +126,17 @@ struct RenderOptions: ParsableArguments {
     }
     guard DiagramOptions.Direction(rawValue: direction.uppercased()) != nil else {
       throw ValidationError("--direction must be TB or LR, got `\(direction)`.")
+    }
+    _ = try parsedSize()
+    if let columns, columns < 1 || columns > 50 {
+      throw ValidationError("--columns must be from 1 to 50, got \(columns).")
+    }
+    if columns != nil && size != nil { throw ValidationError("--columns and --size exclude each other; give one.") }
+    guard DiagramOptions.EdgeLabels(rawValue: edgeLabels.lowercased()) != nil else {
+      throw ValidationError("--edge-labels must be none or shapes, got `\(edgeLabels)`.")
+    }
+    guard DiagramOptions.Theme(rawValue: theme.lowercased()) != nil else {
+      throw ValidationError("--theme must be light, dark or print, got `\(theme)`.")
     }
   }
 
@@ -93,7 +148,9 @@ struct RenderOptions: ParsableArguments {
   var diagramOptions: DiagramOptions {
     DiagramOptions(
       depth: depth, expand: expand,
-      direction: DiagramOptions.Direction(rawValue: direction.uppercased()) ?? .topToBottom)
+      direction: DiagramOptions.Direction(rawValue: direction.uppercased()) ?? .topToBottom, columns: columns ?? 1,
+      edgeLabels: DiagramOptions.EdgeLabels(rawValue: edgeLabels.lowercased()) ?? .shapes, names: names,
+      legend: !noLegend, theme: DiagramOptions.Theme(rawValue: theme.lowercased()) ?? .light)
   }
 }
 

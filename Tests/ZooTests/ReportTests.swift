@@ -53,7 +53,8 @@ struct ReportTests {
     #expect(page.contains("| MACs | 4,089,184,256 (4.09 G) |"))
     // layer4 holds 14,964,736 of the 25,557,032 parameters: 58.6 %.
     #expect(
-      page.contains("| `layer4` | 3 × bottleneck · 32 layers | 2048×7×7 | 14,964,736 | 58.6 % | 809,238,528 | 19.8 % |")
+      page.contains(
+        "| `layer4` | 3 bottleneck blocks · 32 layers | 2048×7×7 | 14,964,736 | 58.6 % | 809,238,528 | 19.8 % |")
     )
     #expect(page.contains("| `fc` | linear 1000 | 1000 | 2,049,000 | 8.0 % | 2,048,000 | 0.1 % |"))
     #expect(page.contains("| `conv1` | conv 7×7/2, 64 | 64×112×112 | 9,408 | < 0.1 % | 118,013,952 | 2.9 % |"))
