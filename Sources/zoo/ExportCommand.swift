@@ -15,7 +15,7 @@ struct ExportCommand: ParsableCommand {
       export); without --weights the model gets the seeded weights `zoo run` uses, so the file reproduces \
       `zoo run` with the same --seed.
       Every layer becomes standard ONNX operators: one operator where one matches (Conv, Gemm, \
-      BatchNormalization, Resize, …), otherwise an exact decomposition into standard operators (LeNet-5's \
+      BatchNormalization, Resize and others), otherwise an exact decomposition into standard operators (LeNet-5's \
       subsampling and RBF layers, connection tables, locally connected and tiled convolutions, adaptive pools \
       with uneven bins). Node names follow the module paths as PyTorch writes them (/layer1/layer1.0/conv1/Conv), \
       and the initializers carry torchvision's state-dict keys (without batch norm's num_batches_tracked, which \
@@ -35,7 +35,7 @@ struct ExportCommand: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "The ONNX opset to write, from \(ONNXExport.opsets.lowerBound) to \(ONNXExport.opsets.upperBound) (default \(ONNXExport.defaultOpset)). Some layers need a later one: a dilated average pool needs 19.",
+      "The ONNX opset to write, from \(ONNXExport.opsets.lowerBound) to \(ONNXExport.opsets.upperBound) (default \(ONNXExport.defaultOpset)). Below 14, 19 and 20, HardSwish, circular padding and GELU are written as combinations of older operators; a dilated average pool needs 19.",
       valueName: "N"))
   var opset: Int = ONNXExport.defaultOpset
 
@@ -87,7 +87,7 @@ struct ExportCommand: ParsableCommand {
     let batch = dynamicBatch ? "N" : "1"
     print(
       "\(graph.name) · input \(batch)×\(format(summary.shapes[0])) · opset \(opset) · "
-        + "\(table.isEmpty || weights == nil ? "seeded weights (seed \(seed))" : "weights from \(weights!)")")
+        + (weights.map { "weights from \($0)" } ?? "seeded weights (seed \(seed))"))
     print("Wrote \(output) (\(formatBytes(bytes.count)))")
   }
 }
