@@ -16,6 +16,7 @@ Errors are max |a − b| over the largest magnitude of the reference; a check pa
   /tmp/venv-ref/bin/python scripts/check_onnx_export.py                       # every model, Markdown table
   /tmp/venv-ref/bin/python scripts/check_onnx_export.py --models lenet5,resnet18 --opset 13
   /tmp/venv-ref/bin/python scripts/check_onnx_export.py --zoo .build-rel/release/zoo --out table.md
+  /tmp/venv-ref/bin/python scripts/check_onnx_export.py --table-from run.log   # the table of a run's log so far
 """
 import argparse
 import datetime
@@ -135,7 +136,8 @@ def markdown(rows, opset):
             f"| {r['model']} | {r['input']} | {r['nodes']} | {r['checker']} | {err(r['zoo_error'])} | "
             f"{err(r.get('torch_error'))} | {'pass' if ok else '**fail**'} |")
     ops = sorted({o for r in rows for o in r.get("ops", [])})
-    lines += ["", f"ONNX operators used across the models: {', '.join(ops)}."]
+    if ops:
+        lines += ["", f"ONNX operators used across the models: {', '.join(ops)}."]
     return "\n".join(lines)
 
 
@@ -146,7 +148,14 @@ def main():
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--out", help="also write the Markdown table to this file")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
+    ap.add_argument("--table-from", metavar="LOG",
+                    help="only print the table of the rows a run wrote to its standard error (one JSON line a model)")
     args = ap.parse_args()
+    if args.table_from:
+        with open(args.table_from) as f:
+            rows = [json.loads(line) for line in f if line.startswith("{")]
+        print(markdown(rows, args.opset))
+        return
 
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     torch_models = set()
@@ -167,7 +176,7 @@ def main():
                 row = {"model": e["model"], "input": "×".join(map(str, e["input"])),
                        "failure": str(error).splitlines()[0][:160]}
             rows.append(row)
-            print(json.dumps({k: v for k, v in row.items() if k != "ops"}), file=sys.stderr, flush=True)
+            print(json.dumps(row), file=sys.stderr, flush=True)
     table = markdown(rows, args.opset)
     print(table)
     if args.out:

@@ -161,9 +161,13 @@ extension Onnx_TensorProto {
     if !name.isEmpty { t.name = name }
     t.dims = shape.map(Int64.init)
     t.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-    var bytes = Data(capacity: values.count * 4)
-    for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-    t.rawData = bytes
+    #if _endian(little)
+      t.rawData = values.withUnsafeBytes { Data($0) }
+    #else
+      var bytes = Data(capacity: values.count * 4)
+      for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+      t.rawData = bytes
+    #endif
     return t
   }
 
