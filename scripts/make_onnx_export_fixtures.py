@@ -37,6 +37,7 @@ MODELS = [
     ("Tests/ZooTests/Fixtures/onnx-export/maps.yaml", "maps"),
     ("Tests/ZooTests/Fixtures/onnx-export/unpool.yaml", "unpool"),
     ("Tests/ZooTests/Fixtures/onnx-export/local.yaml", "local"),
+    ("Tests/ZooTests/Fixtures/onnx-export/pools.yaml", "pools"),
 ]
 # (opset, dynamic batch, batch)
 SETTINGS = [(13, True, 2), (21, False, 1)]

@@ -265,11 +265,50 @@ struct Lowering {
 
   // MARK: - Windows
 
+  /// A pool in ceil mode whose last window PyTorch drops because it would start in the right padding: ONNX's
+  /// shape inference (opsets 13–21) keeps that window where ONNX Runtime drops it, so such a pool is written
+  /// without ceil mode, its end padding just large enough for the analyzer's count of windows. Returns
+  /// nil when no window is dropped, else the end paddings `(h, w)`.
+  func droppedWindowPads(_ p: Pool2D, _ inShape: [Int], _ outShape: [Int]) -> (Int, Int)? {
+    guard p.ceilMode else { return nil }
+    var ends: [Int] = []
+    var drops = false
+    for (n, o, k, s, pad, d) in [
+      (inShape[1], outShape[1], p.kernel.h, p.stride.h, p.padding.h, p.dilation.h),
+      (inShape[2], outShape[2], p.kernel.w, p.stride.w, p.padding.w, p.dilation.w),
+    ] {
+      let span = d * (k - 1) + 1
+      let specCount = (n + 2 * pad - span + s - 1) / s + 1
+      if specCount != o { drops = true }
+      ends.append(max(0, (o - 1) * s + span - n - pad))
+    }
+    return drops ? (ends[0], ends[1]) : nil
+  }
+
   mutating func pool(_ p: Pool2D, _ x: String, _ node: Node) throws(ONNXError) -> String {
     let path = node.name
+    var source = x
+    var pads = [p.padding.h, p.padding.w, p.padding.h, p.padding.w]
+    var ceil = p.ceilMode
+    var countIncludePad = p.countIncludePad
+    let (inShape, outShape) = (shapes[node.inputs[0]], shapes[node.id])
+    if let (endH, endW) = droppedWindowPads(p, inShape, outShape) {
+      ceil = false
+      if p.kind == .avg && countIncludePad && (endH > p.padding.h || endW > p.padding.w) {
+        // PyTorch divides by the window clipped at the right padding: pad with real zeros first, then pool
+        // without counting the extra end padding.
+        let zeros = builder.ints([0, 0, p.padding.h, p.padding.w, 0, 0, p.padding.h, p.padding.w], in: path)
+        source = builder.op(
+          "Pad", in: path, [x, zeros, builder.scalar(0, in: path)], [.string("mode", "constant")])
+        pads = [0, 0, max(0, endH - p.padding.h), max(0, endW - p.padding.w)]
+        countIncludePad = false
+      } else {
+        pads = [p.padding.h, p.padding.w, endH, endW]
+      }
+    }
     var attributes: [Onnx_AttributeProto] = [
       .ints("kernel_shape", [p.kernel.h, p.kernel.w]), .ints("strides", [p.stride.h, p.stride.w]),
-      .ints("pads", [p.padding.h, p.padding.w, p.padding.h, p.padding.w]), .int("ceil_mode", p.ceilMode ? 1 : 0),
+      .ints("pads", pads), .int("ceil_mode", ceil ? 1 : 0),
     ]
     if p.dilation != Pair(1) { attributes.append(.ints("dilations", [p.dilation.h, p.dilation.w])) }
     if p.kind == .max {
@@ -283,8 +322,8 @@ struct Lowering {
     if p.dilation != Pair(1) && opset < 19 {
       throw refuse(node, "a dilated average pool needs opset 19 or later (AveragePool has dilations from 19)")
     }
-    attributes.append(.int("count_include_pad", p.countIncludePad ? 1 : 0))
-    return builder.op("AveragePool", in: path, [x], attributes)
+    attributes.append(.int("count_include_pad", countIncludePad ? 1 : 0))
+    return builder.op("AveragePool", in: path, [source], attributes)
   }
 
   /// Adaptive pooling: a global pool for one bin, a plain pool when the bins tile the input evenly, and

@@ -86,8 +86,8 @@ struct ONNXExportTests {
   }
 
   @Test func manifestIsThere() {
-    // Ten cases: five models at two settings (a missing or unreadable manifest must fail, not test nothing).
-    #expect(Self.cases.count == 10)
+    // Twelve cases: six models at two settings (a missing or unreadable manifest must fail, not test nothing).
+    #expect(Self.cases.count == 12)
     #expect(Set(Self.cases.map(\.opset)) == [13, 21])
   }
 
