@@ -18,7 +18,7 @@ struct ZooCommand: ParsableCommand {
     version: zooVersion,
     subcommands: [
       ListCommand.self, ShowCommand.self, DescribeCommand.self, CompareCommand.self, RFCommand.self, RenderCommand.self,
-      RunCommand.self,
+      RunCommand.self, ExportCommand.self,
       BenchCommand.self,
       ExplainCommand.self, ReportCommand.self, CheckCommand.self,
     ]

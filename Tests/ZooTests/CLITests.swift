@@ -233,7 +233,8 @@ struct CLITests {
       .deletingLastPathComponent()
     let page = try String(contentsOf: root.appendingPathComponent("docs/man/zoo.1"), encoding: .utf8)
     let commands = [
-      ["list"], ["show"], ["describe"], ["compare"], ["rf"], ["render"], ["run"], ["bench"], ["report"], ["check"],
+      ["list"], ["show"], ["describe"], ["compare"], ["rf"], ["render"], ["run"], ["export"], ["bench"], ["report"],
+      ["check"],
       ["explain", "size"], ["explain", "conv"], ["explain", "params"], ["explain", "rf"], ["explain", "transpose"],
       ["explain", "unpool"], ["explain", "depthwise"], ["explain", "gated"], ["explain", "local"],
     ]
