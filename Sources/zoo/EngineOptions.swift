@@ -10,7 +10,7 @@ extension PlanOptions.ISA: ExpressibleByArgument {}
 struct EngineOptions: ParsableArguments {
   @Argument(
     help: ArgumentHelp(
-      "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
+      "A built-in model name (see `zoo list`), a definition file (`FILE:MODEL` picks a model of a file) or an ONNX file.",
       valueName: "model|file"), completion: modelCompletion)
   var model: String
 
