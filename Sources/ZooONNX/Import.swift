@@ -755,9 +755,38 @@ struct Converter {
     }
   }
 
+  /// The entries `idx` of `c` along `axis` (origins kept for vectors).
+  func gather(_ c: Constant, axis: Int, _ idx: [Int]) -> Constant {
+    let outer = c.shape[..<axis].reduce(1, *)
+    let n = c.shape[axis]
+    let inner = c.shape[(axis + 1)...].reduce(1, *)
+    var order: [Int] = []
+    for o in 0..<outer {
+      for i in idx {
+        for k in 0..<inner { order.append((o * n + i) * inner + k) }
+      }
+    }
+    var shape = c.shape
+    shape[axis] = idx.count
+    let origins = c.shape.count == 1 ? order.map { c.origin($0) } : nil
+    switch c.values {
+    case .int(let v): return Constant(shape: shape, values: .int(order.map { v[$0] }), origins: origins)
+    case .float(let v): return Constant(shape: shape, values: .float(order.map { v[$0] }))
+    }
+  }
+
   mutating func transpose() throws(ONNXError) -> Value {
     let perm = try ints("perm") ?? []
-    switch try input(0, "data") {
+    let v = try input(0, "data")
+    if case .constant(let c) = v, c.shape.count == 2, perm == [1, 0] || perm.isEmpty {
+      let (r, k) = (c.shape[0], c.shape[1])
+      let order = (0..<(r * k)).map { ($0 % r) * k + $0 / r }
+      switch c.values {
+      case .int(let x): return .constant(Constant(shape: [k, r], values: .int(order.map { x[$0] })))
+      case .float(let x): return .constant(Constant(shape: [k, r], values: .float(order.map { x[$0] })))
+      }
+    }
+    switch v {
     case .shuffleView(let x, let g) where perm == [0, 2, 1, 3, 4]:
       return .shuffleTransposed(x, groups: g)
     default:
@@ -1139,26 +1168,23 @@ struct Converter {
       let f = e < 0 ? max(0, e &+ n) : min(e, n)
       return (b, max(b, f))
     }
-    if case .constant(let c) = v {
-      guard c.shape.count == 1, ax == [0] else { throw err("constant Slice is folded only for vectors") }
-      let n = c.count
-      let step = st[0]
-      guard step != 0 else { throw err("slice step 0") }
-      var idx: [Int] = []
-      if step > 0 {
-        let (b, e) = range(starts[0], ends[0], n)
-        idx = Array(stride(from: b, to: e, by: step))
-      } else {
-        let b = starts[0] < 0 ? starts[0] &+ n : min(starts[0], n - 1)
-        let e = ends[0] < 0 ? max(-1, ends[0] &+ n) : min(ends[0], n - 1)
-        if b >= 0 { idx = Array(stride(from: b, to: e, by: step)) }
+    if case .constant(var c) = v {
+      for i in ax.indices {
+        let n = c.shape[ax[i]]
+        let step = st[i]
+        guard step != 0 else { throw err("slice step 0") }
+        var idx: [Int] = []
+        if step > 0 {
+          let (b, e) = range(starts[i], ends[i], n)
+          idx = Array(stride(from: b, to: e, by: step))
+        } else {
+          let b = starts[i] < 0 ? starts[i] &+ n : min(starts[i], n - 1)
+          let e = ends[i] < 0 ? max(-1, ends[i] &+ n) : min(ends[i], n - 1)
+          if b >= 0 { idx = Array(stride(from: b, to: e, by: step)) }
+        }
+        c = gather(c, axis: ax[i], idx)
       }
-      let origins = idx.map { c.origin($0) }
-      switch c.values {
-      case .int(let vals):
-        return .constant(Constant(shape: [idx.count], values: .int(idx.map { vals[$0] }), origins: origins))
-      case .float(let vals): return .constant(Constant(shape: [idx.count], values: .float(idx.map { vals[$0] })))
-      }
+      return .constant(c)
     }
     let x = try nodeInput(0)
     let full = [batch] + shapes[x]
