@@ -226,14 +226,20 @@ struct Converter {
       parts = n.name.split(separator: "/").map(String.init)
       if let last = parts.popLast() { op = last }
     }
-    var path = ""
+    // Each scope names a child of the one before: by attribute (`conv1`), or as the parent's name plus
+    // an index (`layer1.0` under `layer1`, `downsample.0` under `downsample`; torch.export writes full
+    // paths, which the same rule reads).
+    var elements: [String] = []
+    var previous = ""
     for p in parts where !p.isEmpty {
-      if path.isEmpty || p.hasPrefix(path + ".") {
-        path = p
+      if !previous.isEmpty && p.hasPrefix(previous + ".") {
+        elements.append(String(p.dropFirst(previous.count + 1)))
       } else {
-        path += "." + p
+        elements.append(p)
       }
+      previous = p
     }
+    let path = elements.joined(separator: ".")
     // `Add_1`, `add_3` → `add`: the importer numbers repeats within a scope itself.
     var base = op.lowercased()
     if let u = base.lastIndex(of: "_"), base[base.index(after: u)...].allSatisfy(\.isNumber),
