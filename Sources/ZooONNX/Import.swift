@@ -665,7 +665,7 @@ struct Converter {
     let dilation = try pair("dilations", 1)
     let p = try windowPads(input: xs[1], xs[2], kernel: kernel, stride: stride, dilation: dilation)
     guard p[0] == p[2], p[1] == p[3] else { throw err("asymmetric pool pads \(p) are not supported") }
-    if n(1) { throw err("its second output (the argmax indices) is used; the importer maps a plain pool") }
+    if isUsed(1) { throw err("its second output (the argmax indices) is used; the importer maps a plain pool") }
     let pool = Pool2D(
       kind: max ? .max : .avg, kernel: kernel, stride: stride, padding: Pair(p[0], p[1]), dilation: dilation,
       ceilMode: try int("ceil_mode", 0) != 0, countIncludePad: try int("count_include_pad", 0) != 0)
@@ -673,7 +673,7 @@ struct Converter {
   }
 
   /// Whether output `i` of the current node is named (so something may read it).
-  func n(_ i: Int) -> Bool { i < current.output.count && !current.output[i].isEmpty && isRead(current.output[i]) }
+  func isUsed(_ i: Int) -> Bool { i < current.output.count && !current.output[i].isEmpty && isRead(current.output[i]) }
 
   func isRead(_ name: String) -> Bool {
     model.graph.node.contains { $0.input.contains(name) } || model.graph.output.contains { $0.name == name }
@@ -937,8 +937,9 @@ struct Converter {
         case "Sub": out.append(p &- q)
         case "Mul": out.append(p &* q)
         default:
-          guard q != 0 else { throw err("constant division by zero") }
-          out.append(p / q)
+          let (r, o) = p.dividedReportingOverflow(by: q)
+          guard q != 0, !o else { throw err("constant division \(p) / \(q) is undefined") }
+          out.append(r)
         }
       }
       return Constant(shape: shape, values: .int(out))
@@ -1125,11 +1126,11 @@ struct Converter {
       sizes = s.ints
     } else {
       let parts = try int("num_outputs", outputs)
-      guard parts >= 1 else { throw err("it splits into \(parts) parts") }
+      guard parts >= 1, parts <= xs[0] else { throw err("it splits \(xs[0]) channels into \(parts) parts") }
       let each = (xs[0] + parts - 1) / parts
       sizes = (0..<parts).map { min(each, max(0, xs[0] - $0 * each)) }
     }
-    guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 1 }), sizes.reduce(0, +) == xs[0] else {
+    guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 1 && $0 <= xs[0] }), sizes.reduce(0, +) == xs[0] else {
       throw err("split sizes \(sizes) do not divide \(xs[0]) channels into \(outputs) outputs")
     }
     var start = 0

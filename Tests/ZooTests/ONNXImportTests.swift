@@ -347,4 +347,36 @@ struct ONNXImportTests {
       #expect(error.description.contains(part) && error.description.contains("ext.onnx"), "\(error)")
     }
   }
+
+  /// The commands read .onnx files: describe prints the notes, run uses the file's weights (and refuses
+  /// --weights), compare sets a file beside a built-in model, rf and render draw it.
+  @Test func commandsReadONNXFiles() throws {
+    let file = onnxPath("resnet_tiny_ts")
+    let describe = try runZoo(["describe", file])
+    #expect(describe.status == 0, "\(describe.err)")
+    #expect(describe.out.contains("layer1.0.conv1") && describe.out.contains("Batch norm was folded into 10"))
+    let json = try runZoo(["describe", file, "--json"])
+    #expect(json.status == 0 && json.out.contains("\"notes\""))
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-onnx-cli-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("y.npy").path
+    let run = try runZoo(["run", file, onnxDir.appendingPathComponent("x_3x32x32.npy").path, "--output", out])
+    #expect(run.status == 0, "\(run.err)")
+    let y = try Npy.read(out)
+    let expected = try Npy.read(onnxDir.appendingPathComponent("resnet_tiny_ts.out.npy").path)
+    #expect(maxAbsDiff(y.data, expected.data) <= 1e-4 * expected.data.map(abs).max()!)
+    let refused = try runZoo(["run", file, "x.npy", "--weights", "w.safetensors"])
+    #expect(refused.status != 0 && refused.err.contains("runs with the weights it holds"))
+    let compare = try runZoo(["compare", file, "resnet18"])
+    #expect(compare.status == 0 && compare.out.contains("11,962"), "\(compare.err)")
+    #expect(try runZoo(["rf", file]).status == 0)
+    let svg = dir.appendingPathComponent("g.svg").path
+    let render = try runZoo(["render", file, "-o", svg])
+    #expect(render.status == 0 && FileManager.default.fileExists(atPath: svg), "\(render.err)")
+    let dynamic = try runZoo(["describe", onnxPath("unet_tiny_dynamic_dynamo"), "--input", "3x48x40", "--json"])
+    #expect(dynamic.status == 0 && dynamic.out.contains("48,") && dynamic.out.contains("\"notes\""), "\(dynamic.err)")
+    let missing = try runZoo(["describe", onnxPath("unet_tiny_dynamic_dynamo")])
+    #expect(missing.status != 0 && missing.err.contains("--input CxHxW"))
+  }
 }
