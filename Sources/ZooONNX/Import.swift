@@ -473,6 +473,11 @@ struct Converter {
     }
     switch n.opType {
     case "Identity", "Dropout":
+      // A dropout in training mode drops at random: not an inference graph.
+      if n.opType == "Dropout", let mode = try optionalConst(2, "training_mode"), mode.ints.contains(where: { $0 != 0 })
+      {
+        throw err("the dropout runs in training mode (training_mode true); export the model in eval mode")
+      }
       let v = try input(0, "input")
       if case .constant = v, initializers[inputName(0) ?? ""] != nil { sharedInitializers += 1 }
       return [v]
