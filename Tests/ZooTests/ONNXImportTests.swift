@@ -284,7 +284,14 @@ struct ONNXImportTests {
         tinyModel([conv], initializers: [floatTensor("w", [4, 3, 3, 3])], output: "y", inputDims: [1, 3, 8]), "N×C×H×W"
       ),
     ]
-    for (model, part) in cases {
+    // A dropout exported in training mode (torch.export of a module left in train mode).
+    var training = Onnx_TensorProto()
+    training.name = "train"
+    training.dataType = 9
+    training.int32Data = [1]
+    let dropout = tinyModel(
+      [onnxNode("Dropout", "node_dropout", ["input", "", "train"], ["y"])], initializers: [training], output: "y")
+    for (model, part) in cases + [(dropout, "training mode")] {
       let error = try #require(importError(model), "expected an error with \(part)")
       #expect(error.description.contains(part), "\(error)")
       #expect(error.description.contains("hostile.onnx"))
