@@ -1017,7 +1017,11 @@ struct Converter {
     if try int("antialias", 0) != 0 { throw err("antialiased resizing is not supported") }
     var axes = try ints("axes") ?? [0, 1, 2, 3]
     axes = axes.map { $0 < 0 ? $0 + 4 : $0 }
-    func spatial(_ c: Constant) throws(ONNXError) -> (Int, Int)? {
+    guard axes.allSatisfy({ $0 >= 0 && $0 < 4 }), Set(axes).count == axes.count else {
+      throw err("resize axes \(axes) are not distinct axes of an N×C×H×W tensor")
+    }
+    /// The positions of H and W among the target's values.
+    func spatial(_ c: Constant) throws(ONNXError) -> (Int, Int) {
       guard c.count == axes.count, let ih = axes.firstIndex(of: 2), let iw = axes.firstIndex(of: 3) else {
         throw err("its target has \(c.count) values for axes \(axes); a 2-D resize needs N, C, H and W")
       }
@@ -1037,7 +1041,7 @@ struct Converter {
     let op: Upsample
     var inputs = [x]
     if let sizes {
-      guard let (ih, iw) = try spatial(sizes) else { throw err("") }
+      let (ih, iw) = try spatial(sizes)
       let v = sizes.ints
       for i in axes.indices where axes[i] < 2 && v[i] != ([batch] + xs)[axes[i]] {
         throw err("it resizes the batch or channel axis (sizes \(v))")
@@ -1052,7 +1056,7 @@ struct Converter {
         op = Upsample(size: Pair(v[ih], v[iw]), mode: up, alignCorners: aligned)
       }
     } else if let scales, scales.count > 0 {
-      guard let (ih, iw) = try spatial(scales) else { throw err("") }
+      let (ih, iw) = try spatial(scales)
       let f = scales.floats
       for i in axes.indices where axes[i] < 2 && f[i] != 1 {
         throw err("it scales the batch or channel axis (scales \(f))")

@@ -252,6 +252,74 @@ struct ONNXImportTests {
     #expect(errors > 0)
   }
 
+  /// Structural mutations of decoded models (a node dropped, inputs swapped, an integer attribute or an
+  /// initializer's dimension set to an extreme) give an error or a model, never a crash.
+  @Test(arguments: ["ops_ts", "ops_dynamo", "shuffle_tiny_ts", "unet_tiny_dynamic_dynamo"])
+  func mutatedGraphsNeverCrash(name: String) throws {
+    let original = try ONNXFile.read(onnxPath(name))
+    var state: UInt64 = 0x2545_F491_4F6C_DD1D
+    func next(_ n: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int(state >> 33) % max(n, 1)
+    }
+    let extremes: [Int64] = [0, -1, -7, 1, 2, 3, 1 << 31, Int64.max, Int64.min, 1 << 40]
+    var errors = 0
+    var imported = 0
+    for _ in 0..<150 {
+      var m = original
+      var g = m.graph
+      for _ in 0...next(2) {
+        switch next(5) {
+        case 0 where !g.node.isEmpty:
+          g.node.remove(at: next(g.node.count))
+        case 1 where g.node.count > 1:
+          let (a, b) = (next(g.node.count), next(g.node.count))
+          if !g.node[a].input.isEmpty && !g.node[b].input.isEmpty {
+            let (i, j) = (next(g.node[a].input.count), next(g.node[b].input.count))
+            let t = g.node[a].input[i]
+            g.node[a].input[i] = g.node[b].input[j]
+            g.node[b].input[j] = t
+          }
+        case 2 where !g.node.isEmpty:
+          let k = next(g.node.count)
+          if !g.node[k].attribute.isEmpty {
+            let a = next(g.node[k].attribute.count)
+            let v = extremes[next(extremes.count)]
+            g.node[k].attribute[a].i = v
+            if !g.node[k].attribute[a].ints.isEmpty {
+              g.node[k].attribute[a].ints[next(g.node[k].attribute[a].ints.count)] = v
+            }
+          }
+        case 3 where !g.initializer.isEmpty:
+          let k = next(g.initializer.count)
+          if !g.initializer[k].dims.isEmpty {
+            g.initializer[k].dims[next(g.initializer[k].dims.count)] = extremes[next(extremes.count)]
+          }
+        default:
+          if !g.initializer.isEmpty, case let k = next(g.initializer.count), g.initializer[k].dataType == 7,
+            !g.initializer[k].int64Data.isEmpty || g.initializer[k].hasRawData
+          {
+            // An integer initializer (a shape, axes, pads) gets an extreme value.
+            let v = extremes[next(extremes.count)]
+            let count = min(Int(g.initializer[k].dims.reduce(1, &*)), 64)
+            g.initializer[k].rawData = Data()
+            g.initializer[k].clearRawData()
+            g.initializer[k].int64Data = (0..<max(count, 0)).map { $0 == 0 ? v : 1 }
+          }
+        }
+      }
+      m.graph = g
+      do {
+        _ = try ONNXImport(model: m, file: "mutated.onnx", directory: onnxDir.path, input: [3, 16, 16])
+        imported += 1
+      } catch {
+        errors += 1
+        #expect(error.description.contains("mutated.onnx"))
+      }
+    }
+    #expect(errors > 0, "\(name): no mutation was refused")
+  }
+
   @Test func unsupportedOpIsOneError() throws {
     let model = tinyModel([onnxNode("Erf", "/block/Erf", ["input"], ["y"])], output: "y", opset: 15)
     let error = try #require(importError(model))
