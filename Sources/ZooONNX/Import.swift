@@ -1390,13 +1390,18 @@ struct Converter {
   }
 
   /// Unique names for the kept drafts: the weight's state-dict prefix when the file kept it, else the
-  /// scope (`layer1.0.conv1`) for the only op of a leaf scope, else scope plus op (`layer1.0.add`).
+  /// scope (`layer1.0.conv1`) for the ops of a leaf scope that are all of one kind, else scope plus op
+  /// (`layer1.0.add`).
   func nodeNames(_ kept: [Int]) -> [String] {
     var ownOps: [String: Int] = [:]
+    var opNames: [String: Set<String>] = [:]
     var parents: Set<String> = []
     for i in kept.dropFirst() {
       let s = drafts[i].preferred ?? drafts[i].scope
-      if drafts[i].preferred == nil { ownOps[s, default: 0] += 1 }
+      if drafts[i].preferred == nil {
+        ownOps[s, default: 0] += 1
+        opNames[s, default: []].insert(drafts[i].opName)
+      }
       let parts = s.split(separator: ".")
       for d in stride(from: 1, to: parts.count, by: 1) { parents.insert(parts[0..<d].joined(separator: ".")) }
     }
@@ -1409,7 +1414,9 @@ struct Converter {
         name = p
       } else if d.scope.isEmpty {
         name = d.opName
-      } else if ownOps[d.scope] == 1 && !parents.contains(d.scope) {
+      } else if !parents.contains(d.scope) && (ownOps[d.scope] == 1 || opNames[d.scope]?.count == 1) {
+        // The op of a leaf module, or one call of a leaf module called several times (a block's
+        // `relu`): `layer1.0.relu`, `layer1.0.relu_1`, as TorchScript names the calls.
         name = d.scope
       } else {
         name = d.scope + "." + d.opName
