@@ -86,6 +86,8 @@ struct EngineOptions: ParsableArguments {
       memoryLimit: try memoryLimitBytes() ?? PlanOptions.defaultMemoryLimit)
   }
 
-  /// Builds the graph of the chosen model.
-  func graph() throws -> Graph { try loadGraph(model, overrides: try parseArgOverrides(args)) }
+  /// Builds the graph of the chosen model (an ONNX file's for the sample shape `input` when given).
+  func graph(input: [Int]? = nil) throws -> Graph {
+    try loadGraph(model, overrides: try parseArgOverrides(args), input: input)
+  }
 }
