@@ -75,7 +75,7 @@ struct BenchCommand: ParsableCommand {
 
   func run() throws {
     BLASSetup.preferAVX512Kernels()
-    let graph = try engine.graph()
+    let graph = try engine.graph(input: try input.map(parseInputShape))
     let net: Network
     do {
       net = try Network(

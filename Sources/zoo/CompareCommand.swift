@@ -76,7 +76,7 @@ struct CompareCommand: ParsableCommand {
     let shape = try parsedInput()
     var entries: [ComparedModel] = []
     for spec in models {
-      let graph = try loadGraph(spec, overrides: try parseArgOverrides(args))
+      let graph = try loadGraph(spec, overrides: isONNX(spec) ? [] : try parseArgOverrides(args), input: shape)
       let summary: Summary
       do {
         summary = try Summary(graph, input: shape, batch: batch)

@@ -70,7 +70,7 @@ struct DescribeCommand: ParsableCommand {
       print(try argumentsText(options.model))
       return
     }
-    let graph = try options.graph()
+    let (graph, notes) = try options.graphAndNotes()
     let summary: Summary
     do {
       summary = try Summary(graph, input: try options.parsedInput(), batch: batch)
@@ -80,6 +80,7 @@ struct DescribeCommand: ParsableCommand {
     let figures = try MemoryFigures(summary, memory)
     if json {
       var doc = describeDocument(summary)
+      if !notes.isEmpty { doc.notes = notes }
       doc.memory = MemoryDocument(summary, figures)
       if shares { doc.shares = SharesDocument(try Shares(summary, liveness: figures.liveness)) }
       print(try jsonString(doc))
@@ -90,7 +91,8 @@ struct DescribeCommand: ParsableCommand {
         describeTable(
           summary, depth: depth, columns: try columns.map(DescribeColumn.parse) ?? DescribeColumn.defaults,
           fold: !expand)
-          + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n"))
+          + "\n\n" + memoryFooter(summary, figures).joined(separator: "\n")
+          + notes.map { "\nNote: " + $0 }.joined())
     }
   }
 }
@@ -289,6 +291,8 @@ struct DescribeDocument: Encodable {
   var tensors: [Tensor]
   /// Memory figures (docs/memory.md); set by `describe`.
   var memory: MemoryDocument? = nil
+  /// What the ONNX importer noted (batch norm folded by the exporter, dimensions fixed by --input).
+  var notes: [String]? = nil
   /// Present with `--shares`.
   var shares: SharesDocument? = nil
 }

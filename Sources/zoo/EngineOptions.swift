@@ -10,7 +10,7 @@ extension PlanOptions.ISA: ExpressibleByArgument {}
 struct EngineOptions: ParsableArguments {
   @Argument(
     help: ArgumentHelp(
-      "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
+      "A built-in model name (see `zoo list`), a definition file (`FILE:MODEL` picks a model of a file) or an ONNX file.",
       valueName: "model|file"), completion: modelCompletion)
   var model: String
 
@@ -86,6 +86,8 @@ struct EngineOptions: ParsableArguments {
       memoryLimit: try memoryLimitBytes() ?? PlanOptions.defaultMemoryLimit)
   }
 
-  /// Builds the graph of the chosen model.
-  func graph() throws -> Graph { try loadGraph(model, overrides: try parseArgOverrides(args)) }
+  /// Builds the graph of the chosen model (an ONNX file's for the sample shape `input` when given).
+  func graph(input: [Int]? = nil) throws -> Graph {
+    try loadGraph(model, overrides: try parseArgOverrides(args), input: input)
+  }
 }

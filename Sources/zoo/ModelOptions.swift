@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ZooFormat
 import ZooGraph
+import ZooONNX
 
 /// Shell completion of a model argument: the built-in names that start with the word typed, then the
 /// definition files (`.yaml`, `.yml`) and folders whose path starts with it.
@@ -17,7 +18,7 @@ let modelCompletion = CompletionKind.custom { _, _, prefix in
     _ = fm.fileExists(atPath: path, isDirectory: &isFolder)
     if isFolder.boolValue {
       out.append(path + "/")
-    } else if entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") {
+    } else if entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") || isONNX(entry) {
       out.append(path)
     }
   }
@@ -28,7 +29,7 @@ let modelCompletion = CompletionKind.custom { _, _, prefix in
 struct ModelOptions: ParsableArguments {
   @Argument(
     help: ArgumentHelp(
-      "A built-in model name (see `zoo list`) or a definition file; `FILE:MODEL` picks a model of a file.",
+      "A built-in model name (see `zoo list`), a definition file (`FILE:MODEL` picks a model of a file) or an ONNX file.",
       valueName: "model|file"), completion: modelCompletion)
   var model: String
 
@@ -54,9 +55,16 @@ struct ModelOptions: ParsableArguments {
 
   func parsedArgs() throws -> [(String, String)] { try parseArgOverrides(args) }
 
-  /// Builds the graph of the chosen model.
+  /// Builds the graph of the chosen model (an ONNX file's at `--input` when given).
   func graph() throws -> Graph {
-    try loadGraph(model, overrides: try parsedArgs())
+    try loadGraph(model, overrides: try parsedArgs(), input: try parsedInput())
+  }
+
+  /// The graph and what the importer noted about it (nothing for a built-in model or definition file).
+  func graphAndNotes() throws -> (Graph, [String]) {
+    guard isONNX(model) else { return (try graph(), []) }
+    let imported = try importONNX(model, input: try parsedInput(), overrides: try parsedArgs())
+    return (imported.graph, imported.notes)
   }
 }
 
@@ -109,6 +117,10 @@ func unknownModelMessage(_ name: String, among names: [String]) -> String {
 
 /// Finds a built-in model by name or a model of a definition file (`path.yaml` or `path.yaml:model`).
 func loadEntry(_ spec: String) throws -> (DefinitionFile, DefinitionFile.ModelEntry) {
+  if isONNX(spec) {
+    throw ZooError(
+      "`\(spec)` is an ONNX file: it has no definition or arguments (describe, rf, render, compare and run read it)")
+  }
   do {
     if let (path, name) = fileSpec(spec) {
       let file = try DefinitionFile(contentsOfFile: path)
@@ -129,8 +141,27 @@ func loadEntry(_ spec: String) throws -> (DefinitionFile, DefinitionFile.ModelEn
   }
 }
 
-/// Loads a built-in model by name or a definition file (`path.yaml` or `path.yaml:model`).
-func loadGraph(_ spec: String, overrides: [(String, String)] = []) throws -> Graph {
+/// Whether a model argument names an ONNX file (by its `.onnx` extension).
+func isONNX(_ spec: String) -> Bool { spec.lowercased().hasSuffix(".onnx") }
+
+/// Imports an ONNX file for the sample shape `input` (needed when the file leaves a dimension symbolic).
+/// `--arg` overrides are refused: an ONNX graph is fixed.
+func importONNX(_ path: String, input: [Int]?, overrides: [(String, String)] = []) throws -> ONNXImport {
+  guard overrides.isEmpty else {
+    throw ZooError(
+      "--arg sets arguments of built-in models and definition files; `\(path)` is an ONNX file, whose graph is fixed")
+  }
+  do {
+    return try ONNXImport.load(path, input: input)
+  } catch {
+    throw ZooError(error.description)
+  }
+}
+
+/// Loads a built-in model by name, a definition file (`path.yaml` or `path.yaml:model`) or an ONNX file
+/// (built for `input` when given).
+func loadGraph(_ spec: String, overrides: [(String, String)] = [], input: [Int]? = nil) throws -> Graph {
+  if isONNX(spec) { return try importONNX(spec, input: input, overrides: overrides).graph }
   let (file, model) = try loadEntry(spec)
   do {
     return try file.graph(model, overrides: overrides)

@@ -11,7 +11,8 @@ struct RunCommand: ParsableCommand {
     discussion: """
       Weights come from a safetensors file saved from a torchvision state dict (docs/engine.md shows \
       the two-line export); without --weights the model gets deterministic seeded weights (PyTorch's \
-      default initialisation), so every model runs out of the box.
+      default initialisation), so every model runs out of the box. An ONNX file runs with the weights \
+      it holds (docs/onnx.md); --weights is refused for it.
       The input file follows the model: a float32 .npy of shape CxHxW or NxCxHxW, or a PNG/JPEG image, \
       which gets the standard ImageNet preprocessing (shorter side resized to 256, centre crop 224, \
       mean/std normalisation; --input 3x320x320 runs at another size); \
@@ -76,10 +77,18 @@ struct RunCommand: ParsableCommand {
 
   func run() throws {
     BLASSetup.preferAVX512Kernels()
-    let graph = try engine.graph()
     let input = file ?? ""
     let shape = try self.input.map(parseInputShape)
-    if weights == nil && top > 0 {
+    let onnx = isONNX(engine.model)
+    if onnx, let weights {
+      throw ZooError(
+        "--weights \(weights): `\(engine.model)` is an ONNX file and runs with the weights it holds; drop --weights")
+    }
+    var imported =
+      try onnx ? importONNX(engine.model, input: shape, overrides: try parseArgOverrides(engine.args)) : nil
+    let graph = try imported?.graph ?? engine.graph()
+    let named = weights != nil || onnx
+    if !named && top > 0 {
       FileHandle.standardError.write(
         Data(
           ("Warning: no --weights, so \(graph.name) runs with seeded random weights: its classes mean nothing "
@@ -88,7 +97,9 @@ struct RunCommand: ParsableCommand {
     if let output {
       do {
         try Files.requireDistinct(
-          outputs: [("--output", output)], inputs: [("the input", input)] + (weights.map { [("--weights", $0)] } ?? []))
+          outputs: [("--output", output)],
+          inputs: [("the input", input)] + (weights.map { [("--weights", $0)] } ?? [])
+            + (onnx ? [("the model", engine.model)] : []))
         try Files.requireWritable(output, what: "the .npy array")
       } catch { throw ZooError(error.description) }
     }
@@ -97,11 +108,12 @@ struct RunCommand: ParsableCommand {
       let batch = x.shape.count == 4 ? x.shape[0] : 1
       let sample = Array(x.shape.suffix(3))
       let table =
-        try weights.map { try Safetensors.load($0) }
+        try imported.take()?.weights ?? weights.map { try Safetensors.load($0) }
         ?? SeededInit.weights(for: graph, seed: seed)
+      let source = onnx ? "`\(engine.model)`" : weights.map { "`\($0)`" } ?? "the seeded weights"
       let net = try Network(
         graph: graph, input: sample, batch: batch, weights: table,
-        source: weights.map { "`\($0)`" } ?? "the seeded weights", threads: engine.threads,
+        source: source, threads: engine.threads,
         options: try engine.planOptions(winograd: winograd ? .whereFaster : .off))
       let y = try net.run(x.data)[0]
       let outShape = net.shapes[graph.outputs[0]]
@@ -110,12 +122,12 @@ struct RunCommand: ParsableCommand {
       }
       print(
         "\(graph.name) · input \(batch)×\(format(sample)) · output \(batch)×\(format(outShape))"
-          + (weights == nil ? " · seeded weights (seed \(seed))" : ""))
+          + (named ? "" : " · seeded weights (seed \(seed))"))
       if top > 0 && outShape.count == 1 {
         let classes = outShape[0]
         for n in 0..<batch {
           if batch > 1 { print("sample \(n):") }
-          print(topTable(Array(y[n * classes..<(n + 1) * classes]), k: top, names: weights != nil))
+          print(topTable(Array(y[n * classes..<(n + 1) * classes]), k: top, names: named))
         }
       }
       if let output { print("Wrote \(output)") }

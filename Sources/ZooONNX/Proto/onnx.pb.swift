@@ -272,6 +272,10 @@ public nonisolated struct Onnx_NodeProto: Sendable {
   /// Clears the value of `domain`. Subsequent reads from it will return its default value.
   public mutating func clearDomain() {self._domain = nil}
 
+  /// Named metadata; torch.export-based exporters record each node's module scopes here
+  /// (`pkg.torch.onnx.name_scopes`).
+  public var metadataProps: [Onnx_StringStringEntryProto] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1025,7 +1029,7 @@ nonisolated extension Onnx_GraphProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}name\0\u{3}op_type\0\u{1}attribute\0\u{3}doc_string\0\u{1}domain\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}input\0\u{1}output\0\u{1}name\0\u{3}op_type\0\u{1}attribute\0\u{3}doc_string\0\u{1}domain\0\u{4}\u{2}metadata_props\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1040,6 +1044,7 @@ nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.attribute) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self._docString) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self._domain) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.metadataProps) }()
       default: break
       }
     }
@@ -1071,6 +1076,9 @@ nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
     try { if let v = self._domain {
       try visitor.visitSingularStringField(value: v, fieldNumber: 7)
     } }()
+    if !self.metadataProps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.metadataProps, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1082,6 +1090,7 @@ nonisolated extension Onnx_NodeProto: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.attribute != rhs.attribute {return false}
     if lhs._docString != rhs._docString {return false}
     if lhs._domain != rhs._domain {return false}
+    if lhs.metadataProps != rhs.metadataProps {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
