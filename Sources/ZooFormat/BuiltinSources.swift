@@ -7,6 +7,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: LeNet
     paper: LeCun, Bottou, Bengio, Haffner. Gradient-Based Learning Applied to Document Recognition. Proc. IEEE 1998
+    links: [https://doi.org/10.1109/5.726791]
     description: The first convolutional network trained end to end with back-propagation, on 32×32 digit images.
     input: [1, 32, 32]
 
@@ -62,6 +63,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: AlexNet
     paper: Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural Networks. NeurIPS 2012
+    links: [https://doi.org/10.1145/3065386]
     description: Five convolutions with large early kernels and three fully connected layers that hold nearly all the parameters.
 
     blocks:
@@ -125,6 +127,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: VGG
     paper: Simonyan, Zisserman. Very Deep Convolutional Networks for Large-Scale Image Recognition. ICLR 2015
+    links: [https://arxiv.org/abs/1409.1556]
     description: Stacks of 3×3 convolutions (configurations A, B, D, E), five max-pool stages, three fully connected layers.
     input: [3, 224, 224]
     args: {stages: ~, batch_norm: false, num_classes: 1000, dropout: 0.5}
@@ -171,6 +174,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: All Convolutional Net
     paper: Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity — The All Convolutional Net. ICLR 2015 workshop
+    links: [https://arxiv.org/abs/1412.6806]
     description: "All-CNN-C for CIFAR-10 (the paper's table 2): no pooling and no fully connected layer — each 3×3 max pool of model C becomes a 3×3 convolution with stride 2, and the classifier is a 1×1 convolution to the classes averaged over the final 6×6 map. Dropout as trained (20% on the input, 50% after each strided convolution) is the identity at inference. The strided convolutions pad by 1 (32 → 16 → 8), which gives the table's 6×6 map after the unpadded 3×3. The paper's softmax is left to the loss, as in the other models: the output is the ten class scores. The paper states ≈1.3 M parameters; the table's layers hold 1,369,738 (1.37 M, 1,258 of them biases), so its figure is 1.37 M cut to one decimal, not another network (model C, with the two max pools instead of the strided convolutions, has 954,730)."
     input: [3, 32, 32]
     args: {num_classes: 10}
@@ -209,6 +213,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: GoogLeNet
     paper: Szegedy et al. Going Deeper with Convolutions. CVPR 2015 (torchvision's version with batch norm)
+    links: [https://arxiv.org/abs/1409.4842]
     description: Inception modules run 1×1, 3×3, "5×5" (a 3×3 in torchvision) and pooling branches side by side and concatenate them.
     input: [3, 224, 224]
     args: {num_classes: 1000, aux_logits: false, dropout: 0.2}
@@ -276,6 +281,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: Inception-v3
     paper: Szegedy, Vanhoucke, Ioffe, Shlens, Wojna. Rethinking the Inception Architecture for Computer Vision. CVPR 2016 (torchvision's version)
+    links: [https://arxiv.org/abs/1512.00567]
     description: "Inception modules with factorised convolutions: a 5×5 as two 3×3s, 7×7s as a 1×7 then a 7×1, and strided grid-reduction modules that pool and convolve side by side; batch norm after every convolution; an auxiliary classifier on the 17×17 grid. `inception_v3` is torchvision's default `inception_v3(aux_logits=True)`, its AuxLogits head a side output (computed by torchvision only in training); `inception_v3_noaux` is `aux_logits=False`, the network that runs at inference."
     input: [3, 299, 299]
     args: {num_classes: 1000, aux_logits: true, dropout: 0.5}
@@ -399,6 +405,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: ResNet
     paper: He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016 (v1.5 as in torchvision, stride on the 3×3)
+    links: [https://arxiv.org/abs/1512.03385]
     description: Residual networks with basic (two 3×3) or bottleneck (1×1, 3×3, 1×1) blocks; ResNeXt and Wide ResNet vary the bottleneck's groups and width.
     input: [3, 224, 224]
     args: {block: ~, layers: ~, groups: 1, width_per_group: 64, num_classes: 1000}
@@ -468,6 +475,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: SqueezeNet
     paper: Iandola, Han, Moskewicz, Ashraf, Dally, Keutzer. SqueezeNet — AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size. arXiv 1602.07360, 2016
+    links: [https://arxiv.org/abs/1602.07360]
     description: Fire modules squeeze the channels with 1×1 convolutions, then expand them again through 1×1 and 3×3 convolutions side by side; no fully connected layer (a 1×1 convolution to the classes, then global average pooling). 1.1 starts with a 3×3 stem and pools earlier, for 2.4× fewer MACs.
     input: [3, 224, 224]
     args: {version: 0, num_classes: 1000, dropout: 0.5}   # version 0 is SqueezeNet 1.0, 1 is 1.1
@@ -528,6 +536,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: DenseNet
     paper: Huang, Liu, van der Maaten, Weinberger. Densely Connected Convolutional Networks. CVPR 2017
+    links: [https://arxiv.org/abs/1608.06993]
     description: Every layer of a dense block receives the concatenated feature maps of all layers before it; transitions halve channels and resolution.
     input: [3, 224, 224]
     args: {growth: 32, blocks: ~, init: 64, bn_size: 4, num_classes: 1000}
@@ -591,6 +600,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: MobileNet
     paper: "Sandler, Howard, Zhu, Zhmoginov, Chen. MobileNetV2: Inverted Residuals and Linear Bottlenecks. CVPR 2018; Howard et al. Searching for MobileNetV3. ICCV 2019"
+    links: [https://arxiv.org/abs/1801.04381, https://arxiv.org/abs/1905.02244]
     description: Inverted residual blocks — a 1×1 expansion by t, a 3×3 depthwise convolution, a linear 1×1 projection — with a shortcut between the narrow ends when their shapes match; width_mult scales every width.
     input: [3, 224, 224]
     args:
@@ -774,6 +784,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: EfficientNet
     paper: "Tan, Le. EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks. ICML 2019"
+    links: [https://arxiv.org/abs/1905.11946]
     description: MBConv blocks — MobileNetV2's inverted residual with a SiLU, squeeze-and-excitation and 3×3 or 5×5 depthwise kernels — scaled in width and depth by compound coefficients. Stochastic depth (training only) is the identity at inference, so it is not a layer here.
     input: [3, 224, 224]
     args:
@@ -870,6 +881,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: ShuffleNet
     paper: "Ma, Zhang, Zheng, Sun. ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design. ECCV 2018"
+    links: [https://arxiv.org/abs/1807.11164]
     description: Units that split the channels in two, pass one half through 1×1, 3×3 depthwise and 1×1 convolutions, concatenate and shuffle the channels; a downsampling unit runs both halves on the whole input.
     input: [3, 224, 224]
     args:
@@ -938,6 +950,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: MNASNet
     paper: "Tan, Chen, Pang, Vasudevan, Sandler, Howard, Le. MnasNet: Platform-Aware Neural Architecture Search for Mobile. CVPR 2019"
+    links: [https://arxiv.org/abs/1807.11626]
     description: A searched mobile network (the B1 variant) — a depthwise-separable stem, then stacks of inverted residuals with 3×3 or 5×5 depthwise kernels and expansion 3 or 6, all under one `layers` sequence.
     input: [3, 224, 224]
     args:
@@ -1011,6 +1024,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: FCN
     paper: Long, Shelhamer, Darrell. Fully Convolutional Networks for Semantic Segmentation. CVPR 2015 (FCN-32s/16s/8s, the Caffe reference nets); torchvision's fcn_resnet50 (a dilated ResNet-50 and FCNHead)
+    links: [https://arxiv.org/abs/1411.4038]
     description: >-
       Fully convolutional segmentation networks. FCN-32s, FCN-16s and FCN-8s are the paper's Caffe nets on VGG-16
       (conv1_1 padded by 100, fc6 as a 7×7 convolution to 4096, fc7 1×1, a 1×1 score layer to 21 classes, bias-free
@@ -1139,6 +1153,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: U-Net
     paper: "Ronneberger, Fischer, Brox. U-Net: Convolutional Networks for Biomedical Image Segmentation. MICCAI 2015"
+    links: [https://arxiv.org/abs/1505.04597]
     description: >-
       The paper's U-Net (Fig. 1): a contracting path of two unpadded 3×3 convolutions with ReLU and a 2×2 max pool
       per level (64 to 1024 channels), an expanding path of 2×2 stride-2 transposed convolutions that halve the
@@ -1193,6 +1208,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: SegNet
     paper: "Badrinarayanan, Kendall, Cipolla. SegNet: A Deep Convolutional Encoder-Decoder Architecture for Image Segmentation. TPAMI 2017"
+    links: [https://arxiv.org/abs/1511.00561]
     description: >-
       VGG-16's 13 convolutions with batch norm as the encoder, each of its five 2×2 max pools keeping its switches;
       a mirrored decoder that unpools by them (max_unpool) before its convolutions; a last 3×3 convolution to the
@@ -1253,6 +1269,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: DeepFace
     paper: "Taigman, Yang, Ranzato, Wolf. DeepFace: Closing the Gap to Human-Level Performance in Face Verification. CVPR 2014"
+    links: [https://doi.org/10.1109/CVPR.2014.220]
     description: >-
       A 3D-aligned 152×152 RGB face through a shared 11×11 convolution (C1), a 3×3/2 max pool (M2) and a 9×9
       convolution (C3), then three locally connected layers (L4–L6: a kernel and a bias per output position, since
@@ -1294,6 +1311,7 @@ let builtinSources: [(name: String, text: String)] = [
     #"""
     family: Gated convolution
     paper: Yu, Lin, Yang, Shen, Lu, Huang. Free-Form Image Inpainting with Gated Convolution. ICCV 2019
+    links: [https://arxiv.org/abs/1806.03589]
     description: "The coarse (first-stage) generator of the paper's inpainting network, built from gated convolutions O = φ(conv_f(I)) ⊙ σ(conv_g(I)): a feature and a gate convolution of the same geometry, the gate a soft per-pixel, per-channel mask learned from the image and the hole. Input: the image with holes (3 channels), a channel of ones and the mask (the authors' code stacks these 5); two strided gated convolutions down to a quarter of the size, gated 3×3s with dilation 2, 4, 8, 16 in the middle, and ×2 nearest upsampling, each followed by a gated 3×3, back to the image, whose last convolution is plain, then tanh. Widths are the authors' code's (cnum = 48: each gated layer's convolution has 2c outputs split into c features and c gates, here two convolutions of c). φ is LeakyReLU (0.2), one of the activations the paper names; the authors' code uses ELU. The second, refinement stage with contextual attention and the SN-PatchGAN discriminator are left out. Paddings are symmetric (PyTorch's), keeping every size a multiple of the stride."
     input: [5, 256, 256]
     args: {cnum: 48}

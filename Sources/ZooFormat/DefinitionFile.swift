@@ -18,6 +18,8 @@ public struct DefinitionFile: @unchecked Sendable {
   public var family: String
   public var description: String
   public var paper: String
+  /// Where to read the paper (`links:`): arXiv or DOI addresses, in the order of the papers named.
+  public var links: [String] = []
   /// Whether the file is part of the built-in zoo (embedded in the binary), for error messages.
   public var isBuiltin = false
   var defaultInput: Node?
@@ -85,10 +87,11 @@ public struct DefinitionFile: @unchecked Sendable {
     guard case .mapping = root else {
       throw fail(root, "a definition file is a mapping with `models:` (and `blocks:`, `network:`)")
     }
-    let known = ["family", "description", "paper", "input", "args", "blocks", "network", "models"]
+    let known = ["family", "description", "paper", "links", "input", "args", "blocks", "network", "models"]
     var family = ""
     var description = ""
     var paper = ""
+    var links: [String] = []
     var args: [(String, Node)] = []
     var blocks: [String: BlockDef] = [:]
     var blockOrder: [String] = []
@@ -98,6 +101,15 @@ public struct DefinitionFile: @unchecked Sendable {
       case "family": family = v.scalarText ?? ""
       case "description": description = v.scalarText ?? ""
       case "paper": paper = v.scalarText ?? ""
+      case "links":
+        let items: [Node]
+        if case .sequence(let seq) = v { items = Array(seq) } else { items = [v] }
+        for item in items {
+          guard let url = item.scalarText, url.hasPrefix("https://"), !url.contains(" ") else {
+            throw fail(item, "`links:` lists the paper's addresses, each starting with https:// (arXiv or DOI)")
+          }
+          links.append(url)
+        }
       case "input": defaultInput = v
       case "args": args = try Self.pairs(v, path)
       case "network": network = v
@@ -144,6 +156,7 @@ public struct DefinitionFile: @unchecked Sendable {
     self.family = family
     self.description = description
     self.paper = paper
+    self.links = links
     self.args = args
     self.blocks = blocks
     self.blockOrder = blockOrder

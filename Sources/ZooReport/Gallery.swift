@@ -30,7 +30,8 @@ public struct Gallery: Sendable {
       for m in file.models {
         let graph = try file.graph(m)
         do {
-          pages.append(try ModelPage(summary: try Summary(graph), paper: file.paper, definitionPath: file.path))
+          pages.append(
+            try ModelPage(summary: try Summary(graph), paper: file.paper, links: file.links, definitionPath: file.path))
         } catch {
           throw GalleryError("\(m.name): \(error)")
         }

@@ -16,6 +16,8 @@ public struct ModelPage: Sendable {
   public var receptiveFields: ReceptiveFields
   /// The paper reference from the definition file (may be empty).
   public var paper: String
+  /// The paper's addresses (arXiv or DOI) from the definition file's `links:`.
+  public var links: [String]
   /// The definition file, relative to the repository root (`zoo/resnet.yaml`).
   public var definitionPath: String
 
@@ -24,12 +26,13 @@ public struct ModelPage: Sendable {
   /// Parameters, MACs and activation bytes per stage, op class and layer.
   public var shares: Shares
 
-  public init(summary: Summary, paper: String, definitionPath: String) throws(AnalysisError) {
+  public init(summary: Summary, paper: String, links: [String] = [], definitionPath: String) throws(AnalysisError) {
     self.summary = summary
     receptiveFields = try ReceptiveFields(summary)
     liveness = try Liveness(summary)
     shares = try Shares(summary, liveness: liveness)
     self.paper = paper
+    self.links = links
     self.definitionPath = definitionPath
   }
 
@@ -98,7 +101,7 @@ public struct ModelPage: Sendable {
     var out = ["# \(g.name)", ""]
     var intro = g.description
     if !intro.isEmpty && !intro.hasSuffix(".") { intro += "." }
-    out.append("**\(g.family)**" + (paper.isEmpty ? "" : " · \(paper)"))
+    out.append("**\(g.family)**" + (paper.isEmpty ? "" : " · \(paper)") + linkList(links))
     out.append("")
     if !intro.isEmpty { out += [intro, ""] }
     out.append(
@@ -282,3 +285,14 @@ public struct ModelPage: Sendable {
 
 /// `102760448` → `102.76 MB` (decimal units, as `compact`).
 func bytes(_ n: Int) -> String { n < 1000 ? "\(n) B" : "\(compact(n))B" }
+
+/// ` ([arXiv:1512.03385](https://arxiv.org/abs/1512.03385), [doi:…](…))`, or nothing without links.
+func linkList(_ links: [String]) -> String {
+  guard !links.isEmpty else { return "" }
+  let named = links.map { url -> String in
+    if let r = url.range(of: "arxiv.org/abs/") { return "[arXiv:\(url[r.upperBound...])](\(url))" }
+    if let r = url.range(of: "doi.org/") { return "[doi:\(url[r.upperBound...])](\(url))" }
+    return "[\(url)](\(url))"
+  }
+  return " (" + named.joined(separator: ", ") + ")"
+}

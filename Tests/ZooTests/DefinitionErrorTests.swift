@@ -30,6 +30,24 @@ struct DefinitionErrorTests {
     #expect(e.description.hasPrefix("net.yaml:3:5: unknown op or block `convv` — did you mean `conv`?"), "\(e)")
   }
 
+  /// `links:` takes https addresses, one or a list; anything else points at the bad item.
+  @Test func paperLinksAreAddresses() throws {
+    let one = try DefinitionFile(
+      path: "net.yaml",
+      text: "links: https://arxiv.org/abs/1512.03385\ninput: [1, 8, 8]\nnetwork: [relu]\nmodels: {net: {}}")
+    #expect(one.links == ["https://arxiv.org/abs/1512.03385"])
+    let e = try #require(
+      definitionError(
+        """
+        links: [https://arxiv.org/abs/1409.1556, ftp://example.org/paper]
+        input: [3, 32, 32]
+        network: [relu]
+        models: {net: {}}
+        """))
+    #expect(e.line == 1 && e.column == 42, "\(e)")
+    #expect(e.description.contains("each starting with https://"), "\(e)")
+  }
+
   @Test func missingArgument() throws {
     let e = try #require(
       definitionError(
