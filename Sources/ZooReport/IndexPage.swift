@@ -24,17 +24,19 @@ public struct IndexPage: Sendable {
       "",
       "![Parameters against multiply-accumulates of every zoo model](\(Self.scatterPath))",
       "",
-      "| Model | Family | Year | Input | Output | Params | MACs | FLOPs | Depth | RF | Peak memory |",
-      "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
+      "| Model | Family | Year | Input | Output | Params | MACs | FLOPs | Depth | RF | Peak memory | Top-1 |",
+      "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in pages {
       let s = p.summary
       let t = s.totals
       let year = Self.year(p.paper).map(String.init) ?? "–"
+      let top1 = publishedAccuracy[s.graph.name].map { percent($0.top1 / 100) } ?? "–"
       out.append(
         "| [\(s.graph.name)](\(p.fileName)) | \(s.graph.family) | \(year) | \(format(s.input)) | \(format(s.output)) | "
           + "\(compact(t.params)) | \(compact(t.macs)) | \(compact(t.flops)) | \(s.graph.weightDepth) | "
-          + "\(Self.finalField(p.receptiveFields)) | \(bytes(p.liveness.peakBytes)) |")
+          + "\(Self.finalField(p.receptiveFields)) | \(bytes(p.liveness.peakBytes)) | "
+          + "\(top1) |")
     }
     out += [
       "",
@@ -45,7 +47,9 @@ public struct IndexPage: Sendable {
         + "receptive field of the last feature map, in input pixels "
         + "([docs/receptive-fields.md](../docs/receptive-fields.md); `≤` where it is an upper bound). "
         + "Peak memory: activation bytes live at once at inference, fp32, batch 1 "
-        + "([docs/memory.md](../docs/memory.md)).",
+        + "([docs/memory.md](../docs/memory.md)). Top-1: torchvision's published ImageNet-1K accuracy of "
+        + "its default weights for the model of the same name (\(publishedAccuracySource); the model's page "
+        + "names the weights), not measured here; – where torchvision has no such weights.",
       "",
       "## Families",
       "",

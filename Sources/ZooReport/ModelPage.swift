@@ -104,6 +104,13 @@ public struct ModelPage: Sendable {
     out.append("**\(g.family)**" + (paper.isEmpty ? "" : " · \(paper)") + linkList(links))
     out.append("")
     if !intro.isEmpty { out += [intro, ""] }
+    if let a = publishedAccuracy[g.name] {
+      out += [
+        "Published accuracy: \(a.top1) % top-1, \(a.top5) % top-5 on ImageNet-1K with torchvision's "
+          + "`\(a.weights)` (\(publishedAccuracySource)); a fact about those weights, not measured here.",
+        "",
+      ]
+    }
     out.append(
       "Defined in [`\(definitionPath)`](../\(definitionPath)); `zoo describe \(g.name)` prints every layer. "
         + "[All models](README.md).")

@@ -58,6 +58,13 @@ struct ReportTests {
     )
     #expect(page.contains("| `fc` | linear 1000 | 1000 | 2,049,000 | 8.0 % | 2,048,000 | 0.1 % |"))
     #expect(page.contains("| `conv1` | conv 7×7/2, 64 | 64×112×112 | 9,408 | < 0.1 % | 118,013,952 | 2.9 % |"))
+    // The paper linked, and torchvision's published accuracy of ResNet50_Weights.IMAGENET1K_V2 (its model card:
+    // 80.858 top-1, 95.434 top-5) with the weights named.
+    #expect(page.contains("([arXiv:1512.03385](https://arxiv.org/abs/1512.03385))"))
+    #expect(
+      page.contains("80.858 % top-1, 95.434 % top-5 on ImageNet-1K with torchvision's `ResNet50_Weights.IMAGENET1K_V2`")
+    )
+    #expect(files[0].contents.contains("| 50 | 427 px | 7.23 MB | 80.9 % |"), "the index's resnet50 row")
   }
 
   @Test func pageWithoutFieldDiagramSaysWhy() throws {
