@@ -139,7 +139,8 @@ public struct ModelPage: Sendable {
       ("FLOPs", "\(grouped(t.flops)) (\(compact(t.flops)))"),
       ("Activations", "\(grouped(t.outputElements)) output elements"),
       ("Depth", "\(g.weightDepth) weight layers on the longest path (\(g.weightLayerCount) in all)"),
-      ("Peak activation memory", "\(bytes(liveness.peakBytes)) at inference (fp32, batch 1)"),
+      ("Weight memory", "\(bytes(t.params * 4)) (the parameters at fp32)"),
+      ("Inference peak", "\(bytes(liveness.peakBytes)) of activations live at once (fp32, batch 1)"),
     ]
     var lines = ["| Figure | Value |", "|---|---:|"]
     lines += rows.map { "| \($0.0) | \($0.1) |" }
@@ -265,7 +266,7 @@ public struct ModelPage: Sendable {
         name = "MACs"
         total = grouped(sh.total.macs)
       case .activations:
-        name = "Activation memory"
+        name = "Activations allocated (sum)"
         total = bytes(sh.total.activationBytes)
       }
       func cell(_ e: Shares.Entry?, code: Bool) -> String {
@@ -281,8 +282,9 @@ public struct ModelPage: Sendable {
     }
     lines += [
       "",
-      "Activation memory: the bytes of the buffers each layer allocates at inference (fp32, batch 1; views and "
-        + "in-place layers allocate none). The peak, \(bytes(liveness.peakBytes)), is reached at "
+      "Activations allocated: the sum of the bytes of the buffers each layer allocates at inference (fp32, batch 1; "
+        + "views and in-place layers allocate none), \(bytes(sh.total.activationBytes)) in all but not at once: the "
+        + "inference peak, the most live at one time, is \(bytes(liveness.peakBytes)), reached at "
         + "`\(summary.graph.nodes[liveness.peakNode].name)`. `zoo describe \(summary.graph.name) --shares` "
         + "has the full breakdown (docs/memory.md).",
     ]

@@ -51,6 +51,11 @@ struct ReportTests {
     #expect(page.hasPrefix("# resnet50\n\n**ResNet** · He, Zhang, Ren, Sun. Deep Residual Learning"))
     #expect(page.contains("| Parameters | 25,557,032 (25.56 M) |"))
     #expect(page.contains("| MACs | 4,089,184,256 (4.09 G) |"))
+    // Each memory figure says what it is: 25,557,032 × 4 bytes of weights, the peak of live activations, and the
+    // sum of all allocations (not live at once).
+    #expect(page.contains("| Weight memory | 102.23 MB (the parameters at fp32) |"))
+    #expect(page.contains("| Inference peak | 7.23 MB of activations live at once (fp32, batch 1) |"))
+    #expect(page.contains("| Activations allocated (sum) | 45.87 MB |"))
     // layer4 holds 14,964,736 of the 25,557,032 parameters: 58.6 %.
     #expect(
       page.contains(
