@@ -256,9 +256,12 @@ struct Axis {
     return 10 * p
   }
 
-  /// `2048` → `2048`, `1.5e6` → `1.5M`, `0.25` → `0.25`.
+  /// `2048` → `2048`, `10000` → `10k`, `1.5e6` → `1.5M`, `0.25` → `0.25`: whole thousands from ten thousand
+  /// on take `k`, so a log axis reads `10k 100k 1M`, never `10000 100000 1M`; four-digit values and powers of
+  /// two (pixels, `16384`) stay whole.
   static func label(_ v: Double) -> String {
     let units: [(Double, String)] = [(1e12, "T"), (1e9, "G"), (1e6, "M")]
+    if abs(v) >= 1e4 && abs(v) < 1e6 && v.truncatingRemainder(dividingBy: 1000) == 0 { return "\(Int(v / 1000))k" }
     for (scale, unit) in units where abs(v) >= scale {
       let x = v / scale
       return (x == x.rounded() ? String(Int(x)) : String(format: "%.1f", x)) + unit

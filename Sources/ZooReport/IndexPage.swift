@@ -22,7 +22,7 @@ public struct IndexPage: Sendable {
         + "`zoo report --check`; "
         + "do not edit them by hand.",
       "",
-      "![Parameters against multiply-accumulates of every zoo model](\(Self.scatterPath))",
+      "![Parameters against multiply-accumulates of every whole network in the zoo](\(Self.scatterPath))",
       "",
       "| Model | Family | Year | Input | Output | Params | MACs | FLOPs | Depth | RF | Peak memory | Top-1 |",
       "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -92,12 +92,17 @@ public struct IndexPage: Sendable {
   /// The scatter plot's path inside the gallery folder.
   public static let scatterPath = "figures/params-vs-macs.svg"
 
-  /// Parameters against MACs of every model, log–log, one colour per family. Models of a family
-  /// within 5 % of each other on both axes (VGG with and without batch norm) share one point and label.
+  /// The family of `zoo/snippets.yaml`: single blocks and one-layer lessons, not whole networks.
+  static let snippetsFamily = "Snippets"
+
+  /// Parameters against MACs of every whole network (not the snippets, single blocks at their own small
+  /// inputs, which would share the axes with networks a million times larger), log–log, one colour per
+  /// family. Models of a family within 5 % of each other on both axes (VGG with and without batch norm)
+  /// share one point and label.
   public var scatter: Chart {
     var chart = Chart(
-      title: "Parameters and multiply-accumulates of the zoo",
-      subtitle: "one sample at each model's own input · log scales · close variants share a point",
+      title: "Parameters and multiply-accumulates of the zoo's networks",
+      subtitle: "one sample at each model's own input · log scales · close variants share a point · no snippets",
       xLabel: "parameters", yLabel: "MACs")
     chart.xScale = .log10
     chart.yScale = .log10
@@ -105,7 +110,9 @@ public struct IndexPage: Sendable {
     chart.width = 980
     chart.height = 620
     var families: [String] = []
-    for p in pages where !families.contains(p.summary.graph.family) { families.append(p.summary.graph.family) }
+    for p in pages where !families.contains(p.summary.graph.family) && p.summary.graph.family != Self.snippetsFamily {
+      families.append(p.summary.graph.family)
+    }
     func close(_ a: Int, _ b: Int) -> Bool { Double(abs(a - b)) <= 0.05 * Double(max(a, b)) }
     for (i, family) in families.enumerated() {
       var points: [(params: Int, macs: Int, names: [String])] = []

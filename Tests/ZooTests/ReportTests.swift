@@ -28,7 +28,9 @@ struct ReportTests {
     }
     #expect(files.map(\.path) == expected)
     let index = try #require(files.first).contents
-    #expect(index.contains("![Parameters against multiply-accumulates of every zoo model](figures/params-vs-macs.svg)"))
+    #expect(
+      index.contains(
+        "![Parameters against multiply-accumulates of every whole network in the zoo](figures/params-vs-macs.svg)"))
     for name in zoo.modelNames { #expect(index.contains("| [\(name)](\(name).md) |")) }
     // Units, the paper's year and the final feature map's receptive field (427 px, as `zoo rf` gives it).
     #expect(
@@ -37,6 +39,15 @@ struct ReportTests {
       "\(index)")
     #expect(index.contains("| [upsample_conv_256](upsample_conv_256.md) | Snippets | – |"))
     #expect(index.contains("| ≤ 215 px |"), "U-Net's output field is an upper bound")
+  }
+
+  /// The params-vs-MACs chart shows whole networks only (no snippet) and writes its ticks in one style.
+  @Test func scatterChartOfNetworks() throws {
+    let files = try Gallery(zoo: try Zoo.builtin()).files(models: ["resnet50", "fire_256", "lenet5"])
+    let chart = try #require(files.first { $0.path == "figures/params-vs-macs.svg" }).contents
+    #expect(chart.contains(">resnet50, resnext50_32x4d</text>") && chart.contains(">lenet5</text>"))
+    #expect(!chart.contains("fire_256") && !chart.contains(">Snippets<"), "a snippet on the networks' chart")
+    #expect(!chart.contains(">10000<") && !chart.contains(">100000<"), "raw digits beside unit ticks")
   }
 
   @Test func resnet50PageFigures() throws {
