@@ -290,21 +290,6 @@ func svgNumber(_ v: Double) -> String {
   return s
 }
 
-/// Text escaped for an XML element or attribute.
-func xmlEscaped(_ s: String) -> String {
-  var out = ""
-  for c in s {
-    switch c {
-    case "&": out += "&amp;"
-    case "<": out += "&lt;"
-    case ">": out += "&gt;"
-    case "\"": out += "&quot;"
-    default: out.append(c)
-    }
-  }
-  return out
-}
-
 /// The bytes cairo writes through a stream callback.
 final class ByteSink {
   var bytes: [UInt8] = []

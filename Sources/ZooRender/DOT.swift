@@ -238,8 +238,8 @@ private struct DOTWriter {
         + "labeljust=l, nodesep=0.22, ranksep=0.32, newrank=true, pad=0.25, bgcolor=\"\(theme.background)\", "
         + "fontcolor=\"\(theme.text)\",",
       "         label=<<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"1\">"
-        + "<tr><td align=\"left\"><b><font point-size=\"20\">\(html(title))</font></b></td></tr>"
-        + "<tr><td align=\"left\"><font point-size=\"13\">\(html(subtitle))</font></td></tr>"
+        + "<tr><td align=\"left\"><b><font point-size=\"20\">\(xmlEscaped(title))</font></b></td></tr>"
+        + "<tr><td align=\"left\"><font point-size=\"13\">\(xmlEscaped(subtitle))</font></td></tr>"
         + (options.legend ? "<tr><td align=\"left\">\(legend())</td></tr>" : "") + "</table>>];",
       "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12, margin=\"0.12,0.05\", "
         + "penwidth=1, color=\"\(theme.nodeBorder)\", fontcolor=\"\(theme.text)\"];",
@@ -305,7 +305,7 @@ private struct DOTWriter {
     let inner = indent + "  "
     var label = clusterLabel(members)
     if let outer {
-      label = "<b>\(html(outer.path))</b> · \(html(outer.kind))<br/>" + label
+      label = "<b>\(xmlEscaped(outer.path))</b> · \(xmlEscaped(outer.kind))<br/>" + label
     }
     let style =
       fold
@@ -338,27 +338,27 @@ private struct DOTWriter {
     var rows: [String]
     switch op {
     case .input:
-      rows = ["<b>input</b>", html(shape)]
+      rows = ["<b>input</b>", xmlEscaped(shape)]
     case .add, .concat:
       attrs += ", shape=ellipse, margin=\"0.04,0.02\""
       rows = ["<b>\(op == .add ? "+ add" : "concat")</b>"]
     default:
-      rows = ["<b>\(html(op.summary))</b>"]
+      rows = ["<b>\(xmlEscaped(op.summary))</b>"]
     }
     if !fused.isEmpty {
       for f in fused where !fusedOps.contains(graph.nodes[f].op.kindName) {
         fusedOps.append(graph.nodes[f].op.kindName)
       }
-      rows.append(html(fused.map { "+ " + graph.nodes[$0].op.summary }.joined(separator: " ")))
+      rows.append(xmlEscaped(fused.map { "+ " + graph.nodes[$0].op.summary }.joined(separator: " ")))
     }
     if options.names, op != .input, let name = names.first {
       // The module path of the node's first layer, under its op.
-      rows.insert("<font point-size=\"10\"><i>\(html(name))</i></font>", at: 1)
+      rows.insert("<font point-size=\"10\"><i>\(xmlEscaped(name))</i></font>", at: 1)
     }
     if op != .input {
       let params = layers.reduce(0) { $0 + summary.nodeCounts[$1].params }
       rows.append(
-        "<font point-size=\"10\">\(html(shape))\(params > 0 ? " · \(grouped(params)) params" : "")</font>")
+        "<font point-size=\"10\">\(xmlEscaped(shape))\(params > 0 ? " · \(grouped(params)) params" : "")</font>")
     }
     rowCount["n\(n)"] = rows.count
     return "n\(n) [\(attrs), label=<\(rows.joined(separator: "<br/>"))>];"
@@ -370,28 +370,28 @@ private struct DOTWriter {
     for m in members { for n in m.nodes { try? counts.add(summary.nodeCounts[n]) } }
     let last = members[members.count - 1]
     let output = format(summary.shapes[last.nodes.last!])
-    var rows = ["<b>\(html(span(members)))</b>"]
+    var rows = ["<b>\(xmlEscaped(span(members)))</b>"]
     let identical = allIdentical(members, summary)
     if members.count == 1 {
-      rows.append(html(first.kind))
+      rows.append(xmlEscaped(first.kind))
     } else if identical {
       hasFold = true
-      rows.append("<b>\(html(first.kind)) × \(members.count)</b>")
+      rows.append("<b>\(xmlEscaped(first.kind)) × \(members.count)</b>")
     } else {
       hasSimilar = true
       let sizes = RunSizes(members, summary)
-      rows.append("<b>\(members.count) \(html(first.kind)) blocks</b>, sizes differ")
-      rows.append("<font point-size=\"10\">\(html(sizes.paramsText))</font>")
-      if let c = sizes.channelsText { rows.append("<font point-size=\"10\">\(html(c))</font>") }
+      rows.append("<b>\(members.count) \(xmlEscaped(first.kind)) blocks</b>, sizes differ")
+      rows.append("<font point-size=\"10\">\(xmlEscaped(sizes.paramsText))</font>")
+      if let c = sizes.channelsText { rows.append("<font point-size=\"10\">\(xmlEscaped(c))</font>") }
     }
     let ops = first.nodes.map { graph.nodes[$0].op }.filter { $0.opClass != .activation }
     if ops.count <= 3 {
-      rows.append("<font point-size=\"10\">\(html(ops.map(\.summary).joined(separator: " → ")))</font>")
+      rows.append("<font point-size=\"10\">\(xmlEscaped(ops.map(\.summary).joined(separator: " → ")))</font>")
     } else {
       let conv = first.nodes.filter { if case .conv = graph.nodes[$0].op { true } else { false } }.count
       rows.append("<font point-size=\"10\">\(first.nodes.count) layers, \(conv) conv</font>")
     }
-    rows.append("<font point-size=\"10\">→ \(html(output))</font>")
+    rows.append("<font point-size=\"10\">→ \(xmlEscaped(output))</font>")
     let each = members.count > 1 ? " in all" : ""
     rows.append(
       "<font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs\(each)</font>")
@@ -407,22 +407,22 @@ private struct DOTWriter {
   func clusterLabel(_ members: [ModuleTree]) -> String {
     var counts = Counts()
     for m in members { for n in m.nodes { try? counts.add(summary.nodeCounts[n]) } }
-    var label = "<b>\(html(span(members)))</b> · "
+    var label = "<b>\(xmlEscaped(span(members)))</b> · "
     if members.count == 1 {
-      label += html(members[0].kind)
+      label += xmlEscaped(members[0].kind)
     } else if allIdentical(members, summary) {
-      label += "\(html(members[0].kind)) <b>× \(members.count)</b>"
+      label += "\(xmlEscaped(members[0].kind)) <b>× \(members.count)</b>"
     } else {
       // Same structure, different sizes: say so, with the ranges, instead of claiming identity.
       let sizes = RunSizes(members, summary)
-      label += "<b>\(members.count) \(html(members[0].kind)) blocks</b>, sizes differ<br/>"
-      label += "<font point-size=\"10\">\(html(sizes.paramsText))"
-      if let c = sizes.channelsText { label += "; <b>\(html(c))</b>" }
+      label += "<b>\(members.count) \(xmlEscaped(members[0].kind)) blocks</b>, sizes differ<br/>"
+      label += "<font point-size=\"10\">\(xmlEscaped(sizes.paramsText))"
+      if let c = sizes.channelsText { label += "; <b>\(xmlEscaped(c))</b>" }
       label += "</font>"
     }
     label += "<br/><font point-size=\"10\">\(grouped(counts.params)) params · \(compact(counts.macs)) MACs"
     if members.count > 1 {
-      label += " in all; layers shown for \(html(shortName(members[0].path)))"
+      label += " in all; layers shown for \(xmlEscaped(shortName(members[0].path)))"
     }
     return label + "</font>"
   }
@@ -482,7 +482,7 @@ private struct DOTWriter {
       let id = "out\(i)"
       let name = i == 0 ? "output" : "auxiliary output \(i)"
       out.append(
-        "  \(id) [shape=ellipse, fillcolor=\"\(theme.outputFill)\", label=<<b>\(name)</b><br/>\(html(format(summary.shapes[o])))>];"
+        "  \(id) [shape=ellipse, fillcolor=\"\(theme.outputFill)\", label=<<b>\(name)</b><br/>\(xmlEscaped(format(summary.shapes[o])))>];"
       )
       out.append("  \(resolve(o)) -> \(id);")
     }
@@ -593,7 +593,8 @@ private struct DOTWriter {
     }
     var colours: [String] = []
     for (c, _, name) in classColors where usedClasses.contains(c) {
-      colours.append(cell(html(name), " bgcolor=\"\(theme.fill(c))\" border=\"1\" color=\"\(theme.clusterBorder)\""))
+      colours.append(
+        cell(xmlEscaped(name), " bgcolor=\"\(theme.fill(c))\" border=\"1\" color=\"\(theme.clusterBorder)\""))
     }
     var notes = options.edgeLabels == .shapes ? ["edge labels: the tensor shape of one sample"] : []
     if hasSkip { notes.append("<font color=\"\(theme.skip)\">- - →</font> skip connection") }
@@ -603,7 +604,7 @@ private struct DOTWriter {
         "<b>N … blocks</b>, sizes differ: one structure, other channels and parameters; the first drawn")
     }
     if !fusedOps.isEmpty {
-      let list = fusedOps.map { "+ " + html($0) }.joined(separator: ", ")
+      let list = fusedOps.map { "+ " + xmlEscaped($0) }.joined(separator: ", ")
       notes.append(
         "\(list): \(fusedOps.count == 1 ? "a layer" : "layers") drawn in the node of the layer \(fusedOps.count == 1 ? "it follows" : "they follow")"
       )
@@ -660,19 +661,4 @@ private func shortName(_ path: String) -> String {
 /// A DOT double-quoted string.
 func quoted(_ s: String) -> String {
   "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-}
-
-/// Text escaped for a DOT HTML-like label.
-func html(_ s: String) -> String {
-  var out = ""
-  for c in s {
-    switch c {
-    case "&": out += "&amp;"
-    case "<": out += "&lt;"
-    case ">": out += "&gt;"
-    case "\"": out += "&quot;"
-    default: out.append(c)
-    }
-  }
-  return out
 }

@@ -250,7 +250,7 @@ private struct ExplorerBuilder {
   /// A DOT HTML-like label as the page draws it: the first line bold at 12 points, the others at 11.
   func htmlLabel(_ lines: [String], prefix: String) -> String {
     lines.enumerated().map { k, t in
-      k == 0 ? "<b>\(html(prefix + t))</b>" : "<font point-size=\"11\">\(html(t))</font>"
+      k == 0 ? "<b>\(xmlEscaped(prefix + t))</b>" : "<font point-size=\"11\">\(xmlEscaped(t))</font>"
     }.joined(separator: "<br/>")
   }
 
@@ -484,21 +484,6 @@ func json(_ a: [String]) -> String { "[" + a.map { json($0) }.joined(separator: 
 
 // MARK: Page
 
-/// Text escaped for HTML content and attribute values.
-func htmlEscaped(_ s: String) -> String {
-  var out = ""
-  for c in s {
-    switch c {
-    case "&": out += "&amp;"
-    case "<": out += "&lt;"
-    case ">": out += "&gt;"
-    case "\"": out += "&quot;"
-    default: out.append(c)
-    }
-  }
-  return out
-}
-
 private func explorerPage(summary: Summary, data: String) -> String {
   let graph = summary.graph
   let t = summary.totals
@@ -514,14 +499,14 @@ private func explorerPage(summary: Summary, data: String) -> String {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="generator" content="CNN Zoo (zoo render)">
-    <title>\(htmlEscaped(graph.name)) · CNN Zoo explorer</title>
+    <title>\(xmlEscaped(graph.name)) · CNN Zoo explorer</title>
     <style>
     \(explorerCSS)</style>
     </head>
     <body>
     <header>
-    <h1>\(htmlEscaped(title))</h1>
-    <p id="zoo-subtitle">\(htmlEscaped(subtitle))</p>
+    <h1>\(xmlEscaped(title))</h1>
+    <p id="zoo-subtitle">\(xmlEscaped(subtitle))</p>
     <div id="zoo-bar"><input id="zoo-search" type="search" placeholder="Find a layer or module…" autocomplete="off" \
     aria-label="Find a layer or module"><button id="zoo-open-all" type="button">Open all</button>\
     <button id="zoo-close-all" type="button">Fold all</button><button id="zoo-reset" type="button">Reset</button>\
@@ -530,7 +515,7 @@ private func explorerPage(summary: Summary, data: String) -> String {
     <ul id="zoo-results" hidden></ul>
     </header>
     <main>
-    <div id="zoo-diagram"><svg id="zoo-svg" role="img" aria-label="Layer graph of \(htmlEscaped(graph.name))"></svg></div>
+    <div id="zoo-diagram"><svg id="zoo-svg" role="img" aria-label="Layer graph of \(xmlEscaped(graph.name))"></svg></div>
     <aside id="zoo-panel"><p class="zoo-hint">Select a layer to see its figures and its receptive field on the \
     input grid.</p></aside>
     </main>
