@@ -109,6 +109,8 @@ def main():
         engine_peak = z.get("engine_gemm_peak_gflops") or z["sgemm_peak_gflops"]
         line = f"{m:18} zoo[{z.get('isa', '?')}] {zm:7.1f} ms (best {zb:6.1f}) {2 * z['macs'] / zm / 1e6:6.1f} GFLOP/s " \
                f"{100 * 2 * z['macs'] / zm / 1e6 / engine_peak:3.0f}% of the tier's GEMM peak {engine_peak:.0f}" \
+               + (f", {100 * 2 * z['macs'] / zm / 1e6 / z['fma_peak_gflops']:3.0f}% of its FMA peak "
+                  f"{z['fma_peak_gflops']:.0f}" if z.get("fma_peak_gflops") else "") + \
                f"  RSS {z['peak_rss_bytes'] / 1e6:4.0f} MB"
         if runners:
             versions = runners[2]
@@ -122,6 +124,8 @@ def main():
             import torch
             print("PyTorch restricted to AVX2: ATen", torch.backends.cpu.get_cpu_capability(),
                   "DNNL_MAX_CPU_ISA =", os.environ["DNNL_MAX_CPU_ISA"])
+    print("FMA peak: the tier's register-only multiply-add loop on the same threads (no memory traffic); "
+          "GEMM peak: the best of the engine's GEMM and OpenBLAS's sgemm on a 1536² problem")
     print(f"ms: median over {a.rounds} rounds of each round's median of {a.iterations} iterations (best: fastest "
           f"single pass), {a.threads} threads, batch 1; the tools take turns within each round; ratios < 1 mean zoo "
           "is faster; OPENBLAS_CORETYPE =", os.environ.get("OPENBLAS_CORETYPE", "(auto)"))

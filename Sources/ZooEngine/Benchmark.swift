@@ -1,4 +1,5 @@
 import CBLAS
+import CZooKernels
 import Foundation
 import ZooGraph
 
@@ -61,6 +62,23 @@ public enum Benchmark {
       best = min(best, now() - t0)
     }
     return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+  }
+
+  /// The arithmetic peak of tier `isa` with `threads` threads, in GFLOP/s: its register-only
+  /// multiply-add loop (`zk_fma_peak_run`, no memory traffic) run once on each thread, best of
+  /// `repeats`. The share of it a model reaches says how far the kernels are from the instructions'
+  /// limit, which a GEMM rate (itself below the peak) cannot say.
+  public static func fmaPeak(threads: Int, isa: PlanOptions.ISA, iterations: Int = 4_000_000, repeats: Int = 5)
+    -> Double?
+  {
+    guard isa.isSupported else { return nil }
+    var best = 0.0
+    for _ in 0..<repeats {
+      let t0 = now()
+      let flops = zk_fma_peak_run(isa.code, Int32(threads), iterations, 1)
+      best = max(best, flops / (now() - t0) / 1e9)
+    }
+    return best
   }
 
   /// The process's peak resident set size in bytes: `VmHWM` of /proc/self/status.

@@ -51,7 +51,8 @@ public struct PlanOptions: Sendable, Hashable {
 
     public var description: String { rawValue }
 
-    var code: Int32 {
+    /// The tier's number in the C kernels' entry points (`ZK_ISA_*`).
+    public var code: Int32 {
       switch self {
       case .avx512: Int32(ZK_ISA_AVX512)
       case .avx2: Int32(ZK_ISA_AVX2)

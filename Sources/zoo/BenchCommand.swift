@@ -61,6 +61,10 @@ struct BenchCommand: ParsableCommand {
     var blasSgemmPeakGflops: Double
     var engineGemmPeakGflops: Double?
     var peakShare: Double
+    /// The tier's register-only multiply-add peak (`Benchmark.fmaPeak`), and the model's share of it;
+    /// nil with `--kernels blas`.
+    var fmaPeakGflops: Double?
+    var fmaPeakShare: Double?
     var peakRssBytes: Int
     var weightBytes: Int
     var arenaBytes: Int
@@ -101,6 +105,7 @@ struct BenchCommand: ParsableCommand {
     let blasPeak = Benchmark.sgemmPeak(threads: net.threads)
     let enginePeak = Benchmark.engineGEMMPeak(threads: net.threads, isa: net.isa)
     let peak = max(blasPeak, enginePeak ?? 0)
+    let fmaPeak = net.options.kernels == .blas ? nil : Benchmark.fmaPeak(threads: net.threads, isa: net.isa)
     times.sort()
     let median =
       times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
@@ -110,6 +115,7 @@ struct BenchCommand: ParsableCommand {
       minMs: times.first! * 1e3, maxMs: times.last! * 1e3, throughputPerS: Double(batch) / median,
       macs: net.macs, gflops: gflops, sgemmPeakGflops: peak, blasSgemmPeakGflops: blasPeak,
       engineGemmPeakGflops: enginePeak, peakShare: gflops / peak,
+      fmaPeakGflops: fmaPeak, fmaPeakShare: fmaPeak.map { gflops / $0 },
       peakRssBytes: Benchmark.peakResidentBytes(), weightBytes: net.weightBytes,
       arenaBytes: net.memory.arenaBytes, predictedPeakActivationBytes: net.memory.peakBytes,
       scratchBytes: net.scratchBytes, blasCore: BLASSetup.coreName,
@@ -145,6 +151,12 @@ struct BenchCommand: ParsableCommand {
     let blasText = "OpenBLAS \(r.blasCore) sgemm \(String(format: "%.1f", blasPeak)) GFLOP/s"
     let peakText =
       enginePeak.map { "engine GEMM \(String(format: "%.1f", $0)) GFLOP/s, \(blasText)" } ?? blasText
+    // The register-only peak is the tier's own limit; with `--kernels blas` there is no tier to hold
+    // the model against, so the line is left out.
+    let arithmeticLine =
+      fmaPeak.map {
+        "Arithmetic:  \(String(format: "%.0f", 100 * gflops / $0))% of the \(r.isa) tier's register-only multiply-add peak (\(String(format: "%.1f", $0)) GFLOP/s on \(net.threads) thread(s))\n"
+      } ?? ""
     func mb(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
     printFitted(
       """
@@ -152,7 +164,7 @@ struct BenchCommand: ParsableCommand {
       Latency:     median \(String(format: "%.2f", r.medianMs)) ms, min \(String(format: "%.2f", r.minMs)) ms, max \(String(format: "%.2f", r.maxMs)) ms
       Throughput:  \(String(format: "%.1f", r.throughputPerS)) samples/s
       Compute:     \(grouped(r.macs)) MACs → \(String(format: "%.1f", gflops)) GFLOP/s, \(String(format: "%.0f", 100 * r.peakShare))% of the GEMM peak (\(peakText))
-      Memory:      peak RSS \(mb(r.peakRssBytes)); weights \(mb(r.weightBytes)), activation arena \(mb(r.arenaBytes)) (liveness peak \(mb(r.predictedPeakActivationBytes))), scratch \(mb(r.scratchBytes)) (padded input copies, im2col bands, Winograd tiles)
+      \(arithmeticLine)Memory:      peak RSS \(mb(r.peakRssBytes)); weights \(mb(r.weightBytes)), activation arena \(mb(r.arenaBytes)) (liveness peak \(mb(r.predictedPeakActivationBytes))), scratch \(mb(r.scratchBytes)) (padded input copies, im2col bands, Winograd tiles)
       """)
   }
 

@@ -1,3 +1,4 @@
+import CZooKernels
 import Foundation
 import Testing
 import ZooEngine
@@ -201,6 +202,30 @@ struct EngineCommandTests {
     #expect((doc["median_ms"] as? Double ?? 0) > 0)
     #expect((doc["peak_rss_bytes"] as? Int ?? 0) > 0)
     #expect((doc["gflops"] as? Double ?? 0) > 0)
+    // The tier's arithmetic peak and the model's share of it, with the tier named.
+    let isa = try #require(doc["isa"] as? String)
+    #expect(PlanOptions.ISA(rawValue: isa) != nil, "isa \(isa) is not a tier")
+    let fma = try #require(doc["fma_peak_gflops"] as? Double)
+    let share = try #require(doc["fma_peak_share"] as? Double)
+    #expect(fma.isFinite && fma > 0, "fma_peak_gflops \(fma)")
+    #expect(
+      abs(share * fma - (doc["gflops"] as! Double)) <= 1e-9 * fma, "fma_peak_share is not gflops / fma_peak_gflops")
+    let blas = try runZoo(["bench", "lenet5", "--iterations", "1", "--json", "--kernels", "blas"])
+    #expect(!blas.out.contains("fma_peak"), "the BLAS path has no tier to hold the model against")
+  }
+
+  /// The register-only loop's operation count: 2 per lane per multiply-add, 16 multiply-adds per step,
+  /// on every thread; a count off by a factor would make every "share of peak" wrong by it.
+  @Test func fmaPeakCountsItsOperations() throws {
+    for isa in PlanOptions.ISA.supported {
+      let lanes: Double = isa == .avx512 ? 16 : isa == .avx2 ? 8 : 4
+      for threads in [1, 2] {
+        let flops = zk_fma_peak_run(isa.code, Int32(threads), 1000, 1)
+        #expect(flops == 2 * 16 * lanes * 1000 * Double(threads), "tier \(isa), \(threads) thread(s): \(flops)")
+      }
+      let peak = try #require(Benchmark.fmaPeak(threads: 1, isa: isa, iterations: 100_000, repeats: 2))
+      #expect(peak.isFinite && peak > 0, "tier \(isa): \(peak) GFLOP/s")
+    }
   }
 }
 
