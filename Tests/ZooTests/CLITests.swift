@@ -182,6 +182,10 @@ struct CLITests {
     let wide = try runZoo(
       ["compare", "vgg16", "googlenet", "resnet50", "densenet121"], environment: ["COLUMNS": "200"])
     #expect(wide.out.contains("Params") && wide.out.contains("6,624,904 (÷20.9)"), "\(wide.out)")
+    // Ratios of 1,000 and more take thousands separators: LeNet-5 has 2,242 times fewer parameters than VGG-16.
+    let far = try runZoo(["compare", "vgg16", "lenet5"])
+    let bare = try Regex(#"[×÷][0-9]{4}"#)
+    #expect(far.out.contains("÷2,242") && far.out.firstMatch(of: bare) == nil, "\(far.out)")
     // At 60 columns the numbers take units before anything is cut, and shapes stay whole where they fit.
     let sixty = try runZoo(["describe", "resnet18", "--depth", "1"], environment: ["COLUMNS": "60"])
     #expect(sixty.out.contains("11.69 M") && sixty.out.contains("512×7×7"), "\(sixty.out)")
