@@ -1488,7 +1488,7 @@ let builtinSources: [(name: String, text: String)] = [
         use: plain_se
         description: >-
           The 3×3, then squeeze-and-excitation (SENet). A global average pool, two 1×1 layers (256 → 16 → 256) and
-          a sigmoid scale each channel: 1.4 % more parameters and almost no MACs.
+          a sigmoid scale each channel: 1.4% more parameters and almost no MACs.
       plain3x3_gated_256:
         use: plain_gated
         description: >-

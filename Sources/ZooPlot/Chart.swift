@@ -97,22 +97,90 @@ public struct Chart: Sendable {
     return try canvas.rendered()
   }
 
-  /// Draws the chart on a canvas of the chart's size.
-  public func draw(on c: Canvas) {
+  /// The radius of a scatter point.
+  public static let pointRadius = 4.5
+
+  /// The plot area and the axes of the chart.
+  struct Frame {
+    var plot: (x: Double, y: Double, w: Double, h: Double)
+    var xAxis: Axis
+    var yAxis: Axis
+    func px(_ x: Double) -> Double { plot.x + xAxis.fraction(x) * plot.w }
+    func py(_ y: Double) -> Double { plot.y + plot.h - yAxis.fraction(y) * plot.h }
+  }
+
+  /// The plot area and the axes.
+  func frame() -> Frame {
     let left = 78.0
     let right = 36.0
     let top = subtitle.isEmpty ? 52.0 : 70.0
     let bottom = 58.0
     let plot = (x: left, y: top, w: width - left - right, h: height - top - bottom)
-
     let xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
     let ys = series.flatMap { $0.points.map(\.y) } + levels.map(\.y)
     let xAxis = Axis(scale: xScale, values: xs, whole: xWholeTicks)
     // Keep the top free for the marker labels, written downwards from the top of the plot.
-    let labelLength = markers.map { c.textWidth($0.label, size: 10.5) }.max().map { $0 + 16 } ?? 0
+    let labelLength = markers.map { Canvas.textWidth($0.label, size: 10.5) }.max().map { $0 + 16 } ?? 0
     let yAxis = Axis(scale: yScale, values: ys, headroom: min(0.45, labelLength / plot.h))
-    func px(_ x: Double) -> Double { plot.x + xAxis.fraction(x) * plot.w }
-    func py(_ y: Double) -> Double { plot.y + plot.h - yAxis.fraction(y) * plot.h }
+    return Frame(plot: plot, xAxis: xAxis, yAxis: yAxis)
+  }
+
+  /// The legend's box inside the plot area: in the chosen corner, or, when that box would hide a
+  /// scatter point, in the first other corner that hides none (else the one that hides fewest); nil
+  /// without series.
+  func legendBox(_ f: Frame) -> Box? {
+    guard !series.isEmpty else { return nil }
+    let boxW = series.map { Canvas.textWidth($0.name, size: 12) }.max()! + 50
+    let boxH = Double(series.count) * 20 + 10
+    func box(_ corner: LegendCorner) -> Box {
+      let left = corner == .topLeft || corner == .bottomLeft
+      let upper = corner == .topLeft || corner == .topRight
+      let bx = left ? f.plot.x + 10 : f.plot.x + f.plot.w - 10 - boxW
+      let by = upper ? f.plot.y + 10 : f.plot.y + f.plot.h - 10 - boxH
+      return Box(x: bx, y: by, width: boxW, height: boxH)
+    }
+    let r = Self.pointRadius + 2
+    let points = series.filter { $0.style == .scatter }.flatMap { s in
+      s.points.map { Box(x: f.px($0.x) - r, y: f.py($0.y) - r, width: 2 * r, height: 2 * r) }
+    }
+    let corners =
+      [legend] + ([.topLeft, .topRight, .bottomLeft, .bottomRight] as [LegendCorner]).filter { $0 != legend }
+    let hidden = corners.map { c in points.filter { box(c).intersects($0) }.count }
+    return box(corners[hidden.indices.min { hidden[$0] < hidden[$1] }!])
+  }
+
+  /// Where the scatter series' points and labels go: each label placed beside its point where it meets
+  /// no other point, label, leader line or the legend (``placeLabels(points:texts:area:obstacles:measure:)``),
+  /// or written as a number listed in a key when it fits nowhere.
+  public func scatterLayout() -> ScatterLayout {
+    let f = frame()
+    var points: [Point] = []
+    var texts: [String?] = []
+    for s in series where s.style == .scatter {
+      for (j, p) in s.points.enumerated() {
+        points.append(Point(x: f.px(p.x), y: f.py(p.y)))
+        texts.append(j < s.labels.count && !s.labels[j].isEmpty ? s.labels[j] : nil)
+      }
+    }
+    let legend = legendBox(f)
+    let area = Box(x: f.plot.x + 2, y: f.plot.y + 2, width: f.plot.w - 4, height: f.plot.h - 4)
+    let placed = placeLabels(
+      points: points, texts: texts, area: area, obstacles: legend.map { [$0] } ?? [],
+      measure: { Canvas.textWidth($0, size: labelSize) })
+    let r = Self.pointRadius
+    return ScatterLayout(
+      points: points.map { Box(x: $0.x - r, y: $0.y - r, width: 2 * r, height: 2 * r) }, labels: placed.labels,
+      legend: legend, key: placed.key, keyLines: placed.keyLines)
+  }
+
+  /// Draws the chart on a canvas of the chart's size.
+  public func draw(on c: Canvas) {
+    let f = frame()
+    let plot = f.plot
+    let (xAxis, yAxis) = (f.xAxis, f.yAxis)
+    let left = plot.x
+    func px(_ x: Double) -> Double { f.px(x) }
+    func py(_ y: Double) -> Double { f.py(y) }
 
     c.text(title, x: left, y: 30, size: 18, bold: true)
     if !subtitle.isEmpty { c.text(subtitle, x: left, y: 50, size: 12, colour: .grey) }
@@ -150,6 +218,13 @@ public struct Chart: Sendable {
       c.text(l.label, x: plot.x + plot.w - 4, y: y - 6, size: 11, colour: l.colour, anchor: .end)
     }
     // Series.
+    let scatter = series.contains { $0.style == .scatter } ? scatterLayout() : nil
+    if let scatter {
+      for l in scatter.labels where l.leader {
+        let (a, b) = l.leaderEnds
+        c.line([(a.x, a.y), (b.x, b.y)], .grey, width: 0.8)
+      }
+    }
     for (i, s) in series.enumerated() {
       let colour = s.colour ?? Colour.palette[i % Colour.palette.count]
       let pts = s.points.map { (px($0.x), py($0.y)) }
@@ -167,20 +242,27 @@ public struct Chart: Sendable {
         }
         c.line(stairs, colour, width: 2.2, dash: s.dashed ? [6, 4] : [])
       case .scatter:
-        for (j, p) in pts.enumerated() {
-          c.circle(x: p.0, y: p.1, radius: 4.5, fill: colour, stroke: .white, width: 1)
-          if j < s.labels.count { c.text(s.labels[j], x: p.0 + 7, y: p.1 - 6, size: 10, colour: .black) }
+        for p in pts {
+          c.circle(x: p.0, y: p.1, radius: Self.pointRadius, fill: colour, stroke: .white, width: 1)
+        }
+      }
+    }
+    if let scatter {
+      // Each label's baseline sits 0.95 of the size below the top of its box, whose height is 1.25 of
+      // the size (DejaVu Sans's ascent and descent, rounded up).
+      for l in scatter.labels {
+        c.text(l.text, x: l.box.x, y: l.box.y + 0.95 * labelSize, size: labelSize, colour: .black)
+      }
+      if let key = scatter.key {
+        c.fill(x: key.x, y: key.y, width: key.width, height: key.height, .white, alpha: 0.92)
+        for (i, line) in scatter.keyLines.enumerated() {
+          c.text(line, x: key.x + 8, y: key.y + 17 + Double(i) * 14, size: labelSize)
         }
       }
     }
     // Legend inside the plot, in the chosen corner.
-    if !series.isEmpty {
-      let boxW = series.map { c.textWidth($0.name, size: 12) }.max()! + 50
-      let boxH = Double(series.count) * 20 + 10
-      let left = legend == .topLeft || legend == .bottomLeft
-      let upper = legend == .topLeft || legend == .topRight
-      let bx = left ? plot.x + 10 : plot.x + plot.w - 10 - boxW
-      let by = upper ? plot.y + 10 : plot.y + plot.h - 10 - boxH
+    if let box = legendBox(f) {
+      let (bx, by, boxW, boxH) = (box.x, box.y, box.width, box.height)
       c.fill(x: bx, y: by, width: boxW, height: boxH, .white, alpha: 0.92)
       for (i, s) in series.enumerated() {
         let colour = s.colour ?? Colour.palette[i % Colour.palette.count]

@@ -391,7 +391,7 @@ let explorerJS = #"""
     const facts = [['unit', `(${i}, ${j}) of the ${oh}×${ow} output map`], ['size', pair(hs, ws) + ' px'],
       ['stride (jump)', pair(hj, wj) + ' px'], ['padding P', pair(hp, wp) + ' px'],
       ['rows', `${r0} … ${r1}`], ['columns', `${c0} … ${c1}`], ['centre', `(${cy}, ${cx})`],
-      ['in padding', `${grouped(padded)} of ${grouped(area)} pixels (${(100 * padded / area).toFixed(1)} %)`]];
+      ['in padding', `${grouped(padded)} of ${grouped(area)} pixels (${(100 * padded / area).toFixed(1)}%)`]];
     if (rf[6] & 2) facts.push(['note', 'an upper bound: ' + (warnings[x.i] || 'the field is an envelope')]);
     box.innerHTML = '<dl id="zoo-rf">' + facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('') +
       '</dl>';

@@ -106,7 +106,7 @@ public struct ModelPage: Sendable {
     if !intro.isEmpty { out += [intro, ""] }
     if let a = publishedAccuracy[g.name] {
       out += [
-        "Published accuracy: \(a.top1) % top-1, \(a.top5) % top-5 on ImageNet-1K with torchvision's "
+        "Published accuracy: \(a.top1)% top-1, \(a.top5)% top-5 on ImageNet-1K with torchvision's "
           + "`\(a.weights)` (\(publishedAccuracySource)); a fact about those weights, not measured here.",
         "",
       ]
@@ -195,7 +195,7 @@ public struct ModelPage: Sendable {
 
   /// `7 | 2 |`, `~227 | 8 |` (approximate), `global | – |`; `7×1` when the axes differ.
   func fieldCells(_ f: ReceptiveField) -> String {
-    if f.global { return "whole input | – |" }
+    if f.global { return "global | – |" }
     let size = f.h.size == f.w.size ? grouped(f.h.size) : "\(grouped(f.h.size))×\(grouped(f.w.size))"
     let stride = f.h.stride == f.w.stride ? grouped(f.h.stride) : "\(grouped(f.h.stride))×\(grouped(f.w.stride))"
     return "\(f.approximate ? "~" : "")\(size) | \(stride) |"
@@ -220,7 +220,7 @@ public struct ModelPage: Sendable {
       facts.append("The field outgrows the \(input[1])×\(input[2]) input first at `\(first.path)`.")
     }
     if let g = rf.globalFrom {
-      facts.append("From `\(g.path)` on, every output sees the whole input.")
+      facts.append("From `\(g.path)` on, every output sees the whole input (global).")
     } else {
       let f = rf.output
       facts.append(

@@ -57,8 +57,9 @@ public struct DepthwiseSeparable: Sendable, Encodable {
       macs: try checkedSum([depthwise.macs, pointwise.macs], "number of MACs"), output: pointwise.output)
   }
 
-  /// The lines of the worked answer.
-  public var worked: [String] {
+  /// The lines of the worked answer, its tables and matrices fitted to `columns` columns (the prose is
+  /// left for the caller to wrap).
+  public func worked(columns: Int) -> [String] {
     let (c, k, f) = (input[0], kernel, filters)
     let positions = full.output[1] * full.output[2]
     let b = bias ? " + \(f)" : ""
@@ -79,17 +80,18 @@ public struct DepthwiseSeparable: Sendable, Encodable {
       "  pointwise MACs   = F · C · H'·W' = \(grouped(pointwise.macs))",
       "",
     ]
-    lines += tableLines([
-      ["", "Full", "Depthwise", "Pointwise", "Separable", "Full ÷ separable"],
+    lines += tableLines(
       [
-        "Params", grouped(full.params), grouped(depthwise.params), grouped(pointwise.params),
-        grouped(separable.params), ratio(full.params, separable.params),
-      ],
-      [
-        "MACs", grouped(full.macs), grouped(depthwise.macs), grouped(pointwise.macs), grouped(separable.macs),
-        ratio(full.macs, separable.macs),
-      ],
-    ])
+        ["", "Full", "Depthwise", "Pointwise", "Separable", "Full ÷ separable"],
+        [
+          "Params", grouped(full.params), grouped(depthwise.params), grouped(pointwise.params),
+          grouped(separable.params), ratio(full.params, separable.params),
+        ],
+        [
+          "MACs", grouped(full.macs), grouped(depthwise.macs), grouped(pointwise.macs), grouped(separable.macs),
+          ratio(full.macs, separable.macs),
+        ],
+      ], width: columns)
     lines += [
       "",
       "Without biases, separable ÷ full = (C·k² + C·F) / (F·C·k²) = 1/F + 1/k²",

@@ -54,8 +54,9 @@ public struct GatedConvolution: Sendable, Encodable {
   /// σ(g) for a few gate logits, to show what the gate lets through.
   public static let exampleGates: [Double] = [-4, -1, 0, 1, 4]
 
-  /// The lines of the worked answer.
-  public var worked: [String] {
+  /// The lines of the worked answer, its tables and matrices fitted to `columns` columns (the prose is
+  /// left for the caller to wrap).
+  public func worked(columns: Int) -> [String] {
     let (c, k, f) = (input[0], kernel, filters)
     let b = bias ? " + \(f)" : ""
     var lines = [
@@ -82,7 +83,7 @@ public struct GatedConvolution: Sendable, Encodable {
       let s = 1 / (1 + exp(-g))
       table.append([number(g), String(format: "%.3f", s), String(format: "%.3f", 2 * s)])
     }
-    lines += tableLines(table)
+    lines += tableLines(table, width: columns)
     lines += [
       "",
       "A plain convolution treats every pixel as valid; the gate can switch off the holes of an image",

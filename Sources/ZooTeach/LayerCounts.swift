@@ -34,19 +34,3 @@ func ratio(_ a: Int, _ b: Int) -> String {
 
 /// `[3, 32, 32]` → `3×32×32`.
 func shapeText(_ s: [Int]) -> String { s.map(String.init).joined(separator: "×") }
-
-/// Right-aligned table rows, two spaces of indent, the first column left-aligned.
-func tableLines(_ table: [[String]]) -> [String] {
-  let n = table.map(\.count).max() ?? 0
-  let widths = (0..<n).map { i in table.map { i < $0.count ? $0[i].count : 0 }.max() ?? 0 }
-  return table.map { row in
-    var line =
-      "  "
-      + row.enumerated().map { i, s in
-        let pad = String(repeating: " ", count: widths[i] - s.count)
-        return i == 0 ? s + pad : pad + s
-      }.joined(separator: "   ")
-    while line.hasSuffix(" ") { line.removeLast() }
-    return line
-  }
-}

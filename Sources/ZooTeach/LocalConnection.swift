@@ -61,8 +61,9 @@ public struct LocalConnection: Sendable, Encodable {
     locallyConnected = try wiring(out[1] * out[2])
   }
 
-  /// The lines of the worked answer.
-  public var worked: [String] {
+  /// The lines of the worked answer, its tables and matrices fitted to `columns` columns (the prose is
+  /// left for the caller to wrap).
+  public func worked(columns: Int) -> [String] {
     let (c, k, f) = (input[0], kernel, filters)
     let (oh, ow) = (output[1], output[2])
     var lines = [
@@ -93,7 +94,7 @@ public struct LocalConnection: Sendable, Encodable {
     table.append(["Biases"] + all.map { grouped($0.biases) })
     table.append(["Parameters"] + all.map { grouped($0.params) })
     table.append(["× convolution"] + all.map { ratio($0.params, convolution.params) })
-    lines += tableLines(table)
+    lines += tableLines(table, width: columns)
     lines += [
       "",
       "When is it worth it? On aligned faces an eye is always in the same place, so different",

@@ -67,8 +67,9 @@ public struct OutputSize: Sendable, Encodable {
     return "\(r)((\(input) + 2·\(padding) − \(sub))/\(stride)) + 1 = \(steps + 1)"
   }
 
-  /// The lines of the worked answer.
-  public var worked: [String] {
+  /// The lines of the worked answer, its tables and matrices fitted to `columns` columns (the prose is
+  /// left for the caller to wrap).
+  public func worked(columns: Int) -> [String] {
     let r = ceilMode ? "ceil" : "floor"
     var lines = [
       "Output size along one axis (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d):",

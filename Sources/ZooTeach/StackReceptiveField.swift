@@ -59,11 +59,13 @@ public struct StackReceptiveField: Sendable, Encodable {
     }
   }
 
-  /// The lines of the worked answer.
-  public var worked: [String] {
+  /// The lines of the worked answer, its tables and matrices fitted to `columns` columns (the prose is
+  /// left for the caller to wrap).
+  public func worked(columns: Int) -> [String] {
     var lines = [
       "Receptive field of a stack of \(steps.count) layer\(steps.count == 1 ? "" : "s"):",
-      "  r = the side of the input square one output sees; j = the input distance between neighbouring outputs",
+      "  r = the side of the input square one output sees,",
+      "  j = the input distance between neighbouring outputs;",
       "  r₀ = 1, j₀ = 1",
       "  r_l = r_{l−1} + d_l·(k_l − 1)·j_{l−1},   j_l = j_{l−1}·s_l",
       "",
@@ -73,9 +75,12 @@ public struct StackReceptiveField: Sendable, Encodable {
     for (i, s) in steps.enumerated() {
       let layer = "k = \(s.kernel), s = \(s.stride)" + (s.dilation == 1 ? "" : ", d = \(s.dilation)")
       let growth = s.dilation == 1 ? "(\(s.kernel) − 1)·\(j)" : "\(s.dilation)·(\(s.kernel) − 1)·\(j)"
-      lines.append(
-        "  layer \(i + 1) (\(layer)):  r\(i + 1) = \(r) + \(growth) = \(grouped(s.size)),  "
-          + "j\(i + 1) = \(j)·\(s.stride) = \(grouped(s.jump))")
+      let head = "  layer \(i + 1) (\(layer)):"
+      let size = "r\(i + 1) = \(r) + \(growth) = \(grouped(s.size)),"
+      let jump = "j\(i + 1) = \(j)·\(s.stride) = \(grouped(s.jump))"
+      let line = "\(head)  \(size)  \(jump)"
+      // A line too wide for the terminal gives the step its own line.
+      lines += line.count <= columns ? [line] : [head, "    \(size)  \(jump)"]
       r = s.size
       j = s.jump
     }

@@ -100,8 +100,9 @@ public struct WorkedTransposedConvolution: Sendable {
   /// The kernel turned by 180°.
   public var flippedKernel: Matrix { Matrix(rows: kernel.rows, cols: kernel.cols, values: kernel.values.reversed()) }
 
-  /// The lines of the worked answer, with the scattered block shown for input `(row, col)`.
-  public func worked(row: Int, col: Int) -> [String] {
+  /// The lines of the worked answer, with the scattered block shown for input `(row, col)`; the blocks
+  /// side by side when they fit `columns` columns, else one under the other.
+  public func worked(row: Int, col: Int, columns: Int) -> [String] {
     let (n, m, kh, kw) = (image.rows, image.cols, kernel.rows, kernel.cols)
     var lines = [
       "Transposed convolution as nn.ConvTranspose2d computes it (one channel):",
@@ -123,12 +124,8 @@ public struct WorkedTransposedConvolution: Sendable {
         + "columns \(left)–\(left + kw - 1)"
         + (top < 0 || left < 0 || top + kh > output.rows || left + kw > output.cols
           ? " (the part outside 0–\(output.rows - 1) × 0–\(output.cols - 1) is cropped):" : ":"))
-    let middle = kh / 2
-    let blocks = [kernel.lines, block.lines]
-    for r in 0..<kh {
-      let (op1, op2) = r == middle ? ("\(x) ·", "=") : (String(repeating: " ", count: x.count + 2), " ")
-      lines.append("  \(op1)   \(blocks[0][r])   \(op2)   \(blocks[1][r])")
-    }
+    lines += sideBySide(
+      [.op("\(x) ·"), .block(kernel.lines), .op("="), .block(block.lines)], middle: kh / 2, width: columns)
     lines += ["", "Output (the sum of all \(n * m) blocks):"] + output.lines.map { "  " + $0 }
     if stride < max(kh, kw) {
       lines.append("  Blocks overlap because the stride \(stride) is below the kernel size: overlaps add up.")
@@ -143,10 +140,7 @@ public struct WorkedTransposedConvolution: Sendable {
         (outputPadding > 0 ? "add \(outputPadding) more at the bottom and right (output_padding), " : "")
           + "and slide the kernel turned by 180°:",
       ]
-      let flipped = flippedKernel.lines
-      for (r, line) in spread.lines.enumerated() {
-        lines.append("  \(line)" + (r < kh ? "      \(flipped[r])" : ""))
-      }
+      lines += sideBySide([.block(spread.lines), .op(""), .block(flippedKernel.lines)], middle: -1, width: columns)
     }
     return lines
   }

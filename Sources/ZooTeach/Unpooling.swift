@@ -68,8 +68,9 @@ public struct WorkedUnpooling: Sendable {
     (image.rows - ((height.output - 1) * stride + kernel), image.cols - ((width.output - 1) * stride + kernel))
   }
 
-  /// The lines of the worked answer.
-  public var worked: [String] {
+  /// The lines of the worked answer, its tables and matrices fitted to `columns` columns (the prose is
+  /// left for the caller to wrap).
+  public func worked(columns: Int) -> [String] {
     var lines = [
       "Max pooling \(kernel)×\(kernel), stride \(stride), on a \(image.rows)×\(image.cols) image, keeping the "
         + "switches (where each maximum came from):",
@@ -80,13 +81,13 @@ public struct WorkedUnpooling: Sendable {
     ]
     lines += image.lines.map { "  " + $0 }
     lines += ["", "Pooled \(pooled.rows)×\(pooled.cols), and the switch of each value:"]
-    for (r, line) in pooled.lines.enumerated() {
-      let sw = (0..<pooled.cols).map { c -> String in
+    let switchLines = (0..<pooled.rows).map { r in
+      (0..<pooled.cols).map { c -> String in
         let s = switches[r * pooled.cols + c]
         return "(\(s.row), \(s.col))"
-      }
-      lines.append("  \(line)      " + sw.joined(separator: " "))
+      }.joined(separator: " ")
     }
+    lines += sideBySide([.block(pooled.lines), .op(""), .block(switchLines)], middle: -1, width: columns)
     let ties = zip(pooled.values, switches).enumerated().filter { i, pair in
       let (r, c) = (i / pooled.cols * stride, i % pooled.cols * stride)
       var count = 0

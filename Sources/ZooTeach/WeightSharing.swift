@@ -130,8 +130,9 @@ public struct WeightSharing: Sendable, Encodable {
     return "\(tenths / 10).\(tenths % 10)"
   }
 
-  /// The lines of the worked answer.
-  public var worked: [String] {
+  /// The lines of the worked answer, its tables and matrices fitted to `columns` columns (the prose is
+  /// left for the caller to wrap).
+  public func worked(columns: Int) -> [String] {
     let (c, h, w) = (input[0], input[1], input[2])
     let (kh, kw) = (kernel[0], kernel[1])
     let b = bias ? 1 : 0
@@ -166,17 +167,7 @@ public struct WeightSharing: Sendable, Encodable {
       ("Multiplications", \.multiplications), ("Additions", \.additions), ("Muls + adds", \.operations),
     ]
     for (name, key) in rows { table.append([name] + all.map { grouped($0[keyPath: key]) }) }
-    let widths = (0..<4).map { i in table.map { $0[i].count }.max() ?? 0 }
-    for row in table {
-      let cells = row.enumerated().map { i, s in
-        i == 0
-          ? s + String(repeating: " ", count: widths[i] - s.count)
-          : String(repeating: " ", count: widths[i] - s.count) + s
-      }
-      var line = "  " + cells.joined(separator: "   ")
-      while line.hasSuffix(" ") { line.removeLast() }
-      lines.append(line)
-    }
+    lines += tableLines(table, width: columns)
     lines += [
       "",
       "  Locally connected: like the convolution, but every output has its own \(grouped(weightsPerOutput)) "

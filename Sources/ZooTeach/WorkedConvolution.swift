@@ -146,8 +146,9 @@ public struct WorkedConvolution: Sendable {
     return Matrix(rows: r, cols: c, values: v)
   }
 
-  /// The lines of the worked answer, with the products shown for output `(row, col)`.
-  public func worked(row: Int, col: Int) -> [String] {
+  /// The lines of the worked answer, with the products shown for output `(row, col)`; the window, kernel
+  /// and products side by side when they fit `columns` columns, else one under the other.
+  public func worked(row: Int, col: Int, columns: Int) -> [String] {
     var lines = [
       "Convolution as nn.Conv2d computes it (cross-correlation: the kernel is not flipped):",
       "  out[i][j] = Σ_u Σ_v x[i·s + u][j·s + v] · w[u][v]   (x padded with p zeros on every side)",
@@ -174,12 +175,9 @@ public struct WorkedConvolution: Sendable {
       "Output (\(row), \(col)): the kernel covers rows \(r0)–\(r0 + kernel.rows - 1), "
         + "columns \(c0)–\(c0 + kernel.cols - 1) \(place) (counting from 0):")
     let products = products(row: row, col: col)
-    let blocks = [window(row: row, col: col).lines, kernel.lines, products.lines]
-    let middle = kernel.rows / 2
-    for r in 0..<kernel.rows {
-      let (op1, op2) = r == middle ? ("⊙", "=") : (" ", " ")
-      lines.append("  \(blocks[0][r])   \(op1)   \(blocks[1][r])   \(op2)   \(blocks[2][r])")
-    }
+    lines += sideBySide(
+      [.block(window(row: row, col: col).lines), .op("⊙"), .block(kernel.lines), .op("="), .block(products.lines)],
+      middle: kernel.rows / 2, width: columns)
     var sum = ""
     for (i, x) in products.values.enumerated() {
       if i == 0 {

@@ -142,7 +142,7 @@ struct BenchCommand: ParsableCommand {
       for i in medians.indices.sorted(by: { medians[$0] > medians[$1] }).prefix(layers) {
         table.rows.append([
           names[i].0, names[i].1, String(format: "%.2f", medians[i] * 1e3),
-          String(format: "%.1f%%", 100 * medians[i] / total),
+          percent(medians[i] / total),
         ])
       }
       print(table.render())

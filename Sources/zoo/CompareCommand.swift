@@ -122,12 +122,14 @@ struct ComparedModel {
   }
 }
 
-/// `v / base` as `×r` (more) or `÷r` (less), with three significant figures at most.
+/// `v / base` as `×r` (more) or `÷r` (less), with three significant figures at most below 1,000 and
+/// thousands separators from there on (`×37,142`, as the ratios of `zoo explain`).
 func ratioText(_ v: Int, _ base: Int) -> String {
   guard base != 0 else { return v == 0 ? "×1" : "" }
   guard v != 0 else { return "×0" }
   let r = Double(v) / Double(base)
   let (sign, x) = r >= 1 ? ("×", r) : ("÷", 1 / r)
+  if x >= 999.5 { return sign + grouped(Int(x.rounded())) }
   let digits = x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f"
   return sign + String(format: digits, x)
 }

@@ -64,7 +64,7 @@ struct ExplainConvCommand: ParsableCommand {
           + "(rows 0–\(conv.output.rows - 1), columns 0–\(conv.output.cols - 1)).")
     }
     try output.print(
-      conv.worked(row: r, col: c),
+      conv.worked(row: r, col: c, columns: outputWidth),
       Document(
         image: conv.image, kernel: conv.kernel, stride: stride, padding: padding, output: conv.output, at: pos,
         window: conv.window(row: r, col: c), products: conv.products(row: r, col: c), value: conv.output[r, c]))

@@ -20,6 +20,6 @@ struct ExplainDepthwiseCommand: ParsableCommand {
         input: shape, filters: layer.filters, kernel: layer.kernel, stride: layer.stride, padding: layer.padding,
         bias: layer.bias)
     }
-    try output.print(d.worked, d)
+    try output.print(d.worked(columns: outputWidth), d)
   }
 }

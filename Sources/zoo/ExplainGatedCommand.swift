@@ -29,6 +29,6 @@ struct ExplainGatedCommand: ParsableCommand {
         input: shape, filters: layer.filters, kernel: layer.kernel, stride: layer.stride, padding: layer.padding,
         dilation: dilation, bias: layer.bias)
     }
-    try output.print(g.worked, g)
+    try output.print(g.worked(columns: outputWidth), g)
   }
 }

@@ -30,6 +30,6 @@ struct ExplainLocalCommand: ParsableCommand {
         input: shape, filters: layer.filters, kernel: layer.kernel, stride: layer.stride, padding: layer.padding,
         tile: tile, bias: layer.bias)
     }
-    try output.print(l.worked, l)
+    try output.print(l.worked(columns: outputWidth), l)
   }
 }

@@ -64,6 +64,6 @@ struct ExplainParamsCommand: ParsableCommand {
       try WeightSharing(
         input: dims, filters: filters, kernel: k, stride: stride, padding: padding, groups: groups, bias: bias)
     }
-    try output.print(w.worked, w)
+    try output.print(w.worked(columns: outputWidth), w)
   }
 }

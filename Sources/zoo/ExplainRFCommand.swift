@@ -47,6 +47,6 @@ struct ExplainRFCommand: ParsableCommand {
     let s = try strides.map { try intList($0, option: "--strides") }
     let d = try dilations.map { try intList($0, option: "--dilations") }
     let rf = try teach { () throws(TeachError) in try StackReceptiveField(kernels: k, strides: s, dilations: d) }
-    try output.print(rf.worked, Document(steps: rf.steps, size: rf.size, jump: rf.jump))
+    try output.print(rf.worked(columns: outputWidth), Document(steps: rf.steps, size: rf.size, jump: rf.jump))
   }
 }

@@ -48,6 +48,6 @@ struct ExplainSizeCommand: ParsableCommand {
       try OutputSize(
         input: input, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceil)
     }
-    try output.print(s.worked, Document(size: s, formula: s.formula, pluggedIn: s.pluggedIn))
+    try output.print(s.worked(columns: outputWidth), Document(size: s, formula: s.formula, pluggedIn: s.pluggedIn))
   }
 }

@@ -68,7 +68,7 @@ struct ExplainTransposeCommand: ParsableCommand {
     }
     let (block, top, left) = t.scattered(row: pos[0], col: pos[1])
     try output.print(
-      t.worked(row: pos[0], col: pos[1]),
+      t.worked(row: pos[0], col: pos[1], columns: outputWidth),
       Document(
         image: t.image, kernel: t.kernel, stride: stride, padding: padding, outputPadding: outputPadding,
         output: t.output, at: pos, block: block, blockTop: top, blockLeft: left))

@@ -41,7 +41,7 @@ struct ExplainUnpoolCommand: ParsableCommand {
       try WorkedUnpooling(image: try Matrix(parsing: image, what: "image"), kernel: kernel, stride: stride)
     }
     try output.print(
-      u.worked,
+      u.worked(columns: outputWidth),
       Document(
         image: u.image, kernel: u.kernel, stride: u.stride, pooled: u.pooled, switches: u.switches,
         unpooled: u.unpooled, defaultUnpoolSize: u.defaultUnpoolSize))

@@ -36,15 +36,6 @@ enum Style: String {
   func apply(_ text: String) -> String { colourOutput ? "\u{1B}[\(rawValue)m\(text)\u{1B}[0m" : text }
 }
 
-/// `text` shortened to `width` characters by an ellipsis in the middle, keeping both ends of a module
-/// path (`features.denseblock4…denselayer16.conv2`).
-func middleEllipsis(_ text: String, _ width: Int) -> String {
-  guard text.count > width, width >= 5 else { return text }
-  let keep = width - 1
-  let head = keep / 2
-  return String(text.prefix(head)) + "…" + String(text.suffix(keep - head))
-}
-
 /// A plain-text table with aligned columns; numeric columns are right-aligned.
 ///
 /// A table wider than ``outputWidth`` is fitted in steps, each taken only while it is still too wide:

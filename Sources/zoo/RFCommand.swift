@@ -98,10 +98,10 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
     let f = row.field
     let cells: [String] =
       f.global
-      ? ["global", "–", "–", "–", "100.0%"]
+      ? ["global", "–", "–", "–", percent(1)]
       : [
         fieldSize(f), axisPair(f.h.stride, f.w.stride), axisPair(f.h.padding, f.w.padding), centrePair(f),
-        String(format: "%.1f%%", row.coverage * 100) + (row.outgrowsInput ? "*" : ""),
+        percent(row.coverage) + (row.outgrowsInput ? "*" : ""),
       ]
     table.rows.append([indent + row.path, type, format(s.shapes[row.node])] + cells)
   }

@@ -173,7 +173,7 @@ func topTable(_ scores: [Float], k: Int, names showNames: Bool = true) -> String
   var t = TextTable(headers: ["Rank", "Class", "Score", "Probability", "Name"], rightAligned: [0, 1, 2, 3])
   for (rank, i) in order.enumerated() {
     t.rows.append([
-      "\(rank + 1)", "\(i)", String(format: "%.4f", scores[i]), String(format: "%.2f%%", 100 * exps[i] / sum),
+      "\(rank + 1)", "\(i)", String(format: "%.4f", scores[i]), percent(exps[i] / sum, decimals: 2),
       names?[i] ?? "–",
     ])
   }

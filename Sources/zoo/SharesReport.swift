@@ -2,9 +2,6 @@ import Foundation
 import ZooAnalysis
 import ZooGraph
 
-/// `0.9183` → `91.8%`.
-func percent(_ f: Double) -> String { String(format: "%.1f%%", f * 100) }
-
 /// The `--shares` report: per stage, per op class, and the top layers by each metric.
 func sharesText(_ sh: Shares, _ s: Summary, _ m: MemoryFigures, top: Int = 5) -> String {
   func table(_ title: String, _ entries: [Shares.Entry]) -> String {
@@ -42,8 +39,8 @@ func sharesText(_ sh: Shares, _ s: Summary, _ m: MemoryFigures, top: Int = 5) ->
   }
   lines += [
     "",
-    "Activation bytes are the buffers each layer allocates at inference (views and in-place ops allocate none);",
-    "see docs/memory.md.",
+    "Activation bytes are the buffers each layer allocates at inference (views and in-place ops",
+    "allocate none); see docs/memory.md.",
   ]
   return lines.joined(separator: "\n")
 }

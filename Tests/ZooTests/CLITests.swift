@@ -168,8 +168,7 @@ struct CLITests {
       ["compare", "vgg16", "googlenet", "resnet50", "densenet121"], ["explain", "local", "--tile", "2"],
     ]
     for width in [60, 100, 200] {
-      for args in commands + [["list"], ["describe", "lenet5", "--batch", "8"], ["explain", "gated"]]
-      where width > 60 || args[0] != "explain" {
+      for args in commands + [["list"], ["describe", "lenet5", "--batch", "8"]] + (try Self.everyLesson()) {
         let r = try runZoo(args, environment: ["COLUMNS": "\(width)"])
         #expect(r.status == 0, "\(args): \(r.err)")
         for line in r.out.split(separator: "\n") where line.count > width {
@@ -183,6 +182,10 @@ struct CLITests {
     let wide = try runZoo(
       ["compare", "vgg16", "googlenet", "resnet50", "densenet121"], environment: ["COLUMNS": "200"])
     #expect(wide.out.contains("Params") && wide.out.contains("6,624,904 (÷20.9)"), "\(wide.out)")
+    // Ratios of 1,000 and more take thousands separators: LeNet-5 has 2,242 times fewer parameters than VGG-16.
+    let far = try runZoo(["compare", "vgg16", "lenet5"])
+    let bare = try Regex(#"[×÷][0-9]{4}"#)
+    #expect(far.out.contains("÷2,242") && far.out.firstMatch(of: bare) == nil, "\(far.out)")
     // At 60 columns the numbers take units before anything is cut, and shapes stay whole where they fit.
     let sixty = try runZoo(["describe", "resnet18", "--depth", "1"], environment: ["COLUMNS": "60"])
     #expect(sixty.out.contains("11.69 M") && sixty.out.contains("512×7×7"), "\(sixty.out)")
@@ -190,6 +193,56 @@ struct CLITests {
     let piped = try runZoo(["describe", "resnet18"], environment: ["COLUMNS": ""])
     #expect(
       piped.out.contains("  Training:       162,453,984 bytes (162.45 MB) = weights 46.76 MB + gradients 46.76 MB\n"))
+  }
+
+  /// A run of every `zoo explain` lesson `zoo explain --help` lists: the help's examples, and the
+  /// defaults of the lessons that have them; a lesson missing here fails.
+  static func everyLesson() throws -> [[String]] {
+    let help = try runZoo(["explain", "--help"]).out
+    // A subcommand's line: its name two spaces in, then at least two spaces before its abstract.
+    let entry = try Regex(#"^  ([a-z]+)  +\S"#)
+    let names = help.components(separatedBy: "SUBCOMMANDS:").last!.split(separator: "\n").compactMap { line in
+      line.firstMatch(of: entry).map { _ in String(line.dropFirst(2).prefix { $0 != " " }) }
+    }
+    let runs: [[String]] = [
+      ["size", "--input", "5", "--kernel", "3", "--padding", "1", "--stride", "2"],
+      ["size", "--input", "224", "--kernel", "3", "--padding", "1", "--stride", "2", "--ceil"],
+      ["conv", "--image", "1 2 3 4 5; 6 7 8 2 3; 2 5 9 9 5; 4 8 8 2 1", "--kernel", "1 1 1; 2 1 2; 3 2 1"],
+      [
+        "conv", "--image", "1 2 3 4 5; 6 7 8 2 3; 2 5 9 9 5; 4 8 8 2 1", "--kernel", "1 1 1; 2 1 2; 3 2 1", "--padding",
+        "2",
+      ],
+      ["params", "--input", "3x32x32", "--filters", "6", "--kernel", "5"],
+      ["params", "--input", "256x56x56", "--filters", "256", "--kernel", "3", "--padding", "1"],
+      ["rf", "--kernels", "3,3,3"],
+      ["rf", "--kernels", "7,3,3,3,3", "--strides", "2,2,1,2,1", "--dilations", "1,1,2,1,4"],
+      ["transpose", "--stride", "2"], ["transpose"], ["unpool"], ["depthwise"],
+      ["depthwise", "--input", "256x56x56", "--filters", "256", "--kernel", "3", "--no-bias"], ["gated"], ["local"],
+      ["local", "--input", "16x63x63", "--filters", "16", "--kernel", "9", "--padding", "0", "--tile", "2"],
+    ]
+    #expect(Set(names) == Set(runs.map(\.[0])) && names.count == 9, "\(names)")
+    return runs.map { ["explain"] + $0 }
+  }
+
+  /// Every lesson fits 60 columns: its tables take units, turn on their side or leave columns out with a
+  /// note, and matrices that do not fit side by side are stacked.
+  @Test func lessonsFitSixtyColumns() throws {
+    let depthwise = try runZoo(["explain", "depthwise"], environment: ["COLUMNS": "60"])
+    // Turned on its side, with units: the full layer's 590,080 parameters, and the ratios.
+    #expect(depthwise.out.contains("\n  Full               590.08 k     1.85 G\n"), "\(depthwise.out)")
+    #expect(depthwise.out.contains("\n  Full ÷ separable       8.63       8.69\n"), "\(depthwise.out)")
+    let wide = try runZoo(["explain", "depthwise"], environment: ["COLUMNS": "200"])
+    #expect(wide.out.contains("   Full ÷ separable\n  Params         590,080       2,560"), "\(wide.out)")
+    // The window, kernel and products side by side at 100 columns, one under the other at 60.
+    let image = ["--image", "1 2 3 4 5 6 7 8", "--kernel", "1 2 3 4 5 6 7 8"]
+    let side = try runZoo(["explain", "conv"] + image)
+    #expect(
+      side.out.contains("\n  1 2 3 4 5 6 7 8   ⊙   1 2 3 4 5 6 7 8   =    1  4  9 16 25 36 49 64\n"), "\(side.out)")
+    let stacked = try runZoo(["explain", "conv"] + image, environment: ["COLUMNS": "60"])
+    #expect(
+      stacked.out.contains("\n  1 2 3 4 5 6 7 8\n  ⊙\n  1 2 3 4 5 6 7 8\n  =\n   1  4  9 16 25 36 49 64\n"),
+      "\(stacked.out)")
+    #expect(stacked.out.split(separator: "\n").allSatisfy { $0.count <= 60 }, "\(stacked.out)")
   }
 
   /// Colour on request (a terminal, or CLICOLOR_FORCE) for headers, totals and warnings; never with

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZooFormat
+import ZooPlot
 import ZooReport
 
 @Suite("Report")
@@ -50,6 +51,50 @@ struct ReportTests {
     #expect(!chart.contains(">10000<") && !chart.contains(">100000<"), "raw digits beside unit ticks")
   }
 
+  /// The chart's labels are placed: no label box meets another, any point or the legend, every box lies
+  /// inside the plot, and each point of a labelled family has its label (or its number in the key).
+  @Test func scatterLabelsDoNotOverlap() throws {
+    let chart = IndexPage(pages: try Gallery(zoo: try Zoo.builtin()).pages).scatter
+    let layout = chart.scatterLayout()
+    let labelled = chart.series.reduce(0) { $0 + $1.labels.count }
+    #expect(labelled >= 35 && layout.labels.count == labelled, "\(layout.labels.count) of \(labelled) labels placed")
+    #expect(layout.points.count == labelled)
+    for (i, a) in layout.labels.enumerated() {
+      for b in layout.labels[(i + 1)...] {
+        #expect(!a.box.intersects(b.box), "`\(a.text)` meets `\(b.text)`")
+      }
+      for (j, p) in layout.points.enumerated() where a.box.intersects(p) {
+        Issue.record("`\(a.text)` covers point \(j)")
+      }
+      if let legend = layout.legend { #expect(!a.box.intersects(legend), "`\(a.text)` covers the legend") }
+      if let key = layout.key { #expect(!a.box.intersects(key), "`\(a.text)` covers the key") }
+      #expect(a.box.x >= 78 && a.box.x + a.box.width <= chart.width - 36, "`\(a.text)` leaves the plot")
+    }
+    // The ResNet and DenseNet cluster keeps its names on the chart.
+    let texts = Set(layout.labels.map(\.text) + layout.keyLines)
+    #expect(texts.contains { $0.contains("resnet50") } && texts.contains { $0.contains("densenet121") }, "\(texts)")
+  }
+
+  /// One number style in the gallery and the CLI: percentages without a space (`4.0%`, `<0.1%`), `global`
+  /// for a field that is the whole input, coverage as `100.0%` with `*` where the field outgrows the input.
+  @Test func oneNumberStyle() throws {
+    let spaced = try Regex(#"[0-9] %"#)
+    let files = try Gallery(zoo: try Zoo.builtin()).files(models: ["resnet50", "alexnet", "fcn8s", "plain3x3_se_256"])
+    for f in files where f.path.hasSuffix(".md") || f.path.hasSuffix(".svg") {
+      #expect(f.contents.firstMatch(of: spaced) == nil, "\(f.path) writes a percentage with a space")
+      #expect(!f.contents.contains("whole input |"), "\(f.path) says `whole input` in a table")
+    }
+    let resnet = try #require(files.first { $0.path == "resnet50.md" }).contents
+    #expect(
+      resnet.contains("| `avgpool` | adaptive avgpool 1×1 | 2048×1×1 | – | – | – | – | global | – |"), "\(resnet)")
+    #expect(resnet.contains("| 58.6% |") && resnet.contains("| <0.1% |"))
+    let shares = try runZoo(["describe", "alexnet", "--shares"])
+    #expect(shares.out.contains("  4.0%") && shares.out.firstMatch(of: spaced) == nil, "\(shares.out)")
+    let rf = try runZoo(["rf", "resnet50", "--depth", "1"])
+    #expect(rf.out.contains("   100.0%*\n") && rf.out.contains("global") && rf.out.firstMatch(of: spaced) == nil)
+    #expect(rf.out.contains("avgpool  adaptive avgpool 1×1  2048×1×1    global       –        –       –    100.0%"))
+  }
+
   @Test func resnet50PageFigures() throws {
     let files = try Gallery(zoo: try Zoo.builtin()).files(models: ["resnet50"])
     #expect(
@@ -67,20 +112,20 @@ struct ReportTests {
     #expect(page.contains("| Weight memory | 102.23 MB (the parameters at fp32) |"))
     #expect(page.contains("| Inference peak | 7.23 MB of activations live at once (fp32, batch 1) |"))
     #expect(page.contains("| Activations allocated (sum) | 45.87 MB |"))
-    // layer4 holds 14,964,736 of the 25,557,032 parameters: 58.6 %.
+    // layer4 holds 14,964,736 of the 25,557,032 parameters: 58.6%.
     #expect(
       page.contains(
-        "| `layer4` | 3 bottleneck blocks · 32 layers | 2048×7×7 | 14,964,736 | 58.6 % | 809,238,528 | 19.8 % |")
+        "| `layer4` | 3 bottleneck blocks · 32 layers | 2048×7×7 | 14,964,736 | 58.6% | 809,238,528 | 19.8% |")
     )
-    #expect(page.contains("| `fc` | linear 1000 | 1000 | 2,049,000 | 8.0 % | 2,048,000 | 0.1 % |"))
-    #expect(page.contains("| `conv1` | conv 7×7/2, 64 | 64×112×112 | 9,408 | < 0.1 % | 118,013,952 | 2.9 % |"))
+    #expect(page.contains("| `fc` | linear 1000 | 1000 | 2,049,000 | 8.0% | 2,048,000 | 0.1% |"))
+    #expect(page.contains("| `conv1` | conv 7×7/2, 64 | 64×112×112 | 9,408 | <0.1% | 118,013,952 | 2.9% |"))
     // The paper linked, and torchvision's published accuracy of ResNet50_Weights.IMAGENET1K_V2 (its model card:
     // 80.858 top-1, 95.434 top-5) with the weights named.
     #expect(page.contains("([arXiv:1512.03385](https://arxiv.org/abs/1512.03385))"))
     #expect(
-      page.contains("80.858 % top-1, 95.434 % top-5 on ImageNet-1K with torchvision's `ResNet50_Weights.IMAGENET1K_V2`")
+      page.contains("80.858% top-1, 95.434% top-5 on ImageNet-1K with torchvision's `ResNet50_Weights.IMAGENET1K_V2`")
     )
-    #expect(files[0].contents.contains("| 50 | 427 px | 7.23 MB | 80.9 % |"), "the index's resnet50 row")
+    #expect(files[0].contents.contains("| 50 | 427 px | 7.23 MB | 80.9% |"), "the index's resnet50 row")
   }
 
   @Test func pageWithoutFieldDiagramSaysWhy() throws {
