@@ -41,6 +41,9 @@ struct Builder {
 
   /// Evaluation steps left for this build (expressions and list elements).
   private let budget = EvaluationBudget()
+  /// What each scalar text of the file means, read once: a block body is expanded many times (DenseNet-201
+  /// expands its dense layer 98 times), and reading the same text again gives the same result.
+  private let scalars = ScalarCache()
 
   init(file: DefinitionFile) { self.file = file }
 
@@ -656,28 +659,49 @@ struct Builder {
     case .scalar(let s):
       if node.isNull { return .null }
       let text = s.string
-      if let i = Int(text) { return .int(i) }
-      if s.style == .plain || s.style == .any {
-        if text == "true" { return .bool(true) }
-        if text == "false" { return .bool(false) }
-        if Self.nonFinite.contains(text.lowercased()) {
-          throw error(node, "`\(text)` is not a finite number; values must be finite")
-        }
+      let plain = s.style == .plain || s.style == .any
+      // Offsets count characters of the scalar's text; a quoted scalar's text starts one column in.
+      // (Escapes and folded lines can shift the column; the line is always right.)
+      func fail(_ error: ExpressionError) -> DefinitionError {
+        let quoted = s.style == .singleQuoted || s.style == .doubleQuoted ? 1 : 0
+        return DefinitionError(
+          file: file.path, line: node.line, column: node.column + quoted + error.offset,
+          message: "in `\(clip(text))`: \(error.message)", builtin: file.isBuiltin)
       }
-      if let d = Double(text), d.isFinite, text.contains(where: { $0 == "." || $0 == "e" }) { return .double(d) }
+      let e: Expr
+      if let known = scalars.meaning(text, plain: plain) {
+        switch known {
+        case .value(let v): return v
+        case .expression(let x): e = x
+        }
+      } else {
+        var constant: Value? = Int(text).map { .int($0) }
+        if constant == nil, plain {
+          if text == "true" {
+            constant = .bool(true)
+          } else if text == "false" {
+            constant = .bool(false)
+          } else if Self.nonFinite.contains(text.lowercased()) {
+            throw error(node, "`\(text)` is not a finite number; values must be finite")
+          }
+        }
+        if constant == nil, let d = Double(text), d.isFinite, text.contains(where: { $0 == "." || $0 == "e" }) {
+          constant = .double(d)
+        }
+        if let constant {
+          scalars.remember(text, plain: plain, .value(constant))
+          return constant
+        }
+        do { e = try ExpressionParser.parse(text) } catch { throw fail(error) }
+        scalars.remember(text, plain: plain, .expression(e))
+      }
       do {
-        let e = try ExpressionParser.parse(text)
         let ev = Evaluator(
           lookup: { n in scope[n] ?? (file.blocks[n] != nil ? .block(n) : nil) },
           names: { Array(scope.keys) + file.blockOrder }, budget: budget)
         return try ev.eval(e)
       } catch {
-        // Offsets count characters of the scalar's text; a quoted scalar's text starts one column in.
-        // (Escapes and folded lines can shift the column; the line is always right.)
-        let quoted = s.style == .singleQuoted || s.style == .doubleQuoted ? 1 : 0
-        throw DefinitionError(
-          file: file.path, line: node.line, column: node.column + quoted + error.offset,
-          message: "in `\(clip(text))`: \(error.message)", builtin: file.isBuiltin)
+        throw fail(error)
       }
     case .sequence(let items):
       do { try budget.spend(items.count, at: 0) } catch { throw self.error(node, error.message) }
@@ -710,7 +734,7 @@ struct Builder {
       let v: Value
       do {
         v = try Evaluator(lookup: { scope[$0] }, names: { Array(scope.keys) }, budget: budget).eval(
-          try ExpressionParser.parse(inner))
+          try scalars.expression(inner))
       } catch {
         throw self.error(node, "in the name `\(text)`: \(error.message)")
       }
