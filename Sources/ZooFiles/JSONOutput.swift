@@ -131,8 +131,13 @@ public enum JSONOutput {
   static func writeString(_ s: String, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
     // Most strings (names, kinds) need no escape: copied whole.
-    if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-      out.append(contentsOf: s.utf8)
+    let plain =
+      s.utf8.withContiguousStorageIfAvailable { bytes in
+        for b in bytes where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+        out.append(contentsOf: bytes)
+        return true
+      } ?? false
+    if plain {
       out.append(UInt8(ascii: "\""))
       return
     }

@@ -94,8 +94,14 @@ public enum JSONValue: Sendable {
     out.append(bracket)
   }
 
+  private static let spaces = [UInt8](repeating: UInt8(ascii: " "), count: 64)
+
   private static func pad(_ n: Int, into out: inout [UInt8]) {
-    for _ in 0..<n { out.append(UInt8(ascii: " ")) }
+    if n <= spaces.count {
+      out.append(contentsOf: spaces[..<n])
+    } else {
+      out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n))
+    }
   }
 
   /// The decimal digits of `value`, with a minus sign when negative (`Int.min` included).

@@ -112,3 +112,34 @@ extension SharesDocument.Entry {
     ])
   }
 }
+
+extension RFDocument: JSONRepresentable {
+  var json: JSONValue {
+    .object([
+      ("input", .ints(input)),
+      ("layers", .array(layers.map(\.json))),
+      ("model", .string(model)),
+      ("warnings", .array(warnings.map { .object([("layer", .string($0.layer)), ("message", .string($0.message))]) })),
+    ])
+  }
+}
+
+extension RFDocument.Layer {
+  /// Global rows carry explicit nulls.
+  var json: JSONValue {
+    .object([
+      ("approximate", .bool(approximate)),
+      ("centre", centre.map { .array($0.map { .double($0) }) } ?? .null),
+      ("coverage", .double(coverage)),
+      ("depth", .int(depth)),
+      ("global", .bool(global)),
+      ("kind", .string(kind)),
+      ("name", .string(name)),
+      ("outgrows_input", .bool(outgrowsInput)),
+      ("output", .ints(output)),
+      ("padding", .ints(padding)),
+      ("receptive_field", .ints(size)),
+      ("stride", .ints(stride)),
+    ])
+  }
+}

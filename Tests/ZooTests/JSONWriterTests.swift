@@ -95,22 +95,24 @@ struct JSONWriterTests {
     #expect(throws: EncodingError.self) { try JSONValue.object([("x", .double(-.infinity))]).text() }
   }
 
-  /// Invariant: `zoo describe MODEL --json` for every built-in model is byte for byte the text
-  /// Foundation's encoder writes for the same document read back (the writer builds it without
-  /// `Encodable`), and lists every layer the model has.
-  @Test func describeDocumentsOfEveryBuiltinModelEqualFoundation() throws {
+  /// Invariant: `zoo describe MODEL --json` and `zoo rf MODEL --json` for every built-in model are byte for
+  /// byte the text Foundation's encoder writes for the same document read back (the writer builds them
+  /// without `Encodable`), and list the model's layers.
+  @Test func documentsOfEveryBuiltinModelEqualFoundation() throws {
     let names = Zoo.builtinModelNames
     #expect(names.count >= 50)
     for name in names {
-      let r = try runZoo(["describe", name, "--json"])
-      #expect(r.status == 0, "\(name): \(r.err)")
-      let value = try JSONDecoder().decode(ReferenceJSON.self, from: Data(r.out.utf8))
-      #expect(r.out == (try value.foundationText) + "\n", "zoo describe \(name) --json")
-      guard case .object(let doc) = value, case .array(let layers)? = doc["layers"] else {
-        Issue.record("\(name): no `layers` array")
-        continue
+      for command in ["describe", "rf"] {
+        let r = try runZoo([command, name, "--json"])
+        #expect(r.status == 0, "\(command) \(name): \(r.err)")
+        let value = try JSONDecoder().decode(ReferenceJSON.self, from: Data(r.out.utf8))
+        #expect(r.out == (try value.foundationText) + "\n", "zoo \(command) \(name) --json")
+        guard case .object(let doc) = value, case .array(let layers)? = doc["layers"] else {
+          Issue.record("\(command) \(name): no `layers` array")
+          continue
+        }
+        #expect(!layers.isEmpty, "\(command) \(name): no layers")
       }
-      #expect(!layers.isEmpty, "\(name): no layers")
     }
   }
 
