@@ -720,8 +720,14 @@ struct Builder {
   /// A name template: literal text with `{expression}` parts.
   private func name(_ node: Yams.Node, _ scope: Scope, dots: Bool = false) throws(DefinitionError) -> String {
     guard let text = node.scalarText, !text.isEmpty else { throw error(node, "a name must be text") }
-    guard text.count <= Self.maxNameLength else {
+    // A text of at most the limit in bytes has at most that many characters (counting them is slower).
+    guard text.utf8.count <= Self.maxNameLength || text.count <= Self.maxNameLength else {
       throw error(node, "the name `\(clip(text))` has \(text.count) characters; the limit is \(Self.maxNameLength)")
+    }
+    // Most names are literal: without a `{` byte there is no `{` character either, and without a `.` byte
+    // no dot; such a name is the text itself, which passed the length check.
+    if !text.utf8.contains(where: { $0 == UInt8(ascii: "{") || (!dots && $0 == UInt8(ascii: ".")) }) {
+      return text
     }
     var out = ""
     var rest = Substring(text)
@@ -749,7 +755,8 @@ struct Builder {
     guard dots || !out.contains("."), !out.isEmpty else {
       throw error(node, "the name `\(clip(out))` must be non-empty and without dots (dots separate module paths)")
     }
-    guard out.count <= (dots ? Self.maxPathLength : Self.maxNameLength) else {
+    let limit = dots ? Self.maxPathLength : Self.maxNameLength
+    guard out.utf8.count <= limit || out.count <= limit else {
       throw error(node, "the name `\(clip(out))` has \(out.count) characters; the limit is \(Self.maxNameLength)")
     }
     return out
