@@ -158,12 +158,15 @@ struct Builder {
     var scope = scope
     var x = x
     for it in items {
-      // `let` items add names for the rest of the list.
-      if case .mapping = it, case let pairs = try DefinitionFile.pairs(it, file.path), let (k, v) = pairs.first,
-        k == "let"
-      {
+      // The running channel count, set in this list's own scope (copied once per list, not once per item)
+      // so that `withShape` finds it already there; every item and `let` sees it there, as before.
+      let channels = Value.int(x.shape[0])
+      if scope["channels"] != channels { scope["channels"] = channels }
+      // `let` items add names for the rest of the list (a malformed mapping is reported by `item`).
+      if case .mapping(let m) = it, m.first?.key.scalarText == "let" {
+        let pairs = try DefinitionFile.pairs(it, file.path)
         if pairs.count > 1 { throw error(pairs[1].1, "a `let` item takes no other keys") }
-        for (name, e) in try DefinitionFile.pairs(v, file.path) {
+        for (name, e) in try DefinitionFile.pairs(pairs[0].1, file.path) {
           scope[name] = try value(e, withShape(scope, x))
         }
         continue
@@ -173,9 +176,12 @@ struct Builder {
     return x
   }
 
+  /// `scope` with `channels` set to the input's channel count (without a copy when it already is).
   private func withShape(_ scope: Scope, _ x: Tensor) -> Scope {
+    let channels = Value.int(x.shape[0])
+    if scope["channels"] == channels { return scope }
     var s = scope
-    s["channels"] = .int(x.shape[0])
+    s["channels"] = channels
     return s
   }
 
