@@ -23,18 +23,17 @@ public enum JSONValue: Sendable {
 
   /// The document as pretty-printed JSON with sorted keys, without a final newline.
   public func text() throws -> String {
-    var out: [UInt8] = []
-    out.reserveCapacity(1 << 16)
-    try write(into: &out, indent: 0)
-    return String(decoding: out, as: UTF8.self)
+    let out = JSONBytes(capacity: 1 << 16)
+    try write(into: out, indent: 0)
+    return out.string
   }
 
   /// Appends the value's text at nesting `indent` (in spaces) to `out`.
-  public func write(into out: inout [UInt8], indent: Int) throws {
+  func write(into out: JSONBytes, indent: Int) throws {
     switch self {
-    case .null: out.append(contentsOf: "null".utf8)
-    case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-    case .int(let i): Self.appendInteger(i, to: &out)
+    case .null: out.append("null")
+    case .bool(let b): out.append(b ? "true" : "false")
+    case .int(let i): out.appendInteger(i)
     case .double(let d):
       guard d.isFinite else {
         throw EncodingError.invalidValue(
@@ -42,82 +41,177 @@ public enum JSONValue: Sendable {
       }
       var s = d.description
       if s.hasSuffix(".0") { s.removeLast(2) }
-      out.append(contentsOf: s.utf8)
-    case .string(let s): JSONOutput.writeString(s, into: &out)
+      out.append(utf8Of: s)
+    case .string(let s): out.appendQuoted(s)
     case .ints(let values):
-      Self.open(UInt8(ascii: "["), count: values.count, into: &out)
+      out.open(UInt8(ascii: "["), empty: values.isEmpty)
       for (n, v) in values.enumerated() {
-        Self.pad(indent + 2, into: &out)
-        Self.appendInteger(v, to: &out)
-        if n + 1 < values.count { out.append(UInt8(ascii: ",")) }
-        out.append(UInt8(ascii: "\n"))
+        out.pad(indent + 2)
+        out.appendInteger(v)
+        out.endItem(last: n + 1 == values.count)
       }
-      Self.close(UInt8(ascii: "]"), indent: indent, into: &out)
+      out.close(UInt8(ascii: "]"), indent: indent)
     case .array(let values):
-      Self.open(UInt8(ascii: "["), count: values.count, into: &out)
+      out.open(UInt8(ascii: "["), empty: values.isEmpty)
       for (n, v) in values.enumerated() {
-        Self.pad(indent + 2, into: &out)
-        try v.write(into: &out, indent: indent + 2)
-        if n + 1 < values.count { out.append(UInt8(ascii: ",")) }
-        out.append(UInt8(ascii: "\n"))
+        out.pad(indent + 2)
+        try v.write(into: out, indent: indent + 2)
+        out.endItem(last: n + 1 == values.count)
       }
-      Self.close(UInt8(ascii: "]"), indent: indent, into: &out)
+      out.close(UInt8(ascii: "]"), indent: indent)
     case .object(let members):
-      Self.open(UInt8(ascii: "{"), count: members.count, into: &out)
+      out.open(UInt8(ascii: "{"), empty: members.isEmpty)
       var sorted = true
       for i in members.indices.dropFirst() where !(members[i - 1].0 < members[i].0) {
         sorted = false
         break
       }
-      let order = sorted ? Array(members.indices) : members.indices.sorted { members[$0].0 < members[$1].0 }
-      for (n, i) in order.enumerated() {
-        Self.pad(indent + 2, into: &out)
-        JSONOutput.writeString(members[i].0, into: &out)
-        out.append(contentsOf: " : ".utf8)
-        try members[i].1.write(into: &out, indent: indent + 2)
-        if n + 1 < members.count { out.append(UInt8(ascii: ",")) }
-        out.append(UInt8(ascii: "\n"))
+      func member(_ m: (String, JSONValue), last: Bool) throws {
+        out.pad(indent + 2)
+        out.appendQuoted(m.0)
+        out.append(" : ")
+        try m.1.write(into: out, indent: indent + 2)
+        out.endItem(last: last)
       }
-      Self.close(UInt8(ascii: "}"), indent: indent, into: &out)
+      if sorted {
+        for (n, m) in members.enumerated() { try member(m, last: n + 1 == members.count) }
+      } else {
+        let order = members.indices.sorted { members[$0].0 < members[$1].0 }
+        for (n, i) in order.enumerated() { try member(members[i], last: n + 1 == members.count) }
+      }
+      out.close(UInt8(ascii: "}"), indent: indent)
     }
+  }
+}
+
+/// The bytes of a document being written: one growing buffer that appends without an array's checks
+/// on every byte.
+final class JSONBytes {
+  private var base: UnsafeMutablePointer<UInt8>
+  private var count = 0
+  private var capacity: Int
+
+  init(capacity: Int) {
+    self.capacity = max(capacity, 64)
+    base = .allocate(capacity: self.capacity)
+  }
+
+  deinit { base.deallocate() }
+
+  /// The text written so far.
+  var string: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+  /// Makes room for `n` more bytes.
+  private func reserve(_ n: Int) {
+    guard count + n > capacity else { return }
+    var grown = capacity * 2
+    while grown < count + n { grown *= 2 }
+    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+    bigger.initialize(from: base, count: count)
+    base.deallocate()
+    base = bigger
+    capacity = grown
+  }
+
+  func append(_ byte: UInt8) {
+    reserve(1)
+    base[count] = byte
+    count += 1
+  }
+
+  func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+    guard let start = bytes.baseAddress, bytes.count > 0 else { return }
+    reserve(bytes.count)
+    (base + count).initialize(from: start, count: bytes.count)
+    count += bytes.count
+  }
+
+  func append(_ text: StaticString) {
+    append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+  }
+
+  func append(utf8Of s: String) {
+    var s = s
+    s.withUTF8 { append($0) }
+  }
+
+  /// `n` spaces.
+  func pad(_ n: Int) {
+    reserve(n)
+    (base + count).initialize(repeating: UInt8(ascii: " "), count: n)
+    count += n
   }
 
   /// An opening bracket and its newline; an empty container gets a second newline, as Foundation writes it.
-  private static func open(_ bracket: UInt8, count: Int, into out: inout [UInt8]) {
-    out.append(bracket)
-    out.append(UInt8(ascii: "\n"))
-    if count == 0 { out.append(UInt8(ascii: "\n")) }
+  func open(_ bracket: UInt8, empty: Bool) {
+    append(bracket)
+    append(UInt8(ascii: "\n"))
+    if empty { append(UInt8(ascii: "\n")) }
   }
 
-  private static func close(_ bracket: UInt8, indent: Int, into out: inout [UInt8]) {
-    pad(indent, into: &out)
-    out.append(bracket)
+  func close(_ bracket: UInt8, indent: Int) {
+    pad(indent)
+    append(bracket)
   }
 
-  private static let spaces = [UInt8](repeating: UInt8(ascii: " "), count: 64)
-
-  private static func pad(_ n: Int, into out: inout [UInt8]) {
-    if n <= spaces.count {
-      out.append(contentsOf: spaces[..<n])
-    } else {
-      out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n))
-    }
+  /// The end of an array element or object member: a comma unless it is the last, and a newline.
+  func endItem(last: Bool) {
+    if !last { append(UInt8(ascii: ",")) }
+    append(UInt8(ascii: "\n"))
   }
 
   /// The decimal digits of `value`, with a minus sign when negative (`Int.min` included).
-  static func appendInteger(_ value: Int, to out: inout [UInt8]) {
-    if value < 0 { out.append(UInt8(ascii: "-")) }
+  func appendInteger(_ value: Int) {
     var magnitude = value.magnitude
-    if magnitude < 10 {
-      out.append(UInt8(ascii: "0") + UInt8(magnitude))
-      return
+    var digits = 1
+    var rest = magnitude
+    while rest >= 10 {
+      rest /= 10
+      digits += 1
     }
-    let start = out.count
-    while magnitude > 0 {
-      out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+    reserve(digits + 1)
+    if value < 0 {
+      base[count] = UInt8(ascii: "-")
+      count += 1
+    }
+    var i = count + digits
+    repeat {
+      i -= 1
+      base[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
       magnitude /= 10
+    } while magnitude > 0
+    count += digits
+  }
+
+  /// `s` as a JSON string: quoted, with `"`, `\` and control characters escaped as Foundation escapes them
+  /// (`/` and non-ASCII text as they are).
+  func appendQuoted(_ s: String) {
+    var s = s
+    s.withUTF8 { bytes in
+      append(UInt8(ascii: "\""))
+      var clean = bytes.startIndex
+      for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+      {
+        append(UnsafeBufferPointer(rebasing: bytes[clean..<i]))
+        clean = i + 1
+        switch byte {
+        case UInt8(ascii: "\""): append("\\\"")
+        case UInt8(ascii: "\\"): append("\\\\")
+        case UInt8(ascii: "\n"): append("\\n")
+        case UInt8(ascii: "\r"): append("\\r")
+        case UInt8(ascii: "\t"): append("\\t")
+        case 0x08: append("\\b")
+        case 0x0C: append("\\f")
+        default:
+          let hex: StaticString = "0123456789abcdef"
+          append("\\u00")
+          append(hex.utf8Start[Int(byte >> 4)])
+          append(hex.utf8Start[Int(byte & 15)])
+        }
+      }
+      append(UnsafeBufferPointer(rebasing: bytes[clean...]))
+      append(UInt8(ascii: "\""))
     }
-    out[start...].reverse()
   }
 }
 
