@@ -80,29 +80,69 @@ public struct Summary: Sendable {
   }
 
   /// Rows for every container module and leaf node, in pre-order.
+  ///
+  /// Consecutive layers mostly share their enclosing modules, so the modules of the previous layer are
+  /// kept (by path prefix and row) and only the prefixes that differ are looked up.
   private static func moduleRows(_ graph: Graph, shapes: [[Int]], counts: [Counts]) throws(AnalysisError) -> [Row] {
     let kinds = Dictionary(graph.modules.map { ($0.path, $0.kind) }, uniquingKeysWith: { a, _ in a })
     var rows: [Row] = []
     var index: [String: Int] = [:]
+    // The enclosing paths of the previous layer, outermost first, with their rows (nil: not a module).
+    var open: [(path: Substring, row: Int?)] = []
+    /// Adds `node` to the module at `prefix`, its enclosing path at `depth` (1 for the outermost).
+    func enter(_ depth: Int, _ prefix: Substring, _ node: Node) throws(AnalysisError) {
+      let row: Int?
+      if depth <= open.count, open[depth - 1].path == prefix {
+        row = open[depth - 1].row
+      } else {
+        open.removeSubrange((depth - 1)...)
+        let path = String(prefix)
+        if let kind = kinds[path] {
+          if let r = index[path] {
+            row = r
+          } else {
+            row = rows.count
+            index[path] = rows.count
+            rows.append(Row(path: path, depth: depth, node: nil, kind: kind, nodes: [], counts: Counts(), output: []))
+          }
+        } else {
+          row = nil
+        }
+        open.append((prefix, row))
+      }
+      guard let r = row else { return }
+      rows[r].nodes.append(node.id)
+      do { try rows[r].counts.add(counts[node.id]) } catch {
+        throw AnalysisError(layer: rows[r].path, message: "\(error)")
+      }
+      rows[r].output = shapes[node.id]
+    }
+    let dot = UInt8(ascii: ".")
     for node in graph.nodes where node.op != .input {
-      let parts = node.name.split(separator: ".")
-      for d in 1..<parts.count {
-        let path = parts[0..<d].joined(separator: ".")
-        guard let kind = kinds[path] else { continue }
-        if index[path] == nil {
-          index[path] = rows.count
-          rows.append(Row(path: path, depth: d, node: nil, kind: kind, nodes: [], counts: Counts(), output: []))
+      let name = node.name
+      let utf8 = name.utf8
+      var depth = 1
+      var clean = utf8.first != dot && utf8.last != dot
+      var previous: UInt8 = 0
+      for b in utf8 where clean {
+        if b == dot && previous == dot { clean = false }
+        previous = b
+      }
+      if !clean {
+        // Empty components (`a..b`) are skipped, as splitting at dots skips them.
+        let parts = name.split(separator: ".")
+        depth = parts.count
+        for d in 1..<max(parts.count, 1) { try enter(d, Substring(parts[0..<d].joined(separator: ".")), node) }
+      } else {
+        // Each proper prefix ending before a dot: `a`, `a.b` of `a.b.c`.
+        for i in utf8.indices where utf8[i] == dot {
+          try enter(depth, name[..<i], node)
+          depth += 1
         }
-        let r = index[path]!
-        rows[r].nodes.append(node.id)
-        do { try rows[r].counts.add(counts[node.id]) } catch {
-          throw AnalysisError(layer: path, message: "\(error)")
-        }
-        rows[r].output = shapes[node.id]
       }
       rows.append(
         Row(
-          path: node.name, depth: parts.count, node: node.id, kind: node.op.kindName, nodes: [node.id],
+          path: name, depth: depth, node: node.id, kind: node.op.kindName, nodes: [node.id],
           counts: counts[node.id], output: shapes[node.id]))
     }
     return rows

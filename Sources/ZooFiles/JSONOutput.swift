@@ -130,6 +130,17 @@ public enum JSONOutput {
 
   static func writeString(_ s: String, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
+    // Most strings (names, kinds) need no escape: copied whole.
+    let plain =
+      s.utf8.withContiguousStorageIfAvailable { bytes in
+        for b in bytes where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+        out.append(contentsOf: bytes)
+        return true
+      } ?? false
+    if plain {
+      out.append(UInt8(ascii: "\""))
+      return
+    }
     for byte in s.utf8 {
       switch byte {
       case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)

@@ -41,6 +41,9 @@ struct Builder {
 
   /// Evaluation steps left for this build (expressions and list elements).
   private let budget = EvaluationBudget()
+  /// What each scalar text of the file means, read once: a block body is expanded many times (DenseNet-201
+  /// expands its dense layer 98 times), and reading the same text again gives the same result.
+  private let scalars = ScalarCache()
 
   init(file: DefinitionFile) { self.file = file }
 
@@ -155,12 +158,15 @@ struct Builder {
     var scope = scope
     var x = x
     for it in items {
-      // `let` items add names for the rest of the list.
-      if case .mapping = it, case let pairs = try DefinitionFile.pairs(it, file.path), let (k, v) = pairs.first,
-        k == "let"
-      {
+      // The running channel count, set in this list's own scope (copied once per list, not once per item)
+      // so that `withShape` finds it already there; every item and `let` sees it there, as before.
+      let channels = Value.int(x.shape[0])
+      if scope["channels"] != channels { scope["channels"] = channels }
+      // `let` items add names for the rest of the list (a malformed mapping is reported by `item`).
+      if case .mapping(let m) = it, m.first?.key.scalarText == "let" {
+        let pairs = try DefinitionFile.pairs(it, file.path)
         if pairs.count > 1 { throw error(pairs[1].1, "a `let` item takes no other keys") }
-        for (name, e) in try DefinitionFile.pairs(v, file.path) {
+        for (name, e) in try DefinitionFile.pairs(pairs[0].1, file.path) {
           scope[name] = try value(e, withShape(scope, x))
         }
         continue
@@ -170,9 +176,12 @@ struct Builder {
     return x
   }
 
+  /// `scope` with `channels` set to the input's channel count (without a copy when it already is).
   private func withShape(_ scope: Scope, _ x: Tensor) -> Scope {
+    let channels = Value.int(x.shape[0])
+    if scope["channels"] == channels { return scope }
     var s = scope
-    s["channels"] = .int(x.shape[0])
+    s["channels"] = channels
     return s
   }
 
@@ -656,28 +665,49 @@ struct Builder {
     case .scalar(let s):
       if node.isNull { return .null }
       let text = s.string
-      if let i = Int(text) { return .int(i) }
-      if s.style == .plain || s.style == .any {
-        if text == "true" { return .bool(true) }
-        if text == "false" { return .bool(false) }
-        if Self.nonFinite.contains(text.lowercased()) {
-          throw error(node, "`\(text)` is not a finite number; values must be finite")
-        }
+      let plain = s.style == .plain || s.style == .any
+      // Offsets count characters of the scalar's text; a quoted scalar's text starts one column in.
+      // (Escapes and folded lines can shift the column; the line is always right.)
+      func fail(_ error: ExpressionError) -> DefinitionError {
+        let quoted = s.style == .singleQuoted || s.style == .doubleQuoted ? 1 : 0
+        return DefinitionError(
+          file: file.path, line: node.line, column: node.column + quoted + error.offset,
+          message: "in `\(clip(text))`: \(error.message)", builtin: file.isBuiltin)
       }
-      if let d = Double(text), d.isFinite, text.contains(where: { $0 == "." || $0 == "e" }) { return .double(d) }
+      let e: Expr
+      if let known = scalars.meaning(text, plain: plain) {
+        switch known {
+        case .value(let v): return v
+        case .expression(let x): e = x
+        }
+      } else {
+        var constant: Value? = Int(text).map { .int($0) }
+        if constant == nil, plain {
+          if text == "true" {
+            constant = .bool(true)
+          } else if text == "false" {
+            constant = .bool(false)
+          } else if Self.nonFinite.contains(text.lowercased()) {
+            throw error(node, "`\(text)` is not a finite number; values must be finite")
+          }
+        }
+        if constant == nil, let d = Double(text), d.isFinite, text.contains(where: { $0 == "." || $0 == "e" }) {
+          constant = .double(d)
+        }
+        if let constant {
+          scalars.remember(text, plain: plain, .value(constant))
+          return constant
+        }
+        do { e = try ExpressionParser.parse(text) } catch { throw fail(error) }
+        scalars.remember(text, plain: plain, .expression(e))
+      }
       do {
-        let e = try ExpressionParser.parse(text)
         let ev = Evaluator(
           lookup: { n in scope[n] ?? (file.blocks[n] != nil ? .block(n) : nil) },
           names: { Array(scope.keys) + file.blockOrder }, budget: budget)
         return try ev.eval(e)
       } catch {
-        // Offsets count characters of the scalar's text; a quoted scalar's text starts one column in.
-        // (Escapes and folded lines can shift the column; the line is always right.)
-        let quoted = s.style == .singleQuoted || s.style == .doubleQuoted ? 1 : 0
-        throw DefinitionError(
-          file: file.path, line: node.line, column: node.column + quoted + error.offset,
-          message: "in `\(clip(text))`: \(error.message)", builtin: file.isBuiltin)
+        throw fail(error)
       }
     case .sequence(let items):
       do { try budget.spend(items.count, at: 0) } catch { throw self.error(node, error.message) }
@@ -696,8 +726,14 @@ struct Builder {
   /// A name template: literal text with `{expression}` parts.
   private func name(_ node: Yams.Node, _ scope: Scope, dots: Bool = false) throws(DefinitionError) -> String {
     guard let text = node.scalarText, !text.isEmpty else { throw error(node, "a name must be text") }
-    guard text.count <= Self.maxNameLength else {
+    // A text of at most the limit in bytes has at most that many characters (counting them is slower).
+    guard text.utf8.count <= Self.maxNameLength || text.count <= Self.maxNameLength else {
       throw error(node, "the name `\(clip(text))` has \(text.count) characters; the limit is \(Self.maxNameLength)")
+    }
+    // Most names are literal: without a `{` byte there is no `{` character either, and without a `.` byte
+    // no dot; such a name is the text itself, which passed the length check.
+    if !text.utf8.contains(where: { $0 == UInt8(ascii: "{") || (!dots && $0 == UInt8(ascii: ".")) }) {
+      return text
     }
     var out = ""
     var rest = Substring(text)
@@ -710,7 +746,7 @@ struct Builder {
       let v: Value
       do {
         v = try Evaluator(lookup: { scope[$0] }, names: { Array(scope.keys) }, budget: budget).eval(
-          try ExpressionParser.parse(inner))
+          try scalars.expression(inner))
       } catch {
         throw self.error(node, "in the name `\(text)`: \(error.message)")
       }
@@ -725,7 +761,8 @@ struct Builder {
     guard dots || !out.contains("."), !out.isEmpty else {
       throw error(node, "the name `\(clip(out))` must be non-empty and without dots (dots separate module paths)")
     }
-    guard out.count <= (dots ? Self.maxPathLength : Self.maxNameLength) else {
+    let limit = dots ? Self.maxPathLength : Self.maxNameLength
+    guard out.utf8.count <= limit || out.count <= limit else {
       throw error(node, "the name `\(clip(out))` has \(out.count) characters; the limit is \(Self.maxNameLength)")
     }
     return out

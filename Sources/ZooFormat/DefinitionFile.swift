@@ -70,7 +70,9 @@ public struct DefinitionFile: @unchecked Sendable {
     }
     try checkYAMLShape(text, path: path)
     do {
-      guard let r = try Yams.compose(yaml: text) else {
+      // No tag resolution: the definitions read scalars as text and give them meaning themselves, and the
+      // default resolver's regular expressions cost more to compile than the rest of the parse.
+      guard let r = try Yams.compose(yaml: text, .basic) else {
         throw DefinitionError(file: path, line: 1, column: 1, message: "the file is empty")
       }
       root = r
@@ -245,7 +247,9 @@ public struct DefinitionFile: @unchecked Sendable {
         file: path, line: node.line, column: node.column,
         message: "expected a mapping (`key: value`), found \(node.shortDescription)")
     }
+    // Layers have a few keys: a scan finds a repeat sooner than hashing; long mappings use a set.
     var seen: Set<String> = []
+    let small = m.count <= 16
     var out: [(String, Node)] = []
     out.reserveCapacity(m.count)
     for (k, v) in m {
@@ -253,7 +257,7 @@ public struct DefinitionFile: @unchecked Sendable {
         throw DefinitionError(
           file: path, line: k.line, column: k.column, message: "keys must be plain names")
       }
-      guard seen.insert(key).inserted else {
+      guard small ? !out.contains(where: { $0.0 == key }) : seen.insert(key).inserted else {
         throw DefinitionError(
           file: path, line: k.line, column: k.column, message: "duplicate key `\(clip(key))`")
       }

@@ -253,6 +253,36 @@ struct ExpressionParser {
   }
 }
 
+/// What the scalar texts of one definition file mean, each read once per build: a constant (an integer,
+/// a decimal, a boolean) or a parsed expression, by text, apart for plain and quoted scalars (only a plain
+/// `true` is a boolean before parsing). Only texts that read without error are kept, so an error is
+/// reported, with its place, wherever the text occurs.
+final class ScalarCache {
+  enum Meaning {
+    case value(Value)
+    case expression(Expr)
+  }
+  private var plain: [String: Meaning] = [:]
+  private var quoted: [String: Meaning] = [:]
+  /// `{expression}` parts of names, parsed.
+  private var parts: [String: Expr] = [:]
+
+  func meaning(_ text: String, plain isPlain: Bool) -> Meaning? { isPlain ? plain[text] : quoted[text] }
+
+  /// Keeps `meaning` for `text`.
+  func remember(_ text: String, plain isPlain: Bool, _ meaning: Meaning) {
+    if isPlain { plain[text] = meaning } else { quoted[text] = meaning }
+  }
+
+  /// `text` parsed as an expression, parsed once.
+  func expression(_ text: String) throws(ExpressionError) -> Expr {
+    if let e = parts[text] { return e }
+    let e = try ExpressionParser.parse(text)
+    parts[text] = e
+    return e
+  }
+}
+
 /// Steps of evaluation left for one build, shared by every evaluator of the build, so that a loop
 /// evaluating a costly expression (`len(range(1000000))` in a `repeat`) ends in an error instead of
 /// running for hours.

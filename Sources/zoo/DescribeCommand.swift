@@ -259,11 +259,11 @@ func describeTable(
 }
 
 /// The `--json` document. Keys are stable; docs/json.md describes them.
-struct DescribeDocument: Encodable {
-  struct Totals: Encodable {
+struct DescribeDocument {
+  struct Totals {
     var params, trainableParams, nonTrainableParams, bufferElements, macs, flops, activationElements: Int
   }
-  struct Layer: Encodable {
+  struct Layer {
     var name: String
     var op: String
     var kind: String
@@ -275,7 +275,7 @@ struct DescribeDocument: Encodable {
     /// Receptive-field size `[h, w]` in input pixels; absent when the field is the whole input.
     var receptiveField: [Int]?
   }
-  struct Tensor: Encodable {
+  struct Tensor {
     var name: String
     var shape: [Int]
     var kind: String

@@ -122,46 +122,26 @@ func rfTable(_ rf: ReceptiveFields, depth: Int) -> String {
   return lines.joined(separator: "\n")
 }
 
-/// The `zoo rf --json` document: a row for every module path (leaf layers and blocks).
-struct RFDocument: Encodable {
-  struct Layer: Encodable {
+/// The `zoo rf --json` document: a row for every module path (leaf layers and blocks). Its keys are in
+/// DocumentJSON.swift.
+struct RFDocument {
+  struct Layer {
     var name: String
     var kind: String
     var depth: Int
     var output: [Int]
     var global: Bool
     var approximate: Bool
-    /// `[h, w]`; null for global rows.
+    /// `[h, w]`, written as `receptive_field` (as in `zoo describe --json` and `zoo compare --json`); null
+    /// for global rows, as are `stride`, `padding` and `centre`.
     var size: [Int]?
     var stride: [Int]?
     var padding: [Int]?
     var centre: [Double]?
     var coverage: Double
     var outgrowsInput: Bool
-
-    enum CodingKeys: String, CodingKey {
-      case name, kind, depth, output, global, approximate, stride, padding, centre, coverage, outgrowsInput
-      // `receptive_field`, as in `zoo describe --json` and `zoo compare --json`.
-      case size = "receptive_field"
-    }
-    /// Written out so that global rows carry explicit `null`s (the synthesised encoder omits nil fields).
-    func encode(to encoder: any Encoder) throws {
-      var c = encoder.container(keyedBy: CodingKeys.self)
-      try c.encode(name, forKey: .name)
-      try c.encode(kind, forKey: .kind)
-      try c.encode(depth, forKey: .depth)
-      try c.encode(output, forKey: .output)
-      try c.encode(global, forKey: .global)
-      try c.encode(approximate, forKey: .approximate)
-      try c.encode(size, forKey: .size)
-      try c.encode(stride, forKey: .stride)
-      try c.encode(padding, forKey: .padding)
-      try c.encode(centre, forKey: .centre)
-      try c.encode(coverage, forKey: .coverage)
-      try c.encode(outgrowsInput, forKey: .outgrowsInput)
-    }
   }
-  struct Warning: Encodable {
+  struct Warning {
     var layer: String
     var message: String
   }
