@@ -29,7 +29,8 @@ import torch
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_onnx_fixtures import GatedTiny, UNetTiny, counts, export, folded, randomize  # noqa: E402
+from make_onnx_fixtures import (  # noqa: E402
+    GatedTiny, GeluTiny, SegNetTiny, UNetTiny, counts, export, folded, randomize)
 
 warnings.filterwarnings("ignore")
 
@@ -39,8 +40,9 @@ MODELS = [
     ("squeezenet1_0", 224), ("squeezenet1_1", 224), ("mobilenet_v2", 224), ("mobilenet_v3_small", 224),
     ("mobilenet_v3_large", 224), ("efficientnet_b0", 224), ("shufflenet_v2_x1_0", 224), ("mnasnet1_0", 224),
     ("regnet_x_400mf", 224), ("regnet_y_400mf", 224), ("fcn_resnet50", 224),
-    # The small segmentation and inpainting networks of the fixtures, at a larger input.
-    ("unet_tiny", 96), ("gated_tiny", 96),
+    # The small segmentation and inpainting networks of the fixtures, at a larger input (SegNet's odd sizes
+    # 90 → 45 → 22 need the unpooling's output size), and GELU in its erf form.
+    ("unet_tiny", 96), ("segnet_tiny", 90), ("gated_tiny", 96), ("gelu_tiny", 96),
 ]
 
 # More of torchvision, checked with --more: the same ops at other depths and widths, and ConvNeXt, whose
@@ -59,6 +61,10 @@ def build(name):
         return randomize(UNetTiny(), 3)
     if name == "gated_tiny":
         return randomize(GatedTiny(), 5)
+    if name == "segnet_tiny":
+        return randomize(SegNetTiny(), 7)
+    if name == "gelu_tiny":
+        return randomize(GeluTiny(), 8)
     if name == "fcn_resnet50":
         m = torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=False)
     elif name in ("googlenet", "inception_v3"):
