@@ -15,6 +15,7 @@ onnxruntime and numpy; none is a dependency of the project.
 
   python scripts/check_onnx_import.py ZOO [MODEL ...]   # ZOO: the zoo binary (a release build)
   python scripts/check_onnx_import.py ZOO --more        # the second list (MORE)
+  python scripts/check_onnx_import.py --table-from LOG [LOG ...]   # the table of runs' logs (standard error)
 """
 import json
 import os
@@ -185,6 +186,19 @@ def table(rows):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
+    if sys.argv[1] == "--table-from":
+        # The rows the runs wrote to standard error, one JSON line per export, in the lists' order.
+        rows = []
+        for log in sys.argv[2:]:
+            with open(log) as f:
+                rows += [json.loads(line) for line in f if line.startswith("{")]
+        order = [n for n, _ in MODELS + MORE]
+        rows.sort(key=lambda r: (order.index(r["model"]) if r["model"] in order else len(order),
+                                 r["exporter"] != "TorchScript"))
+        print(table(rows))
+        bad = sum(verdict(r) != "✓" for r in rows)
+        print(f"\n{len(rows) - bad} of {len(rows)} exports pass.")
+        return
     binary = os.path.abspath(sys.argv[1])
     wanted = [a for a in sys.argv[2:] if not a.startswith("--")]
     pool = MORE if "--more" in sys.argv else MODELS
