@@ -15,7 +15,7 @@ onnxruntime and numpy; none is a dependency of the project.
 
   python scripts/check_onnx_import.py ZOO [MODEL ...]   # ZOO: the zoo binary (a release build)
   python scripts/check_onnx_import.py ZOO --more        # the second list (MORE)
-  python scripts/check_onnx_import.py --table-from LOG [LOG ...]   # the table of runs' logs (standard error)
+  python scripts/check_onnx_import.py --table-from LOG [LOG ...]   # the table of runs' logs (standard error; the last row of a repeat)
 """
 import json
 import os
@@ -188,10 +188,12 @@ def main():
         sys.exit(__doc__)
     if sys.argv[1] == "--table-from":
         # The rows the runs wrote to standard error, one JSON line per export, in the lists' order.
-        rows = []
+        latest = {}  # a model and exporter checked in several logs: the last row
         for log in sys.argv[2:]:
             with open(log) as f:
-                rows += [json.loads(line) for line in f if line.startswith("{")]
+                for row in (json.loads(line) for line in f if line.startswith("{")):
+                    latest[(row["model"], row["exporter"])] = row
+        rows = list(latest.values())
         order = [n for n, _ in MODELS + MORE]
         rows.sort(key=lambda r: (order.index(r["model"]) if r["model"] in order else len(order),
                                  r["exporter"] != "TorchScript"))
