@@ -19,6 +19,7 @@ onnxruntime and numpy; none is a dependency of the project.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -171,6 +172,8 @@ def table(rows):
             lines.append(f"| {r['model']} | {r['exporter']} ({r['opset']}) | {r['error']} | | | | | | | ✗ |")
             continue
         if "error" in r:
+            # The zoo's message without its file, a temporary path.
+            r = dict(r, error=re.sub(r"^(Error: )?`[^`]*`: ", "", r["error"]))
             lines.append(
                 f"| {r['model']} | {r['exporter']} ({r['opset']}) | – / {r['file_params']:,} | – / {r['file_macs']:,} | – / "
                 f"{'×'.join(map(str, r['ort_output']))} | {r['error'].replace('|', '/')} | | | {r['folded']} | ✗ |")
