@@ -15,9 +15,11 @@ onnxruntime and numpy; none is a dependency of the project.
 
   python scripts/check_onnx_import.py ZOO [MODEL ...]   # ZOO: the zoo binary (a release build)
   python scripts/check_onnx_import.py ZOO --more        # the second list (MORE)
+  python scripts/check_onnx_import.py --table-from LOG [LOG ...]   # the table of runs' logs (standard error; the last row of a repeat)
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -29,7 +31,8 @@ import torch
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_onnx_fixtures import GatedTiny, UNetTiny, counts, export, folded, randomize  # noqa: E402
+from make_onnx_fixtures import (  # noqa: E402
+    GatedTiny, GeluTiny, SegNetTiny, UNetTiny, counts, export, folded, randomize)
 
 warnings.filterwarnings("ignore")
 
@@ -39,8 +42,9 @@ MODELS = [
     ("squeezenet1_0", 224), ("squeezenet1_1", 224), ("mobilenet_v2", 224), ("mobilenet_v3_small", 224),
     ("mobilenet_v3_large", 224), ("efficientnet_b0", 224), ("shufflenet_v2_x1_0", 224), ("mnasnet1_0", 224),
     ("regnet_x_400mf", 224), ("regnet_y_400mf", 224), ("fcn_resnet50", 224),
-    # The small segmentation and inpainting networks of the fixtures, at a larger input.
-    ("unet_tiny", 96), ("gated_tiny", 96),
+    # The small segmentation and inpainting networks of the fixtures, at a larger input (SegNet's odd sizes
+    # 90 → 45 → 22 need the unpooling's output size), and GELU in its erf form.
+    ("unet_tiny", 96), ("segnet_tiny", 90), ("gated_tiny", 96), ("gelu_tiny", 96),
 ]
 
 # More of torchvision, checked with --more: the same ops at other depths and widths, and ConvNeXt, whose
@@ -59,6 +63,10 @@ def build(name):
         return randomize(UNetTiny(), 3)
     if name == "gated_tiny":
         return randomize(GatedTiny(), 5)
+    if name == "segnet_tiny":
+        return randomize(SegNetTiny(), 7)
+    if name == "gelu_tiny":
+        return randomize(GeluTiny(), 8)
     if name == "fcn_resnet50":
         m = torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=False)
     elif name in ("googlenet", "inception_v3"):
@@ -164,6 +172,8 @@ def table(rows):
             lines.append(f"| {r['model']} | {r['exporter']} ({r['opset']}) | {r['error']} | | | | | | | ✗ |")
             continue
         if "error" in r:
+            # The zoo's message without its file, a temporary path.
+            r = dict(r, error=re.sub(r"^(Error: )?`[^`]*`: ", "", r["error"]))
             lines.append(
                 f"| {r['model']} | {r['exporter']} ({r['opset']}) | – / {r['file_params']:,} | – / {r['file_macs']:,} | – / "
                 f"{'×'.join(map(str, r['ort_output']))} | {r['error'].replace('|', '/')} | | | {r['folded']} | ✗ |")
@@ -179,6 +189,21 @@ def table(rows):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
+    if sys.argv[1] == "--table-from":
+        # The rows the runs wrote to standard error, one JSON line per export, in the lists' order.
+        latest = {}  # a model and exporter checked in several logs: the last row
+        for log in sys.argv[2:]:
+            with open(log) as f:
+                for row in (json.loads(line) for line in f if line.startswith("{")):
+                    latest[(row["model"], row["exporter"])] = row
+        rows = list(latest.values())
+        order = [n for n, _ in MODELS + MORE]
+        rows.sort(key=lambda r: (order.index(r["model"]) if r["model"] in order else len(order),
+                                 r["exporter"] != "TorchScript"))
+        print(table(rows))
+        bad = sum(verdict(r) != "✓" for r in rows)
+        print(f"\n{len(rows) - bad} of {len(rows)} exports pass.")
+        return
     binary = os.path.abspath(sys.argv[1])
     wanted = [a for a in sys.argv[2:] if not a.startswith("--")]
     pool = MORE if "--more" in sys.argv else MODELS

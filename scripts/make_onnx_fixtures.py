@@ -248,9 +248,105 @@ class MobileTiny(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
+class GeluTiny(nn.Module):
+    """GELU (exact, erf form) after convolutions and a linear layer: below opset 20 both exporters write it
+    as x · 0.5 · (1 + erf(x / √2)), each in its own order of the products."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.act1 = nn.GELU()
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2)
+        self.fc = nn.Linear(8, 6)
+
+    def forward(self, x):
+        x = F.gelu(self.conv2(self.act1(self.conv1(x))))
+        return F.gelu(self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)))
+
+
+class SegNetTiny(nn.Module):
+    """A two-level SegNet: max pools that keep their switches, and a decoder that unpools by them back to
+    each pool's input size (odd sizes, so the unpooling needs its output size)."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.pool1 = nn.MaxPool2d(2, 2, return_indices=True)
+        self.enc2 = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.pool2 = nn.MaxPool2d(2, 2, return_indices=True)
+        self.unpool2 = nn.MaxUnpool2d(2, 2)
+        self.dec2 = nn.Sequential(nn.Conv2d(16, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.unpool1 = nn.MaxUnpool2d(2, 2)
+        self.dec1 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+        self.classifier = nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        p1, i1 = self.pool1(e1)
+        e2 = self.enc2(p1)
+        p2, i2 = self.pool2(e2)
+        # Sizes as Python ints: the TorchScript tracer cannot check tensor sizes in max_unpool2d's size rule.
+        d2 = self.dec2(self.unpool2(p2, i2, output_size=[int(s) for s in e2.shape[-2:]]))
+        d1 = self.dec1(self.unpool1(d2, i1, output_size=[int(s) for s in e1.shape[-2:]]))
+        return self.classifier(d1)
+
+
+# Unpooling for PyTorch's exporters (docs/onnx.md shows the same code).
+#
+# PyTorch's max_pool2d_with_indices counts each index within its own H×W plane; ONNX's MaxPool counts its
+# Indices over the whole N×C×H×W tensor, and ONNX's MaxUnpool takes those. The TorchScript exporter writes a
+# MaxPool and then subtracts every plane's offset (a second 1×1 MaxPool, a Slice and a Sub), and it has no
+# symbolic for max_unpool2d. The torch.export-based exporter writes the same subtraction and then a ScatterND
+# for the unpooling. Both are given ONNX's standard MaxPool → MaxUnpool below.
+
+def max_unpool2d_symbolic(g, values, indices, output_size):
+    """TorchScript: aten::max_unpool2d as ONNX MaxUnpool fed by the MaxPool's own (N×C×H×W) indices."""
+    from torch.onnx import symbolic_helper
+
+    sub = indices.node()
+    flat = sub.inputsAt(0) if sub.kind() == "onnx::Sub" else None
+    pool = flat.node() if flat is not None else None
+    if pool is None or pool.kind() != "onnx::MaxPool":
+        raise RuntimeError("max_unpool2d: the indices do not come from max_pool2d_with_indices")
+    size = symbolic_helper._parse_arg(output_size, "is")
+    batch_channels = g.op("Slice", g.op("Shape", values), g.op("Constant", value_t=torch.tensor([0])),
+                          g.op("Constant", value_t=torch.tensor([2])))
+    shape = g.op("Concat", batch_channels, g.op("Constant", value_t=torch.tensor(size, dtype=torch.int64)), axis_i=0)
+    attr = getattr(pool, "is")  # the pool's kernel_shape, strides and pads (ints attributes)
+    return g.op("MaxUnpool", values, flat, shape, kernel_shape_i=attr("kernel_shape"), strides_i=attr("strides"),
+                pads_i=attr("pads"))
+
+
+def unpool_translations():
+    """torch.export: max_pool2d_with_indices as one MaxPool with ONNX's indices, and max_unpool2d as
+    MaxUnpool. Only for models whose pool indices feed max_unpool2d alone (the indices are then ONNX's,
+    not PyTorch's)."""
+    from onnxscript import opset18 as op
+
+    def max_pool2d_with_indices(x, kernel_size, stride=(), padding=(0, 0), dilation=(1, 1), ceil_mode=False):
+        stride = stride or kernel_size
+        return op.MaxPool(x, kernel_shape=list(kernel_size), strides=list(stride), pads=list(padding) * 2,
+                          dilations=list(dilation), ceil_mode=int(ceil_mode))
+
+    def max_unpool2d(x, indices, output_size):
+        shape = op.Concat(op.Slice(op.Shape(x), [0], [2]), op.Constant(value_ints=list(output_size)), axis=0)
+        # ONNX needs a kernel_shape, unused when output_shape is given (aten's op does not carry the pool's).
+        k = [max(1, o // i) for o, i in zip(output_size, x.shape[2:])]
+        return op.MaxUnpool(x, indices, shape, kernel_shape=k, strides=k)
+
+    return {torch.ops.aten.max_pool2d_with_indices.default: max_pool2d_with_indices,
+            torch.ops.aten.max_unpool2d.default: max_unpool2d}
+
+
+def unpools(model):
+    return any(isinstance(m, nn.MaxUnpool2d) for m in model.modules())
+
+
 def export(model, x, path, dynamo, opset=None, dynamic=False, fold=True):
     if dynamo:
         kw = dict(dynamo=True, opset_version=opset or 18)
+        if unpools(model):
+            kw["custom_translation_table"] = unpool_translations()
         if dynamic:
             b, h, w = torch.export.Dim("batch"), torch.export.Dim("h", min=8, max=4096), torch.export.Dim("w", min=8, max=4096)
             kw["dynamic_shapes"] = ({0: b, 2: 2 * h, 3: 2 * w},)
@@ -258,6 +354,8 @@ def export(model, x, path, dynamo, opset=None, dynamic=False, fold=True):
         prog.save(path)
     else:
         kw = dict(dynamo=False, opset_version=opset or 17, do_constant_folding=fold, input_names=["x"], output_names=["y"])
+        if unpools(model):
+            torch.onnx.register_custom_op_symbolic("aten::max_unpool2d", max_unpool2d_symbolic, 11)
         if dynamic:
             kw["dynamic_axes"] = {"x": {0: "batch", 2: "height", 3: "width"}, "y": {0: "batch"}}
         torch.onnx.export(model, (x,), path, **kw)
@@ -365,6 +463,8 @@ def main():
         ("shuffle_tiny", ShuffleTiny(), (3, 16, 16)),
         ("gated_tiny", GatedTiny(), (4, 16, 16)),
         ("mobile_tiny", MobileTiny(), (3, 16, 16)),
+        ("segnet_tiny", SegNetTiny(), (3, 20, 14)),
+        ("gelu_tiny", GeluTiny(), (3, 16, 16)),
     ]
     expected = {}
     inputs = {}

@@ -20,10 +20,10 @@ public struct ONNXImport: Sendable {
   /// The ONNX ops the importer maps onto the graph's ops, or folds when they compute shapes.
   public static let supportedOps: [String] = [
     "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
-    "ConvTranspose", "Div", "Dropout", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool",
-    "HardSigmoid", "HardSwish", "Identity", "LRN", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "ReduceMax",
-    "ReduceMean", "Relu", "Reshape", "Resize", "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Squeeze", "Sub",
-    "Tanh", "Transpose", "Unsqueeze", "Upsample",
+    "ConvTranspose", "Div", "Dropout", "Erf", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool",
+    "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LRN", "LeakyRelu", "MatMul", "MaxPool", "MaxUnpool",
+    "Mul", "Pad", "ReduceMax", "ReduceMean", "Relu", "Reshape", "Resize", "Shape", "Sigmoid", "Slice", "Softmax",
+    "Split", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze", "Upsample",
   ]
 
   /// Reads the model file at `path` (external-data files relative to its folder) for the sample shape
@@ -67,6 +67,13 @@ enum Value {
   case shuffleTransposed(Int, groups: Int)
   /// `MatMul` of node `x` by a constant weight (`[out, in]`), waiting for an `Add` of a bias.
   case matmul(Int, weight: Tensor)
+  /// The `Indices` output of the max pool node `pool`: its switches, which only a `MaxUnpool` reads.
+  case switches(pool: Int)
+  /// Node `x` times a constant `factor` (`Div` by `1/factor`), waiting for the `Erf` of GELU.
+  case scaled(Int, factor: Float)
+  /// A part of GELU written as `Erf` arithmetic (`x · 0.5 · (1 + erf(x / √2))`, as PyTorch's exporters
+  /// write `F.gelu` below opset 20): `coefficient · [x ·] [1 +] erf(x / √2)` of node `x`.
+  case erfTerm(Int, coefficient: Float, timesX: Bool, plusOne: Bool)
 }
 
 /// A graph node before names are given: its op, inputs, scope and weights.
@@ -326,6 +333,14 @@ struct Converter {
       throw err(
         "its input `\(name)` is a 5-D view of a feature map; the importer maps only ShuffleNet's Reshape → Transpose(0, 2, 1, 3, 4) → Reshape back"
       )
+    case .switches:
+      throw err(
+        "its input `\(name)` is the Indices output of a MaxPool; the importer maps those indices only as the indices of a MaxUnpool"
+      )
+    case .scaled, .erfTerm:
+      throw err(
+        "its input `\(name)` is a feature map times a constant (or a part of x · 0.5 · (1 + erf(x / √2))); the importer maps that arithmetic only as a whole GELU"
+      )
     }
   }
 
@@ -417,8 +432,13 @@ struct Converter {
     throws(ONNXError) -> Int
   {
     let shape: [Int]
+    var shapeInputs = inputs.map { shapes[$0] }
+    if case .maxUnpool(let u) = op {
+      // The unpool's size rules read its pool's output and input shapes (ZooGraph's `shapeInputs`).
+      shapeInputs += [shapes[u.pool], shapes[drafts[u.pool].inputs[0]]]
+    }
     do {
-      shape = try op.outputShape(inputs.map { shapes[$0] })
+      shape = try op.outputShape(shapeInputs)
     } catch {
       throw err("\(error) (inputs \(inputs.map { formatShape([batch] + shapes[$0]) }.joined(separator: ", ")))")
     }
@@ -493,6 +513,11 @@ struct Converter {
         throw err("HardSigmoid with alpha \(alpha), beta \(beta) is not PyTorch's (alpha 1/6, beta 0.5)")
       }
       return try unary(.activation(.hardsigmoid))
+    case "Erf":
+      guard case .scaled(let x, let f) = try input(0, "input"), abs(f - Float(0.5).squareRoot()) < 1e-6 else {
+        throw unsupported(n, " (only inside GELU, x · 0.5 · (1 + erf(x / √2)))")
+      }
+      return [.erfTerm(x, coefficient: 1, timesX: false, plusOne: false)]
     case "Gelu":
       let a = try string("approximate", "none")
       guard let approx = GELUApproximation(rawValue: a) else { throw err("approximate `\(a)` is not none or tanh") }
@@ -528,7 +553,8 @@ struct Converter {
     case "Conv": return [try conv()]
     case "ConvTranspose": return [try convTranspose()]
     case "BatchNormalization": return [try batchNorm()]
-    case "MaxPool", "AveragePool": return [try pool(max: n.opType == "MaxPool")]
+    case "MaxPool", "AveragePool": return try pool(max: n.opType == "MaxPool")
+    case "MaxUnpool": return [try maxUnpool()]
     case "GlobalAveragePool":
       let x = try nodeInput(0)
       _ = try featureMap(x)
@@ -659,7 +685,8 @@ struct Converter {
         .batchNorm(channels: xs[0], eps: try float("epsilon", 1e-5)), [x], weights, preferred: prefix(ofWeight: 1)))
   }
 
-  mutating func pool(max: Bool) throws(ONNXError) -> Value {
+  /// A pool; a max pool whose second output (the indices) is read also gives its switches.
+  mutating func pool(max: Bool) throws(ONNXError) -> [Value] {
     let x = try nodeInput(0)
     let xs = try featureMap(x)
     guard let ks = try ints("kernel_shape"), ks.count == 2, ks.allSatisfy({ $0 >= 1 && $0 <= maxDim }) else {
@@ -670,11 +697,58 @@ struct Converter {
     let dilation = try pair("dilations", 1)
     let p = try windowPads(input: xs[1], xs[2], kernel: kernel, stride: stride, dilation: dilation)
     guard p[0] == p[2], p[1] == p[3] else { throw err("asymmetric pool pads \(p) are not supported") }
-    if isUsed(1) { throw err("its second output (the argmax indices) is used; the importer maps a plain pool") }
     let pool = Pool2D(
       kind: max ? .max : .avg, kernel: kernel, stride: stride, padding: Pair(p[0], p[1]), dilation: dilation,
       ceilMode: try int("ceil_mode", 0) != 0, countIncludePad: try int("count_include_pad", 0) != 0)
-    return .node(try add(.pool(pool), [x]))
+    let id = try add(.pool(pool), [x])
+    guard max, isUsed(1) else { return [.node(id)] }
+    // ONNX's indices count over N×C×H×W in row-major order (storage_order 0); a MaxUnpool fed by them
+    // scatters each value back to its plane, which is the zoo's per-plane switches.
+    guard try int("storage_order", 0) == 0 else {
+      throw err("its indices are in column-major order (storage_order 1); the importer maps row-major indices")
+    }
+    return [.node(id), .switches(pool: id)]
+  }
+
+  /// `MaxUnpool` of a max pool's indices, restoring the pool's input size: the zoo's `max_unpool`.
+  mutating func maxUnpool() throws(ONNXError) -> Value {
+    let x = try nodeInput(0)
+    _ = try featureMap(x)
+    guard case .switches(let pool) = try input(1, "indices") else {
+      throw err(
+        "its indices (`\(inputName(1) ?? "")`) are not the Indices output of a MaxPool; the importer maps MaxUnpool by the switches of an earlier max pool (SegNet's decoder)"
+      )
+    }
+    guard case .pool(let window) = drafts[pool].op else {
+      preconditionFailure("switches come only from a max pool")
+    }
+    let source = drafts[pool].inputs[0]
+    let target = [batch] + shapes[source]
+    if let size = try optionalConst(2, "output_shape") {
+      guard size.ints == target else {
+        throw err(
+          "its output_shape \(size.ints) is not the shape \(formatShape(target)) of its max pool's input; the importer maps an unpooling back to the pool's input size"
+        )
+      }
+    } else {
+      // Without output_shape ONNX's size is (in − 1)·stride − pad_begin − pad_end + kernel on each axis.
+      guard let ks = try ints("kernel_shape"), ks.count == 2 else {
+        throw err("it has neither output_shape nor a 2-D kernel_shape")
+      }
+      let stride = try pair("strides", 1)
+      let p = try ints("pads") ?? [0, 0, 0, 0]
+      guard p.count == 4 else { throw err("attribute `pads` \(p) must hold 4 values") }
+      let xs = shapes[x]
+      let size = [
+        (xs[1] - 1) &* stride.h &- p[0] &- p[2] &+ ks[0], (xs[2] - 1) &* stride.w &- p[1] &- p[3] &+ ks[1],
+      ]
+      guard size == Array(shapes[source][1...]) else {
+        throw err(
+          "its default output size \(formatShape(size)) (no output_shape) is not the size \(formatShape(Array(shapes[source][1...]))) of its max pool's input; the importer maps an unpooling back to the pool's input size"
+        )
+      }
+    }
+    return .node(try add(.maxUnpool(MaxUnpool(pool: pool, window: window)), [x]))
   }
 
   /// Whether output `i` of the current node is named (so something may read it).
@@ -890,6 +964,7 @@ struct Converter {
     let a = try input(0, "A")
     let b = try input(1, "B")
     if case .constant(let ca) = a, case .constant(let cb) = b { return .constant(try fold(op, ca, cb)) }
+    if let gelu = try geluStep(op, a, b) { return gelu }
     if op == "Add" {
       for (m, k) in [(a, b), (b, a)] {
         if case .matmul(let x, let w) = m, case .constant(let bias) = k, bias.count == w.shape[0] {
@@ -923,6 +998,54 @@ struct Converter {
       }
     }
     return .node(try add(op == "Add" ? .add : .mul, [x, y]))
+  }
+
+  /// One step of GELU written as `Erf` arithmetic, in any of the orders exporters use
+  /// (`(x · (1 + erf(x / √2))) · 0.5` and `x · (0.5 · (1 + erf(x / √2)))` from PyTorch,
+  /// `(x · 0.5) · (1 + erf(x / √2))` from `zoo export`), or nil when `a op b` is not one. The whole becomes one
+  /// `gelu` node.
+  mutating func geluStep(_ op: String, _ a: Value, _ b: Value) throws(ONNXError) -> Value? {
+    func scalar(_ v: Value) -> Float? {
+      if case .constant(let c) = v, c.count == 1, let f = c.floats.first, f.isFinite { return f }
+      return nil
+    }
+    func finish(_ x: Int, _ c: Float, _ timesX: Bool, _ plusOne: Bool) throws(ONNXError) -> Value {
+      if timesX && plusOne && abs(c - 0.5) < 1e-6 {
+        currentScope.1 = "gelu"  // named for what it is, not for its last Mul
+        return .node(try add(.activation(.gelu(.erf)), [x]))
+      }
+      return .erfTerm(x, coefficient: c, timesX: timesX, plusOne: plusOne)
+    }
+    for (first, p, q) in [(true, a, b), (false, b, a)] {
+      // x / c or x · c, read by the erf.
+      if case .node(let x) = p, let c = scalar(q), op == "Mul" || (op == "Div" && first && c != 0),
+        isGELUInput(current.output.first ?? "")
+      {
+        return .scaled(x, factor: op == "Div" ? 1 / c : c)
+      }
+      guard case .erfTerm(let x, let c, let timesX, let plusOne) = p else { continue }
+      if op == "Add", !plusOne, !timesX, c == 1, scalar(q) == 1 { return try finish(x, c, timesX, true) }
+      if op == "Mul", let k = scalar(q) { return try finish(x, c * k, timesX, plusOne) }
+      if op == "Mul", !timesX, plusOne, case .node(let y) = q, y == x { return try finish(x, c, true, plusOne) }
+      if op == "Mul", !timesX, plusOne, case .scaled(let y, let k) = q, y == x {
+        return try finish(x, c * k, true, plusOne)
+      }
+    }
+    return nil
+  }
+
+  /// Whether the value `name` is read by an `Erf`, or by a `Mul` with `1 + Erf(…)` (`x · 0.5` in
+  /// `(x · 0.5) · (1 + erf(x / √2))`): a feature map scaled by a constant is mapped only inside GELU.
+  func isGELUInput(_ name: String) -> Bool {
+    guard !name.isEmpty else { return false }
+    let nodes = model.graph.node
+    let erfs = Set(nodes.filter { $0.opType == "Erf" }.flatMap(\.output))
+    if nodes.contains(where: { $0.opType == "Erf" && $0.input.first == name }) { return true }
+    let onePlusErf = Set(
+      nodes.filter { $0.opType == "Add" && $0.input.contains(where: erfs.contains) }.flatMap(\.output))
+    return nodes.contains {
+      $0.opType == "Mul" && $0.input.contains(name) && $0.input.contains(where: onePlusErf.contains)
+    }
   }
 
   /// Element-wise arithmetic of two constants, one of them possibly a single value.
@@ -1322,6 +1445,7 @@ struct Converter {
       guard !live[i] || i == 0 else { continue }
       live[i] = true
       stack += drafts[i].inputs
+      if case .maxUnpool(let u) = drafts[i].op { stack.append(u.pool) }
     }
     var renumber = [Int](repeating: -1, count: drafts.count)
     var kept: [Int] = []
@@ -1334,7 +1458,12 @@ struct Converter {
     var weights: [String: Tensor] = [:]
     for (j, i) in kept.enumerated() {
       let d = drafts[i]
-      nodes.append(Node(id: j, name: names[j], op: d.op, inputs: d.inputs.map { renumber[$0] }))
+      var op = d.op
+      if case .maxUnpool(var u) = op {
+        u.pool = renumber[u.pool]
+        op = .maxUnpool(u)
+      }
+      nodes.append(Node(id: j, name: names[j], op: op, inputs: d.inputs.map { renumber[$0] }))
       for (suffix, t) in d.weights { weights["\(names[j]).\(suffix)"] = t }
     }
     // Containers: every proper prefix of a node name that is not itself a node.

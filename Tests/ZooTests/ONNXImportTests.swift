@@ -3,6 +3,7 @@ import SwiftProtobuf
 import Testing
 import ZooAnalysis
 import ZooEngine
+import ZooFormat
 import ZooGraph
 import ZooONNX
 
@@ -105,9 +106,9 @@ func importError(_ model: Onnx_ModelProto, file: String = "hostile.onnx", input:
 @Suite("ONNX import")
 struct ONNXImportTests {
   @Test func fixturesAreThere() throws {
-    #expect(onnxFixtureNames.count >= 17)
+    #expect(onnxFixtureNames.count >= 19)
     for exporter in ["_ts", "_dynamo"] {
-      #expect(onnxFixtureNames.filter { $0.hasSuffix(exporter) }.count >= 6)
+      #expect(onnxFixtureNames.filter { $0.hasSuffix(exporter) }.count >= 7)
     }
   }
 
@@ -199,6 +200,177 @@ struct ONNXImportTests {
       #expect(shuffle.graph.nodes.filter { $0.op == .channelShuffle(groups: 2) }.count == 2)
       #expect(shuffle.graph.nodes.filter { $0.op == .channelSlice(start: 8, count: 8) }.count == 2)
     }
+  }
+
+  /// SegNet's unpooling from both exporters (PyTorch's own `max_unpool2d` given ONNX's MaxUnpool, as
+  /// scripts/make_onnx_fixtures.py does): each MaxUnpool becomes a `max_unpool` reading the switches of the
+  /// MaxPool whose Indices it takes, back to that pool's (odd) input size.
+  @Test(arguments: ["segnet_tiny_ts", "segnet_tiny_dynamo"])
+  func unpoolingReadsItsPool(name: String) throws {
+    let g = try ONNXImport.load(onnxPath(name)).graph
+    let unpools = g.nodes.compactMap { n -> (Node, MaxUnpool)? in
+      if case .maxUnpool(let u) = n.op { (n, u) } else { nil }
+    }
+    #expect(unpools.map(\.0.name) == ["unpool2", "unpool1"])
+    #expect(unpools.map { g.nodes[$0.1.pool].name } == ["pool2", "pool1"])
+    let shapes = try Summary(g).shapes
+    for (node, u) in unpools {
+      #expect(g.nodes[u.pool].op == .pool(u.window))
+      #expect(u.window == Pool2D(kind: .max, kernel: Pair(2), stride: Pair(2), countIncludePad: false))
+      #expect(shapes[node.id] == shapes[g.nodes[u.pool].inputs[0]])
+    }
+    #expect(shapes[unpools[0].0.id] == [16, 10, 7] && shapes[unpools[1].0.id] == [8, 20, 14])
+  }
+
+  /// GELU written as `x · 0.5 · (1 + erf(x / √2))` (both exporters below opset 20, each in its own order of
+  /// the products) is one `gelu` node, named by its module when it is one (`act1`), else `gelu`.
+  @Test(arguments: ["gelu_tiny_ts", "gelu_tiny_dynamo"])
+  func erfArithmeticIsGELU(name: String) throws {
+    let g = try ONNXImport.load(onnxPath(name)).graph
+    let gelus = g.nodes.filter { $0.op == .activation(.gelu(.erf)) }
+    #expect(gelus.count == 3)
+    #expect(gelus.map(\.name) == ["act1", "gelu", "gelu_1"])
+    #expect(!g.nodes.contains { $0.op == .mul || $0.op == .add })
+    #expect(
+      g.nodes.map(\.op.kindName) == [
+        "input", "conv", "gelu", "conv", "gelu", "adaptive_avgpool", "flatten", "linear", "gelu",
+      ])
+  }
+
+  /// Erf arithmetic that is not GELU is an error: another scale, or a part left over.
+  @Test func erfArithmeticElseIsAnError() throws {
+    func scalar(_ name: String, _ v: Float) -> Onnx_TensorProto {
+      var t = Onnx_TensorProto()
+      t.name = name
+      t.dataType = 1
+      t.floatData = [v]
+      return t
+    }
+    let constants = [scalar("sqrt2", Float(2).squareRoot()), scalar("two", 2), scalar("one", 1), scalar("half", 0.5)]
+    let gelu = { (divisor: String, half: String) in
+      [
+        onnxNode("Div", "/a/Div", ["input", divisor], ["d"]), onnxNode("Erf", "/a/Erf", ["d"], ["e"]),
+        onnxNode("Add", "/a/Add", ["e", "one"], ["p"]), onnxNode("Mul", "/a/Mul", ["input", "p"], ["m"]),
+        onnxNode("Mul", "/a/Mul_1", ["m", half], ["y"]),
+      ]
+    }
+    let ok = try ONNXImport(
+      model: tinyModel(gelu("sqrt2", "half"), initializers: constants, output: "y"), file: "g.onnx")
+    let ops: [Op] = ok.graph.nodes.map(\.op)
+    #expect(ops == [.input, .activation(.gelu(.erf))])
+    let other = try #require(importError(tinyModel(gelu("two", "half"), initializers: constants, output: "y")))
+    #expect(other.description.contains("`Erf`") && other.description.contains("only inside GELU"), "\(other)")
+    let unfinished = try #require(importError(tinyModel(gelu("sqrt2", "one"), initializers: constants, output: "y")))
+    #expect(unfinished.description.contains("only as a whole GELU"), "\(unfinished)")
+  }
+
+  /// A zoo model with unpooling and GELU (written as erf arithmetic at opset 13, as `Gelu` at 21), exported
+  /// and imported again, is the same network: the same ops, each `max_unpool` reading the pool of the same
+  /// name, and the same output for the same weights.
+  @Test func exportedUnpoolingImportsBack() throws {
+    let yaml = """
+      input: [3, 11, 9]
+      network:
+        - {conv: 8, kernel: 3, padding: 1, name: enc1}
+        - relu
+        - {maxpool: 2, name: pool1}
+        - {conv: 8, kernel: 3, padding: 1, name: enc2}
+        - relu
+        - {maxpool: 3, stride: 2, padding: 1, name: pool2}
+        - {conv: 8, kernel: 3, padding: 1, name: mid}
+        - {max_unpool: pool2, name: unpool2}
+        - {conv: 8, kernel: 3, padding: 1, name: dec2}
+        - {max_unpool: pool1, name: unpool1}
+        - {conv: 4, kernel: 3, padding: 1, name: dec1}
+        - {gelu, name: act}
+      models: {net: {}}
+      """
+    let g = try DefinitionFile(path: "unpool.yaml", text: yaml).graph(named: nil)
+    let shapes = try Summary(g).shapes
+    let weights = SeededInit.weights(for: g)
+    for opset in [13, 21] {
+      let bytes = try ONNXExport.bytes(
+        g, shapes: shapes, weights: weights, options: ONNXExport.Options(opset: opset, dynamicBatch: true))
+      let back = try ONNXImport(model: try ONNXFile.decode(bytes, name: "unpool.onnx"), file: "unpool.onnx")
+      func kinds(_ g: Graph) -> [String] { g.nodes.map(\.op.kindName) }
+      #expect(kinds(back.graph) == kinds(g))
+      for n in back.graph.nodes {
+        guard case .maxUnpool(let u) = n.op else { continue }
+        let original = try #require(g.nodes.first { $0.name == n.name })
+        guard case .maxUnpool(let v) = original.op else {
+          Issue.record("\(n.name) is not an unpool")
+          continue
+        }
+        #expect(back.graph.nodes[u.pool].name == g.nodes[v.pool].name)
+        // `countIncludePad` means nothing to a max pool (ONNX's MaxPool has no such attribute).
+        var window = v.window
+        window.countIncludePad = u.window.countIncludePad
+        #expect(u.window == window)
+      }
+      let x = seededInput(2 * 3 * 11 * 9)
+      let want = try Network(graph: g, batch: 2, weights: weights).run(x)[0]
+      let got = try Network(graph: back.graph, batch: 2, weights: back.weights).run(x)[0]
+      #expect(maxAbsDiff(want, got) <= 1e-6 * (want.map(abs).max() ?? 0), "opset \(opset)")
+    }
+  }
+
+  /// Unpoolings the zoo's `max_unpool` cannot express are errors naming the node.
+  @Test func unpoolingErrors() throws {
+    func int64s(_ name: String, _ v: [Int64]) -> Onnx_TensorProto {
+      var t = Onnx_TensorProto()
+      t.name = name
+      t.dataType = 7
+      t.dims = [Int64(v.count)]
+      t.int64Data = v
+      return t
+    }
+    let pool = onnxNode(
+      "MaxPool", "/pool/MaxPool", ["input"], ["p", "i"],
+      [intsAttr("kernel_shape", [2, 2]), intsAttr("strides", [2, 2])])
+    let unpool = { (indices: String, size: String) in
+      onnxNode(
+        "MaxUnpool", "/unpool/MaxUnpool", ["p", indices, size], ["y"],
+        [intsAttr("kernel_shape", [2, 2]), intsAttr("strides", [2, 2])])
+    }
+    var columnMajor = pool
+    var order = Onnx_AttributeProto()
+    order.name = "storage_order"
+    order.type = .int
+    order.i = 1
+    columnMajor.attribute.append(order)
+    let cases: [(Onnx_ModelProto, String)] = [
+      (tinyModel([pool, unpool("i", "s")], initializers: [int64s("s", [1, 3, 8, 8])], output: "y"), ""),
+      (tinyModel([pool, unpool("i", "")], output: "y"), ""),
+      (
+        tinyModel([pool, unpool("i", "s")], initializers: [int64s("s", [1, 3, 9, 8])], output: "y"),
+        "output_shape [1, 3, 9, 8] is not the shape 1×3×8×8 of its max pool's input"
+      ),
+      (
+        tinyModel(
+          [pool, unpool("k", "s")], initializers: [int64s("s", [1, 3, 8, 8]), int64s("k", [0])], output: "y"),
+        "are not the Indices output of a MaxPool"
+      ),
+      (
+        tinyModel([pool, onnxNode("Relu", "/r/Relu", ["i"], ["y"])], output: "y"),
+        "Indices output of a MaxPool; the importer maps those indices only as the indices of a MaxUnpool"
+      ),
+      (
+        tinyModel([columnMajor, unpool("i", "")], output: "y"), "column-major"
+      ),
+    ]
+    for (model, part) in cases {
+      let error = importError(model)
+      if part.isEmpty {
+        #expect(error == nil, "\(String(describing: error))")
+      } else {
+        let e = try #require(error, "expected an error with \(part)")
+        #expect(e.description.contains(part) && e.description.contains("hostile.onnx"), "\(e)")
+      }
+    }
+    // Without output_shape, ONNX's default size must be the pool's input size: 7 rows pool to 3, unpool to 6.
+    let odd = tinyModel([pool, unpool("i", "")], output: "y", inputDims: [1, 3, 7, 8])
+    let e = try #require(importError(odd))
+    #expect(e.description.contains("default output size 6×8"), "\(e)")
   }
 
   @Test func symbolicInputNeedsAShape() throws {
