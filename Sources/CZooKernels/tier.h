@@ -525,7 +525,8 @@ static ZK_TARGET void winput_range4(const wjob *J, int begin, int end) {
   const int rf = wrow_floats(J->tiles_w, 4);
   float rows[6][rf];
   const long t = J->t, xs = (long)J->cin * t;
-  const int xend = (J->tiles_w + 15) / 16 * 64 + 16;
+  // Columns the tiles read: up to 4 · tx + 4 · ZK_W + 1 for the last vector of tiles.
+  const int xend = 4 * ((J->tiles_w - 1) / ZK_W * ZK_W) + 5 * ZK_W;
   for (int c = begin; c < end; c++) {
     const float *plane = J->src + (long)c * J->h * J->w;
     for (int r = 0; r < J->rows; r++) {
