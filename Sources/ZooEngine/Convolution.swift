@@ -23,7 +23,7 @@ final class ConvolutionKernel {
   /// ``WinogradConvolution``); the transformed weights are made by ``finishLoading()``, after batch
   /// norm folding.
   let usesWinograd: Bool
-  /// Winograd's output tile side: 2, or 4 on the engine's path (``WinogradConvolution/engineTile(_:inH:inW:isa:)``).
+  /// Winograd's output tile side: 2, or 4 on the engine's path (``WinogradConvolution/engineTile(_:inH:inW:)``).
   let winogradTile: Int
   /// Set for a depthwise convolution (one filter per channel: groups = input = output channels),
   /// which runs as direct loops (`zk_depthwise`) on every kernel set instead of one tiny GEMM per
@@ -85,7 +85,7 @@ final class ConvolutionKernel {
         switch winograd {
         case .whereverF4: 4
         case .wherever, .off: 2
-        case .whereFaster: WinogradConvolution.engineTile(conv, inH: inH, inW: inW, isa: self.isa)
+        case .whereFaster: WinogradConvolution.engineTile(conv, inH: inH, inW: inW)
         }
     }
   }

@@ -104,7 +104,7 @@ public struct PlanOptions: Sendable, Hashable {
     /// transform takes longer than it saves in a single pass (what `zoo run` plans).
     case off
     /// Where it measured faster (``WinogradConvolution/isUsed(_:inH:inW:engine:)``), with the tile
-    /// size that measured faster there (``WinogradConvolution/engineTile(_:inH:inW:isa:)``).
+    /// size that measured faster there (``WinogradConvolution/engineTile(_:inH:inW:)``).
     case whereFaster = "where-faster"
     /// F(2×2, 3×3) wherever it applies, at any size (for testing the Winograd kernels on small graphs).
     case wherever

@@ -47,7 +47,7 @@ import ZooGraph
 ///   `zk_winograd_f2x3` and `zk_winograd_f4x3`, one driver over the tile size): transforms of 16
 ///   (AVX-512) or 8 or 4 (the other tiers) tiles per vector, the GEMMs on the narrow-column kernel
 ///   with each `U[ξ]` packed in tiles of 32 rows, bias, residual and ReLU in the output transform;
-///   F(4×4) or F(2×2) per layer by ``engineTile(_:inH:inW:isa:)``;
+///   F(4×4) or F(2×2) per layer by ``engineTile(_:inH:inW:)``;
 /// - **OpenBLAS** (``run(input:output:batch:inH:inW:conv:scratch:threads:)``, F(2×2) only): SIMD4
 ///   transforms (four tiles per vector where their window lies inside the input, one at a time at
 ///   the borders), 16 `sgemm`s, then the im2col path's bias and activation epilogue.
@@ -64,7 +64,7 @@ import ZooGraph
 /// 1.5e-7–8.2e-7 on the same layers), a margin of 6× or more under 1e-4, so it is not restricted
 /// by channel count.
 ///
-/// When it is used: see ``WinogradConvolution/isUsed(_:inH:inW:engine:)`` and ``engineTile(_:inH:inW:isa:)``.
+/// When it is used: see ``WinogradConvolution/isUsed(_:inH:inW:engine:)`` and ``engineTile(_:inH:inW:)``.
 struct WinogradConvolution {
   /// Floats of scratch a band aims for: 1 MB on the OpenBLAS path (as im2col); 4 MB on the
   /// engine's, where a 28×28 layer of 128 channels then runs as one band (with four bands its 16
@@ -109,7 +109,7 @@ struct WinogradConvolution {
 
   /// `ZOO_WINOGRAD_TILE=2` or `4` makes every convolution the engine's path runs as Winograd (where
   /// faster) use that tile size, for measuring; unset or anything else leaves the choice to
-  /// ``engineTile(_:inH:inW:isa:)``.
+  /// ``engineTile(_:inH:inW:)``.
   static let forcedTile: Int? = {
     guard let text = getenv("ZOO_WINOGRAD_TILE") else { return nil }
     switch String(cString: text) {
@@ -120,30 +120,27 @@ struct WinogradConvolution {
   }()
 
   /// Smallest output side (both sides) at which the engine's path takes F(4×4, 3×3) rather than
-  /// F(2×2, 3×3) on tier `isa`: 28 on AVX-512, 14 on the other tiers (`ZOO_WINOGRAD_F4_SIDE`
-  /// overrides both, for measuring); see ``engineTile(_:inH:inW:isa:)``.
-  static func f4MinimumSide(isa: PlanOptions.ISA) -> Int {
-    if let side = f4SideOverride { return side }
-    return isa == .avx512 ? 28 : 14
-  }
-  static let f4SideOverride = environmentInt("ZOO_WINOGRAD_F4_SIDE")
+  /// F(2×2, 3×3): 28 (`ZOO_WINOGRAD_F4_SIDE` overrides, for measuring); see
+  /// ``engineTile(_:inH:inW:)``.
+  static let f4MinimumSide = environmentInt("ZOO_WINOGRAD_F4_SIDE") ?? 28
 
-  /// The output tile side (2 or 4) for a convolution the engine's path runs as Winograd where faster
-  /// on tier `isa`: 4 when both output sides are at least ``f4MinimumSide(isa:)``, else 2
-  /// (``forcedTile`` overrides).
+  /// The output tile side (2 or 4) for a convolution the engine's path runs as Winograd where
+  /// faster: 4 when both output sides are at least ``f4MinimumSide``, else 2 (``forcedTile``
+  /// overrides).
   ///
   /// Measured per layer (`zk_winograd_f4x3` time / `zk_winograd_f2x3` time with the plan's bands,
-  /// one thread, fastest of 7–15 runs; the table is in docs/engine.md). On AVX-512, from 28×28 up
-  /// F(4×4) gains on every ResNet and VGG-16 layer (0.55–0.87); at 14×14 and 7×7 it loses (1.19–1.89):
-  /// there the layers stream their transformed weights, 2.25× larger for F(4×4) (37 MB against 16 MB
-  /// at 512 channels), to few tiles (a 14×14 output is 16 tiles of 4×4 against 49 of 2×2, so the 36
-  /// GEMMs are narrow), and an eighth (14×14) to a quarter (7×7) of the tiles' outputs is padding.
-  /// On AVX2, slower per multiply, F(4×4) still gains at 14×14 (0.88–0.91 at 256 channels;
-  /// instructions 0.86); at 7×7 the timings did not settle, so F(2×2) stays there.
-  static func engineTile(_ c: Conv2D, inH: Int, inW: Int, isa: PlanOptions.ISA) -> Int {
+  /// one thread, fastest of 11–15 runs; the table is in docs/engine.md). From 28×28 up F(4×4) gains
+  /// on every ResNet, VGG-16, GoogLeNet and DenseNet layer shape measured (AVX-512 0.45–0.90, AVX2
+  /// 0.55–0.69). At 14×14 and 7×7 it loses on AVX-512 (1.19–1.89): there the layers stream their
+  /// transformed weights, 2.25× larger for F(4×4) (37 MB against 16 MB at 512 channels), to few
+  /// tiles (a 14×14 output is 16 tiles of 4×4 against 49 of 2×2, so the 36 GEMMs are narrow), and an
+  /// eighth (14×14) to a quarter (7×7) of the tiles' outputs is padding. On AVX2, at 14×14, it gained
+  /// on 256 channels (0.91) and lost on DenseNet's 128 → 32 (2.2), so the threshold is the same on
+  /// every tier.
+  static func engineTile(_ c: Conv2D, inH: Int, inW: Int) -> Int {
     if let forcedTile { return forcedTile }
     let (oh, ow) = outputSize(c, inH: inH, inW: inW)
-    return min(oh, ow) >= f4MinimumSide(isa: isa) ? 4 : 2
+    return min(oh, ow) >= f4MinimumSide ? 4 : 2
   }
 
   /// Whether a convolution runs as Winograd for an input of `inH × inW`: when it ``applies(_:)``
@@ -264,6 +261,11 @@ struct WinogradConvolution {
   /// stay in a core's 1 MB L2 cache) run in private bands: each thread takes bands of tile rows
   /// through all three steps alone, so a band's V and M stay in its L2 too. Larger ones run each
   /// band on all threads, with a barrier between the steps, so their weights stream once per band.
+  ///
+  /// For F(4×4) the limit is a quarter higher (640 KB), so that its 64 × 64 and 128 → 32 layers
+  /// (590 KB, with a 192 KB band still inside a 1 MB L2) keep private bands as under F(2×2): on AVX2,
+  /// DenseNet's 128 → 32 layer at 28×28 took 0.34 ms in private bands against 0.76 ms in shared ones
+  /// (F(2×2) 0.49); on AVX-512 at one thread the two were within 5%.
   static let privateWeightBytes = environmentInt("ZOO_WINOGRAD_PRIVATE_U") ?? 512 << 10
   /// Bytes of V and M a private band aims for (at least one tile row).
   static let privateBandBytes = environmentInt("ZOO_WINOGRAD_PRIVATE_BAND", minimum: 1) ?? 192 << 10
@@ -272,7 +274,7 @@ struct WinogradConvolution {
 
   static func usesPrivateBands(_ c: Conv2D, tile: Int = 2) -> Bool {
     4 * positions(tile: tile) * zk_packed_a_rows_count(Int32(c.outChannels), Int32(c.inChannels), 32)
-      <= privateWeightBytes
+      <= (tile == 4 ? privateWeightBytes / 4 * 5 : privateWeightBytes)
   }
 
   /// Floats of scratch one call needs.

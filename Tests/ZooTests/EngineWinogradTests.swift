@@ -1,5 +1,6 @@
 import Testing
 import ZooEngine
+import ZooFormat
 import ZooGraph
 
 /// 3×3 stride-1 convolutions of the shapes the engine runs as Winograd F(2×2, 3×3) and F(4×4, 3×3)
@@ -97,5 +98,30 @@ struct EngineWinogradTests {
     let top = ref.reduce(Float(0)) { max($0, abs($1)) }
     #expect(
       maxAbsDiff(y, ref) <= 1e-4 * top, "F(4×4) error \(maxAbsDiff(y, ref) / top) of the output's largest magnitude")
+  }
+
+  /// The PyTorch fixtures of EngineModelTests with F(4×4, 3×3) on every 3×3 stride-1 convolution
+  /// (`wherever-f4`, where the measured rule keeps these 64×64 inputs' small layers on F(2×2)), on
+  /// every tier, within the same 1e-4 of the output's largest magnitude; U-Net's 3×3 layers on
+  /// 220×220 without padding reach clipped tiles at every stage.
+  @Test(
+    arguments: [
+      ("resnet18", [3, 64, 64]), ("googlenet", [3, 64, 64]), ("densenet121", [3, 64, 64]), ("unet", [1, 220, 220]),
+    ],
+    PlanOptions.ISA.supported)
+  func f4MatchesPyTorchFixtures(model: (String, [Int]), isa: PlanOptions.ISA) throws {
+    let (model, input) = model
+    let graph = try builtin(model)
+    let net = try Network(
+      graph: graph, input: input, weights: SeededInit.weights(for: graph, randomStatistics: true),
+      options: PlanOptions(kernels: .engine, isa: isa, winograd: .whereverF4))
+    #expect(net.stepPaths.contains { $0.contains("conv:winograd-f4-engine") }, "no layer runs F(4×4)")
+    let y = try net.run(seededInput(net.inputCount))[0]
+    let expected = try Npy.read(fixturesDir.appendingPathComponent("\(model).npy").path)
+    #expect(expected.shape == [1] + net.shapes[graph.outputs[0]])
+    let scale = expected.data.map(abs).max()!
+    #expect(scale > 0)
+    let err = maxAbsDiff(y, expected.data) / scale
+    #expect(err <= 1e-4, "\(model) with F(4×4) on \(isa): max error \(err) of the largest magnitude \(scale)")
   }
 }
