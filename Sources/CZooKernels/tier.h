@@ -1,4 +1,4 @@
-// The engine's GEMM, narrow-column GEMM and Winograd F(2×2, 3×3) written once in Clang's vector
+// The engine's GEMM, narrow-column GEMM and Winograd F(2×2, 3×3) and F(4×4, 3×3) written once in Clang's vector
 // extensions, instantiated per kernel tier by the files that include it (tier_avx2.c,
 // tier_generic.c, tier_neon.c). Each defines before including:
 //
@@ -412,15 +412,17 @@ void ZK_FN(zk_gemm_t)(const zk_gemm_args *g, int threads) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Winograd F(2×2, 3×3) (`zk_winograd_f2x3`'s contract; the steps as in winograd.c), ZK_W tiles per
-// vector.
+// Winograd F(2×2, 3×3) and F(4×4, 3×3) (`zk_winograd_f2x3`'s and `zk_winograd_f4x3`'s contracts; the
+// steps and the driver as in winograd.c), ZK_W tiles per vector.
 
 #if ZK_W == 4
+#define ZK_NEXT 1, 2, 3, 4
 #define ZK_EVEN 0, 2, 4, 6
 #define ZK_ODD 1, 3, 5, 7
 #define ZK_LO 0, 4, 1, 5
 #define ZK_HI 2, 6, 3, 7
 #elif ZK_W == 8
+#define ZK_NEXT 1, 2, 3, 4, 5, 6, 7, 8
 #define ZK_EVEN 0, 2, 4, 6, 8, 10, 12, 14
 #define ZK_ODD 1, 3, 5, 7, 9, 11, 13, 15
 #define ZK_LO 0, 8, 1, 9, 2, 10, 3, 11
@@ -442,12 +444,13 @@ typedef struct {
   long t;
   float *v, *m;
   const long *boff;
+  int tile, npos;  // output tile side (2 or 4) and (tile + 2)² transformed positions
 } wjob;
 
-static inline int wrow_floats(int tiles_w) { return (tiles_w + 15) / 16 * 32 + 48; }
+static inline int wrow_floats(int tiles_w, int tile) { return (tiles_w + 15) / 16 * 16 * tile + 48; }
 
-static ZK_TARGET void winput_range(const wjob *J, int begin, int end) {
-  const int rf = wrow_floats(J->tiles_w);
+static ZK_TARGET void winput_range2(const wjob *J, int begin, int end) {
+  const int rf = wrow_floats(J->tiles_w, 2);
   float rows[4][rf];
   const long t = J->t;
   for (int c = begin; c < end; c++) {
@@ -493,6 +496,85 @@ static ZK_TARGET void winput_range(const wjob *J, int begin, int end) {
   }
 }
 
+// F(4×4, 3×3)'s `Bᵀ x` for the six values of a column (or row) of the 6×6 patch (as winograd.c's
+// `bt6`).
+ZK_INLINE void wbt6(const vf x[6], vf y[6]) {
+  const vf two = vsplat(2.0f), four = vsplat(4.0f), five = vsplat(5.0f);
+  vf a = x[4] - four * x[2], b = x[3] - four * x[1], c = x[4] - x[2], d = two * (x[3] - x[1]);
+  y[0] = vfma(four, x[0], x[4] - five * x[2]);
+  y[1] = a + b;
+  y[2] = a - b;
+  y[3] = c + d;
+  y[4] = c - d;
+  y[5] = vfma(four, x[1], x[5] - five * x[3]);
+}
+
+// F(4×4, 3×3)'s `Aᵀ x` (as winograd.c's `at6`).
+ZK_INLINE void wat6(const vf x[6], vf y[4]) {
+  vf s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+  y[0] = x[0] + s12 + s34;
+  y[1] = vfma(vsplat(2.0f), d34, d12);
+  y[2] = vfma(vsplat(4.0f), s34, s12);
+  y[3] = vfma(vsplat(8.0f), d34, d12) + x[5];
+}
+
+// F(4×4): the six padded rows combined vertically in place, then ZK_W tiles' six columns from each
+// combined row by two rounds of even/odd halves and a shift by one float (as winograd.c's
+// `input_range4`).
+static ZK_TARGET void winput_range4(const wjob *J, int begin, int end) {
+  const int rf = wrow_floats(J->tiles_w, 4);
+  float rows[6][rf];
+  const long t = J->t, xs = (long)J->cin * t;
+  // Columns the tiles read: up to 4 · tx + 4 · ZK_W + 1 for the last vector of tiles.
+  const int xend = 4 * ((J->tiles_w - 1) / ZK_W * ZK_W) + 5 * ZK_W;
+  for (int c = begin; c < end; c++) {
+    const float *plane = J->src + (long)c * J->h * J->w;
+    for (int r = 0; r < J->rows; r++) {
+      int ty = J->ty0 + r;
+      for (int i = 0; i < 6; i++) {
+        int iy = 4 * ty + i - J->ph;
+        memset(rows[i], 0, sizeof(float) * (size_t)rf);
+        if (iy < 0 || iy >= J->h) continue;
+        int lo = J->pw, n = J->w;
+        if (lo + n > rf) n = rf - lo;
+        if (n > 0) memcpy(rows[i] + lo, plane + (long)iy * J->w, sizeof(float) * (size_t)n);
+      }
+      for (int x = 0; x < xend; x += ZK_W) {
+        vf d[6], e[6];
+        for (int i = 0; i < 6; i++) d[i] = vload(rows[i] + x);
+        wbt6(d, e);
+        for (int i = 0; i < 6; i++) vstore(rows[i] + x, e[i]);
+      }
+      for (int tx = 0; tx < J->tiles_w; tx += ZK_W) {
+        const int n = J->tiles_w - tx;
+        float *out = J->v + (long)c * t + (long)r * J->tiles_w + tx;
+        for (int i = 0; i < 6; i++) {
+          const float *q = rows[i] + 4 * tx;
+          vf a = vload(q), b = vload(q + ZK_W), cc = vload(q + 2 * ZK_W), dd = vload(q + 3 * ZK_W);
+          vf e1 = __builtin_shufflevector(a, b, ZK_EVEN), o1 = __builtin_shufflevector(a, b, ZK_ODD);
+          vf e2 = __builtin_shufflevector(cc, dd, ZK_EVEN), o2 = __builtin_shufflevector(cc, dd, ZK_ODD);
+          vf p[6], y[6];
+          p[0] = __builtin_shufflevector(e1, e2, ZK_EVEN);
+          p[1] = __builtin_shufflevector(o1, o2, ZK_EVEN);
+          p[2] = __builtin_shufflevector(e1, e2, ZK_ODD);
+          p[3] = __builtin_shufflevector(o1, o2, ZK_ODD);
+          p[4] = __builtin_shufflevector(p[0], vsplat(q[4 * ZK_W]), ZK_NEXT);
+          p[5] = __builtin_shufflevector(p[1], vsplat(q[4 * ZK_W + 1]), ZK_NEXT);
+          wbt6(p, y);
+          for (int j = 0; j < 6; j++) vstore_n(out + (6 * i + j) * xs, y[j], n);
+        }
+      }
+    }
+  }
+}
+
+static void winput_range(const wjob *J, int begin, int end) {
+  if (J->tile == 4)
+    winput_range4(J, begin, end);
+  else
+    winput_range2(J, begin, end);
+}
+
 static void winput_part(void *p, int index, int count) {
   const wjob *J = p;
   winput_range(J, (int)((long)J->cin * index / count), (int)((long)J->cin * (index + 1) / count));
@@ -506,7 +588,7 @@ static void wgemm_part(void *p, int xi, int count) {
   ZK_FN(zk_gemm_t)(&g, 1);
 }
 
-static ZK_TARGET void woutput_range(const wjob *J, int begin, int end) {
+static ZK_TARGET void woutput_range2(const wjob *J, int begin, int end) {
   const long t = J->t, xs = (long)J->cout * t;
   for (int o = begin; o < end; o++) {
     const vf bias = vsplat(J->bias ? J->bias[o] : 0.0f);
@@ -548,6 +630,53 @@ static ZK_TARGET void woutput_range(const wjob *J, int begin, int end) {
   }
 }
 
+// F(4×4): `Aᵀ M A` of ZK_W tiles, plus the bias, interleaved into 4 · ZK_W columns of each of the
+// four output rows (as winograd.c's `output_range4`).
+static ZK_TARGET void woutput_range4(const wjob *J, int begin, int end) {
+  const long t = J->t, xs = (long)J->cout * t;
+  for (int o = begin; o < end; o++) {
+    const vf bias = vsplat(J->bias ? J->bias[o] : 0.0f);
+    for (int r = 0; r < J->rows; r++) {
+      int y = 4 * (J->ty0 + r);
+      for (int tx = 0; tx < J->tiles_w; tx += ZK_W) {
+        const int k = J->tiles_w - tx;
+        const float *mp = J->m + (long)o * t + (long)r * J->tiles_w + tx;
+        vf s[6][4];
+        for (int j = 0; j < 6; j++) {
+          vf col[6];
+          for (int i = 0; i < 6; i++) col[i] = vload_n(mp + (6 * i + j) * xs, k);
+          wat6(col, s[j]);
+        }
+        const int x0 = 4 * tx, n = J->ow - x0;
+        const int rows = J->oh - y < 4 ? J->oh - y : 4;
+        for (int i = 0; i < rows; i++) {
+          vf row[6], yv[4];
+          for (int j = 0; j < 6; j++) row[j] = s[j][i];
+          wat6(row, yv);
+          for (int j = 0; j < 4; j++) yv[j] = yv[j] + bias;
+          vf l02 = __builtin_shufflevector(yv[0], yv[2], ZK_LO), h02 = __builtin_shufflevector(yv[0], yv[2], ZK_HI);
+          vf l13 = __builtin_shufflevector(yv[1], yv[3], ZK_LO), h13 = __builtin_shufflevector(yv[1], yv[3], ZK_HI);
+          vf out[4] = {__builtin_shufflevector(l02, l13, ZK_LO), __builtin_shufflevector(l02, l13, ZK_HI),
+                       __builtin_shufflevector(h02, h13, ZK_LO), __builtin_shufflevector(h02, h13, ZK_HI)};
+          long at = (long)o * J->oh * J->ow + (long)(y + i) * J->ow + x0;
+          for (int v = 0; v < 4 && ZK_W * v < n; v++) {
+            if (J->residual) out[v] = out[v] + vload_n(J->residual + at + ZK_W * v, n - ZK_W * v);
+            if (J->relu) out[v] = vmax0(out[v]);
+            vstore_n(J->dst + at + ZK_W * v, out[v], n - ZK_W * v);
+          }
+        }
+      }
+    }
+  }
+}
+
+static void woutput_range(const wjob *J, int begin, int end) {
+  if (J->tile == 4)
+    woutput_range4(J, begin, end);
+  else
+    woutput_range2(J, begin, end);
+}
+
 static void woutput_part(void *p, int index, int count) {
   const wjob *J = p;
   woutput_range(J, (int)((long)J->cout * index / count), (int)((long)J->cout * (index + 1) / count));
@@ -569,34 +698,36 @@ static void wprivate_part(void *p, int index, int count) {
     J.rows = P->tiles_h - J.ty0 < P->band_rows ? P->tiles_h - J.ty0 : P->band_rows;
     J.t = (long)J.rows * J.tiles_w;
     J.v = P->base.v + (long)index * P->slot_floats;
-    J.m = J.v + 16 * (long)J.cin * J.t;
+    J.m = J.v + J.npos * (long)J.cin * J.t;
     long *boff = P->boffs + (long)index * J.cin;
     for (int c = 0; c < J.cin; c++) boff[c] = (long)c * J.t;
     J.boff = boff;
     winput_range(&J, 0, J.cin);
-    for (int xi = 0; xi < 16; xi++) wgemm_part(&J, xi, 16);
+    for (int xi = 0; xi < J.npos; xi++) wgemm_part(&J, xi, J.npos);
     woutput_range(&J, 0, J.cout);
   }
 }
 
-void ZK_FN(zk_winograd_f2x3)(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
-                             const float *u_packed, long u_stride, const float *bias, int relu,
-                             const float *residual, float *dst, float *scratch, int band_rows, int private_slots,
-                             int threads) {
-  const int tiles_h = (oh + 1) / 2, tiles_w = (ow + 1) / 2;
+static void ZK_FN(winograd_run)(int tile, const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh,
+                                int ow, const float *u_packed, long u_stride, const float *bias, int relu,
+                                const float *residual, float *dst, float *scratch, int band_rows, int private_slots,
+                                int threads) {
+  const int npos = (tile + 2) * (tile + 2);
+  const int tiles_h = (oh + tile - 1) / tile, tiles_w = (ow + tile - 1) / tile;
   if (band_rows < 1) band_rows = 1;
   long max_t = (long)band_rows * tiles_w;
   int slots = private_slots > 0 ? private_slots : 1;
   long *boff = malloc(sizeof(long) * (size_t)cin * (size_t)slots);
   if (!boff) abort();  // a few KB
-  wjob J = {src, cin, h, w, ph, pw, cout, oh, ow, u_packed, u_stride, bias, relu, residual, dst, 0, 0, tiles_w, 0,
-            scratch, scratch + 16 * (long)cin * max_t, boff};
+  wjob J = {src,  cin,     h,  w,       ph, pw,   cout,    oh,
+            ow,   u_packed, u_stride, bias, relu, residual, dst, 0,
+            0,    tiles_w, 0,  scratch, scratch + npos * (long)cin * max_t, boff, tile, npos};
   if (private_slots > 0) {
     int bands = (tiles_h + band_rows - 1) / band_rows;
     int used = threads < slots ? threads : slots;
     if (used > bands) used = bands;
     if (used < 1) used = 1;
-    wprivate_job P = {J, band_rows, tiles_h, 16 * (long)(cin + cout) * max_t, slots, boff};
+    wprivate_job P = {J, band_rows, tiles_h, npos * (long)(cin + cout) * max_t, slots, boff};
     zk_parallel_chunks(used, used, wprivate_part, &P);
     free(boff);
     return;
@@ -608,9 +739,21 @@ void ZK_FN(zk_winograd_f2x3)(const float *src, int cin, int h, int w, int ph, in
     for (int c = 0; c < cin; c++) boff[c] = (long)c * J.t;
     int used = zk_split(threads, cin, (long)cin * J.t, 0);
     zk_parallel_chunks(used, zk_chunks(used, cin), winput_part, &J);
-    zk_parallel_chunks(zk_split(threads, 16, 16, 0), 16, wgemm_part, &J);
+    zk_parallel_chunks(zk_split(threads, npos, npos, 0), npos, wgemm_part, &J);
     used = zk_split(threads, cout, (long)cout * J.t, 0);
     zk_parallel_chunks(used, zk_chunks(used, cout), woutput_part, &J);
   }
   free(boff);
 }
+
+#define ZK_WPARAMS                                                                                                     \
+  const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow, const float *u_packed,          \
+      long u_stride, const float *bias, int relu, const float *residual, float *dst, float *scratch, int band_rows,  \
+      int private_slots, int threads
+#define ZK_WARGS                                                                                                       \
+  src, cin, h, w, ph, pw, cout, oh, ow, u_packed, u_stride, bias, relu, residual, dst, scratch, band_rows,            \
+      private_slots, threads
+
+void ZK_FN(zk_winograd_f2x3)(ZK_WPARAMS) { ZK_FN(winograd_run)(2, ZK_WARGS); }
+
+void ZK_FN(zk_winograd_f4x3)(ZK_WPARAMS) { ZK_FN(winograd_run)(4, ZK_WARGS); }

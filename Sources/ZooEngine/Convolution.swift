@@ -19,14 +19,18 @@ final class ConvolutionKernel {
   /// `[O]`, zero when the layer has none; batch norm's shift folded in.
   var bias: [Float]
   var activation: Activation?
-  /// Set when the convolution runs as Winograd F(2×2, 3×3) (see ``WinogradConvolution``); the
-  /// transformed weights are made by ``finishLoading()``, after batch norm folding.
+  /// Set when the convolution runs as Winograd F(2×2, 3×3) or F(4×4, 3×3) (see
+  /// ``WinogradConvolution``); the transformed weights are made by ``finishLoading()``, after batch
+  /// norm folding.
   let usesWinograd: Bool
+  /// Winograd's output tile side: 2, or 4 on the engine's path (``WinogradConvolution/engineTile(_:inH:inW:)``).
+  let winogradTile: Int
   /// Set for a depthwise convolution (one filter per channel: groups = input = output channels),
   /// which runs as direct loops (`zk_depthwise`) on every kernel set instead of one tiny GEMM per
   /// channel.
   let usesDepthwise: Bool
-  /// Whether Winograd runs on the engine's kernels (`zk_winograd_f2x3`) rather than OpenBLAS.
+  /// Whether Winograd runs on the engine's kernels (`zk_winograd_f2x3`, `zk_winograd_f4x3`) rather than
+  /// OpenBLAS.
   let winogradPacked: Bool
   private var winograd: WinogradConvolution?
   /// Set when the convolution runs on the engine's own GEMM (see ``PackedConvolution``); the packed
@@ -61,7 +65,7 @@ final class ConvolutionKernel {
       switch winograd {
       case .off: false
       case .whereFaster: WinogradConvolution.isUsed(conv, inH: inH, inW: inW, engine: engine)
-      case .wherever: WinogradConvolution.applies(conv)
+      case .wherever, .whereverF4: WinogradConvolution.applies(conv)
       }
     }
     let winogradOnEngine = packed && winogradRuns(engine: true)
@@ -74,13 +78,26 @@ final class ConvolutionKernel {
     self.usesWinograd =
       winogradOnEngine || (!packed && winogradRuns(engine: false))
     self.winogradPacked = winogradOnEngine
+    if !winogradOnEngine {
+      self.winogradTile = 2
+    } else {
+      self.winogradTile =
+        switch winograd {
+        case .whereverF4: 4
+        case .wherever, .off: 2
+        case .whereFaster: WinogradConvolution.engineTile(conv, inH: inH, inW: inW)
+        }
+    }
   }
 
-  /// The path the convolution runs on, for tests and `zoo bench --layers`: `winograd-engine`,
-  /// `winograd-blas`, `gemm-direct` (a 1×1 read in place), `gemm-grid`, `gemm-narrow`, `blas`.
+  /// The path the convolution runs on, for tests and `zoo bench --layers`: `winograd-engine`
+  /// (F(2×2, 3×3)), `winograd-f4-engine` (F(4×4, 3×3)), `winograd-blas`, `gemm-direct` (a 1×1 read
+  /// in place), `gemm-grid`, `gemm-narrow`, `blas`.
   var path: String {
     if usesDepthwise { return "depthwise" }
-    if usesWinograd { return winogradPacked ? "winograd-engine" : "winograd-blas" }
+    if usesWinograd {
+      return winogradPacked ? (winogradTile == 4 ? "winograd-f4-engine" : "winograd-engine") : "winograd-blas"
+    }
     if !usesPacked { return "blas" }
     if packedTransposed { return "gemm-narrow" }
     return PackedConvolution.isDirect(conv) ? "gemm-direct" : "gemm-grid"
@@ -89,7 +106,7 @@ final class ConvolutionKernel {
   /// Transforms the (folded) weights for Winograd, once the plan is complete.
   func finishLoading() {
     if usesWinograd && winograd == nil {
-      winograd = WinogradConvolution(conv, weight: weight, packed: winogradPacked, isa: isa)
+      winograd = WinogradConvolution(conv, weight: weight, packed: winogradPacked, isa: isa, tile: winogradTile)
       weight = []
     }
     if usesPacked && packed == nil {
@@ -107,8 +124,8 @@ final class ConvolutionKernel {
     }
   }
 
-  /// Floats the kernel holds once ``finishLoading()`` has run: Winograd holds 16 transformed values
-  /// per 9 weights (on the engine's path, its output channels rounded up to a multiple of 32), and
+  /// Floats the kernel holds once ``finishLoading()`` has run: Winograd holds 16 (F(4×4): 36)
+  /// transformed values per 9 weights (on the engine's path, its output channels rounded up to a multiple of 32), and
   /// packed weights round the output channels up to a multiple of 8 (32 on the narrow kernel).
   var plannedWeightElements: Int {
     if let winograd { return winograd.u.count + bias.count }
@@ -116,7 +133,8 @@ final class ConvolutionKernel {
     if usesWinograd {
       return bias.count
         + (winogradPacked
-          ? 16 * zk_packed_a_rows_count(Int32(conv.outChannels), Int32(conv.inChannels), 32) : weight.count / 9 * 16)
+          ? WinogradConvolution.positions(tile: winogradTile)
+            * zk_packed_a_rows_count(Int32(conv.outChannels), Int32(conv.inChannels), 32) : weight.count / 9 * 16)
     }
     if usesPacked { return PackedConvolution.packedCount(conv, transposed: packedTransposed) + bias.count }
     return weight.count + bias.count
@@ -143,7 +161,8 @@ final class ConvolutionKernel {
   /// input of `inH × inW`.
   func scratchElements(inH: Int, inW: Int) -> Int {
     if usesWinograd {
-      return WinogradConvolution.scratchElements(conv, inH: inH, inW: inW, packed: winogradPacked)
+      return WinogradConvolution.scratchElements(
+        conv, inH: inH, inW: inW, packed: winogradPacked, tile: winogradTile)
     }
     if isPointwise || usesDepthwise { return 0 }
     let (_, ow) = outputSize(inH, inW)

@@ -98,15 +98,20 @@ public struct PlanOptions: Sendable, Hashable {
     }
   }
 
-  /// Where 3×3 stride-1 convolutions (one group, dilation 1) run as Winograd F(2×2, 3×3).
+  /// Where 3×3 stride-1 convolutions (one group, dilation 1) run as Winograd F(2×2, 3×3) or
+  /// F(4×4, 3×3).
   public enum Winograd: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Nowhere. Winograd's weights, transformed at load time, hold 16 values per 9, and the
     /// transform takes longer than it saves in a single pass (what `zoo run` plans).
     case off
-    /// Where it measured faster (``WinogradConvolution/isUsed(_:inH:inW:engine:)``).
+    /// Where it measured faster (``WinogradConvolution/isUsed(_:inH:inW:engine:)``), with the tile
+    /// size that measured faster there (``WinogradConvolution/engineTile(_:inH:inW:)``).
     case whereFaster = "where-faster"
-    /// Wherever it applies, at any size (for testing the Winograd kernels on small graphs).
+    /// F(2×2, 3×3) wherever it applies, at any size (for testing the Winograd kernels on small graphs).
     case wherever
+    /// F(4×4, 3×3) wherever it applies on the engine's kernels, at any size (for testing); F(2×2,
+    /// 3×3) on the OpenBLAS path, which has no F(4×4).
+    case whereverF4 = "wherever-f4"
 
     public var description: String { rawValue }
   }

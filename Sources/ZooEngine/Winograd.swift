@@ -8,10 +8,11 @@ import ZooGraph
   import Darwin
 #endif
 
-/// Winograd F(2×2, 3×3) for 3×3 convolutions with stride 1, dilation 1 and one group (any padding).
+/// Winograd F(2×2, 3×3) and F(4×4, 3×3) for 3×3 convolutions with stride 1, dilation 1 and one group
+/// (any padding).
 ///
-/// Each 2×2 block of output (a tile) is computed from the 4×4 input patch `d` under it (rows
-/// `2·ty − ph …+3`, columns `2·tx − pw …+3`, zero outside the input) and the 3×3 kernel `g` as
+/// F(2×2, 3×3): each 2×2 block of output (a tile) is computed from the 4×4 input patch `d` under it
+/// (rows `2·ty − ph …+3`, columns `2·tx − pw …+3`, zero outside the input) and the 3×3 kernel `g` as
 ///
 ///     Y = Aᵀ [ Σ_c (G g_{o,c} Gᵀ) ⊙ (Bᵀ d_c B) ] A
 ///
@@ -22,30 +23,48 @@ import ZooGraph
 ///          | 0 −1  1  0 |         | ½   −½    ½   |
 ///          | 0  1  0 −1 |         | 0    0    1   |
 ///
-/// The weights (batch norm already folded in) are transformed once, in double, into 16 matrices
-/// `U[ξ] = [Cout, Cin]`, ξ = 4·i + j the position in the 4×4 transformed tile. Per run, a band of
-/// tile rows is transformed into 16 matrices `V[ξ] = [Cin, T]` (T tiles of the band, row-major by
-/// tile row then tile column), 16 GEMMs give `M[ξ] = U[ξ] · V[ξ]` (`[Cout, T]`), and the inverse
-/// transform writes each tile's 2×2 outputs (clipped at odd output sizes). The GEMMs do 16
-/// multiplies per 4 outputs instead of 36: 2.25× fewer, for two cheap transforms.
+/// F(4×4, 3×3) (Lavin and Gray's matrices, interpolation points 0, ±1, ±2 and ∞): 4×4 tiles of
+/// output from 6×6 patches (rows `4·ty − ph …+5`), with
+///
+///     Bᵀ = | 4  0 −5  0  1  0 |     G = |  ¼     0     0  |     Aᵀ = | 1  1  1  1  1  0 |
+///          | 0 −4 −4  1  1  0 |         | −⅙    −⅙    −⅙  |          | 0  1 −1  2 −2  0 |
+///          | 0  4 −4 −1  1  0 |         | −⅙     ⅙    −⅙  |          | 0  1  1  4  4  0 |
+///          | 0 −2 −1  2  1  0 |         | 1/24  1/12   ⅙  |          | 0  1 −1  8 −8  1 |
+///          | 0  2 −1 −2  1  0 |         | 1/24 −1/12   ⅙  |
+///          | 0  4  0 −5  0  1 |         |  0     0     1  |
+///
+/// The weights (batch norm already folded in) are transformed once, in double, into P matrices
+/// `U[ξ] = [Cout, Cin]`, P = 16 (F(2×2)) or 36 (F(4×4)), ξ = n·i + j the position in the n×n
+/// transformed tile (n = 4 or 6). Per run, a band of tile rows is transformed into P matrices
+/// `V[ξ] = [Cin, T]` (T tiles of the band, row-major by tile row then tile column), P GEMMs give
+/// `M[ξ] = U[ξ] · V[ξ]` (`[Cout, T]`), and the inverse transform writes each tile's outputs (clipped
+/// where the output side is not a multiple of the tile). F(2×2)'s GEMMs do 16 multiplies per 4
+/// outputs instead of 36 (2.25× fewer), F(4×4)'s 36 per 16 instead of 144 (4× fewer), and its
+/// transforms touch 2.25 values per output instead of 4.
 ///
 /// Two paths:
-/// - **the engine's** (``runPacked(input:output:batch:inH:inW:conv:bias:relu:scratch:threads:)``,
-///   `zk_winograd_f2x3`): AVX-512 transforms of 16 tiles per vector, the GEMMs on the narrow-column
-///   kernel with each `U[ξ]` packed in tiles of 32 rows, bias and ReLU in the output transform;
-/// - **OpenBLAS** (``run(input:output:batch:inH:inW:conv:scratch:threads:)``): SIMD4 transforms
-///   (four tiles per vector where their window lies inside the input, one at a time at the
-///   borders), 16 `sgemm`s, then the im2col path's bias and activation epilogue.
+/// - **the engine's** (``runPacked(input:output:batch:inH:inW:conv:bias:relu:residual:scratch:threads:)``,
+///   `zk_winograd_f2x3` and `zk_winograd_f4x3`, one driver over the tile size): transforms of 16
+///   (AVX-512) or 8 or 4 (the other tiers) tiles per vector, the GEMMs on the narrow-column kernel
+///   with each `U[ξ]` packed in tiles of 32 rows, bias, residual and ReLU in the output transform;
+///   F(4×4) or F(2×2) per layer by ``engineTile(_:inH:inW:)``;
+/// - **OpenBLAS** (``run(input:output:batch:inH:inW:conv:scratch:threads:)``, F(2×2) only): SIMD4
+///   transforms (four tiles per vector where their window lies inside the input, one at a time at
+///   the borders), 16 `sgemm`s, then the im2col path's bias and activation epilogue.
 ///
-/// Scratch: `16 · (Cin + Cout) · T` floats per band, with T the tiles of as many tile rows as fit
+/// Scratch: `P · (Cin + Cout) · T` floats per band, with T the tiles of as many tile rows as fit
 /// in ``WinogradConvolution/scratchBudget`` (``WinogradConvolution/engineScratchBudget`` on the
 /// engine's path; never fewer than one tile row nor than ``WinogradConvolution/minimumTiles`` tiles).
 ///
-/// Accuracy: F(2×2, 3×3)'s transforms only add, subtract and halve (no large constants, unlike
-/// F(4×4, 3×3)); on the PyTorch fixtures the error stays at 2.8e-7–3.6e-7 of the output's largest
-/// magnitude, as with im2col (tolerance 1e-4).
+/// Accuracy: F(2×2, 3×3)'s transforms only add, subtract and halve; on the PyTorch fixtures the error
+/// stays at 2.8e-7–3.6e-7 of the output's largest magnitude, as with im2col (tolerance 1e-4).
+/// F(4×4, 3×3)'s constants (up to 8 in `Aᵀ`, 5 in `Bᵀ`, 1/24 in `G`) round more: against a float64
+/// direct convolution, on post-ReLU inputs with He-scaled weights, 3.7e-6 of the output's largest
+/// magnitude with 3 input channels up to 1.5e-5 with 512 (VGG-16's 512-channel layers; F(2×2)
+/// 1.5e-7–8.2e-7 on the same layers), a margin of 6× or more under 1e-4, so it is not restricted
+/// by channel count.
 ///
-/// When it is used: see ``WinogradConvolution/isUsed(_:inH:inW:engine:)``.
+/// When it is used: see ``WinogradConvolution/isUsed(_:inH:inW:engine:)`` and ``engineTile(_:inH:inW:)``.
 struct WinogradConvolution {
   /// Floats of scratch a band aims for: 1 MB on the OpenBLAS path (as im2col); 4 MB on the
   /// engine's, where a 28×28 layer of 128 channels then runs as one band (with four bands its 16
@@ -88,6 +107,42 @@ struct WinogradConvolution {
   /// a 4 M or 8 M minimum, 17.0 with none).
   static let engineMinimumMACs = environmentInt("ZOO_WINOGRAD_MIN_MACS") ?? 4_000_000
 
+  /// `ZOO_WINOGRAD_TILE=2` or `4` makes every convolution the engine's path runs as Winograd (where
+  /// faster) use that tile size, for measuring; unset or anything else leaves the choice to
+  /// ``engineTile(_:inH:inW:)``.
+  static let forcedTile: Int? = {
+    guard let text = getenv("ZOO_WINOGRAD_TILE") else { return nil }
+    switch String(cString: text) {
+    case "2": return 2
+    case "4": return 4
+    default: return nil
+    }
+  }()
+
+  /// Smallest output side (both sides) at which the engine's path takes F(4×4, 3×3) rather than
+  /// F(2×2, 3×3): 28 (`ZOO_WINOGRAD_F4_SIDE` overrides, for measuring); see
+  /// ``engineTile(_:inH:inW:)``.
+  static let f4MinimumSide = environmentInt("ZOO_WINOGRAD_F4_SIDE") ?? 28
+
+  /// The output tile side (2 or 4) for a convolution the engine's path runs as Winograd where
+  /// faster: 4 when both output sides are at least ``f4MinimumSide``, else 2 (``forcedTile``
+  /// overrides).
+  ///
+  /// Measured per layer (`zk_winograd_f4x3` time / `zk_winograd_f2x3` time with the plan's bands,
+  /// one thread, fastest of 11–15 runs; the table is in docs/engine.md). From 28×28 up F(4×4) gains
+  /// on every ResNet, VGG-16, GoogLeNet and DenseNet layer shape measured (AVX-512 0.45–0.90, AVX2
+  /// 0.55–0.69). At 14×14 and 7×7 it loses on AVX-512 (1.19–1.89): there the layers stream their
+  /// transformed weights, 2.25× larger for F(4×4) (37 MB against 16 MB at 512 channels), to few
+  /// tiles (a 14×14 output is 16 tiles of 4×4 against 49 of 2×2, so the 36 GEMMs are narrow), and an
+  /// eighth (14×14) to a quarter (7×7) of the tiles' outputs is padding. On AVX2, at 14×14, it gained
+  /// on 256 channels (0.91) and lost on DenseNet's 128 → 32 (2.2), so the threshold is the same on
+  /// every tier.
+  static func engineTile(_ c: Conv2D, inH: Int, inW: Int) -> Int {
+    if let forcedTile { return forcedTile }
+    let (oh, ow) = outputSize(c, inH: inH, inW: inW)
+    return min(oh, ow) >= f4MinimumSide ? 4 : 2
+  }
+
   /// Whether a convolution runs as Winograd for an input of `inH × inW`: when it ``applies(_:)``
   /// and both output sides are in ``engineSides`` with at least ``engineMinimumMACs`` on the
   /// engine's path (`engine`), in ``usedSides`` on OpenBLAS's (the 28×28 and 14×14 stages of the
@@ -108,51 +163,68 @@ struct WinogradConvolution {
       && (!engine || macs >= engineMinimumMACs)
   }
 
-  /// `[16, Cout, Cin]`, or with `packed` each of the 16 matrices in tiles of 32 rows for
-  /// `zk_gemm_t` (`packedStride` floats apart).
+  /// `[P, Cout, Cin]` with `P = (tile + 2)²` positions, or with `packed` each of the P matrices in
+  /// tiles of 32 rows for `zk_gemm_t` (`packedStride` floats apart).
   let u: [Float]
   let packed: Bool
   /// The tier of the engine's kernels that runs ``runPacked``.
   let isa: PlanOptions.ISA
+  /// The output tile's side: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3), on the engine's path only).
+  let tile: Int
   let packedStride: Int
   let inChannels: Int
   let outChannels: Int
   let padding: Pair
 
+  /// F(2×2, 3×3)'s `G` (4×3) and F(4×4, 3×3)'s (6×3, points 0, ±1, ±2 and ∞), row-major.
+  static let g2: [Double] = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]
+  static let g4: [Double] = [
+    1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24,
+    -1.0 / 12, 1.0 / 6, 0, 0, 1,
+  ]
+
+  /// Positions of a transformed tile for output tiles of side `tile`: `(tile + 2)²`.
+  static func positions(tile: Int) -> Int { (tile + 2) * (tile + 2) }
+
   /// Transforms `weight` `[Cout, Cin, 3, 3]`: `U = G g Gᵀ` per (o, c), in double.
-  init(_ c: Conv2D, weight: [Float], packed: Bool = false, isa: PlanOptions.ISA = .generic) {
+  init(_ c: Conv2D, weight: [Float], packed: Bool = false, isa: PlanOptions.ISA = .generic, tile: Int = 2) {
+    precondition(tile == 2 || (tile == 4 && packed), "F(4×4, 3×3) runs on the engine's kernels only")
     self.packed = packed
     self.isa = isa
+    self.tile = tile
     inChannels = c.inChannels
     outChannels = c.outChannels
     padding = c.padding
+    let n = tile + 2
+    let np = n * n
+    let gm = tile == 4 ? Self.g4 : Self.g2
     let plane = c.outChannels * c.inChannels
-    var u = [Float](repeating: 0, count: 16 * plane)
+    var u = [Float](repeating: 0, count: np * plane)
+    var t = [Double](repeating: 0, count: n * 3)
     for oc in 0..<plane {
-      var g = [Double](repeating: 0, count: 9)
-      for i in 0..<9 { g[i] = Double(weight[oc * 9 + i]) }
-      // t = G g  (4×3)
-      var t = [Double](repeating: 0, count: 12)
-      for j in 0..<3 {
-        let (g0, g1, g2) = (g[j], g[3 + j], g[6 + j])
-        t[j] = g0
-        t[3 + j] = (g0 + g1 + g2) / 2
-        t[6 + j] = (g0 - g1 + g2) / 2
-        t[9 + j] = g2
+      // t = G g  (n×3)
+      for i in 0..<n {
+        for j in 0..<3 {
+          var s = 0.0
+          for k in 0..<3 { s += gm[3 * i + k] * Double(weight[oc * 9 + 3 * k + j]) }
+          t[3 * i + j] = s
+        }
       }
-      // U = t Gᵀ  (4×4)
-      for i in 0..<4 {
-        let (a, b, d) = (t[3 * i], t[3 * i + 1], t[3 * i + 2])
-        let row = [a, (a + b + d) / 2, (a - b + d) / 2, d]
-        for j in 0..<4 { u[(4 * i + j) * plane + oc] = Float(row[j]) }
+      // U = t Gᵀ  (n×n)
+      for i in 0..<n {
+        for j in 0..<n {
+          var s = 0.0
+          for k in 0..<3 { s += t[3 * i + k] * gm[3 * j + k] }
+          u[(n * i + j) * plane + oc] = Float(s)
+        }
       }
     }
     if packed {
       let stride = zk_packed_a_rows_count(Int32(c.outChannels), Int32(c.inChannels), 32)
-      var p = [Float](repeating: 0, count: 16 * stride)
+      var p = [Float](repeating: 0, count: np * stride)
       var tmp = [Float](repeating: 0, count: 32 * c.inChannels)
       p.withUnsafeMutableBufferPointer { pb in
-        for xi in 0..<16 {
+        for xi in 0..<np {
           let dst = pb.baseAddress! + xi * stride
           for i in 0..<plane { dst[i] = u[xi * plane + i] }
           zk_pack_a_rows_in_place(dst, Int32(c.outChannels), Int32(c.inChannels), 32, &tmp)
@@ -170,17 +242,18 @@ struct WinogradConvolution {
     (inH + 2 * c.padding.h - 2, inW + 2 * c.padding.w - 2)
   }
 
-  /// Tile rows per band (`packed`: on the engine's path).
-  static func bandTileRows(_ c: Conv2D, inH: Int, inW: Int, packed: Bool) -> Int {
+  /// Tile rows per band (`packed`: on the engine's path) for output tiles of side `tile`.
+  static func bandTileRows(_ c: Conv2D, inH: Int, inW: Int, packed: Bool, tile: Int = 2) -> Int {
     let (oh, ow) = outputSize(c, inH: inH, inW: inW)
-    let tilesH = (oh + 1) / 2
-    let tilesW = (ow + 1) / 2
-    if packed && usesPrivateBands(c) {
-      let tiles = privateBandBytes / (4 * 16 * (c.inChannels + c.outChannels))
+    let tilesH = (oh + tile - 1) / tile
+    let tilesW = (ow + tile - 1) / tile
+    let np = positions(tile: tile)
+    if packed && usesPrivateBands(c, tile: tile) {
+      let tiles = privateBandBytes / (4 * np * (c.inChannels + c.outChannels))
       return max(1, min(tilesH, tiles / tilesW))
     }
     let budget = packed ? engineScratchBudget : scratchBudget
-    let tiles = max(minimumTiles, budget / (16 * (c.inChannels + c.outChannels)))
+    let tiles = max(minimumTiles, budget / (np * (c.inChannels + c.outChannels)))
     return max(1, min(tilesH, tiles / tilesW))
   }
 
@@ -188,26 +261,33 @@ struct WinogradConvolution {
   /// stay in a core's 1 MB L2 cache) run in private bands: each thread takes bands of tile rows
   /// through all three steps alone, so a band's V and M stay in its L2 too. Larger ones run each
   /// band on all threads, with a barrier between the steps, so their weights stream once per band.
+  ///
+  /// For F(4×4) the limit is a quarter higher (640 KB), so that its 64 × 64 and 128 → 32 layers
+  /// (590 KB, with a 192 KB band still inside a 1 MB L2) keep private bands as under F(2×2): on AVX2,
+  /// DenseNet's 128 → 32 layer at 28×28 took 0.34 ms in private bands against 0.76 ms in shared ones
+  /// (F(2×2) 0.49); on AVX-512 at one thread the two were within 5%.
   static let privateWeightBytes = environmentInt("ZOO_WINOGRAD_PRIVATE_U") ?? 512 << 10
   /// Bytes of V and M a private band aims for (at least one tile row).
   static let privateBandBytes = environmentInt("ZOO_WINOGRAD_PRIVATE_BAND", minimum: 1) ?? 192 << 10
   /// Threads that may run private bands at once: each needs a band of scratch.
   static let privateSlots = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
 
-  static func usesPrivateBands(_ c: Conv2D) -> Bool {
-    4 * 16 * zk_packed_a_rows_count(Int32(c.outChannels), Int32(c.inChannels), 32) <= privateWeightBytes
+  static func usesPrivateBands(_ c: Conv2D, tile: Int = 2) -> Bool {
+    4 * positions(tile: tile) * zk_packed_a_rows_count(Int32(c.outChannels), Int32(c.inChannels), 32)
+      <= (tile == 4 ? privateWeightBytes / 4 * 5 : privateWeightBytes)
   }
 
   /// Floats of scratch one call needs.
-  static func scratchElements(_ c: Conv2D, inH: Int, inW: Int, packed: Bool) -> Int {
+  static func scratchElements(_ c: Conv2D, inH: Int, inW: Int, packed: Bool, tile: Int = 2) -> Int {
     let (_, ow) = outputSize(c, inH: inH, inW: inW)
-    let t = bandTileRows(c, inH: inH, inW: inW, packed: packed) * ((ow + 1) / 2)
-    let slots = packed && usesPrivateBands(c) ? privateSlots : 1
-    return slots * 16 * (c.inChannels + c.outChannels) * t
+    let t = bandTileRows(c, inH: inH, inW: inW, packed: packed, tile: tile) * ((ow + tile - 1) / tile)
+    let slots = packed && usesPrivateBands(c, tile: tile) ? privateSlots : 1
+    return slots * positions(tile: tile) * (c.inChannels + c.outChannels) * t
   }
 
   /// The engine's path (`packed`): writes `act(conv(input) + bias + residual)` to `output` with
-  /// `zk_winograd_f2x3`, ReLU fused when `relu`, `residual` (laid out as `output`) optional.
+  /// `zk_winograd_f2x3` or `zk_winograd_f4x3` (``tile``), ReLU fused when `relu`, `residual` (laid
+  /// out as `output`) optional.
   func runPacked(
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, inH: Int, inW: Int,
     conv: Conv2D, bias: UnsafePointer<Float>?, relu: Bool, residual: UnsafePointer<Float>? = nil,
@@ -215,15 +295,16 @@ struct WinogradConvolution {
   ) {
     precondition(packed, "runPacked needs weights packed for the engine")
     let (oh, ow) = Self.outputSize(conv, inH: inH, inW: inW)
-    let band = Self.bandTileRows(conv, inH: inH, inW: inW, packed: true)
+    let band = Self.bandTileRows(conv, inH: inH, inW: inW, packed: true, tile: tile)
+    let kernel = tile == 4 ? zk_winograd_f4x3_on : zk_winograd_f2x3_on
     u.withUnsafeBufferPointer { ub in
       for n in 0..<batch {
-        zk_winograd_f2x3_on(
+        kernel(
           isa.code, input + n * inChannels * inH * inW, Int32(inChannels), Int32(inH), Int32(inW), Int32(padding.h),
           Int32(padding.w), Int32(outChannels), Int32(oh), Int32(ow), ub.baseAddress!, packedStride, bias,
           relu ? 1 : 0, residual.map { $0 + n * outChannels * oh * ow }, output + n * outChannels * oh * ow, scratch,
           Int32(band),
-          Self.usesPrivateBands(conv) ? Int32(Self.privateSlots) : 0, Int32(threads))
+          Self.usesPrivateBands(conv, tile: tile) ? Int32(Self.privateSlots) : 0, Int32(threads))
       }
     }
   }
@@ -233,6 +314,7 @@ struct WinogradConvolution {
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, inH: Int, inW: Int,
     conv: Conv2D, scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
+    precondition(tile == 2, "the OpenBLAS path runs F(2×2, 3×3)")
     let (oh, ow) = Self.outputSize(conv, inH: inH, inW: inW)
     let tilesH = (oh + 1) / 2
     let tilesW = (ow + 1) / 2

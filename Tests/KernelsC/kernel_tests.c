@@ -617,80 +617,96 @@ static void test_conv_narrow(int isa, int threads) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Winograd F(2×2, 3×3): the matrices of Lavin and Gray, "Fast Algorithms for Convolutional Neural
-// Networks" (2016): Y = Aᵀ [Σ_c U_{o,c} ⊙ (Bᵀ d_c B)] A with U = G g Gᵀ.
+// Winograd F(2×2, 3×3) and F(4×4, 3×3): the matrices of Lavin and Gray, "Fast Algorithms for
+// Convolutional Neural Networks" (2016): Y = Aᵀ [Σ_c U_{o,c} ⊙ (Bᵀ d_c B)] A with U = G g Gᵀ, for
+// F(4×4) with the interpolation points 0, ±1, ±2 and ∞.
 
-static const double BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-static const double AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+typedef struct {
+  int m, n;  // output tile side, input tile side (m + 2)
+  const double *bt, *g, *at;  // n × n, n × 3, m × n, row-major
+} wino_mats;
 
-/// `U[ξ][o][c] = (G g_{o,c} Gᵀ)[i][j]`, ξ = 4i + j, for `w` `[cout, cin, 3, 3]`.
-static void winograd_weights(const float *w, int cout, int cin, float *u) {
+static const double BT2[] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+static const double G2[] = {1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1};
+static const double AT2[] = {1, 1, 1, 0, 0, 1, -1, -1};
+static const double BT4[] = {4, 0, -5, 0,  1, 0, 0, -4, -4, 1,  1, 0, 0, 4, -4, -1, 1, 0,
+                             0, -2, -1, 2, 1, 0, 0, 2,  -1, -2, 1, 0, 0, 4, 0,  -5, 0, 1};
+static const double G4[] = {1.0 / 4,  0,        0,        -1.0 / 6, -1.0 / 6, -1.0 / 6,
+                            -1.0 / 6, 1.0 / 6,  -1.0 / 6, 1.0 / 24, 1.0 / 12, 1.0 / 6,
+                            1.0 / 24, -1.0 / 12, 1.0 / 6, 0,        0,        1};
+static const double AT4[] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
+static const wino_mats WINO2 = {2, 4, BT2, G2, AT2}, WINO4 = {4, 6, BT4, G4, AT4};
+
+/// `U[ξ][o][c] = (G g_{o,c} Gᵀ)[i][j]`, ξ = n·i + j, for `w` `[cout, cin, 3, 3]`.
+static void winograd_weights(const wino_mats *W, const float *w, int cout, int cin, float *u) {
   const long plane = (long)cout * cin;
+  const int n = W->n;
   for (long oc = 0; oc < plane; oc++) {
-    double gg[4][3];
-    for (int i = 0; i < 4; i++)
+    double gg[6][3];
+    for (int i = 0; i < n; i++)
       for (int j = 0; j < 3; j++) {
         double s = 0;
-        for (int t = 0; t < 3; t++) s += G[i][t] * w[oc * 9 + t * 3 + j];
+        for (int t = 0; t < 3; t++) s += W->g[i * 3 + t] * w[oc * 9 + t * 3 + j];
         gg[i][j] = s;
       }
-    for (int i = 0; i < 4; i++)
-      for (int j = 0; j < 4; j++) {
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) {
         double s = 0;
-        for (int t = 0; t < 3; t++) s += gg[i][t] * G[j][t];
-        u[(4 * i + j) * plane + oc] = (float)s;
+        for (int t = 0; t < 3; t++) s += gg[i][t] * W->g[j * 3 + t];
+        u[(n * i + j) * plane + oc] = (float)s;
       }
   }
 }
 
 /// The transforms by their definition for any `U` (not only `G g Gᵀ`): output tile `(ty, tx)` is
-/// `Aᵀ [Σ_c U_{o,c} ⊙ (Bᵀ d_c B)] A`, `d_c` the 4×4 patch at rows `2·ty − ph …`, columns
-/// `2·tx − pw …` (zero outside), clipped to `oh × ow`; then bias, residual, ReLU.
-static void winograd_reference(const float *x, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
-                               const float *u, const float *bias, const float *residual, int relu, double *y) {
+/// `Aᵀ [Σ_c U_{o,c} ⊙ (Bᵀ d_c B)] A`, `d_c` the n×n patch at rows `m·ty − ph …`, columns
+/// `m·tx − pw …` (zero outside), clipped to `oh × ow`; then bias, residual, ReLU.
+static void winograd_reference(const wino_mats *W, const float *x, int cin, int h, int w, int ph, int pw, int cout,
+                               int oh, int ow, const float *u, const float *bias, const float *residual, int relu,
+                               double *y) {
   const long plane = (long)cout * cin;
-  const int tiles_h = (oh + 1) / 2, tiles_w = (ow + 1) / 2;
-  double *v = alloc_doubles(16L * cin);
+  const int m = W->m, n = W->n, np = n * n;
+  const int tiles_h = (oh + m - 1) / m, tiles_w = (ow + m - 1) / m;
+  double *v = alloc_doubles((long)np * cin);
   for (int ty = 0; ty < tiles_h; ty++)
     for (int tx = 0; tx < tiles_w; tx++) {
       for (int c = 0; c < cin; c++) {
-        double d[4][4], t[4][4];
-        for (int i = 0; i < 4; i++)
-          for (int j = 0; j < 4; j++) {
-            int iy = 2 * ty - ph + i, ix = 2 * tx - pw + j;
+        double d[6][6], t[6][6];
+        for (int i = 0; i < n; i++)
+          for (int j = 0; j < n; j++) {
+            int iy = m * ty - ph + i, ix = m * tx - pw + j;
             d[i][j] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[((long)c * h + iy) * w + ix] : 0;
           }
-        for (int i = 0; i < 4; i++)
-          for (int j = 0; j < 4; j++) {
+        for (int i = 0; i < n; i++)
+          for (int j = 0; j < n; j++) {
             t[i][j] = 0;
-            for (int q = 0; q < 4; q++) t[i][j] += BT[i][q] * d[q][j];
+            for (int q = 0; q < n; q++) t[i][j] += W->bt[i * n + q] * d[q][j];
           }
-        for (int i = 0; i < 4; i++)
-          for (int j = 0; j < 4; j++) {
+        for (int i = 0; i < n; i++)
+          for (int j = 0; j < n; j++) {
             double s = 0;
-            for (int q = 0; q < 4; q++) s += t[i][q] * BT[j][q];
-            v[(4 * i + j) * (long)cin + c] = s;
+            for (int q = 0; q < n; q++) s += t[i][q] * W->bt[j * n + q];
+            v[(n * i + j) * (long)cin + c] = s;
           }
       }
       for (int o = 0; o < cout; o++) {
-        double m[4][4], am[2][4];
-        for (int xi = 0; xi < 16; xi++) {
+        double mm[6][6], am[4][6];
+        for (int xi = 0; xi < np; xi++) {
           double s = 0;
           for (int c = 0; c < cin; c++) s += (double)u[xi * plane + (long)o * cin + c] * v[xi * (long)cin + c];
-          m[xi / 4][xi % 4] = s;
+          mm[xi / n][xi % n] = s;
         }
-        for (int a = 0; a < 2; a++)
-          for (int j = 0; j < 4; j++) {
+        for (int a = 0; a < m; a++)
+          for (int j = 0; j < n; j++) {
             am[a][j] = 0;
-            for (int q = 0; q < 4; q++) am[a][j] += AT[a][q] * m[q][j];
+            for (int q = 0; q < n; q++) am[a][j] += W->at[a * n + q] * mm[q][j];
           }
-        for (int a = 0; a < 2; a++)
-          for (int b = 0; b < 2; b++) {
-            int oy = 2 * ty + a, ox = 2 * tx + b;
+        for (int a = 0; a < m; a++)
+          for (int b = 0; b < m; b++) {
+            int oy = m * ty + a, ox = m * tx + b;
             if (oy >= oh || ox >= ow) continue;
             double s = 0;
-            for (int q = 0; q < 4; q++) s += am[a][q] * AT[b][q];
+            for (int q = 0; q < n; q++) s += am[a][q] * W->at[b * n + q];
             long at = ((long)o * oh + oy) * ow + ox;
             if (bias) s += bias[o];
             if (residual) s += residual[at];
@@ -705,11 +721,15 @@ typedef struct {
   int cin, cout, h, w, ph, pw, band_rows, private_slots;
 } wino_case;
 
-/// `zk_winograd_f2x3` for case `q`, with `U = G g Gᵀ` against the convolution or (`arbitrary`) any
-/// `U` against the transforms' definition; `v` picks bias, residual and ReLU.
-static void run_winograd(int isa, int threads, const wino_case *q, int arbitrary, int v) {
+/// `zk_winograd_f2x3` (`tile` 2) or `zk_winograd_f4x3` (`tile` 4) for case `q`, with `U = G g Gᵀ`
+/// against the convolution or (`arbitrary`) any `U` against the transforms' definition; `v` picks
+/// bias, residual and ReLU.
+static void run_winograd(int isa, int threads, int tile, const wino_case *q, int arbitrary, int v) {
+  const wino_mats *W = tile == 4 ? &WINO4 : &WINO2;
+  const char *kernel = tile == 4 ? "zk_winograd_f4x3" : "zk_winograd_f2x3";
+  const int np = W->n * W->n;
   const int oh = q->h + 2 * q->ph - 2, ow = q->w + 2 * q->pw - 2;
-  const int tiles_w = (ow + 1) / 2;
+  const int tiles_w = (ow + tile - 1) / tile;
   const int with_bias = v % 2 == 0, relu = v % 3 != 0, with_residual = v % 4 >= 2;
   char sizes[300];
   snprintf(sizes, sizeof sizes,
@@ -720,15 +740,15 @@ static void run_winograd(int isa, int threads, const wino_case *q, int arbitrary
   const long plane = (long)q->cout * q->cin, out = (long)q->cout * oh * ow;
   float *x = random_floats((long)q->cin * q->h * q->w);
   float *w = random_floats(plane * 9);
-  float *u = alloc_floats(16 * plane);
+  float *u = alloc_floats(np * plane);
   if (arbitrary)
-    for (long i = 0; i < 16 * plane; i++) u[i] = rnd();
+    for (long i = 0; i < np * plane; i++) u[i] = rnd();
   else
-    winograd_weights(w, q->cout, q->cin, u);
+    winograd_weights(W, w, q->cout, q->cin, u);
   const long stride = (long)zk_packed_a_rows_count(q->cout, q->cin, 32);
-  float *up = alloc_floats(16 * stride);
+  float *up = alloc_floats(np * stride);
   float *tmp = malloc(sizeof(float) * 32 * (size_t)q->cin);
-  for (int xi = 0; xi < 16; xi++) {
+  for (int xi = 0; xi < np; xi++) {
     memcpy(up + xi * stride, u + xi * plane, sizeof(float) * (size_t)plane);
     zk_pack_a_rows_in_place(up + xi * stride, q->cout, q->cin, 32, tmp);
   }
@@ -736,15 +756,16 @@ static void run_winograd(int isa, int threads, const wino_case *q, int arbitrary
   float *bias = with_bias ? random_floats(q->cout) : NULL;
   float *residual = with_residual ? random_floats(out) : NULL;
   const int slots = q->private_slots > 0 ? q->private_slots : 1;
-  const long scratch_floats = (long)slots * 16 * (q->cin + q->cout) * q->band_rows * tiles_w;
+  const long scratch_floats = (long)slots * np * (q->cin + q->cout) * q->band_rows * tiles_w;
   float *scratch = alloc_floats(scratch_floats);
   float *y = alloc_floats(out);
-  running("zk_winograd_f2x3", sizes);
-  zk_winograd_f2x3_on(isa, x, q->cin, q->h, q->w, q->ph, q->pw, q->cout, oh, ow, up, stride, bias, relu, residual,
-                      y, scratch, q->band_rows, q->private_slots, threads);
+  running(kernel, sizes);
+  (tile == 4 ? zk_winograd_f4x3_on : zk_winograd_f2x3_on)(isa, x, q->cin, q->h, q->w, q->ph, q->pw, q->cout, oh, ow,
+                                                          up, stride, bias, relu, residual, y, scratch, q->band_rows,
+                                                          q->private_slots, threads);
   double *ref = alloc_doubles(out);
   if (arbitrary) {
-    winograd_reference(x, q->cin, q->h, q->w, q->ph, q->pw, q->cout, oh, ow, u, bias, residual, relu, ref);
+    winograd_reference(W, x, q->cin, q->h, q->w, q->ph, q->pw, q->cout, oh, ow, u, bias, residual, relu, ref);
   } else {
     conv_shape s = {q->cin, q->h, q->w, q->cout, 3, 3, 1, 1, q->ph, q->pw, 1, 1};
     conv_reference(&s, x, w, bias, 0, ref);
@@ -753,7 +774,7 @@ static void run_winograd(int isa, int threads, const wino_case *q, int arbitrary
       if (relu && ref[i] < 0) ref[i] = 0;
     }
   }
-  expect_close("zk_winograd_f2x3", sizes, arbitrary ? "Aᵀ[Σ U ⊙ BᵀdB]A" : "convolution", y, ref, out, ow);
+  expect_close(kernel, sizes, arbitrary ? "Aᵀ[Σ U ⊙ BᵀdB]A" : "convolution", y, ref, out, ow);
   release(x), release(w), release(u), release(up), release(bias), release(residual), release(scratch), release(y);
   release(ref);
 }
@@ -762,17 +783,20 @@ static void test_winograd(int isa, int threads) {
   static const wino_case cases[] = {
       {1, 1, 3, 3, 0, 0, 1, 0},      // one 1×1 output
       {3, 5, 4, 4, 1, 1, 1, 2},      // 4×4 output, private bands
-      {7, 9, 9, 9, 1, 1, 2, 0},      // 9×9: 5 tiles per row, the last half clipped
+      {7, 9, 9, 9, 1, 1, 2, 0},      // 9×9: 5 tiles per row (3 of F(4×4)), the last clipped
       {17, 33, 16, 16, 1, 1, 3, 2},  // 33 outputs: a partial 32-row tile
       {2, 3, 13, 34, 0, 1, 1, 0},    // 11 × 34: 17 tiles per row (past a 16-tile vector)
       {33, 4, 10, 7, 2, 0, 2, 1},    // unequal padding, 13 × 5
       {5, 40, 31, 30, 1, 1, 100, 0}, // one band of every tile row
       {4, 6, 6, 37, 2, 2, 2, 4},     // more slots than threads
       {2, 2, 5, 6, 1, 2, 1, 2},      // padding 2 on the columns
+      {3, 4, 70, 69, 1, 1, 2, 0},    // 70 × 69: F(4×4)'s 18 tiles per row (past a 16-tile vector)
+      {2, 3, 7, 134, 1, 0, 1, 2},    // 7 × 132: 33 tiles of F(4×4), 66 of F(2×2) per row
   };
-  for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
-    for (int arbitrary = 0; arbitrary < 2; arbitrary++)
-      run_winograd(isa, threads, &cases[ci], arbitrary, (int)ci + arbitrary);
+  for (int tile = 2; tile <= 4; tile += 2)
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
+      for (int arbitrary = 0; arbitrary < 2; arbitrary++)
+        run_winograd(isa, threads, tile, &cases[ci], arbitrary, (int)ci + arbitrary);
 }
 
 /// A random integer in `lo ... hi`.
@@ -799,7 +823,7 @@ static void test_random(int isa, int threads, int count) {
       q = (wino_case){rnd_int(1, 20), rnd_int(1, 40), rnd_int(1, 26), rnd_int(1, 26), rnd_int(0, 2), rnd_int(0, 2),
                       rnd_int(0, 3) == 0 ? 100 : rnd_int(1, 4), rnd_int(0, 3)};
     } while (q.h + 2 * q.ph - 2 < 1 || q.w + 2 * q.pw - 2 < 1);
-    run_winograd(isa, threads, &q, i % 2, i);
+    run_winograd(isa, threads, 2 + 2 * (i / 2 % 2), &q, i % 2, i);
   }
 }
 

@@ -130,6 +130,13 @@ void zk_winograd_f2x3(const float *src, int cin, int h, int w, int ph, int pw, i
                       const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
                       float *dst, float *scratch, int band_rows, int private_slots, int threads);
 
+/// Winograd F(4×4, 3×3): the contract of `zk_winograd_f2x3` with tiles of 4×4 outputs, 36
+/// transformed weight matrices `U[ξ]` (`U = G g Gᵀ` with F(4×4)'s 6×3 `G`, see Winograd.swift) and
+/// `36 · (cin + cout) · band_rows · ceil(ow / 4)` floats of scratch per band. Requires AVX-512.
+void zk_winograd_f4x3(const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
+                      const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
+                      float *dst, float *scratch, int band_rows, int private_slots, int threads);
+
 /// `zk_parallel_chunks(count, count, fn, ctx)`: `fn(ctx, index, count)` for `index` in `0 ..< count`
 /// on up to `count` threads, returning when all are done. The workers spin briefly between calls, then sleep.
 void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *ctx);
@@ -145,10 +152,14 @@ void zk_parallel(int count, void (*fn)(void *ctx, int index, int count), void *c
 /// therefore both make progress, one of them on its own thread only while the other holds the pool.
 void zk_parallel_chunks(int threads, int chunks, void (*fn)(void *ctx, int index, int count), void *ctx);
 
-/// `zk_gemm`, `zk_gemm_t` and `zk_winograd_f2x3` on tier `isa` (which must be supported).
+/// `zk_gemm`, `zk_gemm_t`, `zk_winograd_f2x3` and `zk_winograd_f4x3` on tier `isa` (which must be
+/// supported).
 void zk_gemm_on(int isa, const zk_gemm_args *args, int threads);
 void zk_gemm_t_on(int isa, const zk_gemm_args *args, int threads);
 void zk_winograd_f2x3_on(int isa, const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
+                         const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
+                         float *dst, float *scratch, int band_rows, int private_slots, int threads);
+void zk_winograd_f4x3_on(int isa, const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
                          const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
                          float *dst, float *scratch, int band_rows, int private_slots, int threads);
 
