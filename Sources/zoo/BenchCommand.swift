@@ -13,8 +13,8 @@ struct BenchCommand: ParsableCommand {
       peak, measured after the timed passes with the same number of threads on square 1536 × 1536 \
       matrices: the larger of the BLAS's sgemm and, on CPUs with AVX-512, the engine's own \
       convolution GEMM. The MACs are those of the layers as defined, so a model whose 3×3 convolutions \
-      run as Winograd F(2×2, 3×3) (2.25× fewer multiplications, as `zoo bench` plans them and `zoo run \
-      --winograd` does) can pass 100% of the peak. Peak memory is the process's peak resident set \
+      run as Winograd F(2×2, 3×3) or F(4×4, 3×3) (2.25× or 4× fewer multiplications, as `zoo bench` \
+      plans them and `zoo run --winograd` does) can pass 100% of the peak. Peak memory is the process's peak resident set \
       size (the peak measurements' matrices included: 28 MB).
       """
   )

@@ -53,9 +53,10 @@ struct RunCommand: ParsableCommand {
 
   @Flag(
     help: """
-      Runs the 3×3 stride-1 convolutions as Winograd F(2×2, 3×3), as `zoo bench` does. Off by \
-      default: its weights, transformed at load time, hold 16 values per 9, and for one pass the \
-      transform takes longer than it saves.
+      Runs the 3×3 stride-1 convolutions as Winograd where it measured faster, as `zoo bench` does: \
+      F(4×4, 3×3) on outputs of 28×28 and more on the engine's kernels, else F(2×2, 3×3). Off by \
+      default: its weights, transformed at load time, hold 16 or 36 values per 9, and for one pass \
+      the transform takes longer than it saves.
       """)
   var winograd = false
 
