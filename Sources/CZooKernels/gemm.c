@@ -68,6 +68,12 @@ int zk_k_block(int k) {
 
 #define ZK_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
+#define ZKA_W 16
+#define ZKA_SUFFIX avx512
+#define ZKA_TARGET ZK_AVX512
+#define ZKA_FUSED 1
+#include "act.h"
+
 static int has_avx512;
 static pthread_once_t has_avx512_once = PTHREAD_ONCE_INIT;
 
@@ -238,8 +244,10 @@ static inline __attribute__((always_inline)) ZK_AVX512 void tile_body(const int 
         for (int v = 0; v < NV; v++)
           acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, res + 16 * v));
       }
-      if (j->relu)
+      if (j->relu == ZK_ACT_RELU)
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_max_ps(acc[r][v], zero);
+      else if (j->relu)
+        for (int v = 0; v < NV; v++) acc[r][v] = (__m512)zka_apply_avx512((zka_vf_avx512)acc[r][v], j->relu);
     }
   }
   if (j->grid_w == 0) {

@@ -16,6 +16,12 @@
 
 #define ZK_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
+#define ZKA_W 16
+#define ZKA_SUFFIX avx512
+#define ZKA_TARGET ZK_AVX512
+#define ZKA_FUSED 1
+#include "act.h"
+
 enum { ZK_TMR = 32, ZK_TNP = 12 };
 
 typedef struct {
@@ -60,8 +66,10 @@ typedef struct {
     if (MV > 1) _mm512_storeu_ps(&tmp[p][16], act(_mm512_add_ps(hi##p, bias1), relu));                          \
   }
 
-static inline __attribute__((always_inline)) ZK_AVX512 __m512 act(__m512 v, int relu) {
-  return relu ? _mm512_max_ps(v, _mm512_setzero_ps()) : v;
+static inline __attribute__((always_inline)) ZK_AVX512 __m512 act(__m512 v, int code) {
+  if (code == ZK_ACT_NONE) return v;
+  if (code == ZK_ACT_RELU) return _mm512_max_ps(v, _mm512_setzero_ps());
+  return (__m512)zka_apply_avx512((zka_vf_avx512)v, code);
 }
 
 static inline __attribute__((always_inline)) ZK_AVX512 void ttile_body(const int MV, const int NP,
@@ -106,14 +114,14 @@ static inline __attribute__((always_inline)) ZK_AVX512 void ttile_body(const int
   ZK_T_FOR_ACC(ZK_T_SPILL)
   if (j->residual) {
     for (int r = 0; r < j->rows; r++) {
-      float *row = j->c + (long)r * j->ldc;
       const float *res = j->residual + (long)r * j->ldc;
-      for (int p = 0; p < NP; p++) {
-        float v = tmp[p][r] + res[p];
-        row[p] = j->relu && v < 0 ? 0 : v;
-      }
+      for (int p = 0; p < NP; p++) tmp[p][r] += res[p];
     }
-    return;
+    if (j->relu)
+      for (int p = 0; p < NP; p++) {
+        _mm512_storeu_ps(&tmp[p][0], act(_mm512_loadu_ps(&tmp[p][0]), j->relu));
+        if (MV > 1) _mm512_storeu_ps(&tmp[p][16], act(_mm512_loadu_ps(&tmp[p][16]), j->relu));
+      }
   }
   for (int r = 0; r < j->rows; r++) {
     float *row = j->c + (long)r * j->ldc;

@@ -14,7 +14,7 @@
 // The weights are packed as for the AVX-512 kernels (tiles of 8 rows for the GEMM, 32 for the
 // narrow-column GEMM and Winograd), so a plan's packed weights do not depend on the tier; the
 // register block walks a packed tile in parts. Tiles are computed into a small buffer, then the
-// epilogue (bias, residual, ReLU) and the store (plain, or through the padded grid) run from it,
+// epilogue (bias, residual, the activation of act.h) and the store (plain, or through the padded grid) run from it,
 // once per tile; the parallel loops are the pool's (`zk_parallel_chunks`), as on AVX-512.
 #include "zoo_kernels.h"
 #include "split.h"
@@ -28,6 +28,14 @@
 #define ZK_INLINE static inline __attribute__((always_inline)) ZK_TARGET
 
 typedef float vf __attribute__((ext_vector_type(ZK_W)));
+
+// The epilogues' activations (`zka_apply_<ZK_T>`, act.h).
+#define ZKA_W ZK_W
+#define ZKA_SUFFIX ZK_T
+#define ZKA_TARGET ZK_TARGET
+#define ZKA_FUSED ZK_FUSED
+#include "act.h"
+#define ZK_ACT ZK_CAT(zka_apply_, ZK_T)
 
 enum { GMR = 8, GNR = ZK_GV * ZK_W, TMR = 32, TNP = 12 };
 
@@ -279,7 +287,7 @@ static ZK_TARGET void ggemm_part(void *p, int index, int count) {
             for (int c = 0; c < j.ncols; c++) row[c] += res[c];
           }
           if (g->relu)
-            for (int v = 0; v < ZK_GV; v++) vstore(row + v * ZK_W, vmax0(vload(row + v * ZK_W)));
+            for (int v = 0; v < ZK_GV; v++) vstore(row + v * ZK_W, ZK_ACT(vload(row + v * ZK_W), g->relu));
         }
       }
       gtile_copy(g, m0, rows, n0, j.ncols, tmp, 1);
@@ -385,12 +393,19 @@ static ZK_TARGET void tgemm_part(void *p, int index, int count) {
       float *c = g->c + (long)m0 * g->ldc + n0;
       for (int r = 0; r < rows; r++) {
         float b = bias ? bias[r] : 0.0f;
-        float *row = c + (long)r * g->ldc;
         for (int pp = 0; pp < cols; pp++) {
           float v = tmp[pp][r] + b;
           if (res) v += res[(long)r * g->ldc + pp];
-          row[pp] = g->relu && v < 0 ? 0 : v;
+          tmp[pp][r] = v;
         }
+      }
+      // The activation along the channels (TMR floats per column, whole vectors).
+      if (g->relu)
+        for (int pp = 0; pp < cols; pp++)
+          for (int r0 = 0; r0 < rows; r0 += ZK_W) vstore(&tmp[pp][r0], ZK_ACT(vload(&tmp[pp][r0]), g->relu));
+      for (int r = 0; r < rows; r++) {
+        float *row = c + (long)r * g->ldc;
+        for (int pp = 0; pp < cols; pp++) row[pp] = tmp[pp][r];
       }
     }
   }

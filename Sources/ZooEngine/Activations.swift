@@ -1,5 +1,26 @@
+import CZooKernels
 import Foundation
 import ZooGraph
+
+extension Activation {
+  /// The code of the kernels' vectorised activation (`ZK_ACT_*`, act.h) that computes this one, or
+  /// nil for those only ``applyActivation(_:_:_:count:add:isa:)``'s scalar loops compute (tanh, leaky
+  /// ReLU, scaled tanh, GELU).
+  var kernelCode: Int32? {
+    switch self {
+    case .relu: Int32(ZK_ACT_RELU)
+    case .relu6: Int32(ZK_ACT_RELU6)
+    case .sigmoid: Int32(ZK_ACT_SIGMOID)
+    case .silu: Int32(ZK_ACT_SILU)
+    case .hardsigmoid: Int32(ZK_ACT_HARDSIGMOID)
+    case .hardswish: Int32(ZK_ACT_HARDSWISH)
+    case .leakyReLU, .tanh, .scaledTanh, .gelu: nil
+    }
+  }
+}
+
+/// The tier of the activations run outside a plan's kernels' own (the fastest this CPU runs).
+let hostISA = PlanOptions.ISA.best
 
 /// Element-wise activations, `dst[i] = f(src[i] + add)`; `src` may equal `dst` (in place).
 ///
@@ -8,11 +29,16 @@ import ZooGraph
 /// `min(max(x + 3, 0), 6) / 6`; hardswish `x · min(max(x + 3, 0), 6) / 6`; silu `x / (1 + e^−x)`;
 /// gelu `0.5 · x · (1 + erf(x / √2))`, or with the tanh approximation
 /// `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))` — each in float32 as PyTorch's CPU kernels
-/// write it.
+/// write it. Those with a ``Activation/kernelCode`` run vectorised on tier `isa` (`zk_activation_on`,
+/// e^x within about 1 ulp of libm's), the others as scalar loops.
 func applyActivation(
   _ activation: Activation?, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int,
-  add: Float = 0
+  add: Float = 0, isa: PlanOptions.ISA = hostISA
 ) {
+  if let code = activation?.kernelCode {
+    zk_activation_on(isa.code, code, src, dst, count, add)
+    return
+  }
   switch activation {
   case nil:
     if add == 0 && src == UnsafePointer(dst) { return }
@@ -65,7 +91,7 @@ func applyActivation(
 /// An activation as its own step, in parallel over chunks of elements.
 func runActivation(
   _ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
-  threads: Int
+  threads: Int, isa: PlanOptions.ISA = hostISA
 ) {
   let s = SharedPointer(input)
   let d = SharedPointer(output)
@@ -73,7 +99,7 @@ func runActivation(
   parallelFor(blocks, threads: threads, grain: 8) { range in
     let start = range.lowerBound * 4096
     let end = min(count, range.upperBound * 4096)
-    applyActivation(activation, s.p + start, d.p + start, count: end - start)
+    applyActivation(activation, s.p + start, d.p + start, count: end - start, isa: isa)
   }
 }
 

@@ -55,7 +55,7 @@ public enum Benchmark {
       b.withUnsafeBufferPointer { bp in
         c.withUnsafeMutableBufferPointer { cp in
           packed.gemm(
-            b: bp.baseAddress!, offsets: offsets, n: n, bias: nil, relu: false, c: cp.baseAddress!, ldc: n,
+            b: bp.baseAddress!, offsets: offsets, n: n, bias: nil, act: 0, c: cp.baseAddress!, ldc: n,
             threads: threads)
         }
       }

@@ -26,7 +26,7 @@ final class ConvolutionKernel {
   /// Winograd's output tile side: 2, or 4 on the engine's path (``WinogradConvolution/engineTile(_:inH:inW:)``).
   let winogradTile: Int
   /// Set for a depthwise convolution (one filter per channel: groups = input = output channels),
-  /// which runs as direct loops (`zk_depthwise`) on every kernel set instead of one tiny GEMM per
+  /// which runs as direct loops (`zk_depthwise_on`) on every kernel set instead of one tiny GEMM per
   /// channel.
   let usesDepthwise: Bool
   /// Whether Winograd runs on the engine's kernels (`zk_winograd_f2x3`, `zk_winograd_f4x3`) rather than
@@ -41,6 +41,9 @@ final class ConvolutionKernel {
   private var packed: PackedConvolution?
   /// The tier of the engine's kernels (unused on the BLAS path).
   let isa: PlanOptions.ISA
+  /// The tier of the depthwise kernel and the activation passes: the plan's on the engine's path,
+  /// the fastest this CPU runs on the BLAS path.
+  let depthwiseISA: PlanOptions.ISA
   /// The grid layout of the input for the last input size (packed path).
   private var grid: PackedConvolution.Grid?
   /// B's row offsets for a directly read 1×1 input of the last size.
@@ -56,6 +59,7 @@ final class ConvolutionKernel {
   ) {
     let packed = isa != nil
     self.isa = isa ?? .generic
+    self.depthwiseISA = isa ?? hostISA
     self.conv = conv
     self.weight = weight
     self.bias = bias
@@ -212,7 +216,8 @@ final class ConvolutionKernel {
       }
       if let a = activation, a != .relu {
         applyBiasAndActivation(
-          output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads)
+          output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads,
+          isa: isa)
       }
       return
     }
@@ -225,21 +230,20 @@ final class ConvolutionKernel {
       return
     }
     if usesDepthwise {
-      // ReLU and ReLU6 are the kernel's clamp; other activations run after it.
-      let clamp: (lo: Float, hi: Float) =
-        activation == .relu ? (0, .infinity) : activation == .relu6 ? (0, 6) : (-.infinity, .infinity)
+      // The activations of act.h run in the kernel, before each vector is stored; others after it.
       weight.withUnsafeBufferPointer { w in
         bias.withUnsafeBufferPointer { b in
-          zk_depthwise(
-            input, w.baseAddress, b.baseAddress, output, Int32(batch), Int32(c.inChannels), Int32(inH), Int32(inW),
-            Int32(oh), Int32(ow), Int32(c.kernel.h), Int32(c.kernel.w), Int32(c.stride.h), Int32(c.stride.w),
-            Int32(c.padding.h), Int32(c.padding.w), Int32(c.dilation.h), Int32(c.dilation.w), clamp.lo, clamp.hi,
-            Int32(min(threads, engineLoopThreads)))
+          zk_depthwise_on(
+            depthwiseISA.code, input, w.baseAddress, b.baseAddress, output, Int32(batch), Int32(c.inChannels),
+            Int32(inH), Int32(inW), Int32(oh), Int32(ow), Int32(c.kernel.h), Int32(c.kernel.w), Int32(c.stride.h),
+            Int32(c.stride.w), Int32(c.padding.h), Int32(c.padding.w), Int32(c.dilation.h), Int32(c.dilation.w),
+            activation?.kernelCode ?? 0, Int32(min(threads, engineLoopThreads)))
         }
       }
-      if let a = activation, a != .relu, a != .relu6 {
+      if let a = activation, a.kernelCode == nil {
         applyBiasAndActivation(
-          output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads)
+          output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads,
+          isa: depthwiseISA)
       }
       return
     }
@@ -285,7 +289,7 @@ final class ConvolutionKernel {
     let c = conv
     let (oh, ow) = outputSize(inH, inW)
     let spatial = oh * ow
-    let relu = activation == .relu
+    let act = activation?.kernelCode ?? 0
     bias.withUnsafeBufferPointer { b in
       for n in 0..<batch {
         let src = input + n * c.inChannels * inH * inW
@@ -296,7 +300,7 @@ final class ConvolutionKernel {
             directOffsets = (spatial, PackedConvolution.plainOffsets(k: packed.k, n: spatial))
           }
           packed.gemm(
-            b: src, offsets: directOffsets!.offsets, n: spatial, bias: b.baseAddress, relu: relu, c: dst,
+            b: src, offsets: directOffsets!.offsets, n: spatial, bias: b.baseAddress, act: act, c: dst,
             ldc: spatial, residual: res, threads: threads)
         } else if !packed.transposed {
           if grid == nil || grid!.inH != inH || grid!.inW != inW {
@@ -305,7 +309,7 @@ final class ConvolutionKernel {
           let g = grid!
           g.fill(src, conv: c, into: scratch, threads: min(threads, engineLoopThreads))
           packed.gemm(
-            b: scratch, offsets: g.offsets, n: oh * g.wq, bias: b.baseAddress, relu: relu, c: dst, ldc: spatial,
+            b: scratch, offsets: g.offsets, n: oh * g.wq, bias: b.baseAddress, act: act, c: dst, ldc: spatial,
             gridW: g.wq, outW: ow, threads: threads)
         } else {
           let band = bandRows(inH: inH, inW: inW)
@@ -320,15 +324,16 @@ final class ConvolutionKernel {
             }
             let offsets = bandOffsets!.offsets
             packed.gemm(
-              b: scratch, offsets: offsets, n: columns, bias: b.baseAddress, relu: relu, c: dst + y0 * ow, ldc: spatial,
+              b: scratch, offsets: offsets, n: columns, bias: b.baseAddress, act: act, c: dst + y0 * ow, ldc: spatial,
               residual: res.map { $0 + y0 * ow }, threads: threads)
           }
         }
       }
     }
-    if let a = activation, a != .relu {
+    if let a = activation, a.kernelCode == nil {
       applyBiasAndActivation(
-        output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads)
+        output, channels: c.outChannels, batch: batch, spatial: spatial, bias: nil, activation: a, threads: threads,
+        isa: isa)
     }
   }
 
@@ -345,10 +350,11 @@ final class ConvolutionKernel {
   }
 }
 
-/// `x[n, c, :] = act(x[n, c, :] + bias[c])`, in parallel over `batch × channels`.
+/// `x[n, c, :] = act(x[n, c, :] + bias[c])`, in parallel over `batch × channels`, the activation
+/// on tier `isa` where it is vectorised (``applyActivation(_:_:_:count:add:isa:)``).
 func applyBiasAndActivation(
   _ x: UnsafeMutablePointer<Float>, channels: Int, batch: Int, spatial: Int, bias: [Float]?,
-  activation: Activation?, threads: Int
+  activation: Activation?, threads: Int, isa: PlanOptions.ISA = hostISA
 ) {
   if bias == nil && activation == nil { return }
   let p = SharedPointer(x)
@@ -358,7 +364,7 @@ func applyBiasAndActivation(
       for nc in range {
         let row = p.p + nc * spatial
         let add = bp.map { $0.p[nc % channels] } ?? 0
-        applyActivation(activation, row, row, count: spatial, add: add)
+        applyActivation(activation, row, row, count: spatial, add: add, isa: isa)
       }
     }
   }

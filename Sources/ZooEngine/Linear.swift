@@ -37,10 +37,10 @@ final class LinearKernel {
 
   func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int, threads: Int) {
     if let packed {
-      let relu = activation == .relu
+      let act = activation?.kernelCode ?? 0
       bias.withOptionalBuffer { b in
         if batch == 1 {
-          packed.gemm(b: input, offsets: offsets, n: 1, bias: b, relu: relu, c: output, ldc: 1, threads: threads)
+          packed.gemm(b: input, offsets: offsets, n: 1, bias: b, act: act, c: output, ldc: 1, threads: threads)
           return
         }
         var xT = [Float](repeating: 0, count: inFeatures * batch)
@@ -52,7 +52,7 @@ final class LinearKernel {
         xT.withUnsafeBufferPointer { x in
           yT.withUnsafeMutableBufferPointer { y in
             packed.gemm(
-              b: x.baseAddress!, offsets: rows, n: batch, bias: b, relu: relu, c: y.baseAddress!, ldc: batch,
+              b: x.baseAddress!, offsets: rows, n: batch, bias: b, act: act, c: y.baseAddress!, ldc: batch,
               threads: threads)
           }
         }
@@ -60,7 +60,7 @@ final class LinearKernel {
           for o in 0..<outFeatures { output[n * outFeatures + o] = yT[o * batch + n] }
         }
       }
-      if let a = activation, a != .relu { applyActivation(a, output, output, count: outFeatures * batch) }
+      if let a = activation, a.kernelCode == nil { applyActivation(a, output, output, count: outFeatures * batch) }
       return
     }
     weight.withUnsafeBufferPointer { w in

@@ -383,7 +383,7 @@ public final class Network: @unchecked Sendable {
     case .batchNorm(let k):
       k.run(input: src, output: out, batch: batch, spatial: spatial, threads: threads)
     case .activation(let a):
-      runActivation(a, input: src, output: out, count: inCount, threads: threads)
+      runActivation(a, input: src, output: out, count: inCount, threads: threads, isa: isa)
     case .lrn(let size, let alpha, let beta, let k):
       runLRN(
         size: size, alpha: alpha, beta: beta, k: k, input: src, output: out, batch: batch, channels: inShape[0],

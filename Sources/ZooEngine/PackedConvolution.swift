@@ -25,8 +25,9 @@ import ZooGraph
 ///   64 lanes of four position vectors), on bands of output rows unfolded by `zk_im2col` into
 ///   `[K, columns]`. (Reading the grid there measured slower: ResNet-50 28.5 against 23.6 ms.)
 ///
-/// Bias (with batch norm folded in) and ReLU are applied in the GEMM's epilogue, once per 8 × 48
-/// tile; other activations run as a pass after it. Output size per axis as for every convolution:
+/// Bias (with batch norm folded in) and the activation are applied in the GEMM's epilogue, once per
+/// tile, vectorised (act.h: ReLU, ReLU6, sigmoid, SiLU, hard sigmoid, hard swish); the others
+/// (tanh, GELU, …) run as a pass after it. Output size per axis as for every convolution:
 /// `floor((n + 2·p − d·(k − 1) − 1) / s) + 1`.
 ///
 /// Used for every convolution with one group and no connection table, on every CPU (the tiers of
@@ -194,10 +195,11 @@ struct PackedConvolution {
   /// B's row offsets for a plain `[K, n]` matrix, or a 1×1 convolution's input read in place.
   static func plainOffsets(k: Int, n: Int) -> [Int] { (0..<k).map { $0 * n } }
 
-  /// `C = A · B (+ bias, ReLU when `relu`)` on the pool's threads.
-  /// `residual` (laid out as C, plain mode only) is added after the bias, before the ReLU.
+  /// `C = act(A · B + bias)` on the pool's threads, `act` a `ZK_ACT_*` code (0: none; see
+  /// ``Activation/kernelCode``). `residual` (laid out as C, plain mode only) is added after the bias,
+  /// before the activation.
   func gemm(
-    b: UnsafePointer<Float>, offsets: [Int], n: Int, bias: UnsafePointer<Float>?, relu: Bool,
+    b: UnsafePointer<Float>, offsets: [Int], n: Int, bias: UnsafePointer<Float>?, act: Int32,
     c: UnsafeMutablePointer<Float>, ldc: Int, gridW: Int = 0, outW: Int = 0, residual: UnsafePointer<Float>? = nil,
     threads: Int
   ) {
@@ -206,7 +208,7 @@ struct PackedConvolution {
       offsets.withUnsafeBufferPointer { off in
         var args = zk_gemm_args(
           m: Int32(outChannels), n: Int32(n), k: Int32(k), a_packed: a.baseAddress!, b: b, boff: off.baseAddress!,
-          bias: bias, relu: relu ? 1 : 0, c: c, ldc: ldc, grid_w: Int32(gridW), out_w: Int32(outW),
+          bias: bias, relu: act, c: c, ldc: ldc, grid_w: Int32(gridW), out_w: Int32(outW),
           residual: residual)
         if transposed {
           zk_gemm_t_on(isa.code, &args, Int32(threads))

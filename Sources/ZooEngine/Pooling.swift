@@ -93,6 +93,14 @@ func runAdaptivePool(
   _ kind: Pool2D.Kind, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, planes: Int, h: Int,
   w: Int, oh: Int, ow: Int, threads: Int
 ) {
+  if kind == .avg && oh == 1 && ow == 1 {
+    // Global average pooling (every classifier head, every squeeze-and-excitation block): one window
+    // that is the whole plane, on the vectorised kernel.
+    zk_avgpool_inside(
+      input, Int32(planes), Int32(h), Int32(w), Int32(h), Int32(w), 1, 1, 1, 1, output,
+      Int32(min(threads, engineLoopThreads)))
+    return
+  }
   let s = SharedPointer(input)
   let d = SharedPointer(output)
   parallelFor(planes, threads: threads, grain: 16) { range in

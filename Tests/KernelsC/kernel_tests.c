@@ -304,11 +304,41 @@ static void test_pool(void) {
 // GEMM, plain mode (`zk_gemm_on`) and narrow-column (`zk_gemm_t_on`).
 
 /// Variant flags of a GEMM case.
+/// `V_ACT(code)`: the activation `code` (`ZK_ACT_*`) instead of ReLU.
 enum { V_BIAS = 1, V_RELU = 2, V_RESIDUAL = 4, V_SCATTERED = 8 };
+#define V_ACT(code) ((code) << 4)
+
+/// The activation code of variant `v`.
+static int variant_act(int v) { return v & V_RELU ? ZK_ACT_RELU : (v >> 4) & 15; }
+
+static const char *act_name(int act) {
+  static const char *names[] = {"none", "relu", "relu6", "sigmoid", "silu", "hardsigmoid", "hardswish"};
+  return act >= 0 && act <= ZK_ACT_HARDSWISH ? names[act] : "?";
+}
+
+/// `min(max(v, 0), 6)` with NaN clamped to 0, as the kernels' ReLU has always done.
+static double clamp06(double v) {
+  const double t = v > 0 ? v : 0;
+  return t < 6 ? t : 6;
+}
+
+/// The activation `act` in double, from its definition (zoo_kernels.h).
+static double act_ref(int act, double v) {
+  switch (act) {
+  case ZK_ACT_RELU: return v > 0 ? v : 0;
+  case ZK_ACT_RELU6: return clamp06(v);
+  case ZK_ACT_SIGMOID: return 1 / (1 + exp(-v));
+  case ZK_ACT_SILU: return v / (1 + exp(-v));
+  case ZK_ACT_HARDSIGMOID: return clamp06(v + 3) / 6;
+  case ZK_ACT_HARDSWISH: return v * clamp06(v + 3) / 6;
+  default: return v;
+  }
+}
 
 static void flags_text(int v, char *out, size_t size) {
-  snprintf(out, size, "%s%s%s%s", v & V_BIAS ? " +bias" : "", v & V_RESIDUAL ? " +residual" : "",
-           v & V_RELU ? " +relu" : "", v & V_SCATTERED ? " (B rows through a reversed, spaced offset table)" : "");
+  const int act = variant_act(v);
+  snprintf(out, size, "%s%s%s%s%s", v & V_BIAS ? " +bias" : "", v & V_RESIDUAL ? " +residual" : "",
+           act ? " +" : "", act ? act_name(act) : "", v & V_SCATTERED ? " (B rows through a reversed, spaced offset table)" : "");
 }
 
 static void run_gemm_case(int isa, int threads, int transposed, int m, int n, int k, int v) {
@@ -334,10 +364,9 @@ static void run_gemm_case(int isa, int threads, int transposed, int m, int n, in
       for (int kk = 0; kk < k; kk++) s += (double)a[(long)i * k + kk] * b[boff[kk] + p];
       if (bias) s += bias[i];
       if (residual) s += residual[(long)i * ldc + p];
-      if (v & V_RELU) s = s > 0 ? s : 0;
-      ref[(long)i * n + p] = s;
+      ref[(long)i * n + p] = act_ref(variant_act(v), s);
     }
-  zk_gemm_args g = {m, n, k, ap, b, boff, bias, v & V_RELU ? 1 : 0, c, ldc, 0, 0, residual};
+  zk_gemm_args g = {m, n, k, ap, b, boff, bias, variant_act(v), c, ldc, 0, 0, residual};
   running(kernel, sizes);
   if (transposed)
     zk_gemm_t_on(isa, &g, threads);
@@ -360,11 +389,16 @@ static void test_gemm(int isa, int threads) {
                                  {5, 13, 1100}, {9, 150, 1100}, {2, 7, 2100}, {24, 97, 300}, {6, 12, 2},
                                  {11, 4, 7},    {4, 17, 12}};
   static const int variants[] = {0, V_BIAS | V_RELU, V_BIAS | V_RESIDUAL | V_RELU | V_SCATTERED, V_RESIDUAL};
-  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     for (int vi = 0; vi < 4; vi++) {
       if (vi == 3 && c % 3) continue;  // the residual without bias and ReLU on a third of the sizes
       run_gemm_case(isa, threads, 0, cases[c][0], cases[c][1], cases[c][2], variants[vi]);
     }
+    // The other activations of the epilogue, one per size in turn.
+    const int act = ZK_ACT_RELU6 + (int)(c % 5);
+    run_gemm_case(isa, threads, 0, cases[c][0], cases[c][1], cases[c][2],
+                  V_BIAS | V_ACT(act) | (c % 2 ? V_RESIDUAL : 0));
+  }
 }
 
 static void test_gemm_t(int isa, int threads) {
@@ -374,11 +408,15 @@ static void test_gemm_t(int isa, int threads) {
                                  {70, 49, 1100}, {64, 64, 3},   {40, 25, 2100}, {100, 1, 50}, {7, 60, 2},
                                  {16, 24, 5},  {48, 11, 33},    {3, 37, 300}};
   static const int variants[] = {0, V_BIAS | V_RELU, V_BIAS | V_RESIDUAL | V_RELU | V_SCATTERED, V_RESIDUAL | V_RELU};
-  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     for (int vi = 0; vi < 4; vi++) {
       if (vi == 3 && c % 3) continue;
       run_gemm_case(isa, threads, 1, cases[c][0], cases[c][1], cases[c][2], variants[vi]);
     }
+    const int act = ZK_ACT_RELU6 + (int)(c % 5);
+    run_gemm_case(isa, threads, 1, cases[c][0], cases[c][1], cases[c][2],
+                  V_BIAS | V_ACT(act) | (c % 2 ? V_RESIDUAL : 0));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -827,10 +865,7 @@ static void test_random(int isa, int threads, int count) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Untiered kernels (their own dispatch: AVX-512 paths where the CPU has it, plain C elsewhere).
-
-static void test_depthwise(int threads) {
+static void test_depthwise(int isa, int threads) {
   // batch, channels, h, w, kh, kw, sh, sw, ph, pw, dh, dw
   static const int cases[][12] = {
       {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1},    {2, 3, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1},
@@ -838,28 +873,30 @@ static void test_depthwise(int threads) {
       {2, 3, 10, 10, 5, 5, 2, 2, 2, 2, 1, 1},  {1, 2, 9, 12, 3, 3, 1, 1, 2, 2, 2, 2},
       {1, 3, 11, 10, 3, 5, 3, 2, 1, 2, 1, 1},  {1, 2, 6, 7, 7, 7, 1, 1, 3, 3, 1, 1},
       {2, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1},  {2, 8, 32, 33, 5, 5, 2, 2, 2, 2, 1, 1},
-      {1, 7, 17, 19, 3, 3, 2, 1, 1, 1, 1, 1},
+      {1, 7, 17, 19, 3, 3, 2, 1, 1, 1, 1, 1},  {1, 4, 14, 14, 5, 5, 1, 1, 2, 2, 1, 1},
+      {1, 4, 7, 7, 5, 5, 1, 1, 2, 2, 1, 1},    {1, 3, 15, 15, 5, 5, 2, 2, 2, 2, 1, 1},
+      {1, 3, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1}, {1, 3, 20, 37, 5, 5, 3, 2, 1, 2, 1, 1},
+      {1, 2, 9, 9, 7, 7, 2, 2, 3, 3, 1, 1},    {1, 2, 3, 2, 5, 5, 1, 1, 2, 2, 1, 1},
+      {1, 2, 5, 6, 3, 3, 1, 2, 0, 0, 1, 1},
   };
-  static const float clamps[3][2] = {{-INFINITY, INFINITY}, {0, INFINITY}, {0, 6}};
   for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
     const int *c = cases[ci];
     const int batch = c[0], ch = c[1], h = c[2], w = c[3], kh = c[4], kw = c[5], sh = c[6], sw = c[7], ph = c[8],
               pw = c[9], dh = c[10], dw = c[11];
     const int oh = window_out(h, kh, sh, ph, dh, 0), ow = window_out(w, kw, sw, pw, dw, 0);
-    const float lo = clamps[ci % 3][0], hi = clamps[ci % 3][1];
+    const int act = (int)(ci % (ZK_ACT_HARDSWISH + 1));
     const int with_bias = ci % 2 == 0;
     char sizes[256];
-    snprintf(sizes, sizeof sizes,
-             "batch %d, %d channels, %d×%d stride %d,%d pad %d,%d dil %d,%d on %d×%d, clamp [%g, %g]%s",
-             batch, ch, kh, kw, sh, sw, ph, pw, dh, dw, h, w, lo, hi, with_bias ? " +bias" : "");
+    snprintf(sizes, sizeof sizes, "batch %d, %d channels, %d×%d stride %d,%d pad %d,%d dil %d,%d on %d×%d, %s%s",
+             batch, ch, kh, kw, sh, sw, ph, pw, dh, dw, h, w, act_name(act), with_bias ? " +bias" : "");
     const long out = (long)batch * ch * oh * ow;
     float *x = random_floats((long)batch * ch * h * w);
     float *wt = random_floats((long)ch * kh * kw);
     for (long i = 0; i < (long)ch * kh * kw; i++) wt[i] *= 4;  // outputs past ReLU6's 6
     float *bias = with_bias ? random_floats(ch) : NULL;
     float *y = alloc_floats(out);
-    running("zk_depthwise", sizes);
-    zk_depthwise(x, wt, bias, y, batch, ch, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, lo, hi, threads);
+    running("zk_depthwise_on", sizes);
+    zk_depthwise_on(isa, x, wt, bias, y, batch, ch, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, act, threads);
     double *ref = alloc_doubles(out);
     for (int n = 0; n < batch; n++)
       for (int cc = 0; cc < ch; cc++)
@@ -872,14 +909,119 @@ static void test_depthwise(int threads) {
                 if (iy >= 0 && iy < h && ix >= 0 && ix < w)
                   s += (double)x[(((long)n * ch + cc) * h + iy) * w + ix] * wt[((long)cc * kh + i) * kw + j];
               }
-            s = s > lo ? s : lo;
-            s = s < hi ? s : hi;
-            ref[(((long)n * ch + cc) * oh + oy) * ow + ox] = s;
+            ref[(((long)n * ch + cc) * oh + oy) * ow + ox] = act_ref(act, s);
           }
-    expect_close("zk_depthwise", sizes, "depthwise convolution", y, ref, out, ow);
+    expect_close("zk_depthwise_on", sizes, "act(depthwise convolution + bias)", y, ref, out, ow);
     release(x), release(wt), release(bias), release(y), release(ref);
   }
 }
+
+
+// ---------------------------------------------------------------------------------------------
+// e^x and the activations (act.h).
+
+/// The distance from `got` to `want` in units in the last place of `want` (a float), subnormal
+/// spacing included.
+static double ulps(float got, double want) {
+  const double spacing = fabs(want) < 0x1p-126 ? 0x1p-149 : ldexp(1.0, ilogb(want) - 23);
+  return fabs((double)got - want) / spacing;
+}
+
+/// The vectorised e^x of tier `isa` against libm's `exp` in double over a sweep:
+/// every 1,009th float bit pattern between −104.5 and 89.5 (normal and subnormal results), the edges of the range, and the
+/// special values. Invariants: within 2 ulps of e^x wherever the result is a float (normal or
+/// subnormal); +∞ exactly where e^x overflows (x > 88.7228) and for +∞; 0 where it is below half the
+/// smallest subnormal (x < −103.973) and for −∞; NaN for NaN.
+static void test_exp(int isa) {
+  long n = 0;
+  float *x = alloc_floats(4000000);
+  for (int sign = 0; sign < 2; sign++) {
+    const float limit = sign ? 104.5f : 89.5f;
+    for (uint32_t bits = 0;; bits += 1009) {
+      float v;
+      memcpy(&v, &bits, sizeof v);
+      if (!(v <= limit)) break;
+      x[n++] = sign ? -v : v;
+    }
+  }
+  static const float specials[] = {0.0f, -0.0f, 88.72283f, 88.72284f, 88.7228f, 89.0f, 100.0f, 1e30f,
+                                   -87.33654f, -87.34f, -103.97f, -103.972f, -103.973f, -103.98f, -104.0f,
+                                   -150.0f, -1e30f, 1e-30f, -1e-30f, 0x1p-149f, 0.5f, -0.5f, 0.34657359f,
+                                   INFINITY, -INFINITY, NAN, -NAN};
+  for (size_t i = 0; i < sizeof specials / sizeof *specials; i++) x[n++] = specials[i];
+  float *y = alloc_floats(n);
+  running("zk_exp_on", "sweep");
+  zk_exp_on(isa, x, y, n);
+  checks++;
+  double worst = 0;
+  long worst_at = -1;
+  for (long i = 0; i < n; i++) {
+    const double want = exp((double)x[i]);
+    const char *broken = NULL;
+    if (isnan(x[i])) {
+      if (!isnan(y[i])) broken = "e^NaN is not NaN";
+    } else if (want > 0x1.fffffep127 * (1 + 0x1p-25)) {
+      if (!(isinf(y[i]) && y[i] > 0)) broken = "e^x past the largest float is not +inf";
+    } else if (want < 0x1p-150) {
+      if (!(y[i] == 0)) broken = "e^x below half the smallest subnormal is not 0";
+    } else {
+      const double u = ulps(y[i], want);
+      if (u > worst) worst = u, worst_at = i;
+      if (!(u <= 2)) broken = "e^x is more than 2 ulps from libm's";
+    }
+    if (broken) {
+      char sizes[96];
+      snprintf(sizes, sizeof sizes, "x = %.9g (input %ld of %ld)", x[i], i, n);
+      fail("zk_exp_on", sizes, "%s: got %.9g, libm %.9g", broken, y[i], want);
+      break;
+    }
+  }
+  if (worst_at >= 0 && getenv("ZK_VERBOSE"))
+    printf("    e^x worst: %.3f ulps at x = %.9g\n", worst, x[worst_at]);
+  release(x), release(y);
+}
+
+/// Every activation of tier `isa` on random values, large and special ones, with and without the
+/// added constant, in and out of place, against its definition in double: within 1e-6 of
+/// max(1, |expected|), ±∞ and NaN exactly where the definition gives them (the clamps take NaN to 0).
+static void test_activation(int isa) {
+  const long n = 1000;
+  float *x = random_floats(n);
+  for (long i = 0; i < n; i++) x[i] *= (i % 3 == 0 ? 200 : 8);
+  static const float specials[] = {0, -0.0f, 3, -3, 6, -6, 88.8f, -88.8f, 104, -104, 1e30f, -1e30f,
+                                   INFINITY, -INFINITY, NAN};
+  for (size_t i = 0; i < sizeof specials / sizeof *specials; i++) x[i * 7] = specials[i];
+  for (int act = ZK_ACT_NONE; act <= ZK_ACT_HARDSWISH; act++)
+    for (int variant = 0; variant < 2; variant++) {
+      const float add = variant ? 0.75f : 0;
+      const long count = variant ? n - 3 : n;  // a partial last vector
+      char sizes[96];
+      snprintf(sizes, sizeof sizes, "%s of %ld values%s", act_name(act), count, variant ? " + 0.75, in place" : "");
+      float *src = alloc_floats(count);
+      memcpy(src, x, sizeof(float) * (size_t)count);
+      float *dst = variant ? src : alloc_floats(count);
+      running("zk_activation_on", sizes);
+      zk_activation_on(isa, act, src, dst, count, add);
+      checks++;
+      for (long i = 0; i < count; i++) {
+        const float v = x[i] + add;
+        const double want = act_ref(act, (double)v);
+        const int ok = isnan(want)   ? isnan(dst[i])
+                       : isinf(want) ? (double)dst[i] == want
+                                     : fabs((double)dst[i] - want) <= 1e-6 * fmax(1, fabs(want));
+        if (!ok) {
+          fail("zk_activation_on", sizes, "act(%.9g) = %.9g, expected %.9g", v, dst[i], want);
+          break;
+        }
+      }
+      if (!variant) release(dst);
+      release(src);
+    }
+  release(x);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Untiered kernels (their own dispatch: AVX-512 paths where the CPU has it, plain C elsewhere).
 
 static void test_eltwise(int threads) {
   static const long counts[] = {1, 7, 16, 17, 33, 40000};
@@ -1099,11 +1241,10 @@ int main(int argc, char **argv) {
   test_pool();
   for (int threads = 1; threads <= 2; threads++) {
     set_context("%s, untiered, %d thread%s", arch, threads, threads > 1 ? "s" : "");
-    test_depthwise(threads);
     test_eltwise(threads);
     test_pooling(threads);
   }
-  printf("  untiered (packing, pool, depthwise, add, affine, max/avg pooling): %ld checks\n", checks - before);
+  printf("  untiered (packing, pool, add, affine, max/avg pooling): %ld checks\n", checks - before);
   for (int i = 0; i < ntiers; i++) {
     before = checks;
     const double t = now();
@@ -1114,9 +1255,14 @@ int main(int argc, char **argv) {
       test_conv_grid(tiers[i], threads);
       test_conv_narrow(tiers[i], threads);
       test_winograd(tiers[i], threads);
+      test_depthwise(tiers[i], threads);
       test_random(tiers[i], threads, random_cases);
     }
-    printf("  tier %-8s GEMM, narrow GEMM, grid/im2col convolutions, Winograd: %ld checks (%.1f s of testing)\n",
+    set_context("tier %s", tier_name(tiers[i]));
+    test_exp(tiers[i]);
+    test_activation(tiers[i]);
+    printf("  tier %-8s GEMM, narrow GEMM, grid/im2col convolutions, Winograd, depthwise, e^x, activations: %ld checks "
+           "(%.1f s of testing)\n",
            tier_name(tiers[i]), checks - before, now() - t);
   }
   printf("kernel_tests on %s: %ld checks, %ld failed (%.1f s)\n", arch, checks, failures, now() - t0);

@@ -61,7 +61,12 @@ struct EnginePropertyTests {
             seen.formUnion(step.split(separator: "+").map { String($0) })
             seen.insert(step.split(separator: "+").map { $0.split(separator: ":")[0] }.joined(separator: "+"))
             if options.kernels == .engine {
-              seenOnTier.formUnion(step.split(separator: "+").map { "\($0)@\(net.isa)" })
+              let parts = step.split(separator: "+").map { String($0) }
+              seenOnTier.formUnion(parts.map { "\($0)@\(net.isa)" })
+              // A kernel whose epilogue applies a vectorised activation other than ReLU (act.h).
+              if parts.count >= 2, Self.epilogueActivations.contains(parts.last!) {
+                seenOnTier.insert("\(parts[0])+epilogue-act@\(net.isa)")
+              }
             }
           }
         }
@@ -88,13 +93,17 @@ struct EnginePropertyTests {
     #expect(missing.isEmpty, "no random graph reaches \(missing)")
     let engineParts = [
       "conv:gemm-direct", "conv:gemm-grid", "conv:gemm-narrow", "conv:winograd-engine", "conv:winograd-f4-engine",
-      "add", "linear",
+      "add", "linear", "conv:depthwise",
+      "conv:gemm-direct+epilogue-act", "conv:gemm-grid+epilogue-act", "conv:gemm-narrow+epilogue-act",
     ]
     let tiers = PlanOptions.ISA.supported
     #expect(tiers.contains(.generic) && tiers.count >= 2, "this CPU runs only \(tiers)")
     let missingOnTier = tiers.flatMap { t in engineParts.map { "\($0)@\(t)" } }.filter { !seenOnTier.contains($0) }
     #expect(missingOnTier.isEmpty, "no random graph reaches \(missingOnTier)")
   }
+
+  /// The activations the kernels apply in their epilogues, vectorised, besides ReLU (act.h).
+  static let epilogueActivations: Set<String> = ["relu6", "sigmoid", "silu", "hardsigmoid", "hardswish"]
 
   @Test(arguments: 0..<chunks) func smallGraphs(chunk: Int) throws {
     for i in 0..<Self.perChunk {

@@ -22,6 +22,21 @@ int zk_has_avx512(void);
 /// weights (tiles of 8 and 32 rows) and runs on the pool.
 enum { ZK_ISA_GENERIC = 0, ZK_ISA_AVX2 = 1, ZK_ISA_AVX512 = 2, ZK_ISA_NEON = 3 };
 
+/// The activations the kernels apply in their epilogues (`zk_gemm_args.relu`, `zk_depthwise_on`,
+/// `zk_activation_on`), as PyTorch's float32 CPU kernels define them: ReLU `max(x, 0)`, ReLU6
+/// `min(max(x, 0), 6)`, sigmoid `1 / (1 + e^−x)`, SiLU `x / (1 + e^−x)`, hard sigmoid
+/// `min(max(x + 3, 0), 6) / 6`, hard swish `x · min(max(x + 3, 0), 6) / 6`. e^x is a vectorised
+/// polynomial within about 1 ulp of libm's `expf` (act.h).
+enum {
+  ZK_ACT_NONE = 0,
+  ZK_ACT_RELU = 1,
+  ZK_ACT_RELU6 = 2,
+  ZK_ACT_SIGMOID = 3,
+  ZK_ACT_SILU = 4,
+  ZK_ACT_HARDSIGMOID = 5,
+  ZK_ACT_HARDSWISH = 6,
+};
+
 /// 1 when this build and CPU run tier `isa`, else 0.
 int zk_isa_supported(int isa);
 
@@ -52,7 +67,8 @@ typedef struct {
   const long *boff;
   /// `m` values, or NULL.
   const float *bias;
-  /// 1: ReLU after the bias; 0: none.
+  /// The activation after the bias (and the residual), a `ZK_ACT_*` code: 0 none, 1 ReLU (hence
+  /// the name), or any other. (Winograd's `relu` stays 0 or 1.)
   int relu;
   float *c;
   long ldc;
@@ -97,14 +113,24 @@ void zk_phase_pad(const float *src, int channels, int h, int w, int sh, int sw, 
 void zk_avgpool_inside(const float *src, int planes, int h, int w, int kh, int kw, int sh, int sw, int oh, int ow,
                        float *dst, int threads);
 
-/// Depthwise convolution, NCHW: plane `(n, c)` of `h × wd` is convolved with the `kh × kw` filter
-/// `w[c]` (PyTorch's `[C, 1, kh, kw]`) into plane `(n, c)` of `oh × ow`, with strides, zero padding and
-/// dilations per axis as in `nn.Conv2d`; then `bias[c]` (NULL: none), then clamped to `[lo, hi]`
-/// (ReLU: `[0, ∞]`, ReLU6: `[0, 6]`, none: `[−∞, ∞]`).
-/// Output size per axis: `floor((n + 2·p − d·(k − 1) − 1) / s) + 1`.
-void zk_depthwise(const float *x, const float *w, const float *bias, float *y, int batch, int channels, int h, int wd,
-                  int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, float lo,
-                  float hi, int threads);
+/// Depthwise convolution, NCHW, on tier `isa` (which must be supported): plane `(n, c)` of `h × wd`
+/// is convolved with the `kh × kw` filter `w[c]` (PyTorch's `[C, 1, kh, kw]`) into plane `(n, c)` of
+/// `oh × ow`, with strides, zero padding and dilations per axis as in `nn.Conv2d`; then `bias[c]`
+/// (NULL: none), then the activation `act` (a `ZK_ACT_*` code). Output size per axis:
+/// `floor((n + 2·p − d·(k − 1) − 1) / s) + 1`. Square 3×3, 5×5 and 7×7 filters with dilation 1 and
+/// column stride 1 or 2 (MobileNet's, EfficientNet's, MNASNet's) run on a fast path, any other shape
+/// on a per-tap loop.
+void zk_depthwise_on(int isa, const float *x, const float *w, const float *bias, float *y, int batch, int channels,
+                     int h, int wd, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+                     int act, int threads);
+
+/// `dst[i] = act(src[i] + add)` for `i < count` on tier `isa` (which must be supported), on the
+/// calling thread; `act` a `ZK_ACT_*` code. `dst` may be `src`.
+void zk_activation_on(int isa, int act, const float *src, float *dst, long count, float add);
+
+/// `y[i] = e^x[i]` for `i < count` by the vectorised polynomial of tier `isa` the activations use
+/// (for tests of its accuracy).
+void zk_exp_on(int isa, const float *x, float *y, long count);
 
 /// `out = a + b` over `count` floats, then `max(·, 0)` when `relu` (ResNet's `relu(out + identity)`).
 /// `out` may be `a` or `b`.
