@@ -189,7 +189,7 @@ void zk_winograd_f4x3_on(int isa, const float *src, int cin, int h, int w, int p
                          const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
                          float *dst, float *scratch, int band_rows, int private_slots, int threads);
 
-/// Runs tier `isa`'s register-only multiply-add loop (`iterations` steps of 16 independent vector
+/// Runs tier `isa`'s register-only multiply-add loop (`iterations` steps of 12 or 16 independent vector
 /// multiply-adds, no memory traffic) once on each of `threads` threads and returns the floating-point
 /// operations done (2 per lane per multiply-add); the caller times it. `seed` should be a value the
 /// compiler cannot see, such as 1. `isa` must be supported.
