@@ -7,6 +7,12 @@ void zk_gemm_avx2(const zk_gemm_args *args, int threads);
 void zk_gemm_t_avx2(const zk_gemm_args *args, int threads);
 void zk_winograd_f2x3_avx2(const float *, int, int, int, int, int, int, int, int, const float *, long,
                            const float *, int, const float *, float *, float *, int, int, int);
+void zk_winograd_f4x3_avx2(const float *, int, int, int, int, int, int, int, int, const float *, long,
+                           const float *, int, const float *, float *, float *, int, int, int);
+void zk_winograd_f4x3_generic(const float *, int, int, int, int, int, int, int, int, const float *, long,
+                              const float *, int, const float *, float *, float *, int, int, int);
+void zk_winograd_f4x3_neon(const float *, int, int, int, int, int, int, int, int, const float *, long,
+                           const float *, int, const float *, float *, float *, int, int, int);
 void zk_gemm_generic(const zk_gemm_args *args, int threads);
 void zk_gemm_t_generic(const zk_gemm_args *args, int threads);
 void zk_winograd_f2x3_generic(const float *, int, int, int, int, int, int, int, int, const float *, long,
@@ -80,6 +86,23 @@ void zk_winograd_f2x3_on(int isa, const float *src, int cin, int h, int w, int p
   case ZK_ISA_NEON: zk_winograd_f2x3_neon(ZK_WINO_ARGS); return;
 #endif
   case ZK_ISA_GENERIC: zk_winograd_f2x3_generic(ZK_WINO_ARGS); return;
+  default: abort();
+  }
+}
+
+// ZK_WINO_ARGS (above) names the same parameters.
+void zk_winograd_f4x3_on(int isa, const float *src, int cin, int h, int w, int ph, int pw, int cout, int oh, int ow,
+                         const float *u_packed, long u_stride, const float *bias, int relu, const float *residual,
+                         float *dst, float *scratch, int band_rows, int private_slots, int threads) {
+  switch (isa) {
+#if defined(__x86_64__)
+  case ZK_ISA_AVX512: zk_winograd_f4x3(ZK_WINO_ARGS); return;
+  case ZK_ISA_AVX2: zk_winograd_f4x3_avx2(ZK_WINO_ARGS); return;
+#endif
+#if defined(__aarch64__)
+  case ZK_ISA_NEON: zk_winograd_f4x3_neon(ZK_WINO_ARGS); return;
+#endif
+  case ZK_ISA_GENERIC: zk_winograd_f4x3_generic(ZK_WINO_ARGS); return;
   default: abort();
   }
 }

@@ -1,6 +1,6 @@
 /// The `--json` writer of every command: the text Foundation's `JSONEncoder` writes with
 /// `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]` and `.convertToSnakeCase`, byte for byte
-/// (a test holds the two equal on edge cases and on the commands' documents), in about 60 % of its instructions.
+/// (a test holds the two equal on edge cases and on the commands' documents), in about 60% of its instructions.
 ///
 /// `zoo describe densenet201 --json` is 480 KB; through `JSONEncoder` its encoding alone took more
 /// instructions than parsing and building the model. This encoder builds one array of nodes with no boxing
@@ -11,10 +11,9 @@ public enum JSONOutput {
     let tree = Tree()
     let root = tree.add(key: "")
     try value.encode(to: TreeEncoder(slot: root, tree: tree, codingPath: []))
-    var out: [UInt8] = []
-    out.reserveCapacity(1 << 16)
-    tree.write(root, indent: 0, into: &out)
-    return String(decoding: out, as: UTF8.self)
+    let out = JSONBytes(capacity: 1 << 16)
+    tree.write(root, indent: 0, into: out)
+    return out.string
   }
 
   /// `receptiveField` → `receptive_field`, `weightLayers` → `weight_layers`, `peakRSS` → `peak_rss`:
@@ -100,79 +99,29 @@ public enum JSONOutput {
       return out
     }
 
-    func write(_ i: Int, indent: Int, into out: inout [UInt8]) {
+    /// Writes node `i` at nesting `indent` with the layout ``JSONValue`` writes (``JSONBytes``).
+    func write(_ i: Int, indent: Int, into out: JSONBytes) {
       switch nodes[i].kind {
-      case .null: out.append(contentsOf: "null".utf8)
-      case .bool, .number: out.append(contentsOf: nodes[i].text.utf8)
-      case .string: JSONOutput.writeString(nodes[i].text, into: &out)
+      case .null: out.append("null")
+      case .bool, .number: out.append(utf8Of: nodes[i].text)
+      case .string: out.appendQuoted(nodes[i].text)
       case .array, .object:
         let object = nodes[i].kind == .object
-        out.append(UInt8(ascii: object ? "{" : "["))
-        out.append(UInt8(ascii: "\n"))
         var items = children(i)
         if object { items.sort { nodes[$0].key < nodes[$1].key } }
+        out.open(UInt8(ascii: object ? "{" : "["), empty: items.isEmpty)
         for (n, c) in items.enumerated() {
-          out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent + 2))
+          out.pad(indent + 2)
           if object {
-            JSONOutput.writeString(nodes[c].key, into: &out)
-            out.append(contentsOf: " : ".utf8)
+            out.appendQuoted(nodes[c].key)
+            out.append(" : ")
           }
-          write(c, indent: indent + 2, into: &out)
-          if n + 1 < items.count { out.append(UInt8(ascii: ",")) }
-          out.append(UInt8(ascii: "\n"))
+          write(c, indent: indent + 2, into: out)
+          out.endItem(last: n + 1 == items.count)
         }
-        if items.isEmpty { out.append(UInt8(ascii: "\n")) }
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent))
-        out.append(UInt8(ascii: object ? "}" : "]"))
+        out.close(UInt8(ascii: object ? "}" : "]"), indent: indent)
       }
     }
-  }
-
-  static func writeString(_ s: String, into out: inout [UInt8]) {
-    out.append(UInt8(ascii: "\""))
-    // Most strings (names, kinds) need no escape: copied whole.
-    let plain =
-      s.utf8.withContiguousStorageIfAvailable { bytes in
-        for b in bytes where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
-        out.append(contentsOf: bytes)
-        return true
-      } ?? false
-    if plain {
-      out.append(UInt8(ascii: "\""))
-      return
-    }
-    for byte in s.utf8 {
-      switch byte {
-      case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
-      case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-      case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
-      case UInt8(ascii: "\r"): out.append(contentsOf: "\\r".utf8)
-      case UInt8(ascii: "\t"): out.append(contentsOf: "\\t".utf8)
-      case 0x08: out.append(contentsOf: "\\b".utf8)
-      case 0x0C: out.append(contentsOf: "\\f".utf8)
-      case 0..<0x20:
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(contentsOf: "\\u00".utf8)
-        out.append(hex[Int(byte >> 4)])
-        out.append(hex[Int(byte & 15)])
-      default: out.append(byte)
-      }
-    }
-    out.append(UInt8(ascii: "\""))
-  }
-
-  /// `1.0` → `1`, `0.25` → `0.25`, `1e-05` as Swift writes it; NaN and infinities are refused, as
-  /// `JSONEncoder` refuses them.
-  static func number<F: BinaryFloatingPoint & LosslessStringConvertible>(_ x: F, at path: [any CodingKey]) throws
-    -> String
-  {
-    guard x.isFinite else {
-      throw EncodingError.invalidValue(
-        x, EncodingError.Context(codingPath: path, debugDescription: "\(x) is not a JSON number"))
-    }
-    var s = x.description
-    if s.hasSuffix(".0") { s.removeLast(2) }
-    return s
   }
 
   /// Fills node `slot` with a primitive; false when `value` is not one (it then encodes itself).
@@ -182,9 +131,9 @@ public enum JSONOutput {
     switch value {
     case let v as String: tree.set(slot, .string, v)
     case let v as Int: tree.set(slot, .number, String(v))
-    case let v as Double: tree.set(slot, .number, try number(v, at: path()))
+    case let v as Double: tree.set(slot, .number, try JSONValue.numberText(v, at: path()))
     case let v as Bool: tree.set(slot, .bool, v ? "true" : "false")
-    case let v as Float: tree.set(slot, .number, try number(v, at: path()))
+    case let v as Float: tree.set(slot, .number, try JSONValue.numberText(v, at: path()))
     case let v as Int64: tree.set(slot, .number, String(v))
     case let v as Int32: tree.set(slot, .number, String(v))
     case let v as UInt64: tree.set(slot, .number, String(v))

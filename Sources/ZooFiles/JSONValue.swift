@@ -28,20 +28,27 @@ public enum JSONValue: Sendable {
     return out.string
   }
 
+  /// `1.0` → `1`, `0.25` → `0.25`, `1e-05` as Swift writes it (a `Float` as `Float` writes it); NaN and
+  /// infinities are refused, as `JSONEncoder` refuses them, with `path` in the error.
+  static func numberText<F: BinaryFloatingPoint & LosslessStringConvertible>(
+    _ x: F, at path: [any CodingKey] = []
+  ) throws -> String {
+    guard x.isFinite else {
+      throw EncodingError.invalidValue(
+        x, EncodingError.Context(codingPath: path, debugDescription: "\(x) is not a JSON number"))
+    }
+    var s = x.description
+    if s.hasSuffix(".0") { s.removeLast(2) }
+    return s
+  }
+
   /// Appends the value's text at nesting `indent` (in spaces) to `out`.
   func write(into out: JSONBytes, indent: Int) throws {
     switch self {
     case .null: out.append("null")
     case .bool(let b): out.append(b ? "true" : "false")
     case .int(let i): out.appendInteger(i)
-    case .double(let d):
-      guard d.isFinite else {
-        throw EncodingError.invalidValue(
-          d, EncodingError.Context(codingPath: [], debugDescription: "\(d) is not a JSON number"))
-      }
-      var s = d.description
-      if s.hasSuffix(".0") { s.removeLast(2) }
-      out.append(utf8Of: s)
+    case .double(let d): out.append(utf8Of: try Self.numberText(d))
     case .string(let s): out.appendQuoted(s)
     case .ints(let values):
       out.open(UInt8(ascii: "["), empty: values.isEmpty)
